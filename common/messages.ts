@@ -1,0 +1,272 @@
+/**
+ * The one schema of every message exchanged by clients, the server and governors.
+ * docs/protocol.md explains the flows; this file is the authoritative shape of each message.
+ *
+ * - Client ⇄ server: HTTP on the server's `--listen` port, JSON bodies (`Client*` types), raw
+ *   binary for data (see `framing.ts`), long-poll waits.
+ * - Governor ⇄ server: one WebSocket on the same port (`GOVERNOR_WS_PATH`); every binary frame is a
+ *   msgpack-encoded array of messages (`ToServer[]` or `ToGovernor[]`): messages are batched.
+ * - Governor ⇄ governor: HTTP GET of object data on the governor's data listener.
+ */
+import type {
+  DataType,
+  ObjectInfo,
+  ObjectSpec,
+  ObjectState,
+  TaskInfo,
+  TaskSpec,
+  TaskState,
+} from "./attributes.ts";
+import type { ClientId, GovernorId, Id, SessionId } from "./ids.ts";
+
+// ---------------------------------------------------------------------------------------------
+// HTTP paths
+
+export const API_PREFIX = "/api/v1";
+export const GOVERNOR_WS_PATH = `${API_PREFIX}/governor`;
+/** Governor data listener: `GET ${OBJECT_DATA_PATH}/<session>/<id>` */
+export const OBJECT_DATA_PATH = "/objects";
+
+// ---------------------------------------------------------------------------------------------
+// Client ⇄ server (HTTP, JSON)
+
+/** Every non-2xx response of the client API has this body. */
+export interface ErrorResponse {
+  error: {
+    kind: ErrorKind;
+    message: string;
+  };
+}
+
+export type ErrorKind =
+  /** The request itself is malformed (bad JSON, wrong types, unknown fields' values). */
+  | "BadRequest"
+  /** A submit was rejected; nothing of it was applied. The message names the offending id. */
+  | "InvalidGraph"
+  /** Unknown session, task or object. */
+  | "NotFound"
+  /** The session failed; the message is the error of the task that failed it. */
+  | "SessionFailed"
+  /** The session was closed (by the client, a disconnect or the server). */
+  | "SessionClosed"
+  /** The object cannot be fetched (not kept, removed, or failed). */
+  | "NotAvailable"
+  /** Missing or wrong cluster secret. */
+  | "Unauthorized"
+  | "Internal";
+
+/**
+ * `GET /api/v1/connect` answers with a streamed body that never ends while the client lives:
+ * the first line is this JSON, then one `\n` every few seconds. When the client goes away the
+ * stream breaks and the server closes every session of that client.
+ */
+export interface ConnectResponse {
+  client_id: ClientId;
+  protocol_version: number;
+  server_version: string;
+}
+
+/** `POST /api/v1/sessions` */
+export interface NewSessionRequest {
+  client_id: ClientId;
+  /** Free attributes of the session, e.g. `{"name": "Unnamed Session"}`. */
+  spec?: { name?: string; [key: string]: unknown };
+}
+export interface NewSessionResponse {
+  session_id: SessionId;
+}
+
+/**
+ * `POST /api/v1/sessions/<sid>/submit` with body `application/x-rain-submit`
+ * (see `framing.ts`): header = this JSON, followed by the data of constant objects, back to back,
+ * in the order of `objects` entries that have `data_size`.
+ */
+export interface SubmitHeader {
+  tasks: TaskSpec[];
+  objects: SubmittedObject[];
+}
+export interface SubmittedObject {
+  spec: ObjectSpec;
+  keep?: boolean;
+  /** Present for constants uploaded by the client: number of data bytes in the body. */
+  data_size?: number;
+}
+
+/** `POST /api/v1/sessions/<sid>/wait` */
+export interface WaitRequest {
+  tasks?: number[];
+  objects?: number[];
+  /** `"all"` (default): every item finished; `"some"`: at least one finished. */
+  mode?: "all" | "some";
+  /** Seconds to block at most; then `{done: false}` is answered and the client asks again. */
+  timeout?: number;
+}
+export interface WaitResponse {
+  done: boolean;
+  /** Finished items among the requested ones (for `"some"`: at least one when done). */
+  tasks: number[];
+  objects: number[];
+}
+
+/** `POST /api/v1/sessions/<sid>/wait_all` — body `{timeout?}`, answer `{done}`. */
+export interface WaitAllRequest {
+  timeout?: number;
+}
+export interface WaitAllResponse {
+  done: boolean;
+}
+
+/** `POST /api/v1/sessions/<sid>/update` */
+export interface UpdateRequest {
+  tasks?: number[];
+  objects?: number[];
+}
+export interface UpdateResponse {
+  tasks: { id: number; state: TaskState; info: TaskInfo }[];
+  objects: { id: number; state: ObjectState; info: ObjectInfo }[];
+}
+
+/** `POST /api/v1/sessions/<sid>/unkeep` — answer `{}`. */
+export interface UnkeepRequest {
+  objects: number[];
+}
+
+/**
+ * `GET /api/v1/sessions/<sid>/objects/<id>/data` blocks until the object is finished, then
+ * answers `application/x-rain-object` (see `framing.ts`): header = this JSON, then the data
+ * (a tar archive for directories) up to the end of the body, streamed.
+ */
+export interface FetchHeader {
+  id: number;
+  data_type: DataType;
+  content_type?: string;
+  /** Size of the object (for blobs exactly the number of data bytes that follow). */
+  size: number;
+  spec: ObjectSpec;
+  info: ObjectInfo;
+}
+
+/** `GET /api/v1/server_info` */
+export interface ServerInfoResponse {
+  governors: {
+    governor_id: GovernorId;
+    tasks: Id[];
+    objects: Id[];
+    objects_to_delete: Id[];
+    resources: { cpus: number };
+  }[];
+}
+
+// `POST /api/v1/sessions/<sid>/close` and `POST /api/v1/shutdown` answer `{}`.
+
+// ---------------------------------------------------------------------------------------------
+// Governor → server (WebSocket, msgpack arrays of these)
+
+export interface RegisterMessage {
+  type: "register";
+  protocol_version: number;
+  /** Port of the governor's data listener. */
+  listen_port: number;
+  /** IP of the data listener; empty or unspecified (0.0.0.0, ::) = use the connection's peer IP. */
+  listen_host: string;
+  cpus: number;
+  hostname: string;
+  pid: number;
+  /** Executor types this governor can start besides `buildin` (e.g. `["py"]`). */
+  executors: string[];
+}
+
+export interface TaskStartedMessage {
+  type: "task_started";
+  task: Id;
+  /** RFC 3339 */
+  start_time: string;
+}
+
+export interface TaskFinishedMessage {
+  type: "task_finished";
+  task: Id;
+  info: TaskInfo;
+  /** One entry per output of the task, in spec order. */
+  outputs: { id: Id; size: number; info: ObjectInfo }[];
+}
+
+export interface TaskFailedMessage {
+  type: "task_failed";
+  task: Id;
+  /** `info.error` is non-empty. */
+  info: TaskInfo;
+}
+
+/** Objects really removed from the governor (after delayed deletion). */
+export interface ObjectsRemovedMessage {
+  type: "objects_removed";
+  objects: Id[];
+}
+
+export type ToServer =
+  | RegisterMessage
+  | TaskStartedMessage
+  | TaskFinishedMessage
+  | TaskFailedMessage
+  | ObjectsRemovedMessage;
+
+// ---------------------------------------------------------------------------------------------
+// Server → governor (WebSocket, msgpack arrays of these)
+
+export interface RegisteredMessage {
+  type: "registered";
+  governor_id: GovernorId;
+}
+
+/** Where a governor gets an input object it does not hold yet. */
+export type ObjectSource =
+  /** Already stored on this governor. */
+  | { kind: "local" }
+  /** Inline data (small client constants). A directory is a tar archive. */
+  | { kind: "inline"; data: Uint8Array }
+  /** `GET http://<governor>/objects/<sid>/<id>` from one of these governors (try in order). */
+  | { kind: "governors"; governors: GovernorId[] }
+  /** Large client constant: `GET ${API_PREFIX}/constants/<sid>/<id>` on the server's port. */
+  | { kind: "server" };
+
+export interface AssignedTask {
+  spec: TaskSpec;
+  /** One per `spec.inputs` entry, same order. */
+  inputs: { spec: ObjectSpec; size: number; source: ObjectSource }[];
+  /** One per `spec.outputs` entry, same order. */
+  outputs: ObjectSpec[];
+}
+
+/** Tasks to run; the governor queues them and runs them FIFO as its cpus allow. */
+export interface AssignTasksMessage {
+  type: "assign_tasks";
+  tasks: AssignedTask[];
+}
+
+/** The server no longer needs these objects here: put them on the delayed-deletion list. */
+export interface DeleteObjectsMessage {
+  type: "delete_objects";
+  objects: Id[];
+}
+
+/** The session ended (closed or failed): kill its running tasks, drop its queue and objects. */
+export interface CloseSessionMessage {
+  type: "close_session";
+  session: SessionId;
+}
+
+/** The cluster is being stopped: exit. */
+export interface ShutdownMessage {
+  type: "shutdown";
+}
+
+export type ToGovernor =
+  | RegisteredMessage
+  | AssignTasksMessage
+  | DeleteObjectsMessage
+  | CloseSessionMessage
+  | ShutdownMessage;
+
+/** Object state and info as the server keeps them; reused by update answers. */
+export type { ObjectState, TaskState };

@@ -1,0 +1,14 @@
+/** Everything `rain server` needs, resolved from the command line by main.ts. */
+export interface ServerOptions {
+  /** Client and governor port (`--listen`). */
+  listenHost: string;
+  listenPort: number;
+  /** Dashboard and monitoring port (`--http-listen`). */
+  httpHost: string;
+  httpPort: number;
+  logDir: string;
+  /** Written with one line `ready` once connections are accepted. */
+  readyFile?: string;
+  /** `RAIN_TEST_MODE=1`: honour `spec.user._testing` placement hints. */
+  testMode: boolean;
+}
