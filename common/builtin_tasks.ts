@@ -30,7 +30,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function stringField(config: unknown, field: string): string | undefined {
-  return isRecord(config) && typeof config[field] === "string" ? config[field] as string : undefined;
+  return isRecord(config) && typeof config[field] === "string"
+    ? config[field] as string
+    : undefined;
 }
 
 /** A path inside a directory: relative, no `..`, not empty. */
@@ -74,7 +76,8 @@ export const BUILTIN_SHAPES: Record<string, Shape> = {
     inputs: 0,
     outputs: 1,
     check: (config, _i, outputs) =>
-      absolutePathCheck(config) ?? (outputs[0] !== "blob" ? "open output must be a blob" : undefined),
+      absolutePathCheck(config) ??
+        (outputs[0] !== "blob" ? "open output must be a blob" : undefined),
   },
   open_dir: {
     inputs: 0,

@@ -17,10 +17,14 @@ export function encodeHeader(header: unknown): Uint8Array {
   return out;
 }
 
-/** Reads exact byte counts from a stream without buffering more than one chunk ahead. */
+/**
+ * Reads exact byte counts from a stream. Chunks are kept in a list and joined once per read, so
+ * reading a large header costs O(size), and nothing beyond the current chunk is buffered.
+ */
 export class ExactReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #pending: Uint8Array = new Uint8Array(0);
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
   #done = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
@@ -34,28 +38,52 @@ export class ExactReader {
       this.#done = true;
       return false;
     }
-    this.#pending = this.#pending.length ? concat(this.#pending, value) : value;
+    if (value.length) {
+      this.#chunks.push(value);
+      this.#buffered += value.length;
+    }
     return true;
+  }
+
+  #take(n: number): Uint8Array {
+    const first = this.#chunks[0];
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      this.#buffered -= n;
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0];
+      const part = Math.min(chunk.length, n - filled);
+      out.set(chunk.subarray(0, part), filled);
+      filled += part;
+      if (part === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(part);
+    }
+    this.#buffered -= n;
+    return out;
   }
 
   /** Exactly `n` bytes; throws if the stream ends first. */
   async read(n: number): Promise<Uint8Array> {
-    while (this.#pending.length < n) {
+    while (this.#buffered < n) {
       if (!await this.#more()) {
-        throw new Error(`body ended early: expected ${n} more bytes, got ${this.#pending.length}`);
+        throw new Error(`body ended early: expected ${n} bytes, got ${this.#buffered}`);
       }
     }
-    const out = this.#pending.subarray(0, n);
-    this.#pending = this.#pending.subarray(n);
-    return out;
+    return n === 0 ? new Uint8Array(0) : this.#take(n);
   }
 
   /** Up to `max` bytes as they arrive (at least 1), or null at the end of the stream. */
   async chunk(max: number): Promise<Uint8Array | null> {
-    if (this.#pending.length === 0 && !await this.#more()) return null;
-    const out = this.#pending.subarray(0, max);
-    this.#pending = this.#pending.subarray(out.length);
-    return out;
+    while (this.#buffered === 0) {
+      if (!await this.#more()) return null;
+    }
+    return this.#take(Math.min(max, this.#chunks[0].length));
   }
 
   /** Reads a framed JSON header. */
@@ -68,17 +96,13 @@ export class ExactReader {
 
   /** True when nothing is left. */
   async atEnd(): Promise<boolean> {
-    return this.#pending.length === 0 && !await this.#more();
+    while (this.#buffered === 0) {
+      if (!await this.#more()) return true;
+    }
+    return false;
   }
 
   cancel(): Promise<void> {
     return this.#reader.cancel().catch(() => {});
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -17,7 +17,9 @@ export class Logger {
 
   #write(level: Level, message: string): void {
     if (ORDER[level] < ORDER[threshold]) return;
-    const line = `${new Date().toISOString()} ${level.toUpperCase()} ${this.component}: ${message}\n`;
+    const line = `${
+      new Date().toISOString()
+    } ${level.toUpperCase()} ${this.component}: ${message}\n`;
     try {
       Deno.stderr.writeSync(new TextEncoder().encode(line));
     } catch {

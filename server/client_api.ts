@@ -1,0 +1,335 @@
+/**
+ * The client API: HTTP routes (hono) over the reactor. JSON for control, raw binary for data,
+ * long-poll waits. See docs/protocol.md.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { Id } from "../common/ids.ts";
+import { encodeHeader, OBJECT_CONTENT_TYPE } from "../common/framing.ts";
+import type {
+  ConnectResponse,
+  ErrorResponse,
+  FetchHeader,
+  WaitResponse,
+} from "../common/messages.ts";
+import { API_PREFIX, OBJECT_DATA_PATH } from "../common/messages.ts";
+import { PROTOCOL_VERSION, RAIN_VERSION } from "../common/version.ts";
+import { Logger } from "../common/log.ts";
+import { ApiError } from "./errors.ts";
+import type { Reactor } from "./reactor.ts";
+import { objectSpec } from "./state.ts";
+import type { DataObject, Session } from "./state.ts";
+import { dropSpooled, readSubmit } from "./submit_reader.ts";
+import { planTasks } from "./submit.ts";
+
+const log = new Logger("server");
+
+/** Default and largest long-poll duration in seconds. */
+const DEFAULT_WAIT_SECONDS = 30;
+const MAX_WAIT_SECONDS = 300;
+const HEARTBEAT_MS = 5000;
+
+export interface ClientApiContext {
+  reactor: Reactor;
+  spoolDir: string;
+  testMode: boolean;
+  /** Stops the whole cluster (governors and server). */
+  shutdown(): void;
+}
+
+export function clientApi(ctx: ClientApiContext): Hono {
+  const { reactor } = ctx;
+  const app = new Hono();
+
+  app.onError((err, c) => errorResponse(c, err));
+  app.notFound((c) =>
+    c.json(
+      { error: { kind: "NotFound", message: `no route ${c.req.method} ${c.req.path}` } },
+      404,
+    )
+  );
+
+  app.get(`${API_PREFIX}/connect`, (c) => {
+    const client = reactor.newClient();
+    const hello: ConnectResponse = {
+      client_id: client.id,
+      protocol_version: PROTOCOL_VERSION,
+      server_version: RAIN_VERSION,
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gone = () => {
+      clearInterval(timer);
+      reactor.removeClient(client);
+    };
+    c.req.raw.signal.addEventListener("abort", gone);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(JSON.stringify(hello) + "\n"));
+        timer = setInterval(() => {
+          try {
+            controller.enqueue(new Uint8Array([10]));
+          } catch {
+            gone();
+          }
+        }, HEARTBEAT_MS);
+      },
+      cancel: gone,
+    });
+    return new Response(body, {
+      headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" },
+    });
+  });
+
+  app.post(`${API_PREFIX}/sessions`, async (c) => {
+    const body = await jsonBody(c);
+    let client = undefined;
+    if (body.client_id !== undefined) {
+      client = reactor.clients.get(body.client_id as number);
+      if (!client) throw new ApiError("NotFound", `client ${body.client_id} is not connected`);
+    }
+    const spec = isRecord(body.spec) ? body.spec : {};
+    const name = typeof spec.name === "string" ? spec.name : "Unnamed Session";
+    const session = reactor.newSession(client, name);
+    return c.json({ session_id: session.id });
+  });
+
+  app.post(`${API_PREFIX}/sessions/:sid/submit`, async (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    const read = await readSubmit(c.req.raw.body, session, ctx.testMode, ctx.spoolDir);
+    try {
+      // The session may have failed or closed while the body was read.
+      reactor.liveSession(session.id);
+      const tasks = planTasks(session, read.header, read.objects);
+      reactor.submit(session, { objects: read.objects, tasks }, read.constants);
+    } catch (e) {
+      await dropSpooled(read.constants);
+      throw e;
+    }
+    return c.json({});
+  });
+
+  app.post(`${API_PREFIX}/sessions/:sid/wait`, async (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    const body = await jsonBody(c);
+    const tasks = idList(body.tasks, "tasks");
+    const objects = idList(body.objects, "objects");
+    const mode = body.mode ?? "all";
+    if (mode !== "all" && mode !== "some") {
+      throw new ApiError("BadRequest", `mode must be "all" or "some", got ${JSON.stringify(mode)}`);
+    }
+    const done = await waitWithTimeout(
+      reactor.wait(session, tasks, objects, mode),
+      seconds(body.timeout),
+    );
+    const finished = reactor.finishedAmong(session, tasks, objects);
+    const answer: WaitResponse = { done, ...finished };
+    return c.json(answer);
+  });
+
+  app.post(`${API_PREFIX}/sessions/:sid/wait_all`, async (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    const body = await jsonBody(c);
+    const done = await waitWithTimeout(reactor.waitAll(session), seconds(body.timeout));
+    return c.json({ done });
+  });
+
+  app.post(`${API_PREFIX}/sessions/:sid/update`, async (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    const body = await jsonBody(c);
+    return c.json(
+      reactor.update(session, idList(body.tasks, "tasks"), idList(body.objects, "objects")),
+    );
+  });
+
+  app.post(`${API_PREFIX}/sessions/:sid/unkeep`, async (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    const body = await jsonBody(c);
+    reactor.unkeep(session, idList(body.objects, "objects"));
+    return c.json({});
+  });
+
+  app.post(`${API_PREFIX}/sessions/:sid/close`, (c) => {
+    const sid = intParam(c, "sid");
+    const session = reactor.sessions.get(sid);
+    if (session) reactor.closeSession(session);
+    else reactor.session(sid); // throws NotFound for unknown ids; closing twice is fine
+    return c.json({});
+  });
+
+  app.get(`${API_PREFIX}/sessions/:sid/objects/:id/data`, async (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    const id = intParam(c, "id");
+    const obj = session.objects.get(id);
+    const name = `object ${session.id}/${id}`;
+    if (!obj) throw new ApiError("NotFound", `${name} was not submitted`);
+    if (!obj.keep) {
+      throw new ApiError("NotAvailable", `${name} is not kept, so it cannot be fetched`);
+    }
+    const outcome = await reactor.wait(session, [], [id], "all");
+    if (outcome.kind === "failed") throw new ApiError("SessionFailed", outcome.error);
+    if (outcome.kind === "closed") {
+      throw new ApiError("SessionClosed", `session ${session.id} is closed`);
+    }
+    if (obj.state === "removed") throw new ApiError("NotAvailable", `${name} was removed`);
+    const data = await openObjectData(session, obj);
+    const header: FetchHeader = {
+      id,
+      data_type: obj.dataType,
+      content_type: obj.info.content_type ?? obj.contentType,
+      size: obj.size,
+      spec: objectSpec(obj),
+      info: obj.info,
+    };
+    return new Response(prepend(encodeHeader(header), data), {
+      headers: { "content-type": OBJECT_CONTENT_TYPE },
+    });
+  });
+
+  /** Large client constants, fetched by governors. */
+  app.get(`${API_PREFIX}/constants/:sid/:id`, async (c) => {
+    const session = reactor.session(intParam(c, "sid"));
+    const id = intParam(c, "id");
+    const obj = session.objects.get(id);
+    if (!obj?.constant) {
+      throw new ApiError("NotFound", `object ${session.id}/${id} has no client data here`);
+    }
+    return new Response(await openObjectData(session, obj), {
+      headers: { "content-length": String(obj.size) },
+    });
+  });
+
+  app.get(`${API_PREFIX}/server_info`, (c) => c.json(reactor.serverInfo()));
+
+  app.post(`${API_PREFIX}/shutdown`, (c) => {
+    log.info("shutdown requested by a client");
+    queueMicrotask(() => ctx.shutdown());
+    return c.json({});
+  });
+
+  return app;
+}
+
+/** The object's bytes: client data held by the server, or streamed from a governor. */
+async function openObjectData(
+  session: Session,
+  obj: DataObject,
+): Promise<ReadableStream<Uint8Array>> {
+  const constant = obj.constant;
+  if (constant?.data) return new Blob([constant.data as BlobPart]).stream();
+  if (constant?.file) return (await Deno.open(constant.file)).readable;
+  const errors: string[] = [];
+  for (const governor of obj.locations) {
+    const url = `http://${governor.id}${OBJECT_DATA_PATH}/${session.id}/${obj.id}`;
+    try {
+      const response = await fetch(url);
+      if (response.ok && response.body) return response.body;
+      errors.push(`${governor.id}: HTTP ${response.status} ${await response.text()}`);
+    } catch (e) {
+      errors.push(`${governor.id}: ${(e as Error).message}`);
+    }
+  }
+  throw new ApiError(
+    "NotAvailable",
+    `object ${session.id}/${obj.id} could not be read from any governor holding it` +
+      (errors.length ? `: ${errors.join("; ")}` : " (none holds it)"),
+  );
+}
+
+function prepend(head: Uint8Array, rest: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = rest.getReader();
+  let headSent = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!headSent) {
+        headSent = true;
+        controller.enqueue(head);
+        return;
+      }
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+async function waitWithTimeout(
+  waiting: Promise<import("./state.ts").WaitOutcome>,
+  timeoutSeconds: number,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutSeconds * 1000);
+  });
+  try {
+    const outcome = await Promise.race([waiting, timeout]);
+    if (outcome === "timeout") return false;
+    if (outcome.kind === "failed") throw new ApiError("SessionFailed", outcome.error);
+    if (outcome.kind === "closed") throw new ApiError("SessionClosed", "the session was closed");
+    return true;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function seconds(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_WAIT_SECONDS;
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new ApiError("BadRequest", `timeout must be a non-negative number of seconds`);
+  }
+  return Math.min(value, MAX_WAIT_SECONDS);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  const text = await c.req.text();
+  if (text.trim() === "") return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (e) {
+    throw new ApiError("BadRequest", `request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isRecord(body)) throw new ApiError("BadRequest", "request body must be a JSON object");
+  return body;
+}
+
+function intParam(c: Context, name: string): number {
+  const raw = c.req.param(name) ?? "";
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value)) {
+    throw new ApiError("BadRequest", `${name} must be a non-negative integer, got '${raw}'`);
+  }
+  return value;
+}
+
+function idList(value: unknown, field: string): number[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new ApiError("BadRequest", `${field} must be an array of ids`);
+  return value.map((v) => {
+    // Accept a plain id or a full [session, id] pair.
+    const id = Array.isArray(v) && v.length === 2 ? (v as Id)[1] : v;
+    if (!Number.isSafeInteger(id)) {
+      throw new ApiError(
+        "BadRequest",
+        `${field} must contain integer ids, got ${JSON.stringify(v)}`,
+      );
+    }
+    return id as number;
+  });
+}
+
+function errorResponse(c: Context, err: Error): Response {
+  if (err instanceof ApiError) {
+    const body: ErrorResponse = { error: { kind: err.kind, message: err.message } };
+    return c.json(body, err.status as 400);
+  }
+  log.error(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err}`);
+  const body: ErrorResponse = { error: { kind: "Internal", message: String(err.message) } };
+  return c.json(body, 500);
+}

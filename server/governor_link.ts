@@ -1,0 +1,139 @@
+/**
+ * Governor connections: one WebSocket each, binary frames holding msgpack arrays of messages.
+ * Implements `GovernorComm` for the reactor: messages are queued and sent as one frame per
+ * governor per turn.
+ */
+import { decode, encode } from "@msgpack/msgpack";
+import type { GovernorId } from "../common/ids.ts";
+import { isId } from "../common/ids.ts";
+import type { RegisterMessage, ToGovernor, ToServer } from "../common/messages.ts";
+import { PROTOCOL_VERSION } from "../common/version.ts";
+import { Logger } from "../common/log.ts";
+import type { GovernorComm, Reactor } from "./reactor.ts";
+import type { GovernorState } from "./state.ts";
+
+const log = new Logger("server");
+
+interface Link {
+  socket: WebSocket;
+  queue: ToGovernor[];
+}
+
+export class GovernorLinks implements GovernorComm {
+  readonly #links = new Map<GovernorId, Link>();
+  reactor!: Reactor;
+
+  send(governor: GovernorId, message: ToGovernor): void {
+    this.#links.get(governor)?.queue.push(message);
+  }
+
+  flush(): void {
+    for (const link of this.#links.values()) {
+      if (link.queue.length === 0) continue;
+      const frame = encode(link.queue, { ignoreUndefined: true });
+      link.queue = [];
+      if (link.socket.readyState === WebSocket.OPEN) link.socket.send(frame);
+    }
+  }
+
+  get count(): number {
+    return this.#links.size;
+  }
+
+  /** Answers the WebSocket upgrade of a governor connecting from `peerIp`. */
+  accept(request: Request, peerIp: string): Response {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    socket.binaryType = "arraybuffer";
+    let governor: GovernorState | undefined;
+
+    const drop = (reason: string) => {
+      if (governor) {
+        this.#links.delete(governor.id);
+        this.reactor.removeGovernor(governor, reason);
+        governor = undefined;
+      }
+    };
+
+    socket.onmessage = (event) => {
+      try {
+        if (!(event.data instanceof ArrayBuffer)) throw new Error("expected a binary frame");
+        const messages = decode(new Uint8Array(event.data));
+        if (!Array.isArray(messages)) throw new Error("a frame must hold an array of messages");
+        for (const message of messages as ToServer[]) {
+          if (!governor) {
+            governor = this.#register(socket, message, peerIp);
+            continue;
+          }
+          this.#dispatch(governor, message);
+        }
+      } catch (e) {
+        log.error(`governor link from ${peerIp}: ${(e as Error).message}; closing it`);
+        try {
+          socket.close(1008, String((e as Error).message).slice(0, 120));
+        } catch { /* already closing */ }
+        drop(`protocol error: ${(e as Error).message}`);
+      }
+    };
+    socket.onclose = () => drop("connection closed");
+    socket.onerror = () => drop("connection error");
+    return response;
+  }
+
+  #register(socket: WebSocket, message: ToServer, peerIp: string): GovernorState {
+    if (message?.type !== "register") {
+      throw new Error(`first message must be 'register', got '${message?.type}'`);
+    }
+    const m = message as RegisterMessage;
+    if (m.protocol_version !== PROTOCOL_VERSION) {
+      throw new Error(
+        `governor speaks protocol ${m.protocol_version}, this server ${PROTOCOL_VERSION}`,
+      );
+    }
+    if (!Number.isSafeInteger(m.cpus) || m.cpus < 1) throw new Error("register: bad cpus");
+    if (!Number.isSafeInteger(m.listen_port) || m.listen_port < 1 || m.listen_port > 65535) {
+      throw new Error("register: bad listen_port");
+    }
+    const unspecified = !m.listen_host || m.listen_host === "0.0.0.0" || m.listen_host === "::";
+    const host = unspecified ? peerIp : m.listen_host;
+    const id = host.includes(":") ? `[${host}]:${m.listen_port}` : `${host}:${m.listen_port}`;
+    if (this.#links.has(id)) throw new Error(`governor ${id} is already registered`);
+    const executors = Array.isArray(m.executors)
+      ? m.executors.filter((e) => typeof e === "string")
+      : [];
+    this.#links.set(id, { socket, queue: [] });
+    const governor = this.reactor.addGovernor(id, m.cpus, executors);
+    this.send(id, { type: "registered", governor_id: id });
+    this.flush();
+    return governor;
+  }
+
+  #dispatch(governor: GovernorState, message: ToServer): void {
+    const r = this.reactor;
+    switch (message?.type) {
+      case "task_started":
+        if (!isId(message.task)) throw new Error("task_started: bad task id");
+        return r.taskStarted(governor, message);
+      case "task_finished":
+        if (!isId(message.task) || !Array.isArray(message.outputs)) {
+          throw new Error("task_finished: bad message");
+        }
+        message.info ??= {};
+        return r.taskFinished(governor, message);
+      case "task_failed":
+        if (!isId(message.task)) throw new Error("task_failed: bad task id");
+        message.info ??= { error: "unknown error" };
+        return r.taskFailed(governor, message);
+      case "objects_removed":
+        if (!Array.isArray(message.objects)) throw new Error("objects_removed: bad message");
+        return r.objectsRemoved(governor, message.objects.filter(isId));
+      default:
+        throw new Error(`unknown message type '${(message as { type?: string })?.type}'`);
+    }
+  }
+
+  /** Tells every governor to exit and sends it now. */
+  shutdownAll(): void {
+    for (const id of this.#links.keys()) this.send(id, { type: "shutdown" });
+    this.flush();
+  }
+}

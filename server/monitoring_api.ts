@@ -1,0 +1,34 @@
+/**
+ * The monitoring port (`--http-listen`): read-only views of the cluster. The dashboard and the
+ * event log (`POST /events`) are served here too once they exist.
+ */
+import { Hono } from "hono";
+import { API_PREFIX } from "../common/messages.ts";
+import { RAIN_VERSION } from "../common/version.ts";
+import type { Reactor } from "./reactor.ts";
+
+export function monitoringApi(reactor: Reactor): Hono {
+  const app = new Hono();
+  app.get(`${API_PREFIX}/server_info`, (c) => c.json(reactor.serverInfo()));
+  app.get(`${API_PREFIX}/status`, (c) =>
+    c.json({
+      version: RAIN_VERSION,
+      governors: [...reactor.governors.values()].map((g) => ({
+        governor_id: g.id,
+        cpus: g.cpus,
+        assigned_cpus: g.assignedCpus,
+        tasks: g.tasks.size,
+        objects: g.objects.size,
+      })),
+      sessions: [...reactor.sessions.values()].map((s) => ({
+        session_id: s.id,
+        name: s.name,
+        client: s.client?.id,
+        failed: s.error !== undefined,
+        tasks_submitted: s.submittedTasks,
+        tasks_finished: s.finishedTasks,
+      })),
+      ready_tasks: reactor.scheduler.readyCount,
+    }));
+  return app;
+}

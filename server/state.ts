@@ -1,0 +1,162 @@
+/**
+ * The server's bookkeeping: clients, sessions, tasks, data objects and governors.
+ *
+ * Specs are not kept as parsed JSON: their fields live on the entities (a compact layout matters
+ * at a million tasks) and are rebuilt on demand by `taskSpec()` / `objectSpec()`.
+ */
+import type {
+  DataType,
+  JsonValue,
+  ObjectInfo,
+  ObjectSpec,
+  ObjectState,
+  TaskInfo,
+  TaskSpec,
+  TaskState,
+  UserAttributes,
+} from "../common/attributes.ts";
+import type { ClientId, GovernorId, Id, SessionId } from "../common/ids.ts";
+
+/** Someone blocked in `wait`/`wait_all`; resolved by the reactor. */
+export interface Waiter {
+  /** Items still unfinished (mode "all"), or 1 for mode "some". */
+  remaining: number;
+  settled: boolean;
+  resolve(result: WaitOutcome): void;
+}
+
+export type WaitOutcome = { kind: "done" } | { kind: "failed"; error: string } | {
+  kind: "closed";
+};
+
+export class Client {
+  readonly sessions = new Set<Session>();
+  constructor(readonly id: ClientId) {}
+}
+
+export class Session {
+  /** Set when a task failed; every later request touching the session reports it. */
+  error?: string;
+  closed = false;
+  readonly tasks = new Map<number, Task>();
+  readonly objects = new Map<number, DataObject>();
+  /** Submitted tasks not finished yet (for wait_all). */
+  unfinishedTasks = 0;
+  allWaiters: Waiter[] = [];
+  /** Tasks and objects submitted so far, for progress reporting. */
+  submittedTasks = 0;
+  finishedTasks = 0;
+
+  constructor(
+    readonly id: SessionId,
+    readonly client: Client | undefined,
+    readonly name: string,
+  ) {}
+}
+
+export class DataObject {
+  state: ObjectState = "unfinished";
+  info: ObjectInfo = {};
+  /** Bytes; known once finished (or from a `_testing` hint). */
+  size = 0;
+  producer?: Task;
+  /** Every task consuming this object, across submits. */
+  readonly consumers: Task[] = [];
+  /** Consumers that have not finished yet. */
+  pendingConsumers = 0;
+  /** Governors holding a copy. */
+  readonly locations = new Set<GovernorState>();
+  /** `RAIN_TEST_MODE` placement hint (`spec.user._testing`): pretend it lives there. */
+  testLocations?: Set<GovernorState>;
+  /** Client-uploaded data (small constants in memory; large ones spooled to `file`). */
+  constant?: { data?: Uint8Array; file?: string };
+  waiters?: Waiter[];
+
+  constructor(
+    readonly session: Session,
+    readonly id: number,
+    readonly dataType: DataType,
+    public keep: boolean,
+    readonly label?: string,
+    readonly contentType?: string,
+    readonly user?: UserAttributes,
+  ) {}
+
+  get fullId(): Id {
+    return [this.session.id, this.id];
+  }
+}
+
+export class Task {
+  state: TaskState = "notAssigned";
+  info: TaskInfo = {};
+  /** Inputs not finished yet; the task is ready at 0. */
+  waitingInputs = 0;
+  governor?: GovernorState;
+  waiters?: Waiter[];
+
+  constructor(
+    readonly session: Session,
+    readonly id: number,
+    readonly taskType: string,
+    readonly config: JsonValue | undefined,
+    readonly inputs: DataObject[],
+    /** Labels of inputs, only when any input has one. */
+    readonly inputLabels: (string | undefined)[] | undefined,
+    readonly outputs: DataObject[],
+    readonly cpus: number,
+    readonly name?: string,
+    readonly user?: UserAttributes,
+  ) {}
+
+  get fullId(): Id {
+    return [this.session.id, this.id];
+  }
+
+  get finished(): boolean {
+    return this.state === "finished" || this.state === "failed";
+  }
+}
+
+export class GovernorState {
+  /** Tasks assigned and not finished. */
+  readonly tasks = new Set<Task>();
+  /** cpus of the tasks in `tasks` (may exceed `cpus`: queued on the governor). */
+  assignedCpus = 0;
+  /** Objects held there (the inverse of `DataObject.locations`). */
+  readonly objects = new Set<DataObject>();
+  /** Objects told to delete, until the governor reports them removed. */
+  readonly toDelete = new Map<string, Id>();
+
+  constructor(readonly id: GovernorId, readonly cpus: number, readonly executors: string[]) {}
+
+  get freeCpus(): number {
+    return this.cpus - this.assignedCpus;
+  }
+}
+
+export function taskSpec(task: Task): TaskSpec {
+  const sid = task.session.id;
+  const spec: TaskSpec = {
+    id: [sid, task.id],
+    task_type: task.taskType,
+    inputs: task.inputs.map((o, i) => {
+      const label = task.inputLabels?.[i];
+      return label === undefined ? { id: [sid, o.id] } : { id: [sid, o.id], label };
+    }),
+    outputs: task.outputs.map((o) => [sid, o.id]),
+    resources: { cpus: task.cpus },
+  };
+  if (task.config !== undefined) spec.config = task.config;
+  if (task.name !== undefined) spec.name = task.name;
+  if (task.user !== undefined) spec.user = task.user;
+  return spec;
+}
+
+export function objectSpec(obj: DataObject): ObjectSpec {
+  const spec: ObjectSpec = { id: [obj.session.id, obj.id], data_type: obj.dataType };
+  if (obj.label !== undefined) spec.label = obj.label;
+  if (obj.contentType !== undefined) spec.content_type = obj.contentType;
+  if (obj.user !== undefined) spec.user = obj.user;
+  return spec;
+}

@@ -1,0 +1,296 @@
+/**
+ * Validation of a submit. Everything is checked before anything is applied, so a rejected submit
+ * leaves the session untouched. Each error names the offending id (`session/id`).
+ */
+import type { DataType, JsonValue, UserAttributes } from "../common/attributes.ts";
+import { BUILDIN, checkBuiltinTask } from "../common/builtin_tasks.ts";
+import type { SubmitHeader } from "../common/messages.ts";
+import { ApiError } from "./errors.ts";
+import type { DataObject, Session } from "./state.ts";
+
+/** A new object, checked. */
+export interface PlannedObject {
+  id: number;
+  dataType: DataType;
+  keep: boolean;
+  label?: string;
+  contentType?: string;
+  user?: UserAttributes;
+  /** Bytes uploaded with the submit (constants only). */
+  dataSize?: number;
+  testHint?: { governors: string[]; size: number };
+}
+
+/** A new task, checked; inputs and outputs are ids within the session. */
+export interface PlannedTask {
+  id: number;
+  taskType: string;
+  config?: JsonValue;
+  inputs: number[];
+  inputLabels?: (string | undefined)[];
+  outputs: number[];
+  cpus: number;
+  name?: string;
+  user?: UserAttributes;
+}
+
+export interface SubmitPlan {
+  objects: PlannedObject[];
+  tasks: PlannedTask[];
+}
+
+const TASK_TYPE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.\-/]*$/;
+
+function invalid(message: string): never {
+  throw new ApiError("InvalidGraph", message);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function optionalString(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") invalid(`${what} must be a string`);
+  return v;
+}
+
+function optionalUser(v: unknown, what: string): UserAttributes | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isRecord(v)) invalid(`${what}.user must be an object`);
+  return Object.keys(v).length ? v as UserAttributes : undefined;
+}
+
+/**
+ * Checks the shape of the header's objects only, so that the body's constant data can be read
+ * (their sizes are needed before the rest is validated). Returns the planned objects.
+ */
+export function planObjects(session: Session, header: unknown, testMode: boolean): PlannedObject[] {
+  if (!isRecord(header)) invalid("submit header must be a JSON object");
+  const objects = header.objects ?? [];
+  if (!Array.isArray(objects)) invalid("submit header 'objects' must be an array");
+  const sid = session.id;
+  const seen = new Set<number>();
+  return objects.map((entry, index) => {
+    if (!isRecord(entry) || !isRecord(entry.spec)) {
+      invalid(`objects[${index}] must be {spec, keep?, data_size?}`);
+    }
+    const spec = entry.spec;
+    const id = ownId(spec.id, sid, `objects[${index}].spec.id`);
+    const name = `object ${sid}/${id}`;
+    if (seen.has(id)) invalid(`${name} is listed twice in the submit`);
+    seen.add(id);
+    if (session.objects.has(id) || session.tasks.has(id)) {
+      invalid(`${name} already exists in the session (ids must be unique)`);
+    }
+    const dataType = spec.data_type ?? "blob";
+    if (dataType !== "blob" && dataType !== "dir") {
+      invalid(`${name}: data_type must be "blob" or "dir", got ${JSON.stringify(dataType)}`);
+    }
+    let dataSize: number | undefined;
+    if (entry.data_size !== undefined && entry.data_size !== null) {
+      if (!Number.isSafeInteger(entry.data_size) || (entry.data_size as number) < 0) {
+        invalid(`${name}: data_size must be a non-negative integer`);
+      }
+      dataSize = entry.data_size as number;
+    }
+    const user = optionalUser(spec.user, name);
+    const planned: PlannedObject = {
+      id,
+      dataType,
+      keep: entry.keep === true,
+      label: optionalString(spec.label, `${name} label`),
+      contentType: optionalString(spec.content_type, `${name} content_type`),
+      user,
+      dataSize,
+    };
+    if (testMode && user && "_testing" in user) {
+      const hint = user._testing;
+      if (
+        !isRecord(hint) || !Array.isArray(hint.governors) ||
+        !hint.governors.every((g) => typeof g === "string") ||
+        typeof hint.size !== "number"
+      ) {
+        invalid(`${name}: _testing must be {governors: [string], size: number}`);
+      }
+      planned.testHint = { governors: hint.governors as string[], size: hint.size as number };
+    }
+    return planned;
+  });
+}
+
+function ownId(value: unknown, sid: number, what: string): number {
+  if (
+    !Array.isArray(value) || value.length !== 2 || !Number.isSafeInteger(value[0]) ||
+    !Number.isSafeInteger(value[1])
+  ) {
+    invalid(`${what} must be [session_id, id], got ${JSON.stringify(value)}`);
+  }
+  if (value[0] !== sid) {
+    invalid(
+      `${what} ${value[0]}/${value[1]} belongs to session ${value[0]}, not to session ${sid}`,
+    );
+  }
+  return value[1];
+}
+
+/** Validates the tasks of a submit against the session and the planned objects. */
+export function planTasks(
+  session: Session,
+  header: SubmitHeader,
+  objects: PlannedObject[],
+): PlannedTask[] {
+  const sid = session.id;
+  const rawTasks = (header as unknown as Record<string, unknown>).tasks ?? [];
+  if (!Array.isArray(rawTasks)) invalid("submit header 'tasks' must be an array");
+  const newObjects = new Map<number, PlannedObject>();
+  for (const o of objects) newObjects.set(o.id, o);
+  const producerOf = new Map<number, number>();
+  const taskIds = new Set<number>();
+  const tasks: PlannedTask[] = rawTasks.map((spec, index) => {
+    if (!isRecord(spec)) invalid(`tasks[${index}] must be a task spec object`);
+    const id = ownId(spec.id, sid, `tasks[${index}].id`);
+    const name = `task ${sid}/${id}`;
+    if (taskIds.has(id)) invalid(`${name} is listed twice in the submit`);
+    taskIds.add(id);
+    if (session.tasks.has(id) || session.objects.has(id) || newObjects.has(id)) {
+      invalid(`${name} already exists in the session (ids must be unique)`);
+    }
+    if (typeof spec.task_type !== "string" || !TASK_TYPE.test(spec.task_type)) {
+      invalid(
+        `${name}: task_type must look like "executor/method", got ${
+          JSON.stringify(spec.task_type)
+        }`,
+      );
+    }
+    const resources = spec.resources ?? {};
+    if (!isRecord(resources)) invalid(`${name}: resources must be an object`);
+    const cpus = resources.cpus ?? 1;
+    if (!Number.isSafeInteger(cpus) || (cpus as number) < 1) {
+      invalid(`${name}: resources.cpus must be a positive integer, got ${JSON.stringify(cpus)}`);
+    }
+    if (!Array.isArray(spec.inputs ?? [])) invalid(`${name}: inputs must be an array`);
+    if (!Array.isArray(spec.outputs ?? [])) invalid(`${name}: outputs must be an array`);
+    let labels: (string | undefined)[] | undefined;
+    const inputs = ((spec.inputs ?? []) as unknown[]).map((input, i) => {
+      if (!isRecord(input)) invalid(`${name}: inputs[${i}] must be {id, label?}`);
+      const inputId = ownId(input.id, sid, `${name} inputs[${i}].id`);
+      const label = optionalString(input.label, `${name} inputs[${i}].label`);
+      if (label !== undefined) (labels ??= [])[i] = label;
+      return inputId;
+    });
+    if (labels) labels.length = inputs.length;
+    const outputs = ((spec.outputs ?? []) as unknown[]).map((output, i) => {
+      const outputId = ownId(output, sid, `${name} outputs[${i}]`);
+      const obj = newObjects.get(outputId);
+      if (!obj) {
+        if (session.objects.has(outputId)) {
+          invalid(`${name}: output object ${sid}/${outputId} already has a producer`);
+        }
+        invalid(`${name}: output object ${sid}/${outputId} is not in the submit`);
+      }
+      if (obj.dataSize !== undefined) {
+        invalid(`${name}: output object ${sid}/${outputId} is a constant with client data`);
+      }
+      const other = producerOf.get(outputId);
+      if (other !== undefined) {
+        invalid(
+          `object ${sid}/${outputId} has two producers: tasks ${sid}/${other} and ${sid}/${id}`,
+        );
+      }
+      producerOf.set(outputId, id);
+      return outputId;
+    });
+    const user = optionalUser(spec.user, name);
+    return {
+      id,
+      taskType: spec.task_type,
+      config: spec.config === null ? undefined : spec.config as JsonValue | undefined,
+      inputs,
+      inputLabels: labels,
+      outputs,
+      cpus: cpus as number,
+      name: optionalString(spec.name, `${name} name`),
+      user,
+    };
+  });
+
+  for (const o of objects) {
+    if (o.dataSize === undefined && o.testHint === undefined && !producerOf.has(o.id)) {
+      invalid(
+        `object ${sid}/${o.id} has no producer: it is neither client data nor an output of a task`,
+      );
+    }
+  }
+
+  const dataTypeOf = (id: number): DataType =>
+    newObjects.get(id)?.dataType ?? session.objects.get(id)!.dataType;
+  for (const task of tasks) {
+    const name = `task ${sid}/${task.id}`;
+    for (const inputId of task.inputs) {
+      if (newObjects.has(inputId)) continue;
+      const existing = session.objects.get(inputId);
+      if (!existing) invalid(`${name}: input object ${sid}/${inputId} is unknown`);
+      checkReusable(existing, name);
+    }
+    const [executor, method] = splitTaskType(task.taskType);
+    if (executor === BUILDIN) {
+      const error = checkBuiltinTask(
+        method,
+        task.config,
+        task.inputs.map(dataTypeOf),
+        task.outputs.map(dataTypeOf),
+      );
+      if (error) invalid(`${name}: ${error}`);
+    }
+  }
+  checkAcyclic(sid, tasks, producerOf);
+  return tasks;
+}
+
+/** An object from an earlier submit may be used again only if it was kept and still exists. */
+function checkReusable(obj: DataObject, user: string): void {
+  const name = `object ${obj.session.id}/${obj.id}`;
+  if (obj.state === "removed") invalid(`${user}: input ${name} was already removed`);
+  if (!obj.keep) {
+    invalid(`${user}: input ${name} is from an earlier submit and was not kept`);
+  }
+}
+
+export function splitTaskType(taskType: string): [string, string] {
+  const slash = taskType.indexOf("/");
+  return [taskType.slice(0, slash), taskType.slice(slash + 1)];
+}
+
+/** Kahn's algorithm over the new tasks (old objects cannot depend on new tasks). */
+function checkAcyclic(sid: number, tasks: PlannedTask[], producerOf: Map<number, number>): void {
+  const pending = new Map<number, number>();
+  const dependents = new Map<number, number[]>();
+  for (const t of tasks) {
+    let count = 0;
+    for (const input of t.inputs) {
+      const producer = producerOf.get(input);
+      if (producer === undefined) continue;
+      count++;
+      let list = dependents.get(producer);
+      if (!list) dependents.set(producer, list = []);
+      list.push(t.id);
+    }
+    pending.set(t.id, count);
+  }
+  const queue = tasks.filter((t) => pending.get(t.id) === 0).map((t) => t.id);
+  let done = 0;
+  while (queue.length) {
+    const id = queue.pop()!;
+    done++;
+    for (const d of dependents.get(id) ?? []) {
+      const left = pending.get(d)! - 1;
+      pending.set(d, left);
+      if (left === 0) queue.push(d);
+    }
+  }
+  if (done < tasks.length) {
+    const inCycle = tasks.find((t) => pending.get(t.id)! > 0)!;
+    invalid(`task ${sid}/${inCycle.id} is in (or depends on) a dependency cycle`);
+  }
+}
