@@ -40,14 +40,15 @@ export function selfForm(info: SelfInfo): SelfForm {
 /** The argv prefix that runs this same program; append `server …` / `governor …`. */
 export function selfCommandFor(info: SelfInfo): string[] {
   const form = selfForm(info);
+  const deno = form === "compiled" ? info.execPath : denoBinary(info, form);
   switch (form) {
     case "compiled":
       return [info.execPath];
     case "remote":
-      return [info.execPath, "run", "-A", "--unstable-worker-options", info.mainModule];
+      return [deno, "run", "-A", "--unstable-worker-options", info.mainModule];
     case "bundle":
       return [
-        info.execPath,
+        deno,
         "run",
         "-A",
         "--unstable-worker-options",
@@ -59,7 +60,7 @@ export function selfCommandFor(info: SelfInfo): string[] {
       const main = fileURLToPath(info.mainModule);
       const config = findConfig(dirname(main), info.isFile);
       return [
-        info.execPath,
+        deno,
         "run",
         "-A",
         "--unstable-worker-options",
@@ -70,6 +71,22 @@ export function selfCommandFor(info: SelfInfo): string[] {
       ];
     }
   }
+}
+
+/**
+ * The deno binary to run. Normally the running one; but the first `deno run` after `npm install`
+ * lets Deno re-lay out node_modules/, which deletes the running binary (its path then reads
+ * `…/deno (deleted)`): then the repository's node_modules/.bin/deno, else `deno` from PATH.
+ */
+function denoBinary(info: SelfInfo, form: SelfForm): string {
+  if (info.isFile(info.execPath)) return info.execPath;
+  if (form === "source" || form === "bundle") {
+    const main = fileURLToPath(info.mainModule);
+    const root = form === "source" ? dirname(main) : dirname(dirname(main));
+    const launcher = join(root, "node_modules", ".bin", "deno");
+    if (info.isFile(launcher)) return launcher;
+  }
+  return "deno";
 }
 
 /** deno.json(c) of the directory holding the main module (the repository root). */

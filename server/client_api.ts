@@ -49,7 +49,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
     )
   );
 
-  app.get(`${API_PREFIX}/connect`, (c) => {
+  app.get(`${API_PREFIX}/connect`, () => {
     const client = reactor.newClient();
     const hello: ConnectResponse = {
       client_id: client.id,
@@ -61,7 +61,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
       clearInterval(timer);
       reactor.removeClient(client);
     };
-    c.req.raw.signal.addEventListener("abort", gone);
+    // A broken connection cancels the body stream: that is how a client leaving is seen.
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(JSON.stringify(hello) + "\n"));

@@ -13,6 +13,8 @@ export function monitoringApi(reactor: Reactor): Hono {
   app.get(`${API_PREFIX}/status`, (c) =>
     c.json({
       version: RAIN_VERSION,
+      pid: Deno.pid,
+      memory: processMemory(),
       governors: [...reactor.governors.values()].map((g) => ({
         governor_id: g.id,
         cpus: g.cpus,
@@ -31,4 +33,16 @@ export function monitoringApi(reactor: Reactor): Hono {
       ready_tasks: reactor.scheduler.readyCount,
     }));
   return app;
+}
+
+/** Current and peak resident memory of this process in bytes (Linux /proc; else current only). */
+export function processMemory(): { rss: number; peak_rss?: number } {
+  const rss = Deno.memoryUsage().rss;
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const peak = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    return peak ? { rss, peak_rss: Number(peak[1]) * 1024 } : { rss };
+  } catch {
+    return { rss };
+  }
 }

@@ -1,0 +1,132 @@
+"""Core runtime benchmark: prints figures, asserts nothing.
+
+Against `rain start --local-governors=[2]` (started here on free loopback ports):
+ (a) N independent Concat tasks of two tiny blobs: tasks/s from submit to wait_all;
+ (b) a chain of Sleep(0) tasks: ms per hop;
+ (c) an FFT-like butterfly of Concats (width x layers) submitted layer by layer (multiple submits);
+ (d) server peak RSS per task, read from the server's /proc status after (a).
+
+Usage: bench/core.py [--scale 1.0]   (scale < 1 for a quick run)
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "client_py"))
+
+from rain.client import Client, blob, tasks  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self, governors="[2]"):
+        self.port = free_port()
+        self.http_port = free_port()
+        self.logdir = tempfile.mkdtemp(prefix="rain-bench-")
+        subprocess.run(
+            [os.path.join(ROOT, "rain"), "start", f"--local-governors={governors}",
+             "--listen", f"127.0.0.1:{self.port}", "--http-listen", f"127.0.0.1:{self.http_port}",
+             "--logdir", self.logdir, "--workdir", os.path.join(self.logdir, "work")],
+            check=True, stdout=subprocess.DEVNULL)
+
+    def status(self):
+        url = f"http://127.0.0.1:{self.http_port}/api/v1/status"
+        with urllib.request.urlopen(url) as r:
+            return json.load(r)
+
+    def stop(self):
+        subprocess.run([os.path.join(ROOT, "rain"), "stop", f"127.0.0.1:{self.port}"],
+                       stdout=subprocess.DEVNULL)
+        shutil.rmtree(self.logdir, ignore_errors=True)
+
+
+def bench_independent(client, n):
+    with client.new_session() as s:
+        for i in range(n):
+            tasks.Concat((blob(b"a"), blob(b"b")))
+        start = time.perf_counter()
+        s.submit()
+        s.wait_all()
+        elapsed = time.perf_counter() - start
+    return n / elapsed, elapsed
+
+
+def bench_chain(client, n):
+    with client.new_session() as s:
+        obj = blob(b"x")
+        for i in range(n):
+            obj = tasks.Sleep(obj, 0).output
+        obj.keep()
+        start = time.perf_counter()
+        s.submit()
+        s.wait_all()
+        elapsed = time.perf_counter() - start
+        assert obj.fetch().get_bytes() == b"x"
+    return elapsed / n * 1000
+
+
+def bench_butterfly(client, width_log2, layers):
+    width = 1 << width_log2
+    with client.new_session() as s:
+        start = time.perf_counter()
+        row = [blob(bytes([i % 256])) for i in range(width)]
+        count = 0
+        for layer in range(layers):
+            stride = 1 << (layer % width_log2)
+            new_row = [tasks.Concat((row[i], row[i ^ stride])).output for i in range(width)]
+            for o in new_row:
+                o.keep()
+            s.submit()
+            count += width
+            if layer:
+                s.unkeep(row)
+            row = new_row
+        s.wait_all()
+        elapsed = time.perf_counter() - start
+    return count, count / elapsed, elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0)
+    args = parser.parse_args()
+    n_independent = int(100_000 * args.scale)
+    n_chain = int(2_000 * args.scale)
+    width_log2 = 12 if args.scale >= 1 else 8
+
+    cluster = Cluster()
+    try:
+        client = Client("127.0.0.1", cluster.port)
+        rss_before = cluster.status()["memory"]["rss"]
+        rate, elapsed = bench_independent(client, n_independent)
+        peak = cluster.status()["memory"].get("peak_rss", 0)
+        print(f"(a) {n_independent} independent Concat tasks: {rate:,.0f} tasks/s "
+              f"({elapsed:.2f} s submit->wait_all)")
+        print(f"(d) server peak RSS {peak / 2**20:.0f} MiB, "
+              f"{(peak - rss_before) / n_independent:,.0f} bytes per task above idle "
+              f"({rss_before / 2**20:.0f} MiB)")
+        hop = bench_chain(client, n_chain)
+        print(f"(b) chain of {n_chain} Sleep(0): {hop:.3f} ms per hop")
+        count, rate, elapsed = bench_butterfly(client, width_log2, 12)
+        print(f"(c) butterfly {1 << width_log2} wide x 12 layers ({count} tasks, one submit per layer):"
+              f" {rate:,.0f} tasks/s ({elapsed:.2f} s)")
+        client.close()
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+/** The `rain` command line: dispatches to the subcommands. */
+import { RAIN_VERSION } from "../common/version.ts";
+import { selfCommand } from "../common/self_command.ts";
+import { type CliContext, realContext } from "./context.ts";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, usageLine } from "./errors.ts";
+import { GOVERNOR_USAGE, parseGovernorArgs, runGovernorCommand } from "./governor.ts";
+import { type Io, stdIo } from "./io.ts";
+import { parseServerArgs, runServerCommand, SERVER_USAGE } from "./server.ts";
+import { parseStartArgs, runStart, START_USAGE } from "./start.ts";
+import { parseStopArgs, runStop, STOP_USAGE } from "./stop.ts";
+
+export const MAIN_USAGE = `Usage: rain <command> [options]
+       rain <command> --help
+
+Rain ${RAIN_VERSION}: distributed task pipelines.
+
+Commands:
+  start      start a server and governors in the background, wait until they are ready
+  stop       shut down a running server and its governors
+  server     run the server (clients and governors connect to it)
+  governor   run a governor (runs tasks) attached to a server
+
+Options:
+  -h, --help     show this help
+  -v, --version  print the version
+
+Environment:
+  RAIN_TEST_MODE=1            server: honour spec.user._testing placement hints
+  RAIN_DELETE_LIST_TIMEOUT=S  governor: seconds before an unneeded object is deleted (default: 5)
+  RAIN_LOG_LEVEL              debug, info, warn or error (default: info)
+`;
+
+export interface RunDeps {
+  io?: Io;
+  ctx?: CliContext;
+  /** argv prefix that re-invokes this program (default: `selfCommand()`). */
+  self?: () => string[];
+}
+
+/** Runs `rain` with `argv` (without the program name); resolves to the exit code. */
+export async function runCli(argv: string[], deps: RunDeps = {}): Promise<number> {
+  const io = deps.io ?? stdIo;
+  try {
+    return await dispatch(argv, io, deps);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(usageLine(e) + "\n");
+      return EXIT_USAGE;
+    }
+    const command = argv[0] ?? "";
+    io.err(`rain ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+async function dispatch(argv: string[], io: Io, deps: RunDeps): Promise<number> {
+  const [command, ...rest] = argv;
+  const ctx = () => deps.ctx ?? realContext();
+  switch (command) {
+    case undefined:
+      throw new UsageError("missing command: start, stop, server or governor");
+    case "-h":
+    case "--help":
+      io.out(MAIN_USAGE);
+      return EXIT_OK;
+    case "-v":
+    case "--version":
+      io.out(`rain ${RAIN_VERSION}\n`);
+      return EXIT_OK;
+    case "server": {
+      const cmd = parseServerArgs(rest, ctx());
+      if (cmd.help) return help(io, SERVER_USAGE);
+      return await runServerCommand(cmd.options);
+    }
+    case "governor": {
+      const cmd = parseGovernorArgs(rest, ctx());
+      if (cmd.help) return help(io, GOVERNOR_USAGE);
+      return await runGovernorCommand(cmd.options);
+    }
+    case "start": {
+      const c = ctx();
+      const cmd = parseStartArgs(rest, c);
+      if (cmd.help) return help(io, START_USAGE);
+      return await runStart(cmd.options, (deps.self ?? selfCommand)(), c, io);
+    }
+    case "stop": {
+      const cmd = parseStopArgs(rest, (name) => ctx().env(name));
+      if (cmd.help) return help(io, STOP_USAGE);
+      return await runStop(cmd.server, cmd.timeout, io);
+    }
+    default:
+      if (command.startsWith("-")) throw new UsageError(`unknown option '${command}'`);
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+function help(io: Io, text: string): number {
+  io.out(text);
+  return EXIT_OK;
+}

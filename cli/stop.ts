@@ -1,0 +1,123 @@
+/** `rain stop [SERVER[:PORT]]`: asks a server to shut down itself and its governors. */
+import { type Address, connectAddress, DEFAULT_SERVER_PORT, formatAddress } from "./address.ts";
+import { parseAddress } from "./address.ts";
+import { parseCommandArgs } from "./args.ts";
+import { UsageError } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { answers } from "./start.ts";
+
+export const DEFAULT_STOP_TIMEOUT = 15;
+
+export const STOP_USAGE = `Usage: rain stop [SERVER[:PORT]]
+
+Shuts down a Rain server and its governors (POST /api/v1/shutdown), then waits until the
+server's port stops answering. SERVER[:PORT] may also be just a PORT; 0.0.0.0 means this
+machine. (default: 127.0.0.1:${DEFAULT_SERVER_PORT})
+
+Options:
+  -h, --help   show this help
+
+Environment:
+  RAIN_STOP_TIMEOUT=S  seconds to wait for the server to go away (default: ${DEFAULT_STOP_TIMEOUT})
+`;
+
+export type StopCommand = { help: true } | { help: false; server: Address; timeout: number };
+
+export function parseStopArgs(
+  argv: string[],
+  env: (name: string) => string | undefined = () => undefined,
+): StopCommand {
+  const args = parseCommandArgs("stop", argv, {});
+  if (args.help) return { help: true };
+  if (args.positionals.length > 1) {
+    throw new UsageError(`unexpected argument '${args.positionals[1]}'`, "stop");
+  }
+  const server = connectAddress(parseAddress(args.positionals[0] ?? "127.0.0.1", {
+    defaultHost: "127.0.0.1",
+    defaultPort: DEFAULT_SERVER_PORT,
+    barePort: true,
+    allowPortZero: false,
+    what: "server address",
+    command: "stop",
+  }));
+  let timeout = DEFAULT_STOP_TIMEOUT;
+  const t = env("RAIN_STOP_TIMEOUT");
+  if (t !== undefined && t.trim() !== "") {
+    timeout = Number(t.trim());
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+      throw new UsageError(
+        `RAIN_STOP_TIMEOUT must be a positive number of seconds (got '${t}')`,
+        "stop",
+      );
+    }
+  }
+  return { help: false, server, timeout };
+}
+
+/** Runs `rain stop`: returns its exit code. */
+export async function runStop(server: Address, timeout: number, io: Io): Promise<number> {
+  const where = formatAddress(server);
+  const base = `http://${where}/api/v1`;
+  let governors: string[] | undefined;
+  try {
+    const res = await fetch(`${base}/server_info`, { signal: AbortSignal.timeout(5000) });
+    if (res.ok) {
+      const info = await res.json() as { governors?: { governor_id?: string }[] };
+      governors = info.governors?.map((g) => String(g.governor_id));
+    } else {
+      await res.body?.cancel();
+    }
+  } catch (e) {
+    if (!(await answers(server))) {
+      io.err(`rain: no Rain server answers at ${where} (${reason(e)})\n`);
+      return 1;
+    }
+    // It accepts connections but did not answer server_info: still try to shut it down.
+  }
+
+  try {
+    const res = await fetch(`${base}/shutdown`, {
+      method: "POST",
+      signal: AbortSignal.timeout(10000),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      io.err(
+        `rain: the server at ${where} refused to shut down: HTTP ${res.status} ${text.trim()}\n`,
+      );
+      return 1;
+    }
+  } catch (e) {
+    // A server that exits right away may drop the connection before answering.
+    if (await answers(server)) {
+      io.err(`rain: shutdown request to ${where} failed (${reason(e)})\n`);
+      return 1;
+    }
+  }
+
+  const deadline = Date.now() + timeout * 1000;
+  while (await answers(server)) {
+    if (Date.now() > deadline) {
+      io.err(`rain: the server at ${where} still answers ${timeout} s after the shutdown\n`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const gov = governors === undefined
+    ? ""
+    : governors.length === 0
+    ? " (no governors were connected)"
+    : ` and ${governors.length} governor${governors.length === 1 ? "" : "s"} ` +
+      `(${governors.join(", ")})`;
+  io.out(`Rain stopped: server at ${where}${gov}\n`);
+  return 0;
+}
+
+function reason(e: unknown): string {
+  const err = e as Error;
+  if (err?.name === "TimeoutError") return "no answer in time";
+  const cause = (err as { cause?: Error })?.cause;
+  const msg = cause?.message ?? err?.message ?? String(e);
+  if (/refused/i.test(msg)) return "connection refused";
+  return msg.split("\n")[0];
+}
