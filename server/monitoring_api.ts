@@ -20,7 +20,6 @@ export function monitoringApi(reactor: Reactor): Hono {
         cpus: g.cpus,
         assigned_cpus: g.assignedCpus,
         tasks: g.tasks.size,
-        objects: g.objects.size,
       })),
       sessions: [...reactor.sessions.values()].map((s) => ({
         session_id: s.id,

@@ -5,7 +5,7 @@
  * own inputs and outputs); scheduling and sending happen once per turn, batched.
  */
 import type { ObjectInfo, ObjectState, TaskInfo, TaskState } from "../common/attributes.ts";
-import { type ClientId, type GovernorId, type Id, idKey, type SessionId } from "../common/ids.ts";
+import type { ClientId, GovernorId, Id, SessionId } from "../common/ids.ts";
 import type {
   AssignedTask,
   ObjectSource,
@@ -20,10 +20,14 @@ import { Logger } from "../common/log.ts";
 import { ApiError } from "./errors.ts";
 import type { Scheduler } from "./scheduler.ts";
 import {
+  addConsumer,
+  addLocation,
   Client,
   DataObject,
   GovernorState,
+  NO_GOVERNORS,
   objectSpec,
+  removeLocation,
   Session,
   Task,
   taskSpec,
@@ -120,16 +124,16 @@ export class Reactor {
   }
 
   #sourceFor(obj: DataObject, governor: GovernorState): ObjectSource {
-    if (obj.locations.has(governor)) return { kind: "local" };
+    if (obj.locations.includes(governor)) return { kind: "local" };
     if (obj.constant) {
       if (obj.constant.data) {
         // The governor stores inline data when it reads the message, so later tasks say "local".
-        this.#addLocation(obj, governor);
+        addLocation(obj, governor);
         return { kind: "inline", data: obj.constant.data };
       }
       return { kind: "server" };
     }
-    return { kind: "governors", governors: [...obj.locations].map((g) => g.id) };
+    return { kind: "governors", governors: obj.locations.map((g) => g.id) };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -186,17 +190,14 @@ export class Reactor {
   #stopSessionWork(session: Session): void {
     for (const governor of this.governors.values()) {
       this.comm.send(governor.id, { type: "close_session", session: session.id });
-      for (const [key, id] of governor.toDelete) {
-        if (id[0] === session.id) governor.toDelete.delete(key);
+      for (const obj of governor.toDelete) {
+        if (obj.session === session) governor.toDelete.delete(obj);
       }
     }
     for (const task of session.tasks.values()) {
       if (task.governor && !task.finished) this.#release(task);
     }
-    for (const obj of session.objects.values()) {
-      for (const g of obj.locations) g.objects.delete(obj);
-      obj.locations.clear();
-    }
+    for (const obj of session.objects.values()) obj.locations = NO_GOVERNORS;
     this.#touch();
   }
 
@@ -244,8 +245,9 @@ export class Reactor {
         obj.constant = { data: constant.data, file: constant.file };
         obj.size = constant.size;
         obj.state = "finished";
-        obj.info = { size: constant.size };
-        if (p.contentType) obj.info.content_type = p.contentType;
+        obj.info = p.contentType
+          ? { size: constant.size, content_type: p.contentType }
+          : { size: constant.size };
       }
       if (p.testHint) this.#applyTestHint(obj, p);
       session.objects.set(p.id, obj);
@@ -272,7 +274,7 @@ export class Reactor {
     }
     for (const task of newTasks) {
       for (const input of task.inputs) {
-        input.consumers.push(task);
+        addConsumer(input, task);
         input.pendingConsumers++;
         if (input.state !== "finished") task.waitingInputs++;
       }
@@ -294,11 +296,7 @@ export class Reactor {
   #applyTestHint(obj: DataObject, p: PlannedObject): void {
     const hint = p.testHint!;
     obj.size = hint.size;
-    obj.testLocations = new Set();
-    for (const id of hint.governors) {
-      const g = this.governors.get(id);
-      if (g) obj.testLocations.add(g);
-    }
+    obj.testLocations = hint.governors.flatMap((id) => this.governors.get(id) ?? []);
     if (!obj.constant) {
       obj.state = "finished";
       obj.info = { size: hint.size };
@@ -313,14 +311,6 @@ export class Reactor {
   // -------------------------------------------------------------------------------------------
   // Objects
 
-  #addLocation(obj: DataObject, governor: GovernorState): void {
-    if (obj.locations.has(governor)) return;
-    obj.locations.add(governor);
-    governor.objects.add(obj);
-    // A copy the governor was told to delete but is now using again is revived there.
-    governor.toDelete.delete(idKey(obj.fullId));
-  }
-
   /** Removes the object if no one needs it any more (not kept, no pending consumer). */
   #releaseIfUnneeded(obj: DataObject): void {
     if (obj.keep || obj.pendingConsumers > 0 || obj.state === "removed") return;
@@ -330,16 +320,13 @@ export class Reactor {
 
   #removeObject(obj: DataObject): void {
     obj.state = "removed";
-    const id = obj.fullId;
-    const key = idKey(id);
     for (const governor of obj.locations) {
-      governor.objects.delete(obj);
-      governor.toDelete.set(key, id);
+      governor.toDelete.add(obj);
       let list = this.#deletes.get(governor);
       if (!list) this.#deletes.set(governor, list = []);
-      list.push(id);
+      list.push(obj.fullId);
     }
-    obj.locations.clear();
+    obj.locations = NO_GOVERNORS;
     this.#dropConstant(obj);
     this.#touch();
   }
@@ -391,18 +378,29 @@ export class Reactor {
         `governor ${governor.id} was lost (${reason}) while it had task ${describeTask(task)}`,
       );
     }
-    for (const obj of governor.objects) {
-      obj.locations.delete(governor);
+    for (const obj of this.#objectsOn(governor)) {
+      removeLocation(obj, governor);
       const needed = obj.keep || obj.pendingConsumers > 0;
-      if (obj.locations.size === 0 && !obj.constant && needed && obj.state === "finished") {
+      if (obj.locations.length === 0 && !obj.constant && needed && obj.state === "finished") {
         this.failSession(
           obj.session,
           `object ${obj.session.id}/${obj.id} was lost with governor ${governor.id} (${reason})`,
         );
       }
     }
-    governor.objects.clear();
     this.#touch();
+  }
+
+  /**
+   * Objects held by a governor. A scan of all objects: it is needed only when a governor is lost
+   * or `server_info` is asked, and an index would cost memory and time on every task.
+   */
+  *#objectsOn(governor: GovernorState): Generator<DataObject> {
+    for (const session of this.sessions.values()) {
+      for (const obj of session.objects.values()) {
+        if (obj.locations.includes(governor)) yield obj;
+      }
+    }
   }
 
   /** The task no longer occupies its governor. */
@@ -428,7 +426,7 @@ export class Reactor {
     const task = this.#reportedTask(governor, message.task);
     if (!task) return;
     task.state = "running";
-    task.info.start_time = message.start_time;
+    task.info = { ...task.info, start_time: message.start_time };
   }
 
   taskFinished(governor: GovernorState, message: TaskFinishedMessage): void {
@@ -457,9 +455,10 @@ export class Reactor {
       const obj = task.outputs[i];
       obj.state = "finished";
       obj.size = reported.size;
-      obj.info = reported.info ?? {};
-      if (obj.info.size === undefined) obj.info.size = reported.size;
-      this.#addLocation(obj, governor);
+      obj.info = reported.info?.size === undefined
+        ? { ...reported.info, size: reported.size }
+        : reported.info;
+      addLocation(obj, governor);
       settleWaiters(obj, { kind: "done" });
       for (const consumer of obj.consumers) {
         if (consumer.state === "notAssigned" && --consumer.waitingInputs === 0) {
@@ -469,7 +468,7 @@ export class Reactor {
       this.#releaseIfUnneeded(obj);
     });
     for (const input of task.inputs) {
-      if (input.state !== "removed") this.#addLocation(input, governor);
+      if (input.state !== "removed") addLocation(input, governor);
       input.pendingConsumers--;
       this.#releaseIfUnneeded(input);
     }
@@ -496,7 +495,10 @@ export class Reactor {
   }
 
   objectsRemoved(governor: GovernorState, ids: Id[]): void {
-    for (const id of ids) governor.toDelete.delete(idKey(id));
+    for (const [sid, id] of ids) {
+      const obj = this.sessions.get(sid)?.objects.get(id);
+      if (obj) governor.toDelete.delete(obj);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -582,8 +584,8 @@ export class Reactor {
       governors: [...this.governors.values()].map((g) => ({
         governor_id: g.id,
         tasks: [...g.tasks].map((t) => t.fullId),
-        objects: [...[...g.objects].map((o) => o.fullId), ...g.toDelete.values()],
-        objects_to_delete: [...g.toDelete.values()],
+        objects: [...this.#objectsOn(g), ...g.toDelete].map((o) => o.fullId),
+        objects_to_delete: [...g.toDelete].map((o) => o.fullId),
         resources: { cpus: g.cpus },
       })),
     };

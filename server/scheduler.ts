@@ -155,7 +155,7 @@ export class LocalityScheduler implements Scheduler {
     for (const input of task.inputs) {
       const locations = input.testLocations ?? input.locations;
       // Objects everywhere (or nowhere) say nothing about where to run.
-      if (locations.size === 0 || locations.size >= governors.length) continue;
+      if (locations.length === 0 || locations.length >= governors.length) continue;
       localBytes ??= new Map();
       for (const g of locations) {
         localBytes.set(g, (localBytes.get(g) ?? 0) + input.size);

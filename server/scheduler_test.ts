@@ -12,7 +12,7 @@ function setup(cpus: number[]) {
     const obj = new DataObject(session, nextId++, "blob", false);
     obj.size = size;
     obj.state = "finished";
-    at.forEach((g) => obj.locations.add(g));
+    obj.locations = at;
     return obj;
   };
   const task = (inputs: DataObject[] = [], cpus = 1, name?: string) => {
@@ -108,7 +108,7 @@ Deno.test("test-mode placement hints attract tasks", () => {
   const { scheduler, governors, object, task } = setup([2, 2, 2]);
   const hinted = object(0, []);
   hinted.size = 5000;
-  hinted.testLocations = new Set([governors[1]]);
+  hinted.testLocations = [governors[1]];
   task([hinted]);
   assertEquals(scheduler.schedule()[0].governor, governors[1]);
 });

@@ -29,6 +29,15 @@ export type WaitOutcome = { kind: "done" } | { kind: "failed"; error: string } |
   kind: "closed";
 };
 
+/**
+ * Shared, frozen empty values: most objects never get a second location or consumer, and infos
+ * are replaced (never mutated) when set, so millions of entities share these instead of each
+ * allocating its own.
+ */
+export const NO_GOVERNORS: readonly GovernorState[] = Object.freeze([]);
+export const NO_TASKS: readonly Task[] = Object.freeze([]);
+export const EMPTY_INFO: Readonly<ObjectInfo & TaskInfo> = Object.freeze({});
+
 export class Client {
   readonly sessions = new Set<Session>();
   constructor(readonly id: ClientId) {}
@@ -56,18 +65,18 @@ export class Session {
 
 export class DataObject {
   state: ObjectState = "unfinished";
-  info: ObjectInfo = {};
+  info: Readonly<ObjectInfo> = EMPTY_INFO;
   /** Bytes; known once finished (or from a `_testing` hint). */
   size = 0;
   producer?: Task;
-  /** Every task consuming this object, across submits. */
-  readonly consumers: Task[] = [];
+  /** Every task consuming this object, across submits (see `addConsumer`). */
+  consumers: readonly Task[] = NO_TASKS;
   /** Consumers that have not finished yet. */
   pendingConsumers = 0;
-  /** Governors holding a copy. */
-  readonly locations = new Set<GovernorState>();
+  /** Governors holding a copy (see `addLocation` / `removeLocation`). */
+  locations: readonly GovernorState[] = NO_GOVERNORS;
   /** `RAIN_TEST_MODE` placement hint (`spec.user._testing`): pretend it lives there. */
-  testLocations?: Set<GovernorState>;
+  testLocations?: readonly GovernorState[];
   /** Client-uploaded data (small constants in memory; large ones spooled to `file`). */
   constant?: { data?: Uint8Array; file?: string };
   waiters?: Waiter[];
@@ -89,7 +98,7 @@ export class DataObject {
 
 export class Task {
   state: TaskState = "notAssigned";
-  info: TaskInfo = {};
+  info: Readonly<TaskInfo> = EMPTY_INFO;
   /** Inputs not finished yet; the task is ready at 0. */
   waitingInputs = 0;
   governor?: GovernorState;
@@ -123,16 +132,32 @@ export class GovernorState {
   readonly tasks = new Set<Task>();
   /** cpus of the tasks in `tasks` (may exceed `cpus`: queued on the governor). */
   assignedCpus = 0;
-  /** Objects held there (the inverse of `DataObject.locations`). */
-  readonly objects = new Set<DataObject>();
   /** Objects told to delete, until the governor reports them removed. */
-  readonly toDelete = new Map<string, Id>();
+  readonly toDelete = new Set<DataObject>();
 
   constructor(readonly id: GovernorId, readonly cpus: number, readonly executors: string[]) {}
 
   get freeCpus(): number {
     return this.cpus - this.assignedCpus;
   }
+}
+
+/** Returns false if it was there already. */
+export function addLocation(obj: DataObject, governor: GovernorState): boolean {
+  if (obj.locations.includes(governor)) return false;
+  obj.locations = obj.locations.length === 0 ? [governor] : [...obj.locations, governor];
+  return true;
+}
+
+export function removeLocation(obj: DataObject, governor: GovernorState): void {
+  if (obj.locations.includes(governor)) {
+    obj.locations = obj.locations.filter((g) => g !== governor);
+  }
+}
+
+export function addConsumer(obj: DataObject, task: Task): void {
+  if (obj.consumers.length === 0) obj.consumers = [task];
+  else (obj.consumers as Task[]).push(task);
 }
 
 export function taskSpec(task: Task): TaskSpec {

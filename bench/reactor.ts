@@ -1,0 +1,89 @@
+/**
+ * Server-side cost per task, without sockets: validates and applies a submit of N Concat tasks
+ * over 2N constants, then plays a governor finishing every assigned task, batch by batch.
+ * Prints figures; asserts nothing. `deno run -A --v8-flags=--expose-gc bench/reactor.ts [N]`
+ */
+import { encodeHeader } from "../common/framing.ts";
+import type { SubmitHeader } from "../common/messages.ts";
+import { readSubmit } from "../server/submit_reader.ts";
+import { planTasks } from "../server/submit.ts";
+import { newReactor } from "../server/test_util.ts";
+
+const n = Number(Deno.args[0] ?? 100_000);
+const { reactor, comm } = newReactor();
+const governor = reactor.addGovernor("127.0.0.1:1", 2, []);
+const session = reactor.newSession(undefined, "bench");
+const sid = session.id;
+
+let header: SubmitHeader | undefined = { tasks: [], objects: [] };
+let id = 10;
+for (let i = 0; i < n; i++) {
+  const a = id++, b = id++, out = id++, t = id++;
+  header!.objects.push(
+    { spec: { id: [sid, a], data_type: "blob", label: "const" }, data_size: 1 },
+    { spec: { id: [sid, b], data_type: "blob", label: "const" }, data_size: 1 },
+    { spec: { id: [sid, out], data_type: "blob", label: "out0" } },
+  );
+  header!.tasks.push({
+    id: [sid, t],
+    task_type: "buildin/concat",
+    inputs: [{ id: [sid, a] }, { id: [sid, b] }],
+    outputs: [[sid, out]],
+    resources: { cpus: 1 },
+  });
+}
+const head = encodeHeader(header);
+header = undefined; // only the server's copies stay alive
+const body = new Uint8Array(head.length + 2 * n);
+body.set(head);
+body.fill(97, head.length);
+await Deno.mkdir("/tmp/rain-bench-spool", { recursive: true });
+
+let t0 = performance.now();
+const read = await readSubmit(new Blob([body]).stream(), session, false, "/tmp/rain-bench-spool");
+const tRead = performance.now() - t0;
+// deno-lint-ignore no-explicit-any
+const gc = (globalThis as any).gc as (() => void) | undefined;
+t0 = performance.now();
+const tasks = planTasks(session, read.header, read.objects);
+const tPlan = performance.now() - t0;
+t0 = performance.now();
+reactor.submit(session, { objects: read.objects, tasks }, read.constants);
+const tApply = performance.now() - t0;
+(read as { header?: unknown }).header = undefined;
+gc?.();
+const retained = Deno.memoryUsage().heapUsed;
+
+t0 = performance.now();
+let finished = 0;
+while (finished < n) {
+  reactor.endTurn();
+  const assigned = comm.take("assign_tasks").flatMap((m) => m.message.tasks);
+  comm.sent = [];
+  for (const task of assigned) {
+    reactor.taskFinished(governor, {
+      type: "task_finished",
+      task: task.spec.id,
+      info: { duration: 0.0001, governor: governor.id },
+      outputs: task.spec.outputs.map((o) => ({ id: o, size: 2, info: {} })),
+    });
+    finished++;
+  }
+}
+const tRun = performance.now() - t0;
+const mb = (x: number) => (x / 2 ** 20).toFixed(0);
+console.log(`${n} tasks, submit body ${mb(body.length)} MiB`);
+console.log(
+  `read ${tRead.toFixed(0)} ms, validate ${tPlan.toFixed(0)} ms, apply ${tApply.toFixed(0)} ms ` +
+    `= ${(n / ((tRead + tPlan + tApply) / 1000)).toFixed(0)} tasks/s submitted`,
+);
+console.log(
+  `schedule+finish ${tRun.toFixed(0)} ms = ${
+    (n / (tRun / 1000)).toFixed(0)
+  } tasks/s through the reactor`,
+);
+console.log(
+  gc
+    ? `heap retained after submit ${mb(retained)} MiB = ${(retained / n).toFixed(0)} bytes per task`
+    : "run with --v8-flags=--expose-gc to see retained memory per task",
+);
