@@ -426,7 +426,7 @@ export class Reactor {
     const task = this.#reportedTask(governor, message.task);
     if (!task) return;
     task.state = "running";
-    task.info = { ...task.info, start_time: message.start_time };
+    task.info = { ...task.info, start_time: message.start_time, governor: governor.id };
   }
 
   taskFinished(governor: GovernorState, message: TaskFinishedMessage): void {

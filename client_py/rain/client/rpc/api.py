@@ -1,0 +1,96 @@
+"""The server's client API, one method per endpoint (see docs/protocol.md)."""
+
+from ...common.errors import RainException
+from ...common.ids import ID
+from .framing import OBJECT_CONTENT_TYPE, SUBMIT_CONTENT_TYPE, frame_submit, read_header
+from .lifeline import Lifeline
+from .transport import Transport
+
+# Seconds a wait request blocks on the server before it answers {"done": false}.
+WAIT_POLL_SECONDS = 20
+
+
+def _ids(value):
+    return [ID(sid, i) for sid, i in value]
+
+
+class ServerApi:
+    def __init__(self, host, port, secret=None):
+        self.transport = Transport(host, port, secret)
+        self.lifeline = Lifeline(self.transport)
+        self.client_id = self.lifeline.client_id
+
+    def close(self):
+        self.lifeline.close()
+        self.transport.close()
+
+    def new_session(self, spec):
+        answer = self.transport.call("POST", "/sessions",
+                                     {"client_id": self.client_id, "spec": spec})
+        return answer["session_id"]
+
+    def close_session(self, session_id):
+        self.transport.call("POST", "/sessions/{}/close".format(session_id))
+
+    def submit(self, session_id, tasks, objects, constants):
+        """``tasks``/``objects``: JSON-ready ``SubmitHeader`` lists; ``constants``: data of the
+        objects having ``data_size``, in order."""
+        length, chunks = frame_submit({"tasks": tasks, "objects": objects}, constants)
+        response = self.transport.request(
+            "POST", "/sessions/{}/submit".format(session_id), body=chunks,
+            headers={"Content-Type": SUBMIT_CONTENT_TYPE, "Content-Length": str(length)})
+        response.read()
+
+    def wait(self, session_id, task_ids, object_ids, mode="all"):
+        """Blocks until done (re-asking after each poll); returns the finished
+        ``(task_ids, object_ids)``."""
+        request = {"tasks": task_ids, "objects": object_ids, "mode": mode,
+                   "timeout": WAIT_POLL_SECONDS}
+        path = "/sessions/{}/wait".format(session_id)
+        while True:
+            answer = self.transport.call("POST", path, request)
+            if answer.get("done"):
+                return answer.get("tasks", []), answer.get("objects", [])
+
+    def wait_all(self, session_id):
+        path = "/sessions/{}/wait_all".format(session_id)
+        while not self.transport.call("POST", path, {"timeout": WAIT_POLL_SECONDS}).get("done"):
+            pass
+
+    def update(self, session_id, task_ids, object_ids):
+        return self.transport.call("POST", "/sessions/{}/update".format(session_id),
+                                   {"tasks": task_ids, "objects": object_ids})
+
+    def unkeep(self, session_id, object_ids):
+        self.transport.call("POST", "/sessions/{}/unkeep".format(session_id),
+                            {"objects": object_ids})
+
+    def fetch(self, session_id, object_id):
+        """Returns ``(FetchHeader, data bytes)``; the body is read as it streams in."""
+        response = self.transport.stream(
+            "GET", "/sessions/{}/objects/{}/data".format(session_id, object_id),
+            headers={"Accept": OBJECT_CONTENT_TYPE})
+        try:
+            header = read_header(response)
+            if header.get("data_type", "blob") == "blob":
+                data = response.read(header["size"])
+                if len(data) != header["size"] or response.read(1):
+                    raise RainException("fetched object {} announced {} bytes but sent {}"
+                                        .format(header.get("id"), header["size"], len(data)))
+            else:
+                data = response.read()
+        except BaseException:
+            self.transport.abandon_stream()
+            raise
+        return header, data
+
+    def server_info(self):
+        info = self.transport.call("GET", "/server_info")
+        for governor in info.get("governors", []):
+            for key in ("tasks", "objects", "objects_to_delete"):
+                governor[key] = _ids(governor.get(key, []))
+        return info
+
+    def shutdown(self):
+        self.transport.call("POST", "/shutdown")
+

@@ -1,0 +1,67 @@
+"""Binary bodies of submit and fetch: 4-byte big-endian header length, JSON header, raw data.
+
+See common/framing.ts.
+"""
+
+import json
+import struct
+
+from ...common.errors import RainException
+
+SUBMIT_CONTENT_TYPE = "application/x-rain-submit"
+OBJECT_CONTENT_TYPE = "application/x-rain-object"
+MAX_HEADER_BYTES = 1 << 30
+
+# Small constants are joined into chunks of about this size, so that a submit with many tiny
+# objects costs a few large writes instead of one write per object.
+_CHUNK_BYTES = 1 << 20
+
+
+def frame_submit(header, constants):
+    """Body of a submit: returns ``(total_length, iterable of bytes chunks)``.
+
+    ``header`` is the ``SubmitHeader`` (plain lists/dicts); ``constants`` the data of the
+    objects that have ``data_size``, in the same order.
+    """
+    # No cycle check: the header is built by the client from plain lists and dicts.
+    header_bytes = json.dumps(header, separators=(",", ":"), check_circular=False) \
+        .encode("utf-8")
+    prefix = struct.pack(">I", len(header_bytes)) + header_bytes
+    length = len(prefix) + sum(map(len, constants))
+    return length, _chunks(prefix, constants)
+
+
+def _chunks(prefix, constants):
+    pending = [prefix]
+    pending_size = len(prefix)
+    for data in constants:
+        if len(data) >= _CHUNK_BYTES:
+            if pending:
+                yield b"".join(pending)
+                pending, pending_size = [], 0
+            yield data
+            continue
+        pending.append(data)
+        pending_size += len(data)
+        if pending_size >= _CHUNK_BYTES:
+            yield b"".join(pending)
+            pending, pending_size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def read_exact(stream, size):
+    """Exactly ``size`` bytes from a file-like ``stream``; RainException if it ends early."""
+    data = stream.read(size)
+    if len(data) != size:
+        raise RainException("server response ended early: expected {} bytes, got {}"
+                            .format(size, len(data)))
+    return data
+
+
+def read_header(stream):
+    """Reads a framed JSON header from ``stream``."""
+    (length,) = struct.unpack(">I", read_exact(stream, 4))
+    if length > MAX_HEADER_BYTES:
+        raise RainException("response header of {} bytes is too large".format(length))
+    return json.loads(read_exact(stream, length).decode("utf-8"))

@@ -1,0 +1,160 @@
+"""HTTP transport to the server: JSON requests over keep-alive connections, one per thread.
+
+Long polls block the calling thread's connection, so every thread gets its own.
+"""
+
+import http.client
+import json
+import os
+import select
+import socket
+import threading
+
+from ...common.errors import RainException, SessionException, TaskException
+
+API_PREFIX = "/api/v1"
+CONNECT_TIMEOUT = 30.0
+
+_ERROR_CLASSES = {
+    "SessionFailed": TaskException,
+    "SessionClosed": SessionException,
+}
+
+# A kept-alive connection the server closed while idle fails like this on its next use;
+# the request never reached the server, so sending it again is safe.
+_STALE_CONNECTION_ERRORS = (http.client.RemoteDisconnected, BrokenPipeError,
+                            ConnectionResetError)
+
+
+def _closed_by_peer(connection):
+    """True if an idle kept-alive connection was closed by the server (it is readable: EOF)."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)  # an idle HTTP connection has nothing to read unless it was closed
+
+
+def server_error(kind, message):
+    """The exception for an ``ErrorResponse``: TaskException for a failed session,
+    SessionException for a closed one, RainException otherwise; ``kind`` is kept on it."""
+    error = _ERROR_CLASSES.get(kind, RainException)(message)
+    error.kind = kind
+    return error
+
+
+class Transport:
+    def __init__(self, host, port, secret=None):
+        self.host = host
+        self.port = int(port)
+        if secret is None:
+            secret = os.environ.get("RAIN_SECRET") or None
+        self._headers = {"Authorization": "Bearer " + secret} if secret else {}
+        self._local = threading.local()
+        self._all_connections = []
+        self._lock = threading.Lock()
+
+    # --- connections --------------------------------------------------------------------------
+
+    def open_connection(self):
+        """A new connection; blocking reads without timeout (waits are long polls)."""
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=CONNECT_TIMEOUT)
+        try:
+            connection.connect()
+        except OSError as error:
+            raise RainException("cannot connect to Rain server at {}:{}: {}"
+                                .format(self.host, self.port, error)) from error
+        connection.sock.settimeout(None)
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection
+
+    def _thread_connection(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and _closed_by_peer(connection):
+            self._drop_thread_connection()
+            connection = None
+        if connection is None:
+            connection = self.open_connection()
+            self._local.connection = connection
+            self._local.used = False
+            with self._lock:
+                self._all_connections.append(connection)
+        return connection
+
+    def _drop_thread_connection(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def close(self):
+        with self._lock:
+            connections, self._all_connections = self._all_connections, []
+        for connection in connections:
+            connection.close()
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def request(self, method, path, body=None, headers=None):
+        """Sends a request on this thread's connection; returns the response (status < 400)
+        with its body unread. Error responses are raised as exceptions."""
+        all_headers = dict(self._headers)
+        if headers:
+            all_headers.update(headers)
+        for attempt in (1, 2):
+            connection = self._thread_connection()
+            reused = self._local.used
+            try:
+                connection.request(method, API_PREFIX + path, body=body, headers=all_headers)
+                response = connection.getresponse()
+                break
+            except _STALE_CONNECTION_ERRORS as error:
+                self._drop_thread_connection()
+                # A generator body is consumed, and a fresh connection has no excuse.
+                if attempt == 2 or not reused or not isinstance(body, (bytes, type(None))):
+                    raise RainException("connection to Rain server lost: {}".format(error)) \
+                        from error
+            except OSError as error:
+                self._drop_thread_connection()
+                raise RainException("connection to Rain server lost: {}".format(error)) \
+                    from error
+        self._local.used = True
+        if response.status >= 400:
+            raise self._error_from(response)
+        return response
+
+    def _error_from(self, response):
+        raw = response.read()
+        try:
+            error = json.loads(raw.decode("utf-8"))["error"]
+            return server_error(error["kind"], error["message"])
+        except (ValueError, KeyError, TypeError):
+            return server_error("Internal", "server answered {} {}: {}".format(
+                response.status, response.reason, raw[:1000].decode("utf-8", "replace")))
+
+    def call(self, method, path, payload=None):
+        """A JSON request; returns the decoded JSON answer."""
+        body = None
+        headers = None
+        if payload is not None:
+            body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+            headers = {"Content-Type": "application/json"}
+        response = self.request(method, path, body, headers)
+        try:
+            raw = response.read()
+        except OSError as error:
+            self._drop_thread_connection()
+            raise RainException("connection to Rain server lost: {}".format(error)) from error
+        return json.loads(raw.decode("utf-8")) if raw.strip() else {}
+
+    def stream(self, method, path, body=None, headers=None):
+        """A request whose response body the caller reads; it must be read to the end
+        (or the connection dropped with ``abandon_stream``) before the next request."""
+        return self.request(method, path, body, headers)
+
+    def abandon_stream(self):
+        """Forgets this thread's connection after a response was not read to the end."""
+        self._drop_thread_connection()

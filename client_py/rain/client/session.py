@@ -1,0 +1,386 @@
+"""Sessions: the graph being built, its submits, waits and fetches, and the active-session stack.
+
+Tasks and data objects are created in the active session: the top of the stack that ``with
+session:`` and ``session.bind_only()`` push, or else the default session.
+"""
+
+import contextlib
+import gc
+import itertools
+import re
+
+from ..common.attributes import ObjectInfo, TaskInfo
+from ..common.data_instance import DataInstance
+from ..common.data_type import DataType
+from ..common.errors import RainException, TaskException
+from ..common.ids import FIRST_ID, ID, format_id
+from .rpc.common import DataObjectState, TaskState
+from .site import format_site
+
+_session_stack = []
+_default_session = None
+
+
+def get_active_session():
+    """The session new tasks and objects go to; RainException if there is none."""
+    if _session_stack:
+        return _session_stack[-1]
+    if _default_session is not None:
+        return _default_session
+    raise RainException("There is no active session: use 'with session:', "
+                        "session.bind_only() or a default session")
+
+
+def _as_list(items):
+    """A single task or data object, or an iterable of them, as a list."""
+    from .data import DataObject
+    from .task import Task
+    if isinstance(items, (Task, DataObject)):
+        return [items]
+    return list(items)
+
+
+def _remove_from_stack(session):
+    while session in _session_stack:
+        _session_stack.remove(session)
+
+
+# Kinds of server errors that mean "this session is gone"; closing it again is then a no-op.
+_GONE_KINDS = ("SessionClosed", "SessionFailed", "NotFound")
+
+
+class Session:
+    """A graph of tasks and objects on the server, built and submitted in steps.
+
+    ``Session(None, session_id)`` is an offline session: graphs can be built, nothing sent.
+    """
+
+    def __init__(self, client, session_id, name=None):
+        self.client = client
+        self.session_id = session_id
+        self.name = name
+        self.active = True  # False once closed
+        self._ids = itertools.count(FIRST_ID)
+        self._unsubmitted_tasks = []
+        self._unsubmitted_objects = []
+        # Submitted tasks by id number: for wait_all and to explain failures.
+        self._submitted_tasks = {}
+        self._failure = None  # text of the TaskException once the session failed
+
+    def __repr__(self):
+        return "<Session {} {!r}{}>".format(self.session_id, self.name,
+                                            "" if self.active else " closed")
+
+    # --- active-session stack -----------------------------------------------------------------
+
+    def __enter__(self):
+        self._check_open()
+        _session_stack.append(self)
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        _remove_from_stack(self)
+        try:
+            self.close()
+        except RainException:
+            if exc_type is None:
+                raise
+            # An error is already on its way out of the block; it says more than this one.
+
+    @contextlib.contextmanager
+    def bind_only(self):
+        """Makes the session active inside a ``with`` block without closing it at the end."""
+        self._check_open()
+        _session_stack.append(self)
+        try:
+            yield self
+        finally:
+            if _session_stack and _session_stack[-1] is self:
+                _session_stack.pop()
+            else:
+                _remove_from_stack(self)
+
+    def set_as_default(self):
+        """Makes this session active whenever the stack is empty."""
+        global _default_session
+        self._check_open()
+        _default_session = self
+
+    # --- graph building -----------------------------------------------------------------------
+
+    @property
+    def task_count(self):
+        """Number of tasks not submitted yet."""
+        return len(self._unsubmitted_tasks)
+
+    @property
+    def dataobj_count(self):
+        """Number of data objects not submitted yet."""
+        return len(self._unsubmitted_objects)
+
+    def _check_open(self):
+        if not self.active:
+            raise RainException("{} is closed".format(self))
+
+    def _new_id(self):
+        self._check_open()
+        return ID(self.session_id, next(self._ids))
+
+    def _register_task(self, task):
+        """Adds a fully built task (its id came from ``_new_id``)."""
+        self._check_open()
+        self._unsubmitted_tasks.append(task)
+
+    def _register_object(self, obj):
+        self._check_open()
+        self._unsubmitted_objects.append(obj)
+        return ID(self.session_id, next(self._ids))
+
+    def keep_all(self):
+        """Keeps every object not submitted yet."""
+        for obj in self._unsubmitted_objects:
+            obj.keep()
+
+    # --- talking to the server ----------------------------------------------------------------
+
+    def _raise_if_failed(self):
+        if self._failure is not None:
+            raise TaskException(self._failure)
+
+    def _server_call(self, endpoint, *args):
+        """Calls ``ServerApi.<endpoint>(session_id, *args)``; a failed session becomes a
+        TaskException explaining the failed task, remembered for every later call."""
+        self._check_open()
+        if self.client is None:
+            raise RainException("{} is offline (it has no client)".format(self))
+        self._raise_if_failed()
+        try:
+            return getattr(self.client._api, endpoint)(self.session_id, *args)
+        except TaskException as error:
+            self._failure = self._explain_failure(str(error))
+            raise TaskException(self._failure) from None
+
+    def _explain_failure(self, message):
+        """Adds where the failed task was created (and its debug text) to the server's error."""
+        for sid, number in re.findall(r"\b(\d+)/(\d+)\b", message):
+            task = self._submitted_tasks.get(int(number))
+            if int(sid) == self.session_id and task is not None:
+                break
+        else:
+            return message
+        lines = [message, "", "Task {} ({}{}) was created at:".format(
+            format_id(task.id), task.spec.task_type,
+            ", name {!r}".format(task.spec.name) if task.spec.name else "")]
+        lines.append(format_site(task._site))
+        debug = task.info.debug if task.info is not None else ""
+        if debug and debug not in message:
+            lines += ["Debug:", debug]
+        return "\n".join(lines)
+
+    def submit(self):
+        """Sends every task and object created since the last submit to the server."""
+        tasks = self._unsubmitted_tasks
+        objects = self._unsubmitted_objects
+        self._check_inputs_available(tasks)
+        # Big graphs create a few hundred thousand short-lived containers here; pausing the
+        # cyclic GC meanwhile avoids repeated full collections (it is resumed right after).
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            task_json = [_task_to_json(task.spec) for task in tasks]
+            object_json, constants = _objects_to_json(objects)
+            self._server_call("submit", task_json, object_json, constants)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        self._unsubmitted_tasks = []
+        self._unsubmitted_objects = []
+        submitted = self._submitted_tasks
+        for task in tasks:
+            task.state = TaskState.notAssigned
+            submitted[task.id.id] = task
+        for obj in objects:
+            obj.state = DataObjectState.finished if obj.data is not None \
+                else DataObjectState.unfinished
+
+    def _check_inputs_available(self, tasks):
+        """An object of an earlier submit may be used only if it was kept (and still is)."""
+        for task in tasks:
+            for obj in task.inputs:
+                if obj.state is not None and not obj._keep:
+                    raise RainException(
+                        "{} uses {} from an earlier submit that is not kept".format(task, obj))
+
+    def _split_items(self, items, action):
+        """Task and object id numbers of ``items`` (checked: submitted, of this session)."""
+        from .data import DataObject
+        from .task import Task
+        task_ids = []
+        object_ids = []
+        for item in items:
+            if isinstance(item, Task):
+                target = task_ids
+            elif isinstance(item, DataObject):
+                target = object_ids
+            else:
+                raise TypeError("cannot {} {!r}: only tasks and data objects".format(action, item))
+            if item.session is not self:
+                raise RainException("{} belongs to another session than {}".format(item, self))
+            if item.state is None:
+                raise RainException("cannot {} {}: it was not submitted".format(action, item))
+            target.append(item.id.id)
+        return task_ids, object_ids
+
+    def wait(self, items):
+        """Blocks until all the given tasks and data objects are finished."""
+        items = _as_list(items)
+        task_ids, object_ids = self._split_items(items, "wait for")
+        self._server_call("wait", task_ids, object_ids, "all")
+        for item in items:
+            item._mark_finished()
+
+    def wait_some(self, items):
+        """Blocks until at least one of the items is finished; returns the finished ones as
+        ``(tasks, data_objects)``."""
+        from .data import DataObject
+        items = _as_list(items)
+        task_ids, object_ids = self._split_items(items, "wait for")
+        if not items:
+            return [], []
+        done_tasks, done_objects = self._server_call("wait", task_ids, object_ids, "some")
+        done_tasks = set(done_tasks)
+        done_objects = set(done_objects)
+        finished_tasks = []
+        finished_objects = []
+        for item in items:
+            if isinstance(item, DataObject):
+                if item.id.id in done_objects:
+                    item._mark_finished()
+                    finished_objects.append(item)
+            elif item.id.id in done_tasks:
+                item._mark_finished()
+                finished_tasks.append(item)
+        return finished_tasks, finished_objects
+
+    def wait_all(self):
+        """Blocks until every task submitted so far is finished (at once if there is none)."""
+        if not self._submitted_tasks:
+            self._check_open()
+            self._raise_if_failed()
+            return
+        self._server_call("wait_all")
+        for task in self._submitted_tasks.values():
+            task._mark_finished()
+
+    def fetch(self, obj):
+        """Downloads a kept data object (waiting until it is finished) as a DataInstance."""
+        from .data import to_dataobj
+        obj = to_dataobj(obj)
+        self._split_items((obj,), "fetch")
+        if not obj._keep:
+            raise RainException("cannot fetch {}: it is not kept (call keep() before submit)"
+                                .format(obj))
+        header, data = self._server_call("fetch", obj.id.id)
+        obj.info = ObjectInfo.from_json(header.get("info", {}))
+        if header.get("content_type") and not obj.info.content_type:
+            obj.info.content_type = header["content_type"]
+        obj._mark_finished()
+        return DataInstance(data, data_type=DataType.from_str(header.get("data_type", "blob")),
+                            spec=obj.spec, info=obj.info, data_object=obj)
+
+    def update(self, items):
+        """Downloads the current state and info of the given tasks and data objects."""
+        from .data import DataObject
+        items = _as_list(items)
+        task_ids, object_ids = self._split_items(items, "update")
+        answer = self._server_call("update", task_ids, object_ids)
+        tasks = {t["id"]: t for t in answer.get("tasks", [])}
+        objects = {o["id"]: o for o in answer.get("objects", [])}
+        for item in items:
+            if isinstance(item, DataObject):
+                entry = objects.get(item.id.id)
+                if entry is not None:
+                    item.state = DataObjectState(entry["state"])
+                    item.info = ObjectInfo.from_json(entry.get("info", {}))
+            else:
+                entry = tasks.get(item.id.id)
+                if entry is not None:
+                    item.state = TaskState(entry["state"])
+                    item.info = TaskInfo.from_json(entry.get("info", {}))
+
+    def unkeep(self, objects):
+        """Releases kept objects; the server may then free them."""
+        from .data import to_dataobj
+        objects = [to_dataobj(o) for o in _as_list(objects)]
+        for obj in objects:
+            if not obj._keep:
+                raise RainException("cannot unkeep {}: it is not kept".format(obj))
+        submitted = [obj for obj in objects if obj.state is not None]
+        if submitted:
+            _, object_ids = self._split_items(submitted, "unkeep")
+            self._server_call("unkeep", object_ids)
+        for obj in objects:
+            obj._keep = False
+
+    def close(self):
+        """Closes the session: the server drops its tasks and objects. Never raises for a
+        failed session."""
+        global _default_session
+        if not self.active:
+            return
+        self.active = False
+        _remove_from_stack(self)
+        if _default_session is self:
+            _default_session = None
+        if self.client is not None:
+            try:
+                self.client._api.close_session(self.session_id)
+            except RainException as error:
+                # Already gone on the server (or the server itself is gone): nothing to do.
+                if error.kind not in _GONE_KINDS and self.client._api.lifeline.alive:
+                    raise
+
+
+# The two functions below are the hot path of big submits: plain dicts, no helper objects.
+
+def _task_to_json(spec):
+    """A TaskSpec as the dict of the submit header."""
+    out = {
+        "id": spec.id,
+        "task_type": spec.task_type,
+        "inputs": [{"id": i.id} if i.label is None else {"id": i.id, "label": i.label}
+                   for i in spec.inputs],
+        "outputs": spec.outputs,
+        "resources": spec.resources,
+    }
+    if spec.config is not None:
+        out["config"] = spec.config
+    if spec.name:
+        out["name"] = spec.name
+    if spec.user:
+        out["user"] = spec.user
+    return out
+
+
+def _objects_to_json(objects):
+    """``SubmittedObject`` dicts, and the data of the constants among them in order."""
+    entries = []
+    constants = []
+    for obj in objects:
+        spec = obj.spec
+        spec_json = {"id": spec.id,
+                     "data_type": "blob" if spec.data_type is DataType.BLOB else "dir"}
+        if spec.label is not None:
+            spec_json["label"] = spec.label
+        if spec.content_type:
+            spec_json["content_type"] = spec.content_type
+        if spec.user:
+            spec_json["user"] = spec.user
+        entry = {"spec": spec_json}
+        if obj._keep:
+            entry["keep"] = True
+        if obj.data is not None:
+            entry["data_size"] = len(obj.data)
+            constants.append(obj.data)
+        entries.append(entry)
+    return entries, constants

@@ -1,0 +1,179 @@
+"""Specs (what the user asked for) and infos (what happened) of tasks and data objects.
+
+They travel as JSON objects with empty values omitted (see common/attributes.ts).
+"""
+
+from .data_type import DataType
+from .ids import id_from_wire
+
+
+def _put(out, key, value):
+    """Sets ``out[key]`` unless the value is empty (None, "", [], {})."""
+    if value is not None and value != "" and value != [] and value != {}:
+        out[key] = value
+
+
+class _Attributes:
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    def __repr__(self):
+        fields = ", ".join(
+            "{}={!r}".format(n, getattr(self, n)) for n in self.__slots__ if getattr(self, n)
+        )
+        return "{}({})".format(type(self).__name__, fields)
+
+
+class TaskSpecInput(_Attributes):
+    """One input of a task: the object id and an optional label."""
+
+    __slots__ = ("id", "label")
+
+    def __init__(self, id, label=None):
+        self.id = id
+        self.label = label
+
+    def to_json(self):
+        out = {"id": self.id}
+        _put(out, "label", self.label)
+        return out
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(id_from_wire(data["id"]), data.get("label"))
+
+
+class TaskSpec(_Attributes):
+    __slots__ = ("id", "task_type", "config", "inputs", "outputs", "resources", "name", "user")
+
+    def __init__(self, id=None, task_type=None, config=None, inputs=None, outputs=None,
+                 resources=None, name=None, user=None):
+        self.id = id
+        self.task_type = task_type
+        self.config = config
+        self.inputs = inputs if inputs is not None else []
+        self.outputs = outputs if outputs is not None else []
+        self.resources = resources if resources is not None else {"cpus": 1}
+        self.name = name
+        self.user = user if user is not None else {}
+
+    def to_json(self):
+        out = {
+            "id": self.id,
+            "task_type": self.task_type,
+            "inputs": [i.to_json() for i in self.inputs],
+            "outputs": self.outputs,
+            "resources": self.resources,
+        }
+        if self.config is not None:
+            out["config"] = self.config
+        _put(out, "name", self.name)
+        _put(out, "user", self.user)
+        return out
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(
+            id=id_from_wire(data["id"]),
+            task_type=data["task_type"],
+            config=data.get("config"),
+            inputs=[TaskSpecInput.from_json(i) for i in data.get("inputs", ())],
+            outputs=[id_from_wire(o) for o in data.get("outputs", ())],
+            resources=data.get("resources"),
+            name=data.get("name"),
+            user=data.get("user"),
+        )
+
+
+class TaskInfo(_Attributes):
+    """``error`` non-empty means failed; ``start_time`` is RFC 3339; ``duration`` in seconds."""
+
+    __slots__ = ("error", "start_time", "duration", "governor", "debug", "user")
+
+    def __init__(self, error="", start_time=None, duration=None, governor=None, debug="",
+                 user=None):
+        self.error = error
+        self.start_time = start_time
+        self.duration = duration
+        self.governor = governor
+        self.debug = debug
+        self.user = user if user is not None else {}
+
+    def to_json(self):
+        out = {}
+        for name in self.__slots__:
+            _put(out, name, getattr(self, name))
+        return out
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(
+            error=data.get("error", ""),
+            start_time=data.get("start_time"),
+            duration=data.get("duration"),
+            governor=data.get("governor"),
+            debug=data.get("debug", ""),
+            user=data.get("user"),
+        )
+
+
+class ObjectSpec(_Attributes):
+    __slots__ = ("id", "label", "content_type", "data_type", "user")
+
+    def __init__(self, id=None, label=None, content_type=None, data_type=DataType.BLOB,
+                 user=None):
+        self.id = id
+        self.label = label
+        self.content_type = content_type
+        self.data_type = DataType(data_type)
+        self.user = user if user is not None else {}
+
+    def to_json(self):
+        out = {"id": self.id, "data_type": self.data_type.value}
+        _put(out, "label", self.label)
+        _put(out, "content_type", self.content_type)
+        _put(out, "user", self.user)
+        return out
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(
+            id=id_from_wire(data["id"]),
+            label=data.get("label"),
+            content_type=data.get("content_type"),
+            data_type=DataType.from_str(data.get("data_type", "blob")),
+            user=data.get("user"),
+        )
+
+
+class ObjectInfo(_Attributes):
+    """``size`` in bytes (approximate for directories); ``content_type`` as set at run time."""
+
+    __slots__ = ("error", "size", "content_type", "debug", "user")
+
+    def __init__(self, error="", size=None, content_type=None, debug="", user=None):
+        self.error = error
+        self.size = size
+        self.content_type = content_type
+        self.debug = debug
+        self.user = user if user is not None else {}
+
+    def to_json(self):
+        out = {}
+        for name in self.__slots__:
+            _put(out, name, getattr(self, name))
+        return out
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(
+            error=data.get("error", ""),
+            size=data.get("size"),
+            content_type=data.get("content_type"),
+            debug=data.get("debug", ""),
+            user=data.get("user"),
+        )

@@ -1,0 +1,151 @@
+"""Content types: which format a blob's bytes are in, and how Python (de)serializes them.
+
+Known types: None or "" (raw bytes), "pickle", "cloudpickle", "json", "cbor", "arrow", "text",
+"text-<encoding>", "mime/<type>", "user/<type>", "protobuf" and "protobuf/<message>".
+"""
+
+import json
+import pickle
+
+from .errors import RainException
+
+_SIMPLE_TYPES = frozenset(("pickle", "cloudpickle", "json", "cbor", "arrow", "text", "protobuf"))
+# Families whose members are "<prefix><something>"; the bare prefix is a type only for those
+# listed in _SIMPLE_TYPES ("text", "protobuf").
+_FAMILY_PREFIXES = ("text-", "mime/", "user/", "protobuf/")
+
+
+def check_content_type(content_type):
+    """Raises ``ValueError`` unless ``content_type`` is a known content type (or None/"")."""
+    if content_type is None or content_type == "":
+        return
+    if not isinstance(content_type, str):
+        raise ValueError("content type must be a string, not {!r}".format(content_type))
+    if content_type in _SIMPLE_TYPES:
+        return
+    for prefix in _FAMILY_PREFIXES:
+        if content_type.startswith(prefix) and len(content_type) > len(prefix):
+            return
+    raise ValueError("unknown content type {!r}".format(content_type))
+
+
+def _is_refinement(general, specific):
+    """True if ``specific`` is a strictly more specific member of ``general``'s family."""
+    if general == "pickle" and specific == "cloudpickle":
+        return True
+    return (specific.startswith(general)
+            and len(specific) > len(general)
+            and specific[len(general)] in "-/")
+
+
+def is_subtype(content_type, declared):
+    """True if ``content_type`` may stand where ``declared`` was specified."""
+    check_content_type(content_type)
+    check_content_type(declared)
+    if not declared:
+        return True
+    if not content_type:
+        return False
+    return content_type == declared or _is_refinement(declared, content_type)
+
+
+def merge_content_types(first, second):
+    """The content type satisfying both: None/"" yields the other; the more specific of a
+    prefix pair wins ("text" + "text-latin2"); "pickle" + "cloudpickle" gives "cloudpickle".
+    Anything else raises ``RainException``."""
+    check_content_type(first)
+    check_content_type(second)
+    if not first:
+        return second if second else first
+    if not second or first == second:
+        return first
+    if _is_refinement(first, second):
+        return second
+    if _is_refinement(second, first):
+        return first
+    raise RainException("content types {!r} and {!r} are incompatible".format(first, second))
+
+
+def _text_encoding(content_type):
+    return content_type[len("text-"):] if content_type.startswith("text-") else "utf-8"
+
+
+def _import_cbor():
+    try:
+        import cbor2
+    except ImportError:
+        raise RainException("content type 'cbor' needs the 'cbor2' package "
+                            "(pip install rain-python[cbor])") from None
+    return cbor2
+
+
+def _import_arrow():
+    try:
+        import pyarrow
+    except ImportError:
+        raise RainException("content type 'arrow' needs the 'pyarrow' package "
+                            "(pip install rain-python[arrow])") from None
+    return pyarrow
+
+
+def _encode_arrow(value):
+    pa = _import_arrow()
+    if isinstance(value, pa.RecordBatch):
+        value = pa.Table.from_batches([value])
+    elif not isinstance(value, pa.Table):
+        value = pa.table(value)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, value.schema) as writer:
+        writer.write_table(value)
+    return sink.getvalue().to_pybytes()
+
+
+def _decode_arrow(data):
+    pa = _import_arrow()
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def encode_value(value, content_type):
+    """Serializes ``value`` into bytes in the format ``content_type``."""
+    check_content_type(content_type)
+    content_type = content_type or ""
+    if content_type == "pickle":
+        return pickle.dumps(value)
+    if content_type == "cloudpickle":
+        import cloudpickle
+        return cloudpickle.dumps(value)
+    if content_type == "json":
+        return json.dumps(value).encode("utf-8")
+    if content_type == "cbor":
+        return _import_cbor().dumps(value)
+    if content_type == "arrow":
+        return _encode_arrow(value)
+    if content_type == "text" or content_type.startswith("text-"):
+        if not isinstance(value, str):
+            raise RainException("content type {!r} encodes a str, not {}"
+                                .format(content_type, type(value).__name__))
+        return value.encode(_text_encoding(content_type))
+    if content_type.startswith("protobuf") and hasattr(value, "SerializeToString"):
+        return value.SerializeToString()
+    # Opaque types (raw, mime/*, user/*, protobuf): bytes already are the encoding.
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise RainException("values cannot be encoded as content type {!r}".format(content_type))
+
+
+def decode_value(data, content_type):
+    """Deserializes ``data`` (bytes) stored in the format ``content_type``."""
+    check_content_type(content_type)
+    if not content_type:
+        raise RainException("the data has no content type, so it cannot be decoded")
+    if content_type in ("pickle", "cloudpickle"):
+        return pickle.loads(data)
+    if content_type == "json":
+        return json.loads(bytes(data).decode("utf-8"))
+    if content_type == "cbor":
+        return _import_cbor().loads(data)
+    if content_type == "arrow":
+        return _decode_arrow(data)
+    if content_type == "text" or content_type.startswith("text-"):
+        return bytes(data).decode(_text_encoding(content_type))
+    raise RainException("content type {!r} cannot be decoded in Python".format(content_type))

@@ -1,0 +1,104 @@
+"""DataInstance: the actual data of a data object, with its spec and info."""
+
+import os
+import shutil
+
+from .content_type import decode_value
+from .data_type import DataType
+from .dir_archive import pack_directory, unpack_directory
+from .errors import RainException
+
+_NOT_LOADED = object()
+
+
+class DataInstance:
+    """Data of an object, held in memory (``data``) or in the file system (``path``).
+
+    A directory's bytes are a tar archive of it.
+    """
+
+    def __init__(self, data=None, *, path=None, data_type=None, content_type=None, spec=None,
+                 info=None, data_object=None):
+        if (data is None) == (path is None):
+            raise RainException("a DataInstance needs exactly one of 'data' and 'path'")
+        self._data = data
+        self._path = path
+        self.spec = spec
+        self.info = info
+        self.data_object = data_object
+        if data_type is None:
+            data_type = spec.data_type if spec is not None else DataType.BLOB
+        self.data_type = DataType(data_type)
+        self._content_type = content_type
+        self._loaded = _NOT_LOADED
+
+    @property
+    def content_type(self):
+        """The run-time content type if known, else the declared one."""
+        if self.info is not None and self.info.content_type:
+            return self.info.content_type
+        if self._content_type:
+            return self._content_type
+        return self.spec.content_type if self.spec is not None else None
+
+    def get_bytes(self):
+        """The data as bytes (a tar archive for a directory)."""
+        if self._data is not None:
+            return bytes(self._data)
+        if self.data_type == DataType.DIRECTORY:
+            return pack_directory(self._path)
+        with open(self._path, "rb") as f:
+            return f.read()
+
+    def get_str(self):
+        """The data as text, in the encoding of a ``text-<encoding>`` type, else UTF-8."""
+        content_type = self.content_type or ""
+        encoding = content_type[5:] if content_type.startswith("text-") else "utf-8"
+        return self.get_bytes().decode(encoding)
+
+    def load(self, cache=False):
+        """The data decoded according to its content type."""
+        if cache and self._loaded is not _NOT_LOADED:
+            return self._loaded
+        if self.data_type == DataType.DIRECTORY:
+            raise RainException("a directory cannot be loaded; use write() or get_bytes()")
+        content_type = self.content_type
+        if not content_type:
+            raise RainException("{} has no content type, so it cannot be loaded"
+                                .format(self._describe()))
+        value = decode_value(self.get_bytes(), content_type)
+        if cache:
+            self._loaded = value
+        return value
+
+    def write(self, path):
+        """Creates a writable copy at ``path``: a file, or the directory extracted."""
+        if self.data_type == DataType.DIRECTORY:
+            if self._path is not None:
+                shutil.copytree(self._path, path, symlinks=True)
+            else:
+                unpack_directory(self._data, path)
+            return
+        if self._path is not None:
+            shutil.copyfile(self._path, path)
+        else:
+            with open(path, "wb") as f:
+                f.write(self._data)
+
+    def link(self, path):
+        """A read-only symlink to the stored data when it is file-backed, else ``write``."""
+        if self._path is None:
+            self.write(path)
+        else:
+            os.symlink(os.path.abspath(self._path), path)
+
+    def _describe(self):
+        if self.spec is not None and self.spec.id is not None:
+            return "data object {}/{} ({!r})".format(self.spec.id[0], self.spec.id[1],
+                                                     self.spec.label)
+        return "data instance"
+
+    def __repr__(self):
+        where = "{} bytes".format(len(self._data)) if self._data is not None \
+            else repr(self._path)
+        return "<DataInstance {} {} {}>".format(self.data_type.value, self._describe(), where)

@@ -1,0 +1,48 @@
+"""Fixtures: real Rain clusters for the integration tests.
+
+``rain_cluster(governors=[2, 2], server_env=..., governor_env=...)`` starts a private cluster
+(stopped at the end of the test); ``cluster`` is one shared by a whole module (2 governors of
+2 cpus), for tests that do not change or break the cluster.
+"""
+
+import pytest
+
+import rain_testing  # noqa: F401  (puts client_py on sys.path)
+from rain_testing import RainCluster
+
+
+@pytest.fixture
+def rain_cluster():
+    started = []
+
+    def start(governors=(2,), server_env=None, governor_env=None):
+        cluster = RainCluster(governors, server_env=server_env, governor_env=governor_env)
+        started.append(cluster)
+        return cluster
+
+    yield start
+    for cluster in started:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = RainCluster((2, 2))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def client(cluster):
+    client = cluster.client()
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_session_leaks():
+    """Each test starts and ends with an empty active-session stack and no default session."""
+    from rain.client import session
+    yield
+    del session._session_stack[:]
+    session._default_session = None
