@@ -1,0 +1,107 @@
+/**
+ * The governor's data listener: `GET /objects/<sid>/<id>` streams an object held here (see
+ * docs/protocol.md "Governor data listener"). Blobs are sent with `content-length`, directories
+ * as a tar stream; `x-rain-data-type` says which. 404 with an `ErrorResponse` if not held.
+ */
+import { Hono } from "hono";
+import type { ErrorResponse } from "../common/messages.ts";
+import { OBJECT_DATA_PATH } from "../common/messages.ts";
+import type { Id } from "../common/ids.ts";
+import { errorMessage } from "./fs_util.ts";
+import type { ObjectStore } from "./object_store.ts";
+import { Logger } from "../common/log.ts";
+
+const log = new Logger("governor.data");
+
+/** Header naming the data type of the answered object. */
+export const DATA_TYPE_HEADER = "x-rain-data-type";
+
+export interface DataServer {
+  /** The port really listened on (useful with port 0). */
+  readonly port: number;
+  readonly hostname: string;
+  /** Stops listening and closes open connections. */
+  close(): Promise<void>;
+}
+
+function errorBody(kind: ErrorResponse["error"]["kind"], message: string): ErrorResponse {
+  return { error: { kind, message } };
+}
+
+/**
+ * The routes. `stopping` aborts responses still streaming (so that stopping is not held up by a
+ * slow peer).
+ */
+export function dataApp(store: ObjectStore, stopping?: AbortSignal): Hono {
+  const app = new Hono();
+  app.get(`${OBJECT_DATA_PATH}/:sid/:id`, async (c) => {
+    const sid = Number(c.req.param("sid"));
+    const num = Number(c.req.param("id"));
+    if (!Number.isSafeInteger(sid) || !Number.isSafeInteger(num)) {
+      return c.json(errorBody("BadRequest", "object address must be /objects/<sid>/<id>"), 400);
+    }
+    const id: Id = [sid, num];
+    const obj = store.get(id);
+    if (obj === undefined) {
+      return c.json(errorBody("NotFound", `object ${sid}/${num} is not held here`), 404);
+    }
+    let body: ReadableStream<Uint8Array> | Uint8Array;
+    try {
+      if (obj.data !== undefined) {
+        body = obj.data;
+      } else {
+        body = await store.openStream(obj);
+        if (stopping) body = body.pipeThrough(new TransformStream(), { signal: stopping });
+      }
+    } catch (e) {
+      // Removed between lookup and open (delete list, closed session).
+      return c.json(errorBody("NotFound", `object ${sid}/${num}: ${errorMessage(e)}`), 404);
+    }
+    const headers: Record<string, string> = {
+      "content-type": "application/octet-stream",
+      [DATA_TYPE_HEADER]: obj.dataType,
+    };
+    if (obj.dataType === "blob") headers["content-length"] = String(obj.size);
+    return new Response(body as BodyInit, { headers });
+  });
+  return app;
+}
+
+export function startDataServer(
+  store: ObjectStore,
+  options: { hostname: string; port: number },
+): Promise<DataServer> {
+  const stopping = new AbortController();
+  const app = dataApp(store, stopping.signal);
+  return new Promise((resolve, reject) => {
+    try {
+      const server = Deno.serve({
+        hostname: options.hostname,
+        port: options.port,
+        onListen: (addr) => {
+          resolve({
+            port: addr.port,
+            hostname: addr.hostname,
+            close: () => {
+              stopping.abort(new Error("governor is stopping"));
+              return server.shutdown();
+            },
+          });
+        },
+        onError: (e) => {
+          log.warn(`data listener: ${errorMessage(e)}`);
+          return new Response(JSON.stringify(errorBody("Internal", errorMessage(e))), {
+            status: 500,
+            headers: { "content-type": "application/json" },
+          });
+        },
+      }, app.fetch);
+    } catch (e) {
+      reject(
+        new Error(
+          `cannot listen on ${options.hostname}:${options.port} for data: ${errorMessage(e)}`,
+        ),
+      );
+    }
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * Obtains the inputs of assigned tasks per their `ObjectSource` (docs/protocol.md, step 2):
+ * `local` (already stored), `inline` (bytes in the message; a directory is a tar archive),
+ * `governors` (HTTP GET from the first peer that answers) or `server` (large client constant on
+ * the server's port). Data is streamed into the store: small blobs end in memory, large ones in
+ * a file, directories are extracted. An object already held is used whatever the source says.
+ * Concurrent requests for one object share one transfer.
+ */
+import type { AssignedTask } from "../common/messages.ts";
+import { API_PREFIX, OBJECT_DATA_PATH } from "../common/messages.ts";
+import type { Id, SessionId } from "../common/ids.ts";
+import { formatId, idKey } from "../common/ids.ts";
+import { MEMORY_LIMIT, type ObjectStore, type StoredObject } from "./object_store.ts";
+import { errorMessage } from "./fs_util.ts";
+
+export type AssignedInput = AssignedTask["inputs"][number];
+
+/** `host:port` for a URL; IPv6 hosts are bracketed. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A governor id (`ip:port`) as a URL authority. */
+function governorAuthority(governor: string): string {
+  const i = governor.lastIndexOf(":");
+  if (i < 0) return governor;
+  return hostPort(governor.slice(0, i), Number(governor.slice(i + 1)));
+}
+
+export class InputFetcher {
+  #store: ObjectStore;
+  #serverAuthority: string;
+  #pending = new Map<string, Promise<StoredObject>>();
+  #aborts = new Map<SessionId, AbortController>();
+
+  constructor(store: ObjectStore, serverHost: string, serverPort: number) {
+    this.#store = store;
+    this.#serverAuthority = hostPort(serverHost, serverPort);
+  }
+
+  /** Number of transfers in flight. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * The stored input; synchronous when already held (the common, cheap case), otherwise a
+   * promise of the finished transfer.
+   */
+  obtain(input: AssignedInput): StoredObject | Promise<StoredObject> {
+    const id = input.spec.id;
+    const held = this.#store.get(id);
+    if (held !== undefined) return held;
+    const { source } = input;
+    if (
+      source.kind === "inline" && input.spec.data_type === "blob" &&
+      source.data.length <= MEMORY_LIMIT
+    ) {
+      // Copied: the decoded bytes are a view into the whole received frame, which must not be
+      // kept alive by one small object.
+      return this.#store.putMemory(id, source.data.slice());
+    }
+    const key = idKey(id);
+    const pending = this.#pending.get(key);
+    if (pending !== undefined) return pending;
+    const promise = this.#transfer(input).finally(() => this.#pending.delete(key));
+    this.#pending.set(key, promise);
+    return promise;
+  }
+
+  /** Aborts the transfers of a closed session. */
+  closeSession(session: SessionId): void {
+    const ac = this.#aborts.get(session);
+    if (ac) {
+      this.#aborts.delete(session);
+      ac.abort(new Error(`session ${session} was closed`));
+    }
+  }
+
+  /** Aborts every transfer (the governor stops). */
+  abortAll(): void {
+    for (const session of [...this.#aborts.keys()]) this.closeSession(session);
+  }
+
+  #signal(session: SessionId): AbortSignal {
+    let ac = this.#aborts.get(session);
+    if (ac === undefined) {
+      ac = new AbortController();
+      this.#aborts.set(session, ac);
+    }
+    return ac.signal;
+  }
+
+  #transfer(input: AssignedInput): Promise<StoredObject> {
+    const { spec, source, size } = input;
+    const id = spec.id;
+    switch (source.kind) {
+      case "local":
+        return Promise.reject(new Error(`input ${formatId(id)} is not stored on this governor`));
+      case "inline":
+        return this.#store.putBytes(id, spec.data_type, source.data);
+      case "governors":
+        return this.#fromGovernors(input, source.governors);
+      case "server":
+        return this.#download(
+          id,
+          spec.data_type,
+          `http://${this.#serverAuthority}${API_PREFIX}/constants/${id[0]}/${id[1]}`,
+          size,
+        ).catch((e) => {
+          throw new Error(
+            `cannot fetch input ${formatId(id)} from the server: ${errorMessage(e)}`,
+          );
+        });
+      default:
+        return Promise.reject(
+          new Error(`input ${formatId(id)} has an unknown source ${JSON.stringify(source)}`),
+        );
+    }
+  }
+
+  async #fromGovernors(input: AssignedInput, governors: string[]): Promise<StoredObject> {
+    const id = input.spec.id;
+    const errors: string[] = [];
+    for (const governor of governors) {
+      const url = `http://${governorAuthority(governor)}${OBJECT_DATA_PATH}/${id[0]}/${id[1]}`;
+      try {
+        return await this.#download(id, input.spec.data_type, url, input.size);
+      } catch (e) {
+        if (this.#store.isSessionClosed(id[0])) throw e;
+        errors.push(`${governor}: ${errorMessage(e)}`);
+      }
+    }
+    throw new Error(
+      `cannot fetch input ${formatId(id)}: ${
+        governors.length ? errors.join("; ") : "no governor holds it"
+      }`,
+    );
+  }
+
+  async #download(id: Id, dataType: "blob" | "dir", url: string, size: number) {
+    const res = await fetch(url, { signal: this.#signal(id[0]) });
+    if (!res.ok || res.body === null) {
+      const text = await res.text().catch(() => "");
+      throw new Error(`HTTP ${res.status} ${text.slice(0, 200)}`.trimEnd());
+    }
+    const length = Number(res.headers.get("content-length") ?? size);
+    return await this.#store.putStream(
+      id,
+      dataType,
+      res.body,
+      undefined,
+      Number.isFinite(length) ? length : undefined,
+    );
+  }
+}

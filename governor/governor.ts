@@ -1,0 +1,258 @@
+/**
+ * One governor: its object store, data listener, link to the server, task queue and runner,
+ * and the handling of every server message (docs/protocol.md "Governor ⇄ server").
+ *
+ * Life cycle: `start()` prepares the work directory, listens for data, connects, registers and
+ * writes the ready file; `finished` settles when the governor has stopped — resolved after a
+ * `shutdown` message or `stop()`, rejected when the link to the server was lost. Stopping aborts
+ * all tasks, closes everything and removes the governor's data from the work directory.
+ */
+import { parse as parseToml } from "smol-toml";
+import { join } from "node:path";
+import { hostname } from "node:os";
+import type { ToGovernor } from "../common/messages.ts";
+import type { AssignedTask } from "../common/messages.ts";
+import { formatId } from "../common/ids.ts";
+import { Logger } from "../common/log.ts";
+import { PROTOCOL_VERSION } from "../common/version.ts";
+import { BUILTINS } from "./builtins/mod.ts";
+import { type DataServer, startDataServer } from "./data_server.ts";
+import { InputFetcher } from "./fetch_input.ts";
+import { errorMessage, isNotFound, removeTree } from "./fs_util.ts";
+import { ObjectStore } from "./object_store.ts";
+import type { GovernorOptions } from "./options.ts";
+import { ServerLink } from "./server_link.ts";
+import { TaskQueue } from "./task_queue.ts";
+import { type QueuedTask, TaskRunner } from "./task_runner.ts";
+
+const log = new Logger("governor");
+
+/** How long stopping waits for tasks and the data listener to wind down. */
+const STOP_GRACE_MS = 2000;
+
+export class Governor {
+  readonly options: GovernorOptions;
+  governorId = "";
+  store: ObjectStore;
+  queue: TaskQueue<QueuedTask>;
+  fetcher: InputFetcher;
+  runner: TaskRunner;
+  link: ServerLink | undefined;
+  dataServer: DataServer | undefined;
+  /** Settles when the governor has stopped (rejects if the server link was lost). */
+  readonly finished: Promise<void>;
+  #resolveFinished!: () => void;
+  #rejectFinished!: (e: Error) => void;
+  #registered!: (id: string) => void;
+  #stopping: Promise<void> | undefined;
+  #lockFile: string;
+
+  constructor(options: GovernorOptions) {
+    this.options = options;
+    this.finished = new Promise((resolve, reject) => {
+      this.#resolveFinished = resolve;
+      this.#rejectFinished = reject;
+    });
+    this.finished.catch(() => {}); // the caller may only look at it later
+    this.#lockFile = join(options.workDir, "governor.pid");
+    this.store = new ObjectStore({
+      workDir: options.workDir,
+      deleteListTimeout: options.deleteListTimeout,
+      onRemoved: (objects) => this.link?.send({ type: "objects_removed", objects }),
+    });
+    this.fetcher = new InputFetcher(this.store, options.serverHost, options.serverPort);
+    this.runner = new TaskRunner({
+      store: this.store,
+      fetcher: this.fetcher,
+      send: (m) => this.link?.send(m),
+      governorId: () => this.governorId,
+      builtins: BUILTINS,
+    });
+    this.queue = new TaskQueue<QueuedTask>(options.cpus, this.runner.run);
+  }
+
+  /** Starts and registers; rejects with a one-line error if that is impossible. */
+  async start(): Promise<void> {
+    const o = this.options;
+    if (!(Number.isInteger(o.cpus) && o.cpus >= 1)) {
+      throw new Error(`cpus must be a positive integer, got ${o.cpus}`);
+    }
+    if (o.configFile !== undefined) await readConfig(o.configFile);
+    await Deno.mkdir(o.logDir, { recursive: true });
+    await Deno.mkdir(o.workDir, { recursive: true });
+    await this.#lockWorkDir();
+    try {
+      await this.store.init();
+      this.dataServer = await startDataServer(this.store, {
+        hostname: o.listenHost,
+        port: o.listenPort,
+      });
+      const registered = new Promise<string>((resolve) => this.#registered = resolve);
+      this.link = await ServerLink.connect(o.serverHost, o.serverPort, (m) => this.#handle(m));
+      this.link.send({
+        type: "register",
+        protocol_version: PROTOCOL_VERSION,
+        listen_port: this.dataServer.port,
+        listen_host: o.listenHost,
+        cpus: o.cpus,
+        hostname: hostname(),
+        pid: Deno.pid,
+        executors: [],
+      });
+      const outcome = await Promise.race([registered, this.link.closed]);
+      if (typeof outcome !== "string") {
+        throw new Error(
+          `server at ${this.link.url} did not register the governor: ${outcome.reason}`,
+        );
+      }
+      this.governorId = outcome;
+      log.info(`registered as ${outcome} with ${o.cpus} cpus, work dir ${o.workDir}`);
+      if (o.readyFile !== undefined) await writeReadyFile(o.readyFile);
+    } catch (e) {
+      await this.#shutdown();
+      throw e;
+    }
+    this.link.closed.then((c) => {
+      if (c.byUs) return;
+      log.error(`lost the server: ${c.reason}`);
+      this.#stop(new Error(`lost connection to the server: ${c.reason}`));
+    });
+  }
+
+  /** Stops the governor (idempotent); `finished` resolves when done. */
+  stop(): Promise<void> {
+    return this.#stop(undefined);
+  }
+
+  #stop(error: Error | undefined): Promise<void> {
+    if (this.#stopping === undefined) {
+      this.#stopping = this.#shutdown().then(
+        () => error ? this.#rejectFinished(error) : this.#resolveFinished(),
+        (e) => this.#rejectFinished(e instanceof Error ? e : new Error(String(e))),
+      );
+    }
+    return this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.queue.abortAll();
+    this.fetcher.abortAll();
+    this.link?.close();
+    await withTimeout(this.runner.idle(), STOP_GRACE_MS);
+    if (this.dataServer) await withTimeout(this.dataServer.close(), STOP_GRACE_MS);
+    await this.store.close().catch((e) => log.warn(`cleaning the work dir: ${errorMessage(e)}`));
+    await Deno.remove(this.#lockFile).catch(() => {});
+    await Deno.remove(this.options.workDir).catch(() => {}); // only if empty
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Server messages
+
+  #handle(messages: ToGovernor[]): void {
+    for (const m of messages) {
+      try {
+        switch (m.type) {
+          case "registered":
+            this.#registered(m.governor_id);
+            break;
+          case "assign_tasks":
+            for (const t of m.tasks) this.#assign(t);
+            break;
+          case "delete_objects":
+            this.store.delete(m.objects);
+            break;
+          case "close_session":
+            this.queue.closeSession(m.session);
+            this.fetcher.closeSession(m.session);
+            this.store.dropSession(m.session);
+            break;
+          case "shutdown":
+            log.info("shutdown requested by the server");
+            this.stop();
+            return;
+          default:
+            log.warn(`unknown message from the server: ${JSON.stringify(m).slice(0, 200)}`);
+        }
+      } catch (e) {
+        log.error(`handling '${m?.type}' failed: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  #assign(task: AssignedTask): void {
+    const spec = task.spec;
+    const session = spec.id[0];
+    if (this.store.isSessionClosed(session)) return;
+    for (const input of task.inputs) this.store.revive(input.spec.id);
+    const cpus = spec.resources?.cpus ?? 1;
+    if (!(Number.isInteger(cpus) && cpus >= 1 && cpus <= this.options.cpus)) {
+      const error = `task ${formatId(spec.id)} (${spec.task_type}) needs ${cpus} cpus, ` +
+        `governor ${this.governorId} has ${this.options.cpus}`;
+      this.link?.send({
+        type: "task_failed",
+        task: spec.id,
+        info: { error, governor: this.governorId },
+      });
+      return;
+    }
+    this.queue.push({ session, cpus, task });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Work directory
+
+  /** Refuses a work directory used by another live governor; clears stale data otherwise. */
+  async #lockWorkDir(): Promise<void> {
+    try {
+      const pid = Number((await Deno.readTextFile(this.#lockFile)).trim());
+      if (pid !== Deno.pid && pid > 0 && await exists(`/proc/${pid}`)) {
+        throw new Error(
+          `work dir ${this.options.workDir} is in use by another governor (pid ${pid})`,
+        );
+      }
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    await removeTree(this.store.dataDir);
+    await removeTree(this.store.tmpDir);
+    await Deno.writeTextFile(this.#lockFile, `${Deno.pid}\n`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readConfig(path: string): Promise<void> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(`cannot read config file '${path}': ${errorMessage(e)}`);
+  }
+  try {
+    parseToml(text);
+  } catch (e) {
+    throw new Error(`config file '${path}' is not valid TOML: ${errorMessage(e)}`);
+  }
+}
+
+/** Writes `ready` atomically (temp file + rename): a watcher never sees it half-written. */
+async function writeReadyFile(path: string): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, "ready\n");
+  await Deno.rename(tmp, path);
+}
+
+function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.then(() => {}, () => {}),
+    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,40 @@
+/**
+ * What a task implementation gets, and the shape of the registry of task implementations.
+ * A task function stores each output under the matching id of `task.spec.outputs` and returns
+ * the stored outputs in that order (synchronously when it can: that keeps trivial tasks cheap).
+ */
+import type { JsonValue } from "../common/attributes.ts";
+import type { AssignedTask } from "../common/messages.ts";
+import type { ObjectStore, StoredObject } from "./object_store.ts";
+
+export interface TaskContext {
+  readonly task: AssignedTask;
+  /** `task.spec.config`. */
+  readonly config: JsonValue | undefined;
+  /** The stored inputs, in `task.spec.inputs` order. */
+  readonly inputs: StoredObject[];
+  readonly store: ObjectStore;
+  /** Fires when the task must stop (its session was closed, the governor is stopping). */
+  readonly signal: AbortSignal;
+  /** Id of this governor (for messages). */
+  readonly governorId: string;
+}
+
+export type TaskOutputs = StoredObject[] | Promise<StoredObject[]>;
+
+export type TaskFn = (ctx: TaskContext) => TaskOutputs;
+
+/** Reads a string field of a config object, or throws naming the field. */
+export function configString(ctx: TaskContext, field: string): string {
+  const c = ctx.config;
+  const v = typeof c === "object" && c !== null && !Array.isArray(c) ? c[field] : undefined;
+  if (typeof v !== "string") throw new Error(`config field '${field}' must be a string`);
+  return v;
+}
+
+/** Reads an absolute path from `config.path`, or throws. */
+export function configAbsolutePath(ctx: TaskContext): string {
+  const path = configString(ctx, "path");
+  if (!path.startsWith("/")) throw new Error(`path '${path}' must be absolute`);
+  return path;
+}

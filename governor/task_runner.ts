@@ -1,0 +1,163 @@
+/**
+ * Runs one assigned task: reports `task_started`, obtains the inputs, calls the task function
+ * (`buildin/<method>` from the built-in registry, `<executor>/<method>` from the executor
+ * registry) and reports `task_finished` or `task_failed`. A failure never escapes: it becomes a
+ * `task_failed` whose `info.error` names the task and what went wrong. A task aborted because
+ * its session was closed (or the governor stops) reports nothing.
+ *
+ * The path of a trivial task (inputs held, task function synchronous) allocates no timers and
+ * does at most one await.
+ */
+import type { TaskInfo } from "../common/attributes.ts";
+import type { AssignedTask, ToServer } from "../common/messages.ts";
+import { formatId } from "../common/ids.ts";
+import { BUILDIN } from "../common/builtin_tasks.ts";
+import type { InputFetcher } from "./fetch_input.ts";
+import { errorMessage } from "./fs_util.ts";
+import { SessionClosedError, type StoredObject } from "./object_store.ts";
+import type { ObjectStore } from "./object_store.ts";
+import type { TaskContext, TaskFn } from "./task_context.ts";
+
+/** A task in the governor's queue. */
+export interface QueuedTask {
+  readonly session: number;
+  readonly cpus: number;
+  readonly task: AssignedTask;
+}
+
+export interface TaskRunnerOptions {
+  store: ObjectStore;
+  fetcher: InputFetcher;
+  send: (message: ToServer) => void;
+  governorId: () => string;
+  /** `buildin/<method>` implementations. */
+  builtins: Map<string, TaskFn>;
+  /** `<executor>/<method>` implementations by executor name (none yet). */
+  executors?: Map<string, TaskFn>;
+}
+
+export class TaskRunner {
+  #o: TaskRunnerOptions;
+  #executors: Map<string, TaskFn>;
+  #resolved = new Map<string, TaskFn>();
+  #active = 0;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: TaskRunnerOptions) {
+    this.#o = options;
+    this.#executors = options.executors ?? new Map();
+  }
+
+  /** Settles when every task started so far is over. */
+  idle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** The task function for a task type, or throws a message for the task failure. */
+  resolve(taskType: string): TaskFn {
+    let fn = this.#resolved.get(taskType);
+    if (fn === undefined) {
+      fn = this.#lookup(taskType);
+      this.#resolved.set(taskType, fn);
+    }
+    return fn;
+  }
+
+  #lookup(taskType: string): TaskFn {
+    const slash = taskType.indexOf("/");
+    const executor = slash < 0 ? taskType : taskType.slice(0, slash);
+    const method = slash < 0 ? "" : taskType.slice(slash + 1);
+    if (executor === BUILDIN) {
+      const fn = this.#o.builtins.get(method);
+      if (fn === undefined) throw new Error(`unknown built-in task type '${taskType}'`);
+      return fn;
+    }
+    const fn = this.#executors.get(executor);
+    if (fn === undefined) {
+      throw new Error(
+        `executor '${executor}' is not available on governor ${this.#o.governorId()}`,
+      );
+    }
+    return fn;
+  }
+
+  /** Queue runner: never rejects. */
+  run = (queued: QueuedTask, signal: AbortSignal): Promise<void> => {
+    this.#active++;
+    return this.#run(queued.task, signal);
+  };
+
+  #settled(): void {
+    if (--this.#active === 0 && this.#idleWaiters.length) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  async #run(task: AssignedTask, signal: AbortSignal): Promise<void> {
+    const { spec } = task;
+    const t0 = performance.now();
+    const startTime = new Date().toISOString();
+    const { send } = this.#o;
+    send({ type: "task_started", task: spec.id, start_time: startTime });
+    const info = (): TaskInfo => ({
+      governor: this.#o.governorId(),
+      start_time: startTime,
+      duration: (performance.now() - t0) / 1000,
+    });
+    try {
+      const fn = this.resolve(spec.task_type);
+      const n = task.inputs.length;
+      const inputs = new Array<StoredObject>(n);
+      let waits: Promise<void>[] | undefined;
+      for (let i = 0; i < n; i++) {
+        const r = this.#o.fetcher.obtain(task.inputs[i]);
+        if (r instanceof Promise) (waits ??= []).push(r.then((o) => void (inputs[i] = o)));
+        else inputs[i] = r;
+      }
+      if (waits !== undefined) await Promise.all(waits);
+      if (signal.aborted) return;
+      const ctx: TaskContext = {
+        task,
+        config: spec.config,
+        inputs,
+        store: this.#o.store,
+        signal,
+        governorId: this.#o.governorId(),
+      };
+      let outputs = fn(ctx);
+      if (outputs instanceof Promise) outputs = await outputs;
+      if (signal.aborted) return;
+      if (outputs.length !== spec.outputs.length) {
+        throw new Error(`produced ${outputs.length} outputs, ${spec.outputs.length} expected`);
+      }
+      const reported = new Array(outputs.length);
+      for (let i = 0; i < outputs.length; i++) {
+        const o = outputs[i];
+        const declared = task.outputs[i]?.data_type;
+        if (declared !== undefined && o.dataType !== declared) {
+          throw new Error(
+            `output ${formatId(o.id)} is a ${o.dataType}, but was declared a ${declared}`,
+          );
+        }
+        reported[i] = {
+          id: o.id,
+          size: o.size,
+          info: o.contentType === undefined ? {} : { content_type: o.contentType },
+        };
+      }
+      send({ type: "task_finished", task: spec.id, info: info(), outputs: reported });
+    } catch (e) {
+      if (signal.aborted || e instanceof SessionClosedError) return;
+      const i = info();
+      i.error = `task ${formatId(spec.id)} (${spec.task_type}${
+        spec.name ? ` '${spec.name}'` : ""
+      }) failed on governor ${i.governor}: ${errorMessage(e)}`;
+      send({ type: "task_failed", task: spec.id, info: i });
+    } finally {
+      this.#settled();
+    }
+  }
+}

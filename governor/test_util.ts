@@ -1,0 +1,135 @@
+/** Helpers shared by the governor tests. */
+import { join } from "node:path";
+import type { AssignedTask } from "../common/messages.ts";
+import type { DataType, JsonValue } from "../common/attributes.ts";
+import type { Id } from "../common/ids.ts";
+import { removeTree } from "./fs_util.ts";
+import { ObjectStore, type StoredObject } from "./object_store.ts";
+import type { TaskContext } from "./task_context.ts";
+
+export const enc = new TextEncoder();
+export const dec = new TextDecoder();
+
+/** A temp dir removed (read-only parts included) by `using`. */
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "rain-gov-test-" });
+  return { path, [Symbol.asyncDispose]: () => removeTree(path) };
+}
+
+/** A store in a fresh work dir; closing removes everything. */
+export async function tempStore(
+  deleteListTimeout = 0,
+  onRemoved?: (ids: Id[]) => void,
+): Promise<{ store: ObjectStore; workDir: string } & AsyncDisposable> {
+  const workDir = await Deno.makeTempDir({ prefix: "rain-gov-store-" });
+  const store = new ObjectStore({ workDir, deleteListTimeout, onRemoved });
+  await store.init();
+  return {
+    store,
+    workDir,
+    [Symbol.asyncDispose]: async () => {
+      await store.close();
+      await removeTree(workDir);
+    },
+  };
+}
+
+/** Builds the test tree: files, an executable, an empty dir, a symlink and a >100-char name. */
+export async function makeSampleTree(root: string): Promise<string> {
+  const long = "n".repeat(60) + "/" + "m".repeat(70) + ".txt";
+  await Deno.mkdir(join(root, "sub/empty"), { recursive: true });
+  await Deno.mkdir(join(root, "n".repeat(60)), { recursive: true });
+  await Deno.writeTextFile(join(root, "a.txt"), "alpha");
+  await Deno.writeTextFile(join(root, "sub/b.txt"), "bravo!");
+  await Deno.writeTextFile(join(root, long), "long name");
+  await Deno.writeTextFile(join(root, "run.sh"), "#!/bin/sh\necho hi\n");
+  await Deno.chmod(join(root, "run.sh"), 0o755);
+  await Deno.writeFile(join(root, "zero.bin"), new Uint8Array(0));
+  await Deno.symlink("sub/b.txt", join(root, "link"));
+  return long;
+}
+
+/** Sum of the file sizes of `makeSampleTree`. */
+export const SAMPLE_TREE_SIZE = 5 + 6 + 9 + 18;
+
+/** A sorted description of a tree: `path kind detail` lines (file content, link target). */
+export async function describeTree(root: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(join(root, prefix))) {
+    const rel = prefix + e.name;
+    const p = join(root, rel);
+    if (e.isSymlink) out.push(`${rel} symlink ${await Deno.readLink(p)}`);
+    else if (e.isDirectory) {
+      out.push(`${rel}/ dir`);
+      out.push(...await describeTree(root, rel + "/"));
+    } else {
+      const exec = ((await Deno.lstat(p)).mode ?? 0) & 0o100 ? " x" : "";
+      out.push(`${rel} file ${dec.decode(await Deno.readFile(p))}${exec}`);
+    }
+  }
+  return out.sort();
+}
+
+/** Modes (permission bits) of every file and dir below root. */
+export async function treeModes(root: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const walk = async (dir: string, prefix: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = join(dir, e.name);
+      if (e.isSymlink) continue;
+      out.set(prefix + e.name, (await Deno.lstat(p)).mode! & 0o777);
+      if (e.isDirectory) await walk(p, prefix + e.name + "/");
+    }
+  };
+  await walk(root, "");
+  return out;
+}
+
+export async function readAll(
+  stream: ReadableStream<Uint8Array>,
+): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+let nextId = 100;
+/** A fresh object id in session 1. */
+export function newId(session = 1): Id {
+  return [session, nextId++];
+}
+
+/** An assigned task (as the server would send it) for the given stored inputs. */
+export function makeTask(
+  taskType: string,
+  config: JsonValue | undefined,
+  inputs: StoredObject[],
+  outputs: DataType[],
+  session = 1,
+): AssignedTask {
+  const outIds = outputs.map(() => newId(session));
+  return {
+    spec: {
+      id: newId(session),
+      task_type: taskType,
+      config,
+      inputs: inputs.map((i) => ({ id: i.id })),
+      outputs: outIds,
+      resources: { cpus: 1 },
+    },
+    inputs: inputs.map((i) => ({
+      spec: { id: i.id, data_type: i.dataType },
+      size: i.size,
+      source: { kind: "local" },
+    })),
+    outputs: outIds.map((id, k) => ({ id, data_type: outputs[k] })),
+  };
+}
+
+/** The context a task function gets, for direct calls in tests. */
+export function makeContext(
+  store: ObjectStore,
+  task: AssignedTask,
+  inputs: StoredObject[],
+  signal: AbortSignal = new AbortController().signal,
+): TaskContext {
+  return { task, config: task.spec.config, inputs, store, signal, governorId: "test:1" };
+}
