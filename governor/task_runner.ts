@@ -152,9 +152,9 @@ export class TaskRunner {
     } catch (e) {
       if (signal.aborted || e instanceof SessionClosedError) return;
       const i = info();
-      i.error = `task ${formatId(spec.id)} (${spec.task_type}${
-        spec.name ? ` '${spec.name}'` : ""
-      }) failed on governor ${i.governor}: ${errorMessage(e)}`;
+      // The server names the task and governor when it reports the failure; info.error is the
+      // cause itself.
+      i.error = errorMessage(e);
       send({ type: "task_failed", task: spec.id, info: i });
     } finally {
       this.#settled();
