@@ -7,6 +7,11 @@
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { setImmediate } from "node:timers";
+// Deno's built-in WebSocket client leaves Nagle's algorithm on and writes a frame's header and
+// payload separately: every frame above ~1 KB then waits ~40 ms for a delayed ACK. The `ws`
+// client sets TCP_NODELAY (bench: 30 KB frames 44 ms -> 0.15 ms per round trip).
+// @deno-types="@types/ws"
+import WebSocket from "ws";
 import type { ToGovernor, ToServer } from "../common/messages.ts";
 import { GOVERNOR_WS_PATH } from "../common/messages.ts";
 import { hostPort } from "./fetch_input.ts";
@@ -95,7 +100,7 @@ export class ServerLink {
         ws.close();
       }, timeoutMs);
       ws.onerror = (ev) => {
-        const message = (ev as ErrorEvent).message;
+        const message = ev.message;
         if (message && !detail) detail = message;
       };
       ws.onclose = () => {

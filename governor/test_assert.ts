@@ -6,7 +6,7 @@ export function assert(condition: unknown, message = "assertion failed"): assert
 }
 
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  deepStrictEqual(actual, expected, message);
+  deepStrictEqual(actual, expected, message ?? "values differ");
 }
 
 export function assertStringIncludes(actual: string, expected: string): void {
