@@ -194,3 +194,13 @@ def subprocess_env():
     env["PYTHONPATH"] = CLIENT_PY + (os.pathsep + env["PYTHONPATH"]
                                      if env.get("PYTHONPATH") else "")
     return env
+
+
+def wait_until(condition, timeout=10.0):
+    """Polls ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

@@ -4,15 +4,8 @@
 import time
 
 from rain.client import blob, tasks
+from rain_testing import wait_until
 
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_testing_hint_places_consumers(rain_cluster):

@@ -11,6 +11,7 @@ import pytest
 
 from rain.client import RainException, SessionException, TaskException, blob, tasks
 from rain_testing import subprocess_env
+from rain_testing import wait_until
 
 MISSING = "/nonexistent-rain-test-dir/missing-file"
 
@@ -18,14 +19,6 @@ MISSING = "/nonexistent-rain-test-dir/missing-file"
 def running_tasks(client):
     return {task for g in client.get_server_info()["governors"] for task in g["tasks"]}
 
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_failed_task_explains_itself_and_fails_the_session(client):
