@@ -1,7 +1,8 @@
 """Python client cost of a big submit (no server): graph building and body serialization.
 
-Prints figures; asserts nothing. Usage: bench/client_submit.py [N tasks, default 100000]
+Prints figures; asserts nothing. Usage: bench/client_submit.py [--scale 1.0] (100,000 tasks at 1)
 """
+import argparse
 import os
 import sys
 import time
@@ -32,7 +33,9 @@ class CountingClient:
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0)
+    n = int(100_000 * parser.parse_args().scale)
     session = Session(CountingClient(), 1)
     with session.bind_only():
         start = time.perf_counter()

@@ -1,15 +1,17 @@
 /**
  * Server-side cost per task, without sockets: validates and applies a submit of N Concat tasks
  * over 2N constants, then plays a governor finishing every assigned task, batch by batch.
- * Prints figures; asserts nothing. `deno run -A --v8-flags=--expose-gc bench/reactor.ts [N]`
+ * Prints figures; asserts nothing. `deno run -A --v8-flags=--expose-gc bench/reactor.ts [--scale 1]`
  */
 import { encodeHeader } from "../common/framing.ts";
 import type { SubmitHeader } from "../common/messages.ts";
 import { readSubmit } from "../server/submit_reader.ts";
 import { planTasks } from "../server/submit.ts";
 import { newReactor } from "../server/test_util.ts";
+import { parseArgs } from "node:util";
 
-const n = Number(Deno.args[0] ?? 100_000);
+const { values } = parseArgs({ options: { scale: { type: "string", default: "1" } } });
+const n = Math.round(100_000 * Number(values.scale));
 const { reactor, comm } = newReactor();
 const governor = reactor.addGovernor("127.0.0.1:1", 2, []);
 const session = reactor.newSession(undefined, "bench");
