@@ -20,7 +20,8 @@ export interface MakeDirectoryConfig {
 interface Shape {
   /** Number of inputs; undefined = any. */
   inputs?: number;
-  outputs: number;
+  /** Number of outputs; undefined = any. */
+  outputs?: number;
   /** Checks config and data types; returns an error message or undefined. */
   check(config: JsonValue | undefined, inputs: DataType[], outputs: DataType[]): string | undefined;
 }
@@ -48,6 +49,127 @@ function absolutePathCheck(config: unknown): string | undefined {
   if (path === undefined) return "config must be {path: string}";
   if (!path.startsWith("/")) return `path '${path}' must be absolute`;
   return undefined;
+}
+
+/**
+ * `buildin/run` (Python `tasks.Execute`): runs `args` in a fresh working directory.
+ * Input i appears at `in_paths[i].path` (read-only unless `write`; `"+in"` = standard input);
+ * output i is the file or directory `out_paths[i]` left by the program (`"+out"` = standard
+ * output). `content_type`, if given, is the type the program expects of that input.
+ */
+export interface RunConfig {
+  args: string[];
+  in_paths: RunInputPath[];
+  out_paths: string[];
+}
+export interface RunInputPath {
+  path: string;
+  write?: boolean;
+  content_type?: string;
+}
+/** The `in_paths` entry that feeds an input to the program's standard input. */
+export const STDIN_PATH = "+in";
+/** The `out_paths` entry that takes the program's standard output. */
+export const STDOUT_PATH = "+out";
+
+/** A relative path without `.` components or slashes at the ends; throws naming the path. */
+export function normalizeRelativePath(path: string): string {
+  const err = checkRelativePath(path);
+  if (err) throw new Error(err);
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.length === 0) throw new Error(`path '${path}' does not name an entry`);
+  return parts.join("/");
+}
+
+/**
+ * Checks a `buildin/run` config against the task's inputs and outputs and returns it with every
+ * path normalized (`normalizeRelativePath`); throws a message naming what is wrong.
+ */
+export function parseRunConfig(
+  config: JsonValue | undefined,
+  inputs: DataType[],
+  outputs: DataType[],
+): RunConfig {
+  const c = isRecord(config) ? config : undefined;
+  const { args, in_paths: inPaths, out_paths: outPaths } = c ?? {};
+  if (
+    !Array.isArray(args) || args.length === 0 || !args.every((a) => typeof a === "string") ||
+    args[0] === ""
+  ) {
+    throw new Error("config.args must be a non-empty list of strings (the program first)");
+  }
+  if (!Array.isArray(inPaths) || !Array.isArray(outPaths)) {
+    throw new Error("config must have in_paths and out_paths lists");
+  }
+  if (inPaths.length !== inputs.length) {
+    throw new Error(`config has ${inPaths.length} in_paths for ${inputs.length} inputs`);
+  }
+  if (outPaths.length !== outputs.length) {
+    throw new Error(`config has ${outPaths.length} out_paths for ${outputs.length} outputs`);
+  }
+  /** normalized path → data type of the input or output placed there */
+  const placed = new Map<string, DataType>();
+  const place = (path: string, dataType: DataType, what: string, seen: Set<string>) => {
+    if (seen.has(path)) throw new Error(`path '${path}' is used by two ${what}s`);
+    seen.add(path);
+    const known = placed.get(path);
+    if (known !== undefined && known !== dataType) {
+      throw new Error(`path '${path}' is used for a file and for a directory`);
+    }
+    placed.set(path, dataType);
+  };
+  const parsedIn: RunInputPath[] = [];
+  const inSeen = new Set<string>();
+  inPaths.forEach((entry, i) => {
+    if (
+      !isRecord(entry) || typeof entry.path !== "string" ||
+      (entry.write !== undefined && typeof entry.write !== "boolean") ||
+      (entry.content_type !== undefined && entry.content_type !== null &&
+        typeof entry.content_type !== "string")
+    ) {
+      throw new Error(
+        `in_paths[${i}] must be {path: string, write?: boolean, content_type?: string}`,
+      );
+    }
+    const parsed: RunInputPath = { path: entry.path, write: entry.write === true };
+    if (typeof entry.content_type === "string" && entry.content_type !== "") {
+      parsed.content_type = entry.content_type;
+    }
+    if (entry.path === STDIN_PATH) {
+      if (inputs[i] !== "blob") throw new Error("the standard input must be a blob");
+      if (inSeen.has(STDIN_PATH)) throw new Error("two inputs are mapped to the standard input");
+      inSeen.add(STDIN_PATH);
+    } else {
+      parsed.path = normalizeRelativePath(entry.path);
+      place(parsed.path, inputs[i], "input", inSeen);
+    }
+    parsedIn.push(parsed);
+  });
+  const parsedOut: string[] = [];
+  const outSeen = new Set<string>();
+  outPaths.forEach((path, i) => {
+    if (typeof path !== "string") throw new Error(`out_paths[${i}] must be a string`);
+    if (path === STDOUT_PATH) {
+      if (outputs[i] !== "blob") throw new Error("the standard output must be a blob");
+      if (outSeen.has(STDOUT_PATH)) throw new Error("two outputs take the standard output");
+      outSeen.add(STDOUT_PATH);
+      parsedOut.push(path);
+    } else {
+      const norm = normalizeRelativePath(path);
+      place(norm, outputs[i], "output", outSeen);
+      parsedOut.push(norm);
+    }
+  });
+  // Nothing can be placed inside a file.
+  for (const path of placed.keys()) {
+    for (let slash = path.indexOf("/"); slash >= 0; slash = path.indexOf("/", slash + 1)) {
+      const parent = path.slice(0, slash);
+      if (placed.get(parent) === "blob") {
+        throw new Error(`path '${path}' is inside '${parent}', which is a file`);
+      }
+    }
+  }
+  return { args: args as string[], in_paths: parsedIn, out_paths: parsedOut };
 }
 
 export const BUILTIN_SHAPES: Record<string, Shape> = {
@@ -108,6 +230,16 @@ export const BUILTIN_SHAPES: Record<string, Shape> = {
       return outputs[0] !== "dir" ? "make_directory output must be a directory" : undefined;
     },
   },
+  run: {
+    check: (config, inputs, outputs) => {
+      try {
+        parseRunConfig(config, inputs, outputs);
+        return undefined;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  },
   slice_directory: {
     inputs: 1,
     outputs: 1,
@@ -140,7 +272,7 @@ export function checkBuiltinTask(
   if (shape.inputs !== undefined && inputs.length !== shape.inputs) {
     return `buildin/${method} takes ${shape.inputs} input(s), got ${inputs.length}`;
   }
-  if (outputs.length !== shape.outputs) {
+  if (shape.outputs !== undefined && outputs.length !== shape.outputs) {
     return `buildin/${method} has ${shape.outputs} output(s), got ${outputs.length}`;
   }
   return shape.check(config, inputs, outputs);

@@ -409,6 +409,40 @@ def test_program_patterns(session):
         Program(["cat", Input(path="no-label")])
 
 
+def test_execute_directories_paths_and_content_types(session):
+    d = directory(os.path.dirname(__file__))
+    t = tasks.Execute(["ls", d, Input("f", dataobj=blob(b"x"), content_type="text")])
+    assert t.inputs[0] is d and t.spec.config["in_paths"][0]["write"] is False
+    assert t.spec.config["in_paths"][1] == {"path": "f", "write": False, "content_type": "text"}
+    with pytest.raises(RainException, match="json"):
+        tasks.Execute(["cat", Input("x", dataobj=blob(b"1", encode="pickle"), content_type="json")])
+    tasks.Execute(["cat", Input("x", dataobj=blob("ž", content_type="text-latin2"),
+                                content_type="text")])
+    for bad in ("../up", "a/../../up", "/abs/path", "", ".", "./"):
+        with pytest.raises(RainException):
+            tasks.Execute("true", output_paths=[Output("o", path=bad)])
+        with pytest.raises(RainException):
+            tasks.Execute("true", input_paths=[Input("i", path=bad, dataobj=blob(b"x"))])
+    with pytest.raises(RainException, match="used twice"):
+        tasks.Execute("true", output_paths=["a", Output("b", path="./a")])
+    with pytest.raises(RainException):
+        tasks.Execute("cat", stdin=d)
+    with pytest.raises(RainException):
+        tasks.Execute("ls", stdout=OutputDir("x"))
+    # A writable input may be passed on as an output under the same path.
+    inplace = tasks.Execute("sed -i s/a/b/ f", output_paths=["f"],
+                            input_paths=[Input("f", dataobj=blob(b"a"), write=True)])
+    assert (inplace.spec.config["in_paths"][0]["path"], inplace.spec.config["out_paths"]) == \
+        ("f", ["f"])
+
+
+def test_execute_default_names(session):
+    assert tasks.Execute("sleep 1").spec.name == "sleep"
+    assert tasks.Execute(["/usr/bin/svm-train", "x"]).spec.name == "svm-train"
+    assert tasks.Execute("sleep 1 && echo", shell=True).spec.name == "sleep"
+    assert tasks.Execute("true", name="mine").spec.name == "mine"
+
+
 # --- constants -------------------------------------------------------------------------------
 
 def test_blob_forms(session):

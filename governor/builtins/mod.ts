@@ -7,6 +7,7 @@ import { concat } from "./concat.ts";
 import { exportTask } from "./export.ts";
 import { makeDirectory } from "./make_directory.ts";
 import { open, openDir } from "./open.ts";
+import { run } from "./run.ts";
 import { sleep } from "./sleep.ts";
 import { sliceDirectory } from "./slice_directory.ts";
 
@@ -18,4 +19,5 @@ export const BUILTINS: Map<string, TaskFn> = new Map<string, TaskFn>([
   ["export", exportTask],
   ["make_directory", makeDirectory],
   ["slice_directory", sliceDirectory],
+  ["run", run],
 ]);

@@ -8,10 +8,11 @@ import numbers
 import secrets
 import shlex
 
+from ..common.content_type import is_subtype
 from ..common.data_type import DataType
 from ..common.errors import RainException
 from .data import DataObject, to_dataobj
-from .input import Input, InputBase
+from .input import Input, InputBase, InputDir
 from .output import Output, OutputBase, OutputDir
 from .task import Task
 
@@ -139,7 +140,8 @@ class Execute(Task):
     ``args``: a string (split like a shell does) or a list of strings, data objects/tasks
     (mapped to a randomly named file whose name goes to argv), ``Input``s and ``Output``s (their
     path goes to argv). Input order: stdin, ``input_paths``, inputs from ``args``; output
-    order: stdout, ``output_paths``, outputs from ``args``.
+    order: stdout, ``output_paths``, outputs from ``args``. ``shell=True`` runs the joined
+    arguments with ``/bin/sh -c``. The task's name defaults to the program's name.
     """
 
     TASK_TYPE = "buildin/run"
@@ -162,13 +164,47 @@ class Execute(Task):
         for item in output_paths:
             plan.add_output_path(item)
         argv = plan.add_args(args, shell)
+        if not argv or not argv[0]:
+            raise RainException("Execute needs a program to run")
         config = {
             "args": argv,
-            "in_paths": [{"path": path, "write": write} for path, write in plan.in_paths],
+            "in_paths": plan.in_paths_config(),
             "out_paths": plan.out_paths,
         }
+        if name is None:
+            name = _program_name(args, argv, shell)
         super().__init__(plan.inputs, plan.outputs, config=config, cpus=cpus, name=name,
                          session=session)
+
+
+def _program_name(args, argv, shell):
+    """The name of the program an Execute runs (its first word for a shell command)."""
+    program = argv[0]
+    if shell:
+        command = args if isinstance(args, str) else " ".join(argv[2:])
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            words = []
+        program = words[0] if words else "sh"
+    return program.rstrip("/").rsplit("/", 1)[-1] or program
+
+
+def _check_path(path):
+    """Checks a path in the task's working directory (relative, inside it; errors name the
+    path) and returns it normalized."""
+    if not isinstance(path, str) or path == "":
+        raise RainException("Execute: a file path must be a non-empty string, not {!r}"
+                            .format(path))
+    if path.startswith("/"):
+        raise RainException("Execute: path {!r} must be relative (to the task's working "
+                            "directory)".format(path))
+    if ".." in path.split("/"):
+        raise RainException("Execute: path {!r} must not contain '..'".format(path))
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    if not parts:
+        raise RainException("Execute: path {!r} does not name a file".format(path))
+    return "/".join(parts)
 
 
 class _ExecutePlan:
@@ -176,42 +212,64 @@ class _ExecutePlan:
 
     def __init__(self):
         self.inputs = []  # InputBase with dataobj, in input order
-        self.in_paths = []  # (path, write), one per input
+        self.in_paths = []  # (path, InputBase), one per input
         self.outputs = []  # OutputBase, in output order
         self.out_paths = []  # one per output
         self._arg_inputs = []
         self._arg_outputs = []
-        self._used_paths = set()
+        self._used_in = set()
+        self._used_out = set()
 
-    def _claim_path(self, path):
-        if path in self._used_paths:
+    def in_paths_config(self):
+        config = []
+        for path, item in self.in_paths:
+            entry = {"path": path, "write": bool(item.write)}
+            if item.content_type:
+                entry["content_type"] = item.content_type
+            config.append(entry)
+        return config
+
+    def _claim_path(self, path, used, special=False):
+        """Reserves ``path`` for one input (``used`` = input paths) or one output. An output
+        may have the path of an input (e.g. a writable copy modified in place)."""
+        key = path if special else _check_path(path)
+        if key in used:
             raise RainException("Execute: path {!r} is used twice".format(path))
-        self._used_paths.add(path)
+        used.add(key)
         return path
 
     def _random_path(self):
         while True:
             path = "data-" + secrets.token_hex(6)
-            if path not in self._used_paths:
-                return self._claim_path(path)
+            if path not in self._used_in and path not in self._used_out:
+                return self._claim_path(path, self._used_in)
 
     @staticmethod
     def _as_input(item, label=None):
         if isinstance(item, InputBase):
             if item.dataobj is None:
                 raise RainException("{} has no data object (dataobj=)".format(item))
-            return item
-        return Input(label, dataobj=to_dataobj(item))
+        else:
+            obj = to_dataobj(item)
+            kind = InputDir if obj.data_type == DataType.DIRECTORY else Input
+            item = kind(label, dataobj=obj)
+        declared = item.dataobj.spec.content_type
+        if item.content_type and declared and not is_subtype(declared, item.content_type):
+            raise RainException("{} has content type {!r}, but {} expects {!r}".format(
+                item.dataobj, declared, item, item.content_type))
+        return item
 
     def add_stdin(self, stdin):
         item = self._as_input(stdin, "stdin")
         if item.path is not None:
             raise RainException("the stdin Input cannot have a path")
+        if item.dataobj.data_type != DataType.BLOB:
+            raise RainException("stdin must be a blob, not the directory {}".format(item.dataobj))
         if item.label is None:
             item = copy.copy(item)
             item.label = "stdin"
         self.inputs.append(item)
-        self.in_paths.append((self._claim_path(STDIN_PATH), item.write))
+        self.in_paths.append((self._claim_path(STDIN_PATH, self._used_in, special=True), item))
 
     def add_input_path(self, item):
         if not isinstance(item, InputBase):
@@ -221,7 +279,7 @@ class _ExecutePlan:
         if path is None:
             raise RainException("{} in input_paths needs a path or a label".format(item))
         self.inputs.append(item)
-        self.in_paths.append((self._claim_path(path), item.write))
+        self.in_paths.append((self._claim_path(path, self._used_in), item))
 
     def add_stdout(self, stdout):
         if stdout is True:
@@ -231,14 +289,17 @@ class _ExecutePlan:
         elif isinstance(stdout, OutputBase):
             if stdout.path is not None:
                 raise RainException("the stdout Output cannot have a path")
+            if stdout.DATA_TYPE != DataType.BLOB:
+                raise RainException("stdout is a blob, not a directory ({!r})".format(stdout))
             output = stdout
         else:
             raise RainException("stdout must be True, a label or an Output, not {!r}"
                                 .format(stdout))
         if output.label is None:
-            output = Output("stdout", content_type=output.content_type)
+            output = Output("stdout", content_type=output.content_type,
+                            size_hint=output.size_hint)
         self.outputs.append(output)
-        self.out_paths.append(self._claim_path(STDOUT_PATH))
+        self.out_paths.append(self._claim_path(STDOUT_PATH, self._used_out, special=True))
 
     def _output_declaration(self, item):
         if isinstance(item, str):
@@ -255,7 +316,7 @@ class _ExecutePlan:
     def add_output_path(self, item):
         output = self._output_declaration(item)
         self.outputs.append(output)
-        self.out_paths.append(self._claim_path(output.effective_path))
+        self.out_paths.append(self._claim_path(output.effective_path, self._used_out))
 
     def add_args(self, args, shell):
         """Maps ``args`` to argv; inputs/outputs found there go after the others."""
@@ -264,7 +325,7 @@ class _ExecutePlan:
         else:
             argv = [self._map_arg(arg) for arg in args]
         self.inputs.extend(item for item, _ in self._arg_inputs)
-        self.in_paths.extend((path, item.write) for item, path in self._arg_inputs)
+        self.in_paths.extend((path, item) for item, path in self._arg_inputs)
         self.outputs.extend(item for item, _ in self._arg_outputs)
         self.out_paths.extend(path for _, path in self._arg_outputs)
         if shell:
@@ -280,10 +341,11 @@ class _ExecutePlan:
         elif isinstance(arg, InputBase):
             item = self._as_input(arg)
             path = item.effective_path
-            path = self._claim_path(path) if path is not None else self._random_path()
+            path = (self._claim_path(path, self._used_in) if path is not None
+                    else self._random_path())
         elif isinstance(arg, OutputBase):
             output = self._output_declaration(arg)
-            path = self._claim_path(output.effective_path)
+            path = self._claim_path(output.effective_path, self._used_out)
             self._arg_outputs.append((output, path))
             return path
         elif isinstance(arg, numbers.Number) and not isinstance(arg, bool):
