@@ -3,9 +3,10 @@
  * A task function stores each output under the matching id of `task.spec.outputs` and returns
  * the stored outputs in that order (synchronously when it can: that keeps trivial tasks cheap).
  */
-import type { JsonValue } from "../common/attributes.ts";
+import type { JsonValue, ObjectInfo, TaskInfo } from "../common/attributes.ts";
 import type { AssignedTask } from "../common/messages.ts";
 import type { ObjectStore, StoredObject } from "./object_store.ts";
+import type { ProgramSpawner } from "./sandbox.ts";
 
 export interface TaskContext {
   readonly task: AssignedTask;
@@ -18,6 +19,18 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Id of this governor (for messages). */
   readonly governorId: string;
+  /**
+   * Task info set by the task (`debug`, `user`): reported with its result or its failure.
+   * Executor tasks set it; built-ins leave it unset.
+   */
+  info?: Pick<TaskInfo, "debug" | "user">;
+  /** Extra info per output (`user`, `debug`), in output order; set by executor tasks. */
+  outputInfos?: (Pick<ObjectInfo, "debug" | "user"> | undefined)[];
+  /**
+   * Starts the programs of `buildin/run` when the governor restricts them (`--allow-run`): Deno
+   * then checks each program (governor/permissions.ts). Unset: `new Deno.Command(...).spawn()`.
+   */
+  spawn?: ProgramSpawner;
 }
 
 export type TaskOutputs = StoredObject[] | Promise<StoredObject[]>;

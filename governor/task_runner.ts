@@ -107,6 +107,7 @@ export class TaskRunner {
       start_time: startTime,
       duration: (performance.now() - t0) / 1000,
     });
+    let ctx: TaskContext | undefined;
     try {
       const fn = this.resolve(spec.task_type);
       const n = task.inputs.length;
@@ -119,7 +120,7 @@ export class TaskRunner {
       }
       if (waits !== undefined) await Promise.all(waits);
       if (signal.aborted) return;
-      const ctx: TaskContext = {
+      ctx = {
         task,
         config: spec.config,
         inputs,
@@ -142,16 +143,21 @@ export class TaskRunner {
             `output ${formatId(o.id)} is a ${o.dataType}, but was declared a ${declared}`,
           );
         }
+        const extra = ctx.outputInfos?.[i];
+        const objectInfo = o.contentType === undefined ? {} : { content_type: o.contentType };
         reported[i] = {
           id: o.id,
           size: o.size,
-          info: o.contentType === undefined ? {} : { content_type: o.contentType },
+          info: extra ? { ...objectInfo, ...extra } : objectInfo,
         };
       }
-      send({ type: "task_finished", task: spec.id, info: info(), outputs: reported });
+      const i = info();
+      if (ctx.info !== undefined) Object.assign(i, ctx.info);
+      send({ type: "task_finished", task: spec.id, info: i, outputs: reported });
     } catch (e) {
       if (signal.aborted || e instanceof SessionClosedError) return;
       const i = info();
+      if (ctx?.info !== undefined) Object.assign(i, ctx.info);
       // The server names the task and governor when it reports the failure; info.error is the
       // cause itself.
       i.error = errorMessage(e);

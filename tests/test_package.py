@@ -15,10 +15,10 @@ def test_client_exports():
     for name in ["Client", "Session", "Task", "DataObject", "Program", "Input", "InputDir",
                  "InputBase", "Output", "OutputDir", "OutputBase", "blob", "pickled",
                  "directory", "RainException", "RainWarning", "TaskException",
-                 "SessionException"]:
+                 "SessionException", "remote", "Remote"]:
         assert hasattr(rain.client, name), name
     for module in ["tasks", "session", "data", "task", "input", "output", "program",
-                   "client", "rpc"]:
+                   "client", "rpc", "pycode"]:
         assert importlib.import_module("rain.client." + module)
         assert hasattr(rain.client, module), module
 
@@ -31,6 +31,13 @@ def test_common_exports():
         assert hasattr(rain.common, module), module
     for function in ["encode_value", "decode_value", "merge_content_types"]:
         assert hasattr(rain.common.content_type, function)
+
+
+def test_executor_package():
+    import importlib.util
+    import rain.executor
+    assert importlib.util.find_spec("rain.executor.__main__")  # python3 -m rain.executor
+    assert callable(rain.executor.serve) and rain.executor.Context
 
 
 def test_exceptions_hierarchy():

@@ -1,12 +1,13 @@
 """The Rain client: build task graphs in sessions and run them on a Rain server."""
 
-from . import client, data, input, output, program, rpc, session, task, tasks  # noqa: F401
+from . import client, data, input, output, program, pycode, rpc, session, task, tasks  # noqa: F401
 from ..common.errors import RainException, RainWarning, SessionException, TaskException
 from .client import Client
 from .data import DataObject, blob, directory, pickled
 from .input import Input, InputBase, InputDir
 from .output import Output, OutputBase, OutputDir
 from .program import Program
+from .pycode import Remote, remote
 from .session import Session
 from .task import Task
 
@@ -14,5 +15,5 @@ __all__ = [
     "Client", "Session", "Task", "DataObject", "Program", "Input", "InputDir", "InputBase",
     "Output", "OutputDir", "OutputBase", "blob", "pickled", "directory", "RainException",
     "RainWarning", "TaskException", "SessionException", "tasks", "session", "data", "task",
-    "input", "output", "program", "client", "rpc",
+    "input", "output", "program", "client", "rpc", "remote", "Remote", "pycode",
 ]

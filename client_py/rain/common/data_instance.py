@@ -75,7 +75,10 @@ class DataInstance:
         """Creates a writable copy at ``path``: a file, or the directory extracted."""
         if self.data_type == DataType.DIRECTORY:
             if self._path is not None:
-                shutil.copytree(self._path, path, symlinks=True)
+                # The stored directory is read-only; the copy is the caller's to change.
+                shutil.copytree(self._path, path, symlinks=True, copy_function=shutil.copyfile)
+                for directory, _, _ in os.walk(path):
+                    os.chmod(directory, 0o755)
             else:
                 unpack_directory(self._data, path)
             return
@@ -97,6 +100,14 @@ class DataInstance:
             return "data object {}/{} ({!r})".format(self.spec.id[0], self.spec.id[1],
                                                      self.spec.label)
         return "data instance"
+
+    def __str__(self):
+        # print(instance) shows small in-memory blobs as their bytes (as the user guide's
+        # "Hello world" example does); anything else as the repr.
+        if self._data is not None and self.data_type == DataType.BLOB and \
+                len(self._data) <= 4096:
+            return str(bytes(self._data))
+        return repr(self)
 
     def __repr__(self):
         where = "{} bytes".format(len(self._data)) if self._data is not None \

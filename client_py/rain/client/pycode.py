@@ -1,0 +1,305 @@
+"""Python tasks: ``@remote()`` / ``Remote`` turn a function into a task factory.
+
+Calling the decorated function creates a task of type ``py/`` in the active session instead of
+running it. The task's inputs are the function (cloudpickled once per session into a kept
+object, always input 0) followed by every data object found anywhere inside the arguments. The
+arguments themselves are bound like a normal call and cloudpickled one by one into the task's
+config, each data object replaced by a placeholder ``(input index, load, content type)`` that the
+executor resolves to a ``DataInstance`` (or to its loaded value).
+"""
+
+import base64
+import functools
+import inspect
+import io
+import pickle
+import types
+
+import cloudpickle
+
+from ..common.data_type import DataType
+from ..common.errors import RainException, RainWarning
+from .data import DataObject
+from .input import InputBase
+from .output import Output, OutputBase
+from .session import get_active_session
+from .task import Task
+
+PY_TASK_TYPE = "py/"
+# A pickled argument larger than this raises RainWarning: big data belongs in data objects.
+PICKLE_ARG_SIZE_LIMIT = 256 * 1024
+
+_PARAMETER_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+class _ArgumentPickler(cloudpickle.CloudPickler):
+    """Cloudpickles one argument, replacing data objects by input placeholders."""
+
+    def __init__(self, file, collector, load, content_type):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._collector = collector
+        self._load = load
+        self._content_type = content_type
+
+    def persistent_id(self, obj):
+        if isinstance(obj, (DataObject, Task, InputBase)):
+            return self._collector.placeholder(obj, self._load, self._content_type)
+        return None
+
+    def reducer_override(self, obj):
+        # A generator cannot be pickled: it arrives as an iterator over its items.
+        if isinstance(obj, types.GeneratorType):
+            return iter, (list(obj),)
+        return super().reducer_override(obj)
+
+
+class _FunctionPickler(cloudpickle.CloudPickler):
+    def persistent_id(self, obj):
+        if isinstance(obj, (DataObject, Task)) or \
+                (isinstance(obj, InputBase) and obj.dataobj is not None):
+            raise RainException(
+                "the function of a Python task refers to {!r}; pass data objects as arguments"
+                .format(obj))
+        return None
+
+
+class _InputCollector:
+    """The task's data inputs, in order of first appearance (input 0 is the function)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.objects = []
+        self._index = {}
+
+    def placeholder(self, obj, load, content_type):
+        if isinstance(obj, InputBase):
+            if obj.dataobj is None:
+                raise RainException("{!r} inside an argument has no data object".format(obj))
+            if obj.load is not None:
+                load = obj.load
+            if obj.content_type is not None:
+                content_type = obj.content_type
+            obj = obj.dataobj
+        elif isinstance(obj, Task):
+            if len(obj.outputs) != 1:
+                raise RainException("{} has {} outputs; pass one of task.outputs as an argument"
+                                    .format(obj, len(obj.outputs)))
+            obj = obj.output
+        if obj.session is not self.session:
+            raise RainException("{} belongs to another session than the task".format(obj))
+        index = self._index.get(id(obj))
+        if index is None:
+            self.objects.append(obj)
+            index = self._index[id(obj)] = len(self.objects)  # 0 is the function
+        return (index, bool(load), content_type)
+
+
+def _is_output_annotation(value):
+    """A return annotation declaring outputs: an Output, a tuple/list of them, or a count.
+    (Strings are not labels here: they may be postponed annotations such as "bytes".)"""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, OutputBase)) or \
+        (isinstance(value, (tuple, list)) and value and
+         all(isinstance(v, OutputBase) for v in value))
+
+
+def _output_items(outputs):
+    """Output declarations as a list of None / label / OutputBase / DataObject."""
+    if outputs is None:
+        return [None]
+    if isinstance(outputs, bool):
+        raise TypeError("outputs must be a number, labels, Outputs or data objects")
+    if isinstance(outputs, int):
+        if outputs < 0:
+            raise RainException("outputs must not be negative")
+        return [None] * outputs
+    if isinstance(outputs, (str, OutputBase, DataObject)):
+        return [outputs]
+    return list(outputs)
+
+
+def _as_output(item):
+    if item is None:
+        return Output()
+    if isinstance(item, str):
+        return Output(item)
+    if isinstance(item, (OutputBase, DataObject)):
+        return item
+    raise TypeError("an output must be a label, an Output or a DataObject, not {!r}"
+                    .format(item))
+
+
+def _merge_output(declared, given):
+    """A per-call output on top of the declared one (label, content type, encode)."""
+    if given is None:
+        return declared
+    if isinstance(given, DataObject):
+        return given
+    given = _as_output(given)
+    if isinstance(declared, DataObject) or not isinstance(declared, OutputBase):
+        return given
+    if type(given) is not type(declared):
+        return given
+    return type(given)(
+        given.label if given.label is not None else declared.label,
+        size_hint=given.size_hint if given.size_hint is not None else declared.size_hint,
+        content_type=given.content_type if given.content_type is not None
+        else (declared.content_type if given.encode is None else None),
+        encode=given.encode if given.encode is not None
+        else (declared.encode if given.content_type is None else None),
+        path=given.path if given.path is not None else declared.path)
+
+
+class Remote:
+    """A function that runs as a Rain task: calling it creates a ``py/`` task.
+
+    ``inputs``: ``Input``s per parameter (a dict by name, or a sequence for the parameters after
+    ``ctx``); parameter annotations that are ``Input``s count too. ``outputs``: a number, labels,
+    ``Output``s (or the return annotation; default one output). ``auto_load``: load every input
+    by its content type; ``auto_encode``: encode returned values with this content type.
+    ``name`` (default: the function's name) and ``cpus`` go to every task.
+    """
+
+    def __init__(self, fn, inputs=(), outputs=None, auto_load=None, auto_encode=None,
+                 name=None, cpus=1):
+        if not callable(fn):
+            raise TypeError("remote needs a function, not {!r}".format(fn))
+        if not isinstance(cpus, int) or isinstance(cpus, bool) or cpus < 1:
+            raise RainException("cpus must be a positive integer, not {!r}".format(cpus))
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+        self.signature = inspect.signature(fn)
+        params = list(self.signature.parameters.values())
+        if not params or params[0].kind not in _PARAMETER_KINDS:
+            raise RainException("the function {!r} of a Python task must take the context "
+                                "(ctx) as its first argument".format(fn.__name__))
+        self._params = params
+        self.inputs = {}
+        for p in params[1:]:
+            if isinstance(p.annotation, InputBase):
+                self.inputs[p.name] = p.annotation
+        if isinstance(inputs, dict):
+            items = inputs.items()
+        else:
+            items = [(p.name, i) for p, i in zip(params[1:], inputs)]
+            if len(inputs) > len(params) - 1:
+                raise RainException("{} inputs given for {} parameters".format(
+                    len(inputs), len(params) - 1))
+        names = {p.name for p in params[1:]}
+        for pname, decl in items:
+            if pname not in names:
+                raise RainException("{!r} has no parameter {!r}".format(fn.__name__, pname))
+            if decl is None:
+                continue
+            if not isinstance(decl, InputBase):
+                raise TypeError("inputs must be Inputs, not {!r}".format(decl))
+            self.inputs[pname] = decl
+        if outputs is None:
+            annotation = self.signature.return_annotation
+            if annotation is not inspect.Signature.empty and _is_output_annotation(annotation):
+                outputs = annotation
+        self.outputs = [_as_output(i) for i in _output_items(outputs)]
+        self.auto_load = auto_load
+        self.auto_encode = auto_encode
+        self.name = name if name is not None else getattr(fn, "__name__", None)
+        self.cpus = cpus
+
+    def __reduce__(self):
+        # Pickled inside another function's globals: only the function matters remotely.
+        return Remote, (self.fn,), None
+
+    def _pickled_function(self, session):
+        cache = session.__dict__.setdefault("_rain_remote_functions", {})
+        obj = cache.get(self)
+        if obj is None:
+            buffer = io.BytesIO()
+            _FunctionPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(self.fn)
+            obj = DataObject(self.name, session=session, content_type="cloudpickle")
+            obj.data = buffer.getvalue()
+            obj.keep()
+            cache[self] = obj
+        return obj
+
+    def _outputs_for_call(self, output, outputs):
+        if output is not None and outputs is not None:
+            raise RainException("give output= or outputs=, not both")
+        if output is not None:
+            outputs = [output]
+        declared = self.outputs
+        if outputs is None:
+            items = list(declared)
+        else:
+            given = _output_items(outputs)
+            if len(given) == len(declared):
+                items = [_merge_output(d, g) for d, g in zip(declared, given)]
+            else:
+                items = [_as_output(g) for g in given]
+        encode = []
+        result = []
+        for i, item in enumerate(items):
+            if isinstance(item, DataObject):
+                encode.append(self.auto_encode)
+                result.append(item)
+                continue
+            label = item.label if item.label is not None else "out{}".format(i)
+            enc = item.encode if item.encode is not None else (
+                self.auto_encode if item.content_type is None and
+                item.DATA_TYPE == DataType.BLOB else None)
+            if label != item.label or (enc is not None and item.encode is None):
+                item = type(item)(label, size_hint=item.size_hint,
+                                  content_type=enc or item.content_type,
+                                  encode=enc, path=item.path)
+            encode.append(enc)
+            result.append(item)
+        return result, encode
+
+    def __call__(self, *args, output=None, outputs=None, **kwargs):
+        session = get_active_session()
+        bound = self.signature.bind(None, *args, **kwargs)
+        collector = _InputCollector(session)
+        pickled = {}
+        ctx_name = self._params[0].name
+        for pname, value in bound.arguments.items():
+            if pname == ctx_name:
+                continue
+            decl = self.inputs.get(pname)
+            load = self.auto_load
+            content_type = None
+            if decl is not None:
+                if decl.load is not None:
+                    load = decl.load
+                content_type = decl.content_type
+            buffer = io.BytesIO()
+            _ArgumentPickler(buffer, collector, load, content_type).dump(value)
+            data = buffer.getvalue()
+            if len(data) > PICKLE_ARG_SIZE_LIMIT:
+                raise RainWarning(
+                    "argument {!r} of {!r} pickles to {} bytes (over {} KiB); pass large data "
+                    "as a data object (e.g. blob(...)) instead".format(
+                        pname, self.name, len(data), PICKLE_ARG_SIZE_LIMIT // 1024))
+            pickled[pname] = base64.b64encode(data).decode("ascii")
+        out_items, encode = self._outputs_for_call(output, outputs)
+        config = {}
+        if pickled:
+            config["args"] = pickled
+        if any(encode):
+            config["encode"] = encode
+        fn_obj = self._pickled_function(session)
+        return Task([fn_obj] + collector.objects, out_items, config=config or None,
+                    session=session, task_type=PY_TASK_TYPE, cpus=self.cpus, name=self.name)
+
+    def __repr__(self):
+        return "<Remote {}>".format(getattr(self.fn, "__qualname__", self.fn))
+
+
+def remote(outputs=None, inputs=(), auto_load=None, auto_encode=None, name=None, cpus=1):
+    """Decorator: ``@remote(...)`` makes a function create Python tasks (see ``Remote``)."""
+    if callable(outputs) and not isinstance(outputs, (OutputBase, DataObject)):
+        # Used bare, as ``@remote``.
+        return Remote(outputs)
+
+    def decorator(fn):
+        return Remote(fn, inputs=inputs, outputs=outputs, auto_load=auto_load,
+                      auto_encode=auto_encode, name=name, cpus=cpus)
+    return decorator

@@ -1,0 +1,16 @@
+"""The executor side of Rain: ``python3 -m rain.executor`` runs Python tasks (``@remote``) for a
+governor; ``serve(methods)`` runs an executor of your own task functions.
+
+See docs/executors.md for the protocol.
+"""
+
+from .context import Context
+from .executor import Executor, TaskError, serve
+
+__all__ = ["Context", "Executor", "TaskError", "serve", "main"]
+
+
+def main():
+    """The ``py`` executor: serves Python tasks (task type ``py/``)."""
+    from .pytask import run_remote
+    serve({"": run_remote}, executor_type="py")

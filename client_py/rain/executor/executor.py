@@ -1,0 +1,211 @@
+"""The executor loop: connect to the governor, register, answer calls one at a time.
+
+``serve(methods)`` runs an executor whose task types are ``<executor>/<method>`` for every key
+of ``methods``; a method is called as ``method(ctx)`` and returns its outputs (see
+``rain.executor.outputs``). ``python3 -m rain.executor`` serves the Python tasks of
+``@remote`` (method "", task type ``py/``).
+"""
+
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+import traceback
+
+from ..common.attributes import ObjectInfo, ObjectSpec
+from ..common.data_instance import DataInstance
+from ..common.data_type import DataType
+from ..common.errors import RainException
+from .._version import __version__
+from .context import Context
+from .framing import Connection
+from .outputs import encode_output, split_outputs
+
+PROTOCOL_VERSION = 1
+
+
+class TaskError(Exception):
+    """A task failure whose message is already complete (no traceback is added)."""
+
+
+def _watch_parent(parent):
+    """Exits when the governor (our parent) is gone, even in the middle of a long task."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+class Executor:
+    """One connection to the governor and the state kept across calls."""
+
+    def __init__(self, methods, executor_type=None):
+        self.methods = dict(methods)
+        env = os.environ
+        try:
+            self.socket_path = env["RAIN_EXECUTOR_SOCKET"]
+            self.executor_id = env["RAIN_EXECUTOR_ID"]
+        except KeyError as e:
+            raise SystemExit("rain.executor: {} is not set; executors are started by a Rain "
+                             "governor".format(e.args[0]))
+        self.executor_type = executor_type or env.get("RAIN_EXECUTOR_TYPE", "")
+        self.work_dir = env.get("RAIN_EXECUTOR_WORK_DIR") or os.getcwd()
+        self.governor_id = env.get("RAIN_GOVERNOR_ID")
+        # Objects kept for later calls: (session, id) -> value (e.g. an unpickled function).
+        self.kept = {}
+        self.conn = None
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(self.socket_path)
+        self.conn = Connection(sock)
+        self.conn.send({
+            "type": "register",
+            "protocol_version": PROTOCOL_VERSION,
+            "executor_id": self.executor_id,
+            "executor_type": self.executor_type,
+            "pid": os.getpid(),
+            "library": "rain-python {}".format(__version__),
+        })
+
+    def run(self):
+        self.connect()
+        threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+        conn = self.conn
+        while True:
+            frame = conn.read()
+            if frame is None:
+                return
+            message, parts = frame
+            kind = message["type"]
+            if kind == "call":
+                answer, answer_parts = self.handle_call(message, parts)
+                conn.send(answer, answer_parts)
+            elif kind == "drop_session":
+                session = message["session"]
+                for key in [k for k in self.kept if k[0] == session]:
+                    del self.kept[key]
+            else:
+                print("rain.executor: ignoring unknown message {!r}".format(kind),
+                      file=sys.stderr)
+
+    def _clean_work_dir(self):
+        """Every call starts in an empty working directory: what the previous task left there
+        is removed (its staged outputs were moved out by the governor before this call)."""
+        work_dir = self.work_dir
+        try:
+            if os.getcwd() != work_dir:
+                os.chdir(work_dir)
+        except FileNotFoundError:
+            os.chdir(work_dir)
+        with os.scandir(work_dir) as entries:
+            leftovers = list(entries)
+        for entry in leftovers:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, onerror=_make_writable_and_retry)
+            else:
+                os.unlink(entry.path)
+
+    def _inputs(self, call, parts):
+        inputs = []
+        for entry in call["inputs"]:
+            spec = ObjectSpec.from_json(entry["spec"])
+            info = entry.get("info")
+            info = ObjectInfo.from_json(info) if info else None
+            if "part" in entry:
+                instance = DataInstance(parts[entry["part"]], spec=spec, info=info)
+            elif "path" in entry:
+                instance = DataInstance(path=entry["path"], spec=spec, info=info)
+            else:
+                # Cached: the value kept earlier stands in for the data.
+                instance = _Cached(spec, info)
+            inputs.append(instance)
+        return inputs
+
+    def handle_call(self, call, parts):
+        """Runs one call; returns the answer message and its binary parts."""
+        task = call["spec"]["id"]
+        self._clean_work_dir()
+        ctx = Context(call, self._inputs(call, parts), self.governor_id, self.work_dir)
+        ctx._executor = self
+        ctx._keep = []
+        try:
+            method = self.methods.get(call["method"])
+            if method is None:
+                raise TaskError("executor {!r} has no method {!r} (it has: {})".format(
+                    self.executor_type, call["method"],
+                    ", ".join(repr(m) for m in sorted(self.methods)) or "none"))
+            value = method(ctx)
+            answer_parts = []
+            try:
+                outputs = self._outputs(ctx, call, value, answer_parts)
+            except RainException as e:
+                raise TaskError(str(e)) from None
+            except Exception as e:
+                raise TaskError("cannot encode the result: {}: {}".format(
+                    type(e).__name__, e)) from None
+        except BaseException as e:  # noqa: B902 - a task may raise anything, even SystemExit
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            answer = {"type": "failed", "task": task, "error": _describe_error(e)}
+            self._add_info(answer, ctx)
+            return answer, []
+        answer = {"type": "result", "task": task, "outputs": outputs}
+        self._add_info(answer, ctx)
+        return answer, answer_parts
+
+    def _outputs(self, ctx, call, value, parts):
+        specs = call["outputs"]
+        values = split_outputs(value, specs)
+        encode = ctx._encode
+        input_index = {id(instance): i for i, instance in enumerate(ctx.inputs)} \
+            if any(isinstance(v, DataInstance) for v in values) else {}
+        return [encode_output(i, v, specs[i], encode[i] if encode else None, input_index, parts)
+                for i, v in enumerate(values)]
+
+    def _add_info(self, answer, ctx):
+        if ctx._keep:
+            answer["keep"] = ctx._keep
+        info = {}
+        if ctx._debug:
+            info["debug"] = ctx.debug_text
+        if ctx.info.user:
+            info["user"] = ctx.info.user
+        if info:
+            answer["info"] = info
+
+
+class _Cached:
+    """Placeholder of an input the executor kept (its value is in ``Executor.kept``)."""
+
+    def __init__(self, spec, info):
+        self.spec = spec
+        self.info = info
+        self.data_type = spec.data_type if spec is not None else DataType.BLOB
+
+
+def _make_writable_and_retry(function, path, _exc_info):
+    for p in (os.path.dirname(path), path):
+        try:
+            os.chmod(p, 0o700)
+        except OSError:
+            pass
+    function(path)
+
+
+def _describe_error(e):
+    if isinstance(e, TaskError):
+        return str(e)
+    tb = e.__traceback__
+    # Skip the executor's own frame: the traceback starts in the method.
+    if tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(e), e, tb)).rstrip()
+
+
+def serve(methods, executor_type=None):
+    """Runs an executor serving ``methods`` ({method name: function(ctx)}) until the governor
+    closes the connection."""
+    Executor(methods, executor_type).run()
