@@ -4,7 +4,9 @@ Against `rain start --local-governors=[2]` (started here on free loopback ports)
  (a) N independent Concat tasks of two tiny blobs: tasks/s from submit to wait_all;
  (b) a chain of Sleep(0) tasks: ms per hop;
  (c) an FFT-like butterfly of Concats (width x layers) submitted layer by layer (multiple submits);
- (d) server peak RSS per task, read from the server's /proc status after (a).
+ (d) server peak RSS per task, read from the server's /proc status after (a);
+ (e) the cost of the event log: (a) on a server with the log (default) and one with
+     RAIN_EVENT_LOG=0, alternated (off, on, off, on, off, on); best rate of each and the ratio.
 
 Usage: bench/core.py [--scale 1.0]   (scale < 1 for a quick run)
 """
@@ -32,7 +34,7 @@ def free_port():
 
 
 class Cluster:
-    def __init__(self, governors="[2]"):
+    def __init__(self, governors="[2]", env=None):
         self.port = free_port()
         self.http_port = free_port()
         self.logdir = tempfile.mkdtemp(prefix="rain-bench-")
@@ -40,7 +42,7 @@ class Cluster:
             [os.path.join(ROOT, "rain"), "start", f"--local-governors={governors}",
              "--listen", f"127.0.0.1:{self.port}", "--http-listen", f"127.0.0.1:{self.http_port}",
              "--logdir", self.logdir, "--workdir", os.path.join(self.logdir, "work")],
-            check=True, stdout=subprocess.DEVNULL)
+            check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
 
     def status(self):
         url = f"http://127.0.0.1:{self.http_port}/api/v1/status"
@@ -126,6 +128,51 @@ def main():
         client.close()
     finally:
         cluster.stop()
+    bench_event_log(n_independent)
+
+
+def bench_event_log(n, rounds=3):
+    """(e): (a) with the event log off and on, alternated (machine noise hits both alike); the
+    best of `rounds` runs each."""
+    rates = {"off": [], "on": []}
+    cpu = {"off": [], "on": []}
+    for mode in ("off", "on") * rounds:
+        cluster = Cluster(env={"RAIN_EVENT_LOG": "0"} if mode == "off" else {})
+        try:
+            client = Client("127.0.0.1", cluster.port)
+            pid = cluster.status()["pid"]
+            before = thread_cpu_seconds(pid)
+            rates[mode].append(bench_independent(client, n)[0])
+            after = thread_cpu_seconds(pid)
+            main = after.get(pid, 0) - before.get(pid, 0)
+            total = sum(after.values()) - sum(before.values())
+            cpu[mode].append((total, main))
+            client.close()
+        finally:
+            cluster.stop()
+    off, on = max(rates["off"]), max(rates["on"])
+    print(f"(e) event log: {n} Concat tasks {on:,.0f} tasks/s with the log, {off:,.0f} without "
+          f"(best of {rounds} alternated runs each); ratio {on / off:.3f} "
+          f"({(1 - on / off) * 100:.1f}% slower with the log)")
+    print("    every run, tasks/s: with the log " + ", ".join(f"{r:,.0f}" for r in rates["on"]) +
+          "; without " + ", ".join(f"{r:,.0f}" for r in rates["off"]))
+    on_cpu, off_cpu = min(cpu["on"]), min(cpu["off"])
+    print(f"    server cpu time, all threads (incl. the log writer and GC helpers): {on_cpu[0]:.2f} s "
+          f"with the log, {off_cpu[0]:.2f} s without; its main (reactor) thread: "
+          f"{on_cpu[1]:.2f} s with, {off_cpu[1]:.2f} s without (least of each)")
+
+
+def thread_cpu_seconds(pid):
+    """{thread id: utime + stime in seconds} of a process's threads (Linux /proc)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 if __name__ == "__main__":

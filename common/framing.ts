@@ -88,10 +88,16 @@ export class ExactReader {
 
   /** Reads a framed JSON header. */
   async header<T>(): Promise<T> {
+    return (await this.headerAndBytes<T>()).header;
+  }
+
+  /** Reads a framed JSON header; also answers its UTF-8 bytes (owned by the caller). */
+  async headerAndBytes<T>(): Promise<{ header: T; bytes: Uint8Array }> {
     const len = new DataView((await this.read(4)).slice().buffer).getUint32(0);
     if (len > MAX_HEADER_BYTES) throw new Error(`header of ${len} bytes is too large`);
-    const text = new TextDecoder().decode(await this.read(len));
-    return JSON.parse(text) as T;
+    const bytes = await this.read(len);
+    const header = JSON.parse(new TextDecoder().decode(bytes)) as T;
+    return { header, bytes };
   }
 
   /** True when nothing is left. */

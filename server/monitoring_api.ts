@@ -1,37 +1,68 @@
 /**
- * The monitoring port (`--http-listen`): read-only views of the cluster. The dashboard and the
- * event log (`POST /events`) are served here too once they exist.
+ * The monitoring port (`--http-listen`): read-only views of the cluster, `POST /events` and the
+ * event-log queries of docs/events.md (`eventsApi`). The dashboard is served here too.
  */
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { API_PREFIX } from "../common/messages.ts";
 import { RAIN_VERSION } from "../common/version.ts";
+import { type EventQueries, eventsApi } from "./event_queries.ts";
 import type { Reactor } from "./reactor.ts";
 
-export function monitoringApi(reactor: Reactor): Hono {
+/** `GET /api/v1/status`: also answered on the client (`--listen`) port. */
+export const STATUS_PATH = `${API_PREFIX}/status`;
+
+export function monitoringApi(reactor: Reactor, queries?: EventQueries): Hono {
   const app = new Hono();
+  app.use(STATUS_PATH, cors());
   app.get(`${API_PREFIX}/server_info`, (c) => c.json(reactor.serverInfo()));
-  app.get(`${API_PREFIX}/status`, (c) =>
-    c.json({
-      version: RAIN_VERSION,
-      pid: Deno.pid,
-      memory: processMemory(),
-      governors: [...reactor.governors.values()].map((g) => ({
+  app.get(STATUS_PATH, (c) => {
+    // `?session=N`: only that session (client progress bars poll this).
+    const only = c.req.query("session");
+    return c.json(clusterStatus(reactor, only === undefined ? undefined : Number(only)));
+  });
+  app.route("/", eventsApi(queries));
+  return app;
+}
+
+/** The live state in brief (`rain status`, client progress bars); cheap at any size. */
+export function clusterStatus(reactor: Reactor, onlySession?: number) {
+  const sessions = onlySession === undefined
+    ? [...reactor.sessions.values()]
+    : [reactor.sessions.get(onlySession)].filter((s) => s !== undefined);
+  return {
+    version: RAIN_VERSION,
+    pid: Deno.pid,
+    memory: processMemory(),
+    governors: [...reactor.governors.values()].map((g) => {
+      let running = 0;
+      for (const t of g.tasks) if (t.state === "running") running++;
+      const m = g.monitoring;
+      return {
         governor_id: g.id,
         cpus: g.cpus,
         assigned_cpus: g.assignedCpus,
         tasks: g.tasks.size,
-      })),
-      sessions: [...reactor.sessions.values()].map((s) => ({
-        session_id: s.id,
-        name: s.name,
-        client: s.client?.id,
-        failed: s.error !== undefined,
-        tasks_submitted: s.submittedTasks,
-        tasks_finished: s.finishedTasks,
-      })),
-      ready_tasks: reactor.scheduler.readyCount,
-    }));
-  return app;
+        running_tasks: running,
+        monitoring: m
+          ? {
+            timestamp: m.timestamp,
+            cpu_usage: m.cpu_usage,
+            mem_usage: m.mem_usage,
+          }
+          : undefined,
+      };
+    }),
+    sessions: sessions.map((s) => ({
+      session_id: s.id,
+      name: s.name,
+      client: s.client?.id,
+      failed: s.error !== undefined,
+      tasks_submitted: s.submittedTasks,
+      tasks_finished: s.finishedTasks,
+    })),
+    ready_tasks: reactor.scheduler.readyCount,
+  };
 }
 
 /** Current and peak resident memory of this process in bytes (Linux /proc; else current only). */

@@ -16,6 +16,7 @@ import type {
   UserAttributes,
 } from "../common/attributes.ts";
 import type { ClientId, GovernorId, Id, SessionId } from "../common/ids.ts";
+import type { MonitoringMessage } from "../common/messages.ts";
 
 /** Someone blocked in `wait`/`wait_all`; resolved by the reactor. */
 export interface Waiter {
@@ -134,6 +135,8 @@ export class GovernorState {
   assignedCpus = 0;
   /** Objects told to delete, until the governor reports them removed. */
   readonly toDelete = new Set<DataObject>();
+  /** The latest resource usage sample the governor sent. */
+  monitoring?: MonitoringMessage;
 
   constructor(readonly id: GovernorId, readonly cpus: number, readonly executors: string[]) {}
 

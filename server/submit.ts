@@ -37,6 +37,11 @@ export interface PlannedTask {
 export interface SubmitPlan {
   objects: PlannedObject[];
   tasks: PlannedTask[];
+  /**
+   * The submit header's JSON as the client sent it (UTF-8), if at hand: the event log turns it
+   * into its `ClientSubmit` event off the server's thread.
+   */
+  headerBytes?: Uint8Array;
 }
 
 const TASK_TYPE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.\-/]*$/;

@@ -17,6 +17,8 @@ const WRITE_CHUNK = 1024 * 1024;
 
 export interface ReadSubmit {
   header: SubmitHeader;
+  /** The header's JSON text as sent (UTF-8), for the event log. */
+  headerBytes: Uint8Array;
   objects: PlannedObject[];
   constants: Map<number, ConstantData>;
 }
@@ -32,8 +34,9 @@ export async function readSubmit(
   const constants = new Map<number, ConstantData>();
   try {
     let header: SubmitHeader;
+    let headerBytes: Uint8Array;
     try {
-      header = await reader.header<SubmitHeader>();
+      ({ header, bytes: headerBytes } = await reader.headerAndBytes<SubmitHeader>());
     } catch (e) {
       throw new ApiError("BadRequest", `submit header is not valid: ${(e as Error).message}`);
     }
@@ -57,7 +60,7 @@ export async function readSubmit(
     if (!await reader.atEnd()) {
       throw new ApiError("BadRequest", "submit body is longer than the data its header declares");
     }
-    return { header, objects, constants };
+    return { header, headerBytes, objects, constants };
   } catch (e) {
     await reader.cancel();
     await dropSpooled(constants);

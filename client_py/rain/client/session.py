@@ -14,6 +14,7 @@ from ..common.data_instance import DataInstance
 from ..common.data_type import DataType
 from ..common.errors import RainException, TaskException
 from ..common.ids import FIRST_ID, ID, format_id
+from .progress import POLL_SECONDS, ProgressBar, progress_wanted
 from .rpc.common import DataObjectState, TaskState
 from .site import format_site
 
@@ -231,13 +232,36 @@ class Session:
             target.append(item.id.id)
         return task_ids, object_ids
 
-    def wait(self, items):
-        """Blocks until all the given tasks and data objects are finished."""
+    def wait(self, items, progress=None):
+        """Blocks until all the given tasks and data objects are finished.
+
+        ``progress=True`` (or env ``RAIN_PROGRESS=1``) shows a progress bar of the items on a
+        terminal or in Jupyter (see ``rain.client.progress``)."""
         items = _as_list(items)
         task_ids, object_ids = self._split_items(items, "wait for")
-        self._server_call("wait", task_ids, object_ids, "all")
+        bar = self._progress_bar(progress, "items")
+        if bar is None:
+            self._server_call("wait", task_ids, object_ids, "all")
+        else:
+            total = len(task_ids) + len(object_ids)
+            try:
+                while True:
+                    done, tasks, objects = self._server_call(
+                        "wait_once", task_ids, object_ids, "all", POLL_SECONDS)
+                    bar.update(total if done else len(tasks) + len(objects), total, final=done)
+                    if done:
+                        break
+            finally:
+                bar.close()
         for item in items:
             item._mark_finished()
+
+    def _progress_bar(self, progress, unit):
+        """A drawing ProgressBar if wanted and there is somewhere to draw it, else None."""
+        if not progress_wanted(progress):
+            return None
+        bar = ProgressBar.create("Session {}".format(self.session_id), unit=unit)
+        return bar if bar.active else None
 
     def wait_some(self, items):
         """Blocks until at least one of the items is finished; returns the finished ones as
@@ -262,13 +286,31 @@ class Session:
                 finished_tasks.append(item)
         return finished_tasks, finished_objects
 
-    def wait_all(self):
-        """Blocks until every task submitted so far is finished (at once if there is none)."""
+    def wait_all(self, progress=None):
+        """Blocks until every task submitted so far is finished (at once if there is none).
+
+        ``progress=True`` (or env ``RAIN_PROGRESS=1``) shows a progress bar (finished / total
+        tasks of the session, rate, ETA) on a terminal or in Jupyter; nothing is written when
+        stderr is not a terminal."""
         if not self._submitted_tasks:
             self._check_open()
             self._raise_if_failed()
             return
-        self._server_call("wait_all")
+        bar = self._progress_bar(progress, "tasks")
+        if bar is None:
+            self._server_call("wait_all")
+        else:
+            try:
+                while True:
+                    done = self._server_call("wait_all_once", POLL_SECONDS)
+                    counts = self._server_call("session_progress")
+                    if counts is not None:
+                        finished, total = counts
+                        bar.update(total if done else finished, total, final=done)
+                    if done:
+                        break
+            finally:
+                bar.close()
         for task in self._submitted_tasks.values():
             task._mark_finished()
 

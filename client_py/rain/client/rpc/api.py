@@ -57,6 +57,27 @@ class ServerApi:
         while not self.transport.call("POST", path, {"timeout": WAIT_POLL_SECONDS}).get("done"):
             pass
 
+    def wait_once(self, session_id, task_ids, object_ids, mode, timeout):
+        """One wait request of at most ``timeout`` s: ``(done, finished task ids, finished
+        object ids)``."""
+        answer = self.transport.call(
+            "POST", "/sessions/{}/wait".format(session_id),
+            {"tasks": task_ids, "objects": object_ids, "mode": mode, "timeout": timeout})
+        return bool(answer.get("done")), answer.get("tasks", []), answer.get("objects", [])
+
+    def wait_all_once(self, session_id, timeout):
+        """One wait_all request of at most ``timeout`` s: True when done."""
+        return bool(self.transport.call("POST", "/sessions/{}/wait_all".format(session_id),
+                                        {"timeout": timeout}).get("done"))
+
+    def session_progress(self, session_id):
+        """``(finished, submitted)`` task counts of the session (GET /status), or None."""
+        status = self.transport.call("GET", "/status?session={}".format(session_id))
+        for s in status.get("sessions", []):
+            if s.get("session_id") == session_id:
+                return s.get("tasks_finished", 0), s.get("tasks_submitted", 0)
+        return None
+
     def update(self, session_id, task_ids, object_ids):
         return self.transport.call("POST", "/sessions/{}/update".format(session_id),
                                    {"tasks": task_ids, "objects": object_ids})

@@ -1,0 +1,167 @@
+/** `rain status [SERVER[:PORT]] [--json]`: governors and sessions of a running server. */
+import { type Address, connectAddress, DEFAULT_SERVER_PORT, formatAddress } from "./address.ts";
+import { parseAddress } from "./address.ts";
+import { parseCommandArgs } from "./args.ts";
+import { UsageError } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { authHeaders, findSecret } from "../common/secret.ts";
+
+export const STATUS_USAGE = `Usage: rain status [SERVER[:PORT]] [--json]
+
+Shows the governors (cpus, tasks, cpu and memory use) and the open sessions (progress) of a
+running Rain server, from GET /api/v1/status. SERVER[:PORT] is the server's --listen address, as
+for 'rain stop'; its --http-listen (monitoring) address works as well, both answer the status.
+SERVER[:PORT] may also be just a PORT. (default: 127.0.0.1:${DEFAULT_SERVER_PORT})
+
+Options:
+  --json       print the status as JSON (for scripts; the fields of docs/events.md)
+  -h, --help   show this help
+`;
+
+export type StatusCommand = { help: true } | { help: false; server: Address; json: boolean };
+
+export function parseStatusArgs(argv: string[]): StatusCommand {
+  const args = parseCommandArgs("status", argv, { json: { type: "boolean" } });
+  if (args.help) return { help: true };
+  if (args.positionals.length > 1) {
+    throw new UsageError(`unexpected argument '${args.positionals[1]}'`, "status");
+  }
+  const server = connectAddress(parseAddress(args.positionals[0] ?? "127.0.0.1", {
+    defaultHost: "127.0.0.1",
+    defaultPort: DEFAULT_SERVER_PORT,
+    barePort: true,
+    allowPortZero: false,
+    what: "server address",
+    command: "status",
+  }));
+  return { help: false, server, json: args.values.has("json") };
+}
+
+/** `GET /api/v1/status` (docs/events.md). */
+export interface ClusterStatus {
+  version: string;
+  pid: number;
+  memory: { rss: number; peak_rss?: number };
+  governors: {
+    governor_id: string;
+    cpus: number;
+    assigned_cpus: number;
+    tasks: number;
+    running_tasks?: number;
+    monitoring?: { timestamp: string; cpu_usage: number[]; mem_usage: number };
+  }[];
+  sessions: {
+    session_id: number;
+    name: string;
+    client?: number;
+    failed: boolean;
+    tasks_submitted: number;
+    tasks_finished: number;
+  }[];
+  ready_tasks: number;
+}
+
+export async function runStatus(server: Address, json: boolean, io: Io): Promise<number> {
+  const where = formatAddress(server);
+  let status: ClusterStatus;
+  try {
+    const secret = await findSecret(server.host, server.port);
+    const res = await fetch(`http://${where}/api/v1/status`, {
+      headers: authHeaders(secret),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      io.err(`rain: the server at ${where} answered HTTP ${res.status}: ${text.trim()}\n`);
+      return 1;
+    }
+    status = JSON.parse(text);
+  } catch (e) {
+    const err = e as Error & { cause?: Error };
+    const msg = err?.name === "TimeoutError"
+      ? "no answer in time"
+      : (err?.cause?.message ?? err?.message ?? String(e)).split("\n")[0];
+    io.err(`rain: no Rain server answers at ${where} (${msg})\n`);
+    return 1;
+  }
+  io.out(json ? JSON.stringify(status, null, 2) + "\n" : formatStatus(status, where));
+  return 0;
+}
+
+const MIB = 1024 * 1024;
+
+function table(header: string[], rows: string[][], rightAligned: Set<number>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) =>
+      i === cells.length - 1 ? c : rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])
+    ).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+function bar(fraction: number, width = 20): string {
+  const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+  return "[" + "#".repeat(filled) + ".".repeat(width - filled) + "]";
+}
+
+/** The human-readable status (pure, for tests). */
+export function formatStatus(s: ClusterStatus, where: string): string {
+  const cpus = s.governors.reduce((a, g) => a + g.cpus, 0);
+  let out = `Rain ${s.version} server at ${where} (pid ${s.pid}, memory ` +
+    `${(s.memory.rss / MIB).toFixed(0)} MiB): ${s.governors.length} governor` +
+    `${s.governors.length === 1 ? "" : "s"}, ${cpus} cpus, ${s.sessions.length} open session` +
+    `${s.sessions.length === 1 ? "" : "s"}, ${s.ready_tasks} ready tasks\n\n`;
+  if (s.governors.length === 0) {
+    out += "No governors.\n";
+  } else {
+    out += table(
+      ["GOVERNOR", "CPUS", "BUSY", "TASKS", "RUNNING", "CPU%", "MEM%"],
+      s.governors.map((g) => {
+        const m = g.monitoring;
+        const cpu = m && m.cpu_usage.length
+          ? (m.cpu_usage.reduce((a, b) => a + b, 0) / m.cpu_usage.length).toFixed(1)
+          : "-";
+        return [
+          g.governor_id,
+          String(g.cpus),
+          String(Math.min(g.assigned_cpus, g.cpus)),
+          String(g.tasks),
+          g.running_tasks === undefined ? "-" : String(g.running_tasks),
+          cpu,
+          m ? m.mem_usage.toFixed(1) : "-",
+        ];
+      }),
+      new Set([1, 2, 3, 4, 5, 6]),
+    );
+  }
+  out += "\n";
+  if (s.sessions.length === 0) {
+    out += "No open sessions.\n";
+  } else {
+    out += table(
+      ["SESSION", "NAME", "CLIENT", "STATUS", "FINISHED", "TOTAL", "DONE", "PROGRESS"],
+      s.sessions.map((x) => {
+        const fraction = x.tasks_submitted ? x.tasks_finished / x.tasks_submitted : 0;
+        const state = x.failed
+          ? "failed"
+          : x.tasks_submitted === 0
+          ? "empty"
+          : x.tasks_finished >= x.tasks_submitted
+          ? "done"
+          : "running";
+        return [
+          String(x.session_id),
+          x.name,
+          x.client === undefined || x.client === null ? "-" : String(x.client),
+          state,
+          String(x.tasks_finished),
+          String(x.tasks_submitted),
+          x.tasks_submitted ? `${(fraction * 100).toFixed(1)}%` : "-",
+          bar(fraction),
+        ];
+      }),
+      new Set([0, 2, 4, 5, 6]),
+    );
+  }
+  return out;
+}

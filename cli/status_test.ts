@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { type ClusterStatus, formatStatus, parseStatusArgs } from "./status.ts";
+import { assertUsageError } from "./test_util.ts";
+
+Deno.test("rain status arguments", () => {
+  assert.deepEqual(parseStatusArgs([]), {
+    help: false,
+    server: { host: "127.0.0.1", port: 7210 },
+    json: false,
+  });
+  assert.deepEqual(parseStatusArgs(["7300", "--json"]), {
+    help: false,
+    server: { host: "127.0.0.1", port: 7300 },
+    json: true,
+  });
+  assert.deepEqual(parseStatusArgs(["--help"]), { help: true });
+  assertUsageError(() => parseStatusArgs(["a", "b"]), /unexpected argument 'b'/);
+  assertUsageError(() => parseStatusArgs(["--jsn"]), /unknown option '--jsn'/);
+});
+
+const status: ClusterStatus = {
+  version: "0.4.0",
+  pid: 42,
+  memory: { rss: 64 * 1024 * 1024 },
+  governors: [
+    {
+      governor_id: "127.0.0.1:4001",
+      cpus: 4,
+      assigned_cpus: 6,
+      tasks: 6,
+      running_tasks: 4,
+      monitoring: { timestamp: "t", cpu_usage: [100, 50, 0, 50], mem_usage: 12.34 },
+    },
+    { governor_id: "127.0.0.1:4002", cpus: 1, assigned_cpus: 0, tasks: 0 },
+  ],
+  sessions: [
+    {
+      session_id: 3,
+      name: "etl",
+      client: 1,
+      failed: false,
+      tasks_submitted: 200,
+      tasks_finished: 50,
+    },
+    { session_id: 4, name: "bad", failed: true, tasks_submitted: 2, tasks_finished: 1 },
+    { session_id: 5, name: "new", client: 2, failed: false, tasks_submitted: 0, tasks_finished: 0 },
+  ],
+  ready_tasks: 7,
+};
+
+Deno.test("rain status table", () => {
+  const out = formatStatus(status, "127.0.0.1:7210");
+  const lines = out.split("\n");
+  assert.equal(
+    lines[0],
+    "Rain 0.4.0 server at 127.0.0.1:7210 (pid 42, memory 64 MiB): 2 governors, 5 cpus, " +
+      "3 open sessions, 7 ready tasks",
+  );
+  assert.match(out, /^GOVERNOR\s+CPUS\s+BUSY\s+TASKS\s+RUNNING\s+CPU%\s+MEM%$/m);
+  assert.match(out, /^127\.0\.0\.1:4001\s+4\s+4\s+6\s+4\s+50\.0\s+12\.3$/m);
+  assert.match(out, /^127\.0\.0\.1:4002\s+1\s+0\s+0\s+-\s+-\s+-$/m);
+  assert.match(out, /^SESSION\s+NAME\s+CLIENT\s+STATUS\s+FINISHED\s+TOTAL\s+DONE\s+PROGRESS$/m);
+  assert.match(out, /^\s+3\s+etl\s+1\s+running\s+50\s+200\s+25\.0%\s+\[#####\.{15}\]$/m);
+  assert.match(out, /^\s+4\s+bad\s+-\s+failed\s+1\s+2\s+50\.0%/m);
+  assert.match(out, /^\s+5\s+new\s+2\s+empty\s+0\s+0\s+-/m);
+  const empty = formatStatus({ ...status, governors: [], sessions: [] }, "h:1");
+  assert.match(empty, /No governors\.\n\nNo open sessions\.\n$/);
+});

@@ -1,0 +1,159 @@
+/**
+ * Shapes of the monitoring port's JSON answers (docs/events.md) as the dashboard reads them.
+ * Times are RFC 3339 strings; offsets and durations are seconds.
+ */
+
+export type SessionStatus = "open" | "finished" | "failed" | "closed" | "lost";
+
+export interface SessionRow {
+  session: number;
+  name: string;
+  client: number | null;
+  status: SessionStatus;
+  created: string;
+  closed?: string;
+  duration: number;
+  tasks_total: number;
+  tasks_finished: number;
+  tasks_failed: number;
+  /** Tasks running now (not in every answer). */
+  tasks_running?: number;
+  error?: string;
+}
+
+export interface SessionSummary extends SessionRow {
+  objects_total: number;
+  bytes: number;
+  governors: string[] | number;
+  first_start?: string | null;
+  last_end?: string | null;
+  /** `[t, unfinished]`, t seconds from `created`. */
+  progress: [number, number][];
+  /** Number of submits (added by server/dashboard_routes.ts when the summary lacks it). */
+  submits?: number;
+  reason?: string;
+  message?: string;
+}
+
+export interface TaskGroup {
+  name: string;
+  task_type: string;
+  count: number;
+  finished: number;
+  failed: number;
+  running: number;
+  duration_mean: number | null;
+  duration_max: number | null;
+  duration_total: number | null;
+}
+
+export interface StreamTask {
+  id: number;
+  name: string;
+  governor: string;
+  cpu: number;
+  start: number;
+  end: number | null;
+  failed?: boolean;
+  /** cpus the task uses (lanes cpu..cpu+cpus-1); 1 when absent. */
+  cpus?: number;
+}
+
+export interface TaskStream {
+  start: string;
+  end: string | null;
+  /** `lanes`: rows needed on that governor (≥ cpus). */
+  governors: { governor: string; cpus: number; lanes?: number }[];
+  tasks: StreamTask[];
+  truncated: boolean;
+}
+
+export interface Transfer {
+  object: [number, number] | number;
+  from: string;
+  to: string;
+  bytes: number;
+  start: number;
+  duration: number;
+}
+
+export interface GraphGroup {
+  name: string;
+  count: number;
+  finished: number;
+  failed: number;
+  running?: number;
+}
+
+export interface GraphTask {
+  id: number;
+  name: string;
+  inputs: number[];
+  state: string;
+}
+
+export interface TaskGraph {
+  groups: GraphGroup[];
+  edges: { from: string; to: string; count: number; bytes: number }[];
+  tasks?: GraphTask[];
+}
+
+export interface TaskDetail {
+  id: number;
+  name: string;
+  state: string;
+  spec: Record<string, unknown>;
+  info: Record<string, unknown> | null;
+  governor?: string | null;
+  error?: string;
+  debug?: string;
+  inputs: {
+    id?: number;
+    spec?: Record<string, unknown>;
+    producer?: number | null;
+    size?: number | null;
+  }[];
+  outputs: {
+    id?: number;
+    spec?: Record<string, unknown>;
+    size?: number | null;
+    consumers: number[];
+  }[];
+  transfers: Transfer[];
+}
+
+export interface GovernorRow {
+  governor: string;
+  cpus: number;
+  executors?: string[];
+  added: string;
+  removed?: string;
+  error?: string;
+}
+
+export interface MonitoringPoint {
+  time: string;
+  cpu: number[];
+  mem: number;
+  net_rx: number;
+  net_tx: number;
+}
+
+export interface Monitoring {
+  governors: { governor: string; points: MonitoringPoint[] }[];
+}
+
+export interface LiveStatus {
+  version: string;
+  governors: { governor_id: string; cpus: number; assigned_cpus: number; tasks: number }[];
+  sessions: { session_id: number; tasks_submitted: number; tasks_finished: number }[];
+  ready_tasks: number;
+}
+
+/** `GET /dashboard/meta` (server/dashboard_routes.ts). */
+export interface Meta {
+  mode: "live" | "postmortem" | "report";
+  version: string;
+  source?: string;
+  generated?: string;
+}

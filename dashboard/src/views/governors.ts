@@ -1,0 +1,169 @@
+/// <reference lib="dom" />
+/** Governors: cpu, memory and network over time (the `Monitoring` events), live state. */
+import type { Ctx, View } from "../view.ts";
+import { lineChart } from "../chart.ts";
+import { badge, errorBox, fmtBytes, fmtNumber, fmtTime, h, replace } from "../dom.ts";
+import type { GovernorRow, LiveStatus, MonitoringPoint } from "../types.ts";
+
+const MAX_POINTS = 1500;
+const CORE_COLORS = ["#9db4d3", "#b7c9a8", "#d8b4a0", "#c3b1d6", "#a8d0cf", "#d9c98f"];
+
+interface Track {
+  t: number[];
+  points: MonitoringPoint[];
+}
+
+function clock(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export function governorsView(ctx: Ctx): View {
+  const body = h("div", null, h("p", { class: "muted" }, "Loading…"));
+  const el = h("section", { class: "view governors-view" }, h("h2", null, "Governors"), body);
+  const tracks = new Map<string, Track>();
+  let last: number | undefined;
+
+  function add(governor: string, points: MonitoringPoint[]): void {
+    let track = tracks.get(governor);
+    if (!track) tracks.set(governor, track = { t: [], points: [] });
+    for (const p of points) {
+      const t = Date.parse(p.time);
+      if (track.t.length && t <= track.t[track.t.length - 1]) continue;
+      track.t.push(t);
+      track.points.push(p);
+      if (last === undefined || t > last) last = t;
+    }
+    if (track.t.length > MAX_POINTS) {
+      // Keep every other point of the older half.
+      const half = Math.floor(track.t.length / 2);
+      const keep = (_: unknown, i: number) => i >= half || i % 2 === 0;
+      track.t = track.t.filter(keep);
+      track.points = track.points.filter(keep);
+    }
+  }
+
+  function card(g: GovernorRow, live: LiveStatus | null): HTMLElement {
+    const track = tracks.get(g.governor) ?? { t: [], points: [] };
+    const state = live?.governors.find((x) => x.governor_id === g.governor);
+    const status = g.removed ? "lost" : live === null ? "closed" : state ? "open" : "lost";
+    const cores = track.points[0]?.cpu.length ?? 0;
+    const mean = track.points.map((p, i) =>
+      [track.t[i], p.cpu.length ? p.cpu.reduce((a, b) => a + b, 0) / p.cpu.length : 0] as [
+        number,
+        number,
+      ]
+    );
+    const perCore = cores <= 16
+      ? Array.from({ length: cores }, (_, c) => ({
+        name: `core ${c}`,
+        color: CORE_COLORS[c % CORE_COLORS.length],
+        width: 1,
+        opacity: 0.8,
+        points: track.points.map((p, i) => [track.t[i], p.cpu[c] ?? 0] as [number, number]),
+      }))
+      : [];
+    const xFormat = (v: number) => clock(v);
+    const lastPoint = track.points[track.points.length - 1];
+    return h(
+      "div",
+      { class: "card governor-card", "data-governor": g.governor },
+      h(
+        "div",
+        { class: "card-head" },
+        h("b", null, g.governor),
+        " ",
+        badge(status === "open" ? "running" : status === "lost" ? "lost" : "stopped"),
+        h(
+          "span",
+          { class: "muted" },
+          ` ${g.cpus} cpus` +
+            (g.executors?.length ? ` · executors ${g.executors.join(", ")}` : "") +
+            ` · since ${fmtTime(g.added)}` + (g.removed ? ` · removed ${fmtTime(g.removed)}` : "") +
+            (state
+              ? ` · ${state.assigned_cpus}/${state.cpus} cpus busy, ${fmtNumber(state.tasks)} tasks`
+              : ""),
+        ),
+        g.error ? h("div", { class: "failed" }, g.error) : null,
+      ),
+      track.points.length === 0 ? h("p", { class: "muted" }, "No monitoring sample yet.") : h(
+        "div",
+        { class: "charts" },
+        lineChart([
+          { name: "mean of cores", color: "#1f5fa8", width: 2, points: mean },
+          ...perCore,
+        ], {
+          title: `CPU % (${cores} cores)${
+            lastPoint ? ` — now ${mean[mean.length - 1][1].toFixed(0)}%` : ""
+          }`,
+          yMax: 100,
+          height: 150,
+          xFormat,
+        }),
+        lineChart([
+          {
+            name: "memory used",
+            color: "#8c3fa8",
+            width: 2,
+            points: track.points.map((p, i) => [track.t[i], p.mem]),
+          },
+        ], {
+          title: `Memory % — now ${lastPoint.mem.toFixed(1)}%`,
+          yMax: 100,
+          height: 150,
+          area: true,
+          xFormat,
+        }),
+        lineChart([
+          {
+            name: "received",
+            color: "#2a9d4b",
+            width: 1.5,
+            points: track.points.map((p, i) => [track.t[i], p.net_rx]),
+          },
+          {
+            name: "sent",
+            color: "#e07a1f",
+            width: 1.5,
+            points: track.points.map((p, i) => [track.t[i], p.net_tx]),
+          },
+        ], {
+          title: `Network B/s — rx ${fmtBytes(lastPoint.net_rx)}/s, tx ${
+            fmtBytes(lastPoint.net_tx)
+          }/s`,
+          height: 150,
+          xFormat,
+          yFormat: (v) => fmtBytes(v),
+        }),
+      ),
+    );
+  }
+
+  return {
+    el,
+    async update() {
+      try {
+        const [list, monitoring, live] = await Promise.all([
+          ctx.api.governors(),
+          // From a little before the last sample: network rates need the previous one.
+          ctx.api.monitoring(last === undefined ? undefined : last - 10_000),
+          ctx.meta.mode === "live" ? ctx.api.status() : Promise.resolve(null),
+        ]);
+        for (const g of monitoring.governors) add(g.governor, g.points);
+        const sorted = [...list].sort((a, b) =>
+          (a.removed ? 1 : 0) - (b.removed ? 1 : 0) || a.governor.localeCompare(b.governor)
+        );
+        replace(
+          body,
+          sorted.length === 0
+            ? h("p", { class: "muted" }, "No governor yet.")
+            : sorted.map((g) => card(g, live)),
+        );
+      } catch (e) {
+        replace(body, errorBox(String(e instanceof Error ? e.message : e)));
+      }
+      return ctx.meta.mode === "live";
+    },
+  };
+}

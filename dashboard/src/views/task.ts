@@ -1,0 +1,277 @@
+/// <reference lib="dom" />
+/** The task inspector: spec, info, inputs, outputs, error, debug, where and when it ran. */
+import type { Ctx, View } from "../view.ts";
+import {
+  badge,
+  errorBox,
+  facts,
+  fmtBytes,
+  fmtDuration,
+  fmtTime,
+  h,
+  nameColor,
+  replace,
+} from "../dom.ts";
+import type { TaskDetail } from "../types.ts";
+
+function objId(o: { id?: number; spec?: Record<string, unknown> }): string {
+  const id = o.spec?.id ?? o.id;
+  return Array.isArray(id) ? id.join("/") : String(id ?? "?");
+}
+
+export function taskView(ctx: Ctx, sid: number, id: number | null): View {
+  const input = h("input", {
+    type: "number",
+    min: 0,
+    placeholder: "task id",
+    value: id ?? "",
+    class: "task-id-input",
+  });
+  const form = h(
+    "form",
+    { class: "toolbar" },
+    h("label", null, `Task ${sid}/`),
+    input,
+    h("button", { type: "submit" }, "Inspect"),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (input.value !== "") ctx.navigate(`#/s/${sid}/task/${Number(input.value)}`);
+  });
+  const body = h("div", null);
+  const el = h("section", { class: "view task-view" }, form, body);
+
+  async function listFailed(): Promise<void> {
+    replace(body, h("p", { class: "muted" }, "Loading…"));
+    const stream = await ctx.api.stream(sid, undefined, undefined, 100000);
+    const failed = stream.tasks.filter((t) => t.failed);
+    const slow = [...stream.tasks].filter((t) => t.end !== null)
+      .sort((a, b) => (b.end! - b.start) - (a.end! - a.start)).slice(0, 20);
+    const list = (title: string, tasks: typeof failed) => [
+      h("h3", null, title),
+      tasks.length === 0 ? h("p", { class: "muted" }, "none") : h(
+        "ul",
+        { class: "task-list" },
+        tasks.map((t) =>
+          h(
+            "li",
+            null,
+            h("a", { href: `#/s/${sid}/task/${t.id}` }, `${sid}/${t.id}`),
+            " ",
+            h("i", { class: "swatch", style: `background:${nameColor(t.name)}` }),
+            `${t.name} on ${t.governor}`,
+            t.end !== null ? ` — ${fmtDuration(t.end - t.start)}` : " — running",
+          )
+        ),
+      ),
+    ];
+    replace(
+      body,
+      h(
+        "p",
+        { class: "muted" },
+        "Enter a task id, or click a task in the task stream, graph or groups.",
+      ),
+      list("Failed tasks", failed),
+      list("Slowest tasks", slow),
+    );
+  }
+
+  function render(t: TaskDetail): void {
+    const info = t.info ?? {};
+    const spec = t.spec ?? {};
+    replace(
+      body,
+      h(
+        "h2",
+        null,
+        h("i", { class: "swatch big", style: `background:${nameColor(t.name)}` }),
+        `Task ${sid}/${t.id}: ${t.name} `,
+        badge(t.state),
+      ),
+      t.error
+        ? h(
+          "div",
+          { class: "error-box" },
+          h("b", null, "Error"),
+          h("pre", { class: "task-error" }, t.error),
+        )
+        : null,
+      facts([
+        ["task type", String(spec.task_type ?? "–")],
+        ["state", t.state],
+        ["governor", t.governor ?? String(info.governor ?? "–")],
+        ["cpus", String((spec.resources as { cpus?: number } | undefined)?.cpus ?? 1)],
+        ["started", info.start_time ? fmtTime(String(info.start_time)) : "–"],
+        ["duration", info.duration !== undefined ? fmtDuration(Number(info.duration)) : "–"],
+      ]),
+      t.debug ? [h("h3", null, "Debug"), h("pre", { class: "debug" }, t.debug)] : null,
+      h("h3", null, `Inputs (${t.inputs.length})`),
+      t.inputs.length === 0 ? h("p", { class: "muted" }, "none") : h(
+        "table",
+        { class: "table" },
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            ["Object", "Label", "Type", "Size", "Produced by"].map((x) => h("th", null, x)),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          t.inputs.map((o) =>
+            h(
+              "tr",
+              null,
+              h("td", null, objId(o)),
+              h("td", null, String(o.spec?.label ?? "")),
+              h(
+                "td",
+                { class: "muted" },
+                `${o.spec?.data_type ?? "blob"}${
+                  o.spec?.content_type ? " · " + o.spec.content_type : ""
+                }`,
+              ),
+              h("td", { class: "num" }, fmtBytes(o.size ?? null)),
+              h(
+                "td",
+                null,
+                o.producer !== null && o.producer !== undefined
+                  ? h("a", { href: `#/s/${sid}/task/${o.producer}` }, `task ${sid}/${o.producer}`)
+                  : "client",
+              ),
+            )
+          ),
+        ),
+      ),
+      h("h3", null, `Outputs (${t.outputs.length})`),
+      t.outputs.length === 0 ? h("p", { class: "muted" }, "none") : h(
+        "table",
+        { class: "table" },
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            ["Object", "Label", "Type", "Size", "Consumers"].map((x) => h("th", null, x)),
+          ),
+        ),
+        h(
+          "tbody",
+          null,
+          t.outputs.map((o) =>
+            h(
+              "tr",
+              null,
+              h("td", null, objId(o)),
+              h("td", null, String(o.spec?.label ?? "")),
+              h(
+                "td",
+                { class: "muted" },
+                `${o.spec?.data_type ?? "blob"}${
+                  o.spec?.content_type ? " · " + o.spec.content_type : ""
+                }`,
+              ),
+              h("td", { class: "num" }, fmtBytes(o.size ?? null)),
+              h(
+                "td",
+                null,
+                o.consumers.length === 0 ? "–" : o.consumers.slice(0, 30).map((c, i) => [
+                  i ? ", " : "",
+                  h("a", { href: `#/s/${sid}/task/${c}` }, String(c)),
+                ]),
+                o.consumers.length > 30 ? ` … (${o.consumers.length})` : null,
+              ),
+            )
+          ),
+        ),
+      ),
+      t.transfers?.length
+        ? [
+          h("h3", null, `Input transfers (${t.transfers.length})`),
+          h(
+            "table",
+            { class: "table" },
+            h(
+              "thead",
+              null,
+              h(
+                "tr",
+                null,
+                ["Object", "From", "To", "Bytes", "Duration"].map((x) => h("th", null, x)),
+              ),
+            ),
+            h(
+              "tbody",
+              null,
+              t.transfers.map((tr) =>
+                h(
+                  "tr",
+                  null,
+                  h("td", null, Array.isArray(tr.object) ? tr.object.join("/") : String(tr.object)),
+                  h("td", null, tr.from),
+                  h("td", null, tr.to),
+                  h("td", { class: "num" }, fmtBytes(tr.bytes)),
+                  h("td", { class: "num" }, fmtDuration(tr.duration)),
+                )
+              ),
+            ),
+          ),
+        ]
+        : null,
+      h(
+        "div",
+        { class: "json-pair" },
+        h(
+          "div",
+          null,
+          h("h3", null, "Spec"),
+          h("pre", { class: "json spec-json" }, JSON.stringify(spec, null, 2)),
+        ),
+        h(
+          "div",
+          null,
+          h("h3", null, "Info"),
+          h("pre", { class: "json info-json" }, JSON.stringify(info, null, 2)),
+        ),
+      ),
+    );
+  }
+
+  return {
+    el,
+    async update() {
+      if (id === null) {
+        try {
+          await listFailed();
+        } catch (e) {
+          replace(body, errorBox(String(e instanceof Error ? e.message : e)));
+        }
+        return false;
+      }
+      try {
+        const t = await ctx.api.task(sid, id);
+        if (!t) {
+          replace(
+            body,
+            errorBox(
+              ctx.meta.mode === "report"
+                ? `Task ${sid}/${id} has no details in this report (only failed and the longest tasks of big sessions do).`
+                : `Task ${sid}/${id} does not exist (yet).`,
+            ),
+          );
+          return ctx.meta.mode === "live";
+        }
+        render(t);
+        return ctx.meta.mode === "live" && t.state !== "finished" && t.state !== "failed";
+      } catch (e) {
+        replace(body, errorBox(String(e instanceof Error ? e.message : e)));
+        return ctx.meta.mode === "live";
+      }
+    },
+  };
+}

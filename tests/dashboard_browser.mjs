@@ -1,0 +1,272 @@
+// Drives the Rain dashboard in headless Chromium (Debian's /usr/bin/chromium + npm playwright-core)
+// for tests/test_dashboard.py. One scenario per run:
+//
+//   node tests/dashboard_browser.mjs '<json>'
+//
+// json: {"scenario": "views" | "live" | "postmortem" | "report", "url": ..., ...}; see each
+// scenario below for its fields. "screenshots": DIR saves a PNG of every view there.
+// Prints one line per check; exits 0 when every check passed, 1 otherwise.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const { chromium } = createRequire(join(root, "package.json"))("playwright-core");
+const args = JSON.parse(process.argv[2]);
+const TIMEOUT = 10_000;
+
+const browser = await chromium.launch({
+  executablePath: process.env.RAIN_TEST_CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+  ],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+page.setDefaultTimeout(TIMEOUT);
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(e.message));
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
+  if (!ok) failures++;
+}
+async function shot(name) {
+  if (args.screenshots) {
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(args.screenshots, `${name}.png`), fullPage: true });
+  }
+}
+const text = (selector) => page.locator(selector).first().innerText();
+async function waitText(selector, pattern, what) {
+  try {
+    await page.waitForFunction(
+      ([sel, src, flags]) =>
+        [...document.querySelectorAll(sel)].some((e) => new RegExp(src, flags).test(e.textContent)),
+      [selector, pattern.source, pattern.flags],
+      { timeout: TIMEOUT },
+    );
+    check(true, what);
+  } catch {
+    const found = await page.locator(selector).allInnerTexts().catch(() => []);
+    check(false, `${what} (looked for /${pattern.source}/ in ${selector}: ${JSON.stringify(found).slice(0, 300)})`);
+  }
+}
+async function count(selector) {
+  return await page.locator(selector).count();
+}
+async function tab(name) {
+  await page.click(`a.tab[data-tab="${name}"]`);
+  await page.waitForFunction((n) => document.body.dataset.view === n, name);
+}
+
+/** Coloured (task) pixels of the stream canvas, and where one is (CSS px in the canvas). */
+async function canvasBars() {
+  return await page.evaluate(() => {
+    const canvas = document.querySelector("canvas.stream-canvas");
+    if (!canvas || canvas.width === 0) return { coloured: 0 };
+    const g = canvas.getContext("2d");
+    const { data, width, height } = g.getImageData(0, 0, canvas.width, canvas.height);
+    const dpr = canvas.width / canvas.clientWidth;
+    let coloured = 0, at = null;
+    for (let y = 0; y < height; y += 2) {
+      for (let x = Math.floor(160 * dpr); x < width; x += 2) {
+        const i = (y * width + x) * 4;
+        const r = data[i], gg = data[i + 1], b = data[i + 2];
+        if (Math.max(r, gg, b) - Math.min(r, gg, b) > 60) {
+          coloured++;
+          if (!at) at = { x: x / dpr + 2, y: y / dpr + 2 };
+        }
+      }
+    }
+    return { coloured, at };
+  });
+}
+
+async function waitForBars(what) {
+  let bars = { coloured: 0 };
+  for (let i = 0; i < 40 && bars.coloured < 50; i++) {
+    await page.waitForTimeout(150);
+    bars = await canvasBars();
+  }
+  check(bars.coloured >= 50, `${what}: task bars are drawn (${bars.coloured} coloured pixels)`);
+  return bars;
+}
+
+// ---------------------------------------------------------------------------------------------
+async function views() {
+  const { url, etl, failing, total, names, failed_task } = args;
+  await page.goto(url);
+  await page.waitForSelector("table.sessions-table tbody tr");
+  await waitText("table.sessions-table", /etl pipeline/, "sessions: the ETL session is listed");
+  await waitText("table.sessions-table", /failing pipeline[\s\S]*failed|failed[\s\S]*failing pipeline/, "sessions: the failing session is listed as failed");
+  check(/live/.test(await text(".mode")), "header says live");
+  await shot("sessions");
+
+  await page.click(`tr[data-session="${etl}"]`);
+  await waitText(".progress-text", new RegExp(`${total} of ${total} tasks finished`), "summary: progress of the ETL session");
+  await waitText(".stat", /^1submits$/i, "summary: 1 submit");
+  check((await count("svg.chart path")) > 0, "summary: unfinished-tasks chart drawn");
+  await shot("summary");
+
+  await tab("stream");
+  const bars = await waitForBars("stream");
+  await waitText(".stream-view .toolbar", new RegExp(`${total} tasks`), "stream: every task is in the stream");
+  await waitText(".stream-view .toolbar", /[1-9]\d* transfers/, "stream: transfers between governors are shown");
+  await waitText(".legend", new RegExp(names[0]), "stream: legend names the task groups");
+  await shot("stream");
+  const windowBefore = await text(".stream-view .toolbar");
+  const box = await page.locator("canvas.stream-canvas").boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + 40);
+  await page.mouse.wheel(0, -600);
+  await page.waitForTimeout(200);
+  const windowAfter = await text(".stream-view .toolbar");
+  const span = (s) => /window ([\d.]+ \S+)/.exec(s)?.[1];
+  check(span(windowBefore) !== span(windowAfter), `stream: wheel zooms (${span(windowBefore)} → ${span(windowAfter)})`);
+  await page.click("button[title^='show everything']");
+  const bars2 = await canvasBars();
+  await page.mouse.move(box.x + bars2.at.x, box.y + bars2.at.y);
+  await page.waitForTimeout(100);
+  check(await page.locator(".tooltip:not([hidden])").count() === 1, "stream: hovering a bar shows its task");
+  await page.mouse.click(box.x + bars2.at.x, box.y + bars2.at.y);
+  await page.waitForFunction(() => /#\/s\/\d+\/task\/\d+/.test(location.hash));
+  await waitText(".task-view h2", /Task \d+\/\d+: /, "stream: clicking a bar opens the inspector");
+
+  await page.goto(`${url}#/s/${etl}/groups`);
+  for (const name of names) {
+    await page.waitForSelector(`tr[data-group="${name}"]`);
+  }
+  check((await count("table.groups-table tbody tr")) === names.length, `groups: ${names.length} groups`);
+  await page.click(`tr[data-group="${names[names.length - 2]}"]`);
+  await waitText(".group-detail h3", new RegExp(`Tasks of ${names[names.length - 2]}`), "groups: a group lists its tasks");
+  await shot("groups");
+
+  await tab("graph");
+  await page.waitForSelector("svg.graph");
+  check((await count("svg.graph .task-node")) === total, `graph: ${total} task nodes`);
+  await shot("graph-tasks");
+  await page.click("button.toggle:has-text('Groups')");
+  await page.waitForSelector("svg.graph .group-node");
+  check((await count("svg.graph .group-node")) === names.length, `graph: ${names.length} group nodes`);
+  check((await count("svg.graph .edge")) >= names.length - 1, "graph: edges between the groups");
+  await shot("graph");
+
+  await page.goto(`${url}#/s/${failing}`);
+  await waitText(".session-error", /nonexistent/, "summary of the failing session shows its error");
+  await page.click(".session-error a");
+  await waitText(".task-error", /nonexistent/, "inspector: the failed task's error");
+  await waitText(".spec-json", /load-input/, "inspector: the task's spec");
+  await waitText(".facts", /127\.0\.0\.1:\d+/, "inspector: where it ran");
+  check(new RegExp(`/task/${failed_task}$`).test(await page.evaluate(() => location.hash)), "inspector: the failed task is the one the session names");
+  await shot("inspector");
+
+  await page.click("a.nav:has-text('Governors')");
+  await page.waitForSelector(".governor-card svg.chart");
+  check((await count(".governor-card")) === 2, "governors: two governors");
+  check((await count(".governor-card svg.chart")) === 6, "governors: cpu, memory and network charts");
+  await waitText(".governor-card", /CPU %/, "governors: cpu usage");
+  await shot("governors");
+}
+
+async function live() {
+  const { url, session, total } = args;
+  await page.goto(`${url}#/s/${session}/stream`);
+  await page.evaluate(() => (window.__noReload = true));
+  // The task stream grows while the tasks run...
+  const streamCounts = new Set();
+  for (let deadline = Date.now() + 20_000; Date.now() < deadline;) {
+    const bar = await page.locator(".stream-view .toolbar").first().innerText().catch(() => "");
+    const m = /([\d,]+) tasks/.exec(bar);
+    if (m && m[1] !== "0") streamCounts.add(m[1]);
+    if (streamCounts.size >= 2 || (m && m[1] === String(total))) break;
+    await page.waitForTimeout(100);
+  }
+  check(streamCounts.size >= 2, `live: the task stream grew (${[...streamCounts].join(", ")} tasks)`);
+  // ... and the summary follows the session to its end, without a reload.
+  await tab("summary");
+  const seen = new Set();
+  let last = "";
+  for (let deadline = Date.now() + 30_000; Date.now() < deadline;) {
+    last = await page.locator(".progress-text").first().innerText().catch(() => "");
+    const m = /([\d,]+) of ([\d,]+) tasks finished/.exec(last);
+    if (m) seen.add(m[1]);
+    if (m && m[1] === String(total) && m[2] === String(total)) break;
+    await page.waitForTimeout(100);
+  }
+  check(last.startsWith(`${total} of ${total}`), `live: the summary reaches ${total} of ${total} (${last})`);
+  check(await page.evaluate(() => window.__noReload === true), "live: the page was not reloaded");
+  await waitText(".session-bar", /closed|finished/, "live: the session's status follows");
+  await tab("stream");
+  await waitText(".stream-view .toolbar", new RegExp(`${total} tasks`), "live: the stream holds every task");
+  if (args.screenshots) await page.screenshot({ path: join(args.screenshots, "live.png") });
+}
+
+async function postmortem() {
+  const { url, etl, total } = args;
+  await page.goto(url);
+  await waitText(".mode", /post-mortem/, "post-mortem: the header says so");
+  await waitText("table.sessions-table", /etl pipeline/, "post-mortem: sessions listed");
+  check(!/\bopen\b/.test(await text("table.sessions-table")), "post-mortem: no session is open");
+  await shot("postmortem");
+  await page.goto(`${url}#/s/${etl}`);
+  await waitText(".progress-text", new RegExp(`${total} of ${total}`), "post-mortem: summary");
+  await tab("stream");
+  await waitForBars("post-mortem stream");
+  await tab("groups");
+  await page.waitForSelector("table.groups-table tbody tr");
+  await tab("graph");
+  await page.waitForSelector("svg.graph .node");
+  await page.click("a.nav:has-text('Governors')");
+  await page.waitForSelector(".governor-card svg.chart");
+  await waitText(".governor-card", /stopped|lost/, "post-mortem: governors are stopped");
+}
+
+async function report() {
+  const { file, session, total, names } = args;
+  const requests = [];
+  await page.route("**/*", (route) => {
+    const u = route.request().url();
+    if (u.startsWith("file:") || u.startsWith("data:")) return route.continue();
+    requests.push(u);
+    return route.abort();
+  });
+  await page.goto(`file://${file}`);
+  await waitText(".mode", /report/, "report: the header says report");
+  await waitText(".progress-text", new RegExp(`${total} of ${total}`), "report: summary");
+  await shot("report");
+  await tab("stream");
+  await waitForBars("report stream");
+  await tab("groups");
+  for (const name of names) await page.waitForSelector(`tr[data-group="${name}"]`);
+  check(true, "report: every group");
+  await tab("graph");
+  await page.waitForSelector("svg.graph .node");
+  check(true, "report: the graph");
+  await tab("task");
+  await page.fill("input.task-id-input", String(args.task));
+  await page.click("form.toolbar button");
+  await waitText(".task-view h2", new RegExp(`Task ${session}/${args.task}`), "report: task details");
+  await page.click("a.nav:has-text('Governors')");
+  await page.waitForSelector(".governor-card svg.chart");
+  check(true, "report: governors with charts");
+  check(requests.length === 0, `report: nothing fetched from the network (${requests.join(", ")})`);
+}
+
+const scenarios = { views, live, postmortem, report };
+try {
+  await scenarios[args.scenario]();
+} catch (e) {
+  check(false, `${args.scenario}: ${e.message.split("\n")[0]}`);
+} finally {
+  check(pageErrors.length === 0, `no script errors in the page ${JSON.stringify(pageErrors)}`);
+  await browser.close();
+}
+process.exit(failures ? 1 : 0);
