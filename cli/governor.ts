@@ -6,12 +6,16 @@ import { parseCommandArgs, stringValue } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import { parseCpus } from "./cpus.ts";
 import { UsageError } from "./errors.ts";
+import { findSecret, readSecretFile, readSecretLine, SECRET_ENV } from "../common/secret.ts";
+import { normalizeList, splitFlag } from "../governor/permissions.ts";
 
 export const DEFAULT_DELETE_LIST_TIMEOUT = 5;
 
 export const GOVERNOR_USAGE =
   `Usage: rain governor SERVER[:PORT] [--cpus N] [--listen ADDR] [--workdir DIR]
                      [--logdir DIR] [--config FILE] [--ready-file FILE]
+                     [--secret-file FILE] [--watch-stdin]
+                     [--allow-read PATHS] [--allow-write PATHS] [--allow-run PROGRAMS]
 
 Runs a Rain governor: it registers with the server at SERVER[:PORT] (port default:
 ${DEFAULT_SERVER_PORT}) and runs the tasks the server gives it.
@@ -28,13 +32,25 @@ Options:
                      (default: /tmp/rain-logs/governor-<hostname>-<pid>)
   --config FILE      TOML config; [executors.<name>] command = "<program> <args>" registers an
                      executor type (default: none; built-in 'py' = python3 -m rain.executor)
-  --ready-file FILE  written with one line "ready" once registered with the server
-                     (default: none)
+  --ready-file FILE  written with one line "ready" once registered with the server;
+                     '-' prints that line on stdout (default: none)
+  --secret-file FILE the cluster secret (first line of a private file; '-': the first line
+                     of stdin) (default: $RAIN_SECRET, else the secret the server published
+                     for this user in ~/.rain/secrets, else none)
+  --watch-stdin      exit when stdin ends (rain start uses it for governors started over
+                     ssh: they go when the launching connection goes)
+  --allow-read PATHS   comma-separated paths Load/LoadDir may read (default: any path)
+  --allow-write PATHS  comma-separated paths Store may write to (default: any path)
+  --allow-run PROGS    comma-separated programs Execute may run (default: any program)
+                     These add to [permissions] read/write/run of --config; the work dir is
+                     always allowed; Deno enforces them (see docs/security.md)
   -h, --help         show this help
 
 Environment:
   RAIN_DELETE_LIST_TIMEOUT=S  seconds before an object no longer needed is deleted;
                               0 = at once (default: ${DEFAULT_DELETE_LIST_TIMEOUT})
+  RAIN_MONITORING_INTERVAL=S  seconds between resource usage reports to the server's event
+                              log; 0 = none (default: 2)
   RAIN_LOG_LEVEL              debug, info, warn or error (default: info)
 `;
 
@@ -48,6 +64,11 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
     "logdir": { type: "string" },
     "config": { type: "string" },
     "ready-file": { type: "string" },
+    "secret-file": { type: "string", dashValue: true },
+    "watch-stdin": { type: "boolean" },
+    "allow-read": { type: "string" },
+    "allow-write": { type: "string" },
+    "allow-run": { type: "string" },
   });
   if (args.help) return { help: true };
   if (args.positionals.length === 0) {
@@ -73,8 +94,32 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
     logDir: resolve(ctx.cwd, stringValue(args, "logdir") ?? `/tmp/rain-logs/${name}`),
     deleteListTimeout: parseDeleteListTimeout(ctx.env("RAIN_DELETE_LIST_TIMEOUT")),
   };
+  const monitoring = ctx.env("RAIN_MONITORING_INTERVAL");
+  if (monitoring !== undefined && monitoring.trim() !== "") {
+    const seconds = Number(monitoring.trim());
+    if (!(seconds >= 0)) {
+      throw new UsageError(
+        `RAIN_MONITORING_INTERVAL must be a number of seconds >= 0 (got '${monitoring}')`,
+        "governor",
+      );
+    }
+    options.monitoringInterval = seconds;
+  }
   const readyFile = stringValue(args, "ready-file");
-  if (readyFile !== undefined) options.readyFile = resolve(ctx.cwd, readyFile);
+  if (readyFile !== undefined) {
+    options.readyFile = readyFile === "-" ? "-" : resolve(ctx.cwd, readyFile);
+  }
+  const secretFile = stringValue(args, "secret-file");
+  if (secretFile !== undefined) {
+    options.secretFile = secretFile === "-" ? "-" : resolve(ctx.cwd, secretFile);
+  }
+  if (args.values.has("watch-stdin")) options.watchStdin = true;
+  for (const kind of ["read", "write", "run"] as const) {
+    const value = stringValue(args, `allow-${kind}`);
+    if (value === undefined) continue;
+    options.permissions ??= {};
+    options.permissions[kind] = normalizeList(kind, splitFlag(value), ctx.cwd);
+  }
   const config = stringValue(args, "config");
   if (config !== undefined) {
     const path = resolve(ctx.cwd, config);
@@ -103,7 +148,37 @@ export function parseDeleteListTimeout(value: string | undefined): number {
 export async function runGovernorCommand(options: GovernorOptions): Promise<number> {
   // The log dir outlives the governor; the work dir is created and cleaned by the governor.
   await Deno.mkdir(options.logDir, { recursive: true });
+  options.secret = await governorSecret(options);
+  if (options.watchStdin) watchStdin();
   const { runGovernor } = await import("../governor/mod.ts");
   await runGovernor(options);
   return 0;
+}
+
+/**
+ * The secret the governor presents: `--secret-file` (`-`: stdin), `$RAIN_SECRET` (then removed
+ * from the environment, so that programs the governor starts do not inherit it), or the one the
+ * server published for this user on this machine.
+ */
+async function governorSecret(options: GovernorOptions): Promise<string | undefined> {
+  if (options.secretFile === "-") return await readSecretLine(Deno.stdin.readable);
+  if (options.secretFile !== undefined) return await readSecretFile(options.secretFile);
+  const fromEnv = Deno.env.get(SECRET_ENV);
+  if (fromEnv !== undefined) {
+    Deno.env.delete(SECRET_ENV);
+    if (fromEnv.trim() !== "") return fromEnv.trim();
+  }
+  return await findSecret(options.serverHost, options.serverPort);
+}
+
+/** Stops this process (cleanly, as SIGTERM does) when stdin reaches its end. */
+function watchStdin(): void {
+  (async () => {
+    try {
+      for await (const _ of Deno.stdin.readable) { /* only the end matters */ }
+    } catch {
+      // a broken stdin ends it too
+    }
+    Deno.kill(Deno.pid, "SIGTERM");
+  })();
 }

@@ -94,3 +94,25 @@ Deno.test("rain governor errors", () => {
   assertUsageError(() => parseGovernorArgs(["h", "--listen=x:y:z"], ctx), /--listen/);
   assertUsageError(() => parseGovernorArgs(["h", "--simple"], ctx), /unknown option '--simple'/);
 });
+
+Deno.test("rain governor: secret, stdin watch and permission flags", () => {
+  const o = options([
+    "srv",
+    "--secret-file=-",
+    "--watch-stdin",
+    "--ready-file=-",
+    "--allow-read=/data,in",
+    "--allow-write=",
+    "--allow-run=cat,./bin/tool",
+  ]);
+  assert.equal(o.secretFile, "-");
+  assert.equal(o.watchStdin, true);
+  assert.equal(o.readyFile, "-");
+  assert.deepEqual(o.permissions, {
+    read: ["/data", "/home/user/project/in"],
+    write: [],
+    run: ["cat", "/home/user/project/bin/tool"],
+  });
+  assert.equal(options(["srv", "--secret-file", "s"]).secretFile, "/home/user/project/s");
+  assert.equal(options(["srv"]).permissions, undefined);
+});

@@ -6,6 +6,8 @@ export interface ProcessSpec {
   /** stdout and stderr go here (truncated first). */
   logFile: string;
   readyFile: string;
+  /** Extra environment variables (e.g. the cluster secret: not visible in `ps`). */
+  env?: Record<string, string>;
 }
 
 export interface Spawned {
@@ -27,6 +29,7 @@ export function spawnDetached(spec: ProcessSpec): Spawned {
   const child = new Deno.Command("/bin/sh", {
     args: ["-c", 'exec "$@" >"$0" 2>&1 </dev/null', spec.logFile, ...spec.argv],
     detached: true,
+    env: spec.env,
     stdin: "null",
     stdout: "null",
     stderr: "null",

@@ -11,9 +11,10 @@ import {
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
+import { generateSecret, readSecretFile, SECRET_ENV, secretProblem } from "../common/secret.ts";
 
 export const SERVER_USAGE = `Usage: rain server [--listen ADDR] [--http-listen ADDR] [--logdir DIR]
-                   [--ready-file FILE]
+                   [--ready-file FILE] [--secret-file FILE | --insecure]
 
 Runs the Rain server: clients and governors connect to its --listen address.
 ADDR is PORT, IP or IP:PORT. Options take --option=VALUE or --option VALUE.
@@ -25,10 +26,16 @@ Options:
                       (default: /tmp/rain-logs/server-<hostname>-<pid>)
   --ready-file FILE   written with one line "ready" once connections are accepted
                       (default: none)
+  --secret-file FILE  the cluster secret (first line; the file must be private, mode 0600)
+                      that clients and governors must present (default: $RAIN_SECRET, else
+                      a new random one); published for this user in
+                      ~/.rain/secrets/<host>_<port> (see docs/security.md)
+  --insecure          no secret: anyone who reaches the server can run programs (warned)
   -h, --help          show this help
 
 Environment:
   RAIN_TEST_MODE=1    honour spec.user._testing placement hints (default: off)
+  RAIN_EVENT_LOG=0    do not record the event log <logdir>/events.db (default: recorded)
   RAIN_LOG_LEVEL      debug, info, warn or error (default: info)
 `;
 
@@ -40,10 +47,15 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     "http-listen": { type: "string" },
     "logdir": { type: "string" },
     "ready-file": { type: "string" },
+    "secret-file": { type: "string" },
+    "insecure": { type: "boolean" },
   });
   if (args.help) return { help: true };
   if (args.positionals.length > 0) {
     throw new UsageError(`unexpected argument '${args.positionals[0]}'`, "server");
+  }
+  if (args.values.has("secret-file") && args.values.has("insecure")) {
+    throw new UsageError("--secret-file and --insecure cannot be used together", "server");
   }
   const listen = parseAddress(
     stringValue(args, "listen") ?? String(DEFAULT_SERVER_PORT),
@@ -72,14 +84,32 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     logDir,
     testMode: ctx.env("RAIN_TEST_MODE") === "1",
   };
+  if (ctx.env("RAIN_EVENT_LOG") === "0") options.eventLog = false;
   if (readyFile !== undefined) options.readyFile = resolve(ctx.cwd, readyFile);
+  const secretFile = stringValue(args, "secret-file");
+  if (secretFile !== undefined) options.secretFile = resolve(ctx.cwd, secretFile);
+  if (args.values.has("insecure")) options.insecure = true;
   return { help: false, options };
 }
 
 /** Runs the server until it stops; the exit code of `rain server`. */
 export async function runServerCommand(options: ServerOptions): Promise<number> {
   await Deno.mkdir(options.logDir, { recursive: true });
+  if (!options.insecure) options.secret = await serverSecret(options);
+  Deno.env.delete(SECRET_ENV);
   const { runServer } = await import("../server/mod.ts");
   await runServer(options);
   return 0;
+}
+
+/** `--secret-file`, else `$RAIN_SECRET` (how `rain start` hands it over), else a new one. */
+async function serverSecret(options: ServerOptions): Promise<string> {
+  if (options.secretFile !== undefined) return await readSecretFile(options.secretFile);
+  const fromEnv = Deno.env.get(SECRET_ENV)?.trim();
+  if (fromEnv) {
+    const problem = secretProblem(fromEnv);
+    if (problem) throw new Error(`${SECRET_ENV} cannot be used as the cluster secret: ${problem}`);
+    return fromEnv;
+  }
+  return generateSecret();
 }

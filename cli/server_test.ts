@@ -65,3 +65,23 @@ Deno.test("rain server errors", () => {
     /both 0.0.0.0:7000/,
   );
 });
+
+Deno.test("RAIN_EVENT_LOG=0 turns the event log off", () => {
+  assert.equal(options([]).eventLog, undefined);
+  assert.equal(options([], testContext({ env: { RAIN_EVENT_LOG: "0" } })).eventLog, false);
+});
+
+Deno.test("rain server --secret-file and --insecure", () => {
+  const parse = (argv: string[]) => {
+    const cmd = parseServerArgs(argv, testContext());
+    if (cmd.help) throw new Error("help");
+    return cmd.options;
+  };
+  assert.equal(parse(["--secret-file", "s"]).secretFile, "/home/user/project/s");
+  assert.equal(parse(["--insecure"]).insecure, true);
+  assert.equal(parse([]).insecure, undefined);
+  assertUsageError(
+    () => parse(["--insecure", "--secret-file=s"]),
+    /--secret-file and --insecure cannot be used together/,
+  );
+});

@@ -4,7 +4,7 @@
  *
  * Parsing and planning (which processes with which arguments) are pure; `runStart` does the work.
  */
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import {
   type Address,
   connectAddress,
@@ -21,13 +21,40 @@ import { UsageError } from "./errors.ts";
 import { shellSplit } from "./shlex.ts";
 import type { Io } from "./io.ts";
 import { shutdownOrder, spawnDetached, type Spawned, stopAll } from "./process.ts";
+import {
+  DEFAULT_SRUN,
+  DEFAULT_SSH,
+  describeRemoteExit,
+  expandHostlist,
+  type Launcher,
+  launcherArgv,
+  type LocalIdentity,
+  localIdentity,
+  parseHostFile,
+  parsePbsNodefile,
+  programExists,
+  remoteScript,
+  type RemoteSpec,
+  spawnRemote,
+} from "./remote.ts";
+import {
+  authHeaders,
+  generateSecret,
+  readSecretFile,
+  SECRET_ENV,
+  secretKey,
+  secretsDir,
+} from "../common/secret.ts";
 
 export const DEFAULT_START_TIMEOUT = 30;
+/** How long, after a process failed, other remote starts may take to settle (ms). */
+const REMOTE_SETTLE_MS = 2000;
 
 export const START_USAGE =
-  `Usage: rain start (--simple | --local-governors=LIST) [-S] [--listen ADDR]
-                  [--http-listen ADDR] [--logdir DIR] [--workdir DIR]
-                  [--governor-config FILE] [--runprefix CMD]
+  `Usage: rain start (--simple | --local-governors=LIST | --governor-host-file=FILE |
+                   --autoconf=pbs|slurm) [-S] [--listen ADDR] [--http-listen ADDR]
+                  [--logdir DIR] [--workdir DIR] [--governor-config FILE]
+                  [--runprefix CMD] [--remote-init CMDS] [--secret-file FILE | --insecure]
 
 Starts a Rain server and governors in the background, waits until all are ready, prints where
 Rain runs and exits. Stop them with 'rain stop'. ADDR is PORT, IP or IP:PORT. Options take
@@ -37,11 +64,16 @@ What to start (exactly one):
   --simple                  one local governor with all cpus of this machine
   --local-governors=LIST    one local governor per entry with that many cpus,
                             e.g. --local-governors=[4,4,2] (brackets optional)
-  --governor-host-file=FILE remote governors over ssh (not supported yet)
-  --autoconf=pbs            governors on the nodes of a PBS job (not supported yet)
+  --governor-host-file=FILE one governor per host listed in FILE (one a line, blank lines and
+                            # comments ignored), started over ssh; rain must be at the same
+                            path on every host
+  --autoconf=pbs            one governor per node of this PBS job ($PBS_NODEFILE), over ssh
+  --autoconf=slurm          one governor per node of this Slurm job ($SLURM_JOB_NODELIST),
+                            started with srun when it is on PATH, else over ssh
 
 Options:
-  -S                        reserve a cpu for the server: --simple's governor gets --cpus=-1
+  -S                        reserve a cpu for the server: --simple's governor and the remote
+                            governor on the server's machine get --cpus=-1
                             (governors of --local-governors keep their given cpus)
   --listen ADDR             server address for clients and governors (default: 0.0.0.0:${DEFAULT_SERVER_PORT})
   --http-listen ADDR        server dashboard address (default: 0.0.0.0:${DEFAULT_HTTP_PORT})
@@ -53,11 +85,27 @@ Options:
   --governor-config FILE    passed to every governor as --config (default: none)
   --runprefix CMD           prefix of every started process, split like a shell,
                             e.g. --runprefix="valgrind --tool=callgrind" (default: none)
-  --remote-init CMDS        shell commands run before remote governors (not supported yet)
+  --remote-init CMDS        /bin/sh commands run on each remote host before its governor,
+                            e.g. --remote-init="export PATH=\$PATH:/opt/bin" (default: none)
+  --secret-file FILE        the cluster secret (a private file) instead of a new random one
+  --insecure                no cluster secret: anyone who reaches the server can run programs
+                            (see docs/security.md)
   -h, --help                show this help
+
+The cluster secret goes to the server and local governors in their environment and to remote
+governors on their ssh/srun standard input, never on a command line. The server publishes it for
+this user in ~/.rain/secrets, where clients of this user on this machine find it.
+
+Remote governors exit when their ssh/srun connection or their link to the server goes away;
+'rain stop' stops them all. With a wildcard --listen, they reach the server by this machine's
+host name.
 
 Environment:
   RAIN_START_TIMEOUT=S      seconds to wait for every process to be ready (default: ${DEFAULT_START_TIMEOUT})
+  RAIN_SSH=CMD              ssh command for remote hosts, split like a shell, e.g.
+                            "ssh -p 2222 -i ~/.ssh/rain_key" (default: ssh)
+  RAIN_SRUN=CMD             srun command for --autoconf=slurm
+                            (default: ${DEFAULT_SRUN.join(" ")})
 `;
 
 export interface StartOptions {
@@ -71,6 +119,26 @@ export interface StartOptions {
   runPrefix: string[];
   /** Seconds to wait until everything is ready. */
   timeout: number;
+  /** Remote governors (`--governor-host-file`, `--autoconf`) instead of local ones. */
+  remote?: RemoteHosts;
+  /** `-S` with remote governors (decided on each host). */
+  reserveCpu?: boolean;
+  /** `--remote-init`. */
+  remoteInit?: string;
+  /** `--secret-file`, resolved. */
+  secretFile?: string;
+  /** `--insecure`. */
+  insecure?: boolean;
+}
+
+/** Where the hosts of remote governors come from, and how they are started. */
+export interface RemoteHosts {
+  /** `hostfile`: path of the file; `pbs`: path of $PBS_NODEFILE; `slurm`: the node list. */
+  source: "hostfile" | "pbs" | "slurm";
+  value: string;
+  launcher: Launcher;
+  /** ssh or srun command prefix. */
+  command: string[];
 }
 
 /** `--cpus` argument of one governor, and how many cpus that means here. */
@@ -95,6 +163,8 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     "governor-config": { type: "string" },
     "runprefix": { type: "string" },
     "remote-init": { type: "string" },
+    "secret-file": { type: "string" },
+    "insecure": { type: "boolean" },
   });
   if (args.help) return { help: true };
   const fail = (message: string) => new UsageError(message, "start");
@@ -103,29 +173,33 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
   const modes = ["simple", "local-governors", "governor-host-file", "autoconf"]
     .filter((m) => args.values.has(m));
   if (modes.length === 0) {
-    throw fail("say what to start: --simple or --local-governors=[N,…]");
+    throw fail(
+      "say what to start: --simple, --local-governors=[N,…], --governor-host-file=FILE or " +
+        "--autoconf=pbs|slurm",
+    );
   }
   if (modes.length > 1) {
     throw fail(`--${modes[0]} and --${modes[1]} cannot be used together`);
   }
   const autoconf = stringValue(args, "autoconf");
-  if (autoconf !== undefined && autoconf !== "pbs") {
-    throw fail(`unknown --autoconf value '${autoconf}' (the only one is 'pbs')`);
+  if (autoconf !== undefined && autoconf !== "pbs" && autoconf !== "slurm") {
+    throw fail(`unknown --autoconf value '${autoconf}' (known: pbs, slurm)`);
   }
-  const remote = modes[0] === "governor-host-file" || modes[0] === "autoconf";
-  if (remote) {
-    throw fail(
-      `--${modes[0]} is not supported yet (remote governors over ssh come in a later ` +
-        `version); use --simple or --local-governors`,
-    );
+  const remote = modes[0] === "governor-host-file" || modes[0] === "autoconf"
+    ? remoteHosts(args, ctx, fail)
+    : undefined;
+  if (!remote && args.values.has("remote-init")) {
+    throw fail("--remote-init is only for remote governors (--governor-host-file, --autoconf)");
   }
-  if (args.values.has("remote-init")) {
-    throw fail("--remote-init is not supported yet (it is only for remote governors)");
+  if (args.values.has("secret-file") && args.values.has("insecure")) {
+    throw fail("--secret-file and --insecure cannot be used together");
   }
 
   const reserve = args.values.has("S");
   let governors: GovernorCpus[];
-  if (modes[0] === "simple") {
+  if (remote) {
+    governors = [];
+  } else if (modes[0] === "simple") {
     if (reserve) {
       if (ctx.detectedCpus - 1 < 1) {
         throw fail(`-S leaves no cpu for the governor: only ${ctx.detectedCpus} cpu detected`);
@@ -173,6 +247,15 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     if (!ctx.isFile(path)) throw fail(`--governor-config file '${path}' does not exist`);
     options.governorConfig = path;
   }
+  if (remote) {
+    options.remote = remote;
+    if (reserve) options.reserveCpu = true;
+    const init = stringValue(args, "remote-init");
+    if (init !== undefined) options.remoteInit = init;
+  }
+  const secretFile = stringValue(args, "secret-file");
+  if (secretFile !== undefined) options.secretFile = resolve(ctx.cwd, secretFile);
+  if (args.values.has("insecure")) options.insecure = true;
   const prefix = stringValue(args, "runprefix");
   if (prefix !== undefined) {
     try {
@@ -182,6 +265,61 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     }
   }
   return { help: false, options };
+}
+
+/** The source of remote hosts and the launcher, from the options and the environment. */
+function remoteHosts(
+  args: ReturnType<typeof parseCommandArgs>,
+  ctx: CliContext,
+  fail: (message: string) => UsageError,
+): RemoteHosts {
+  const split = (name: string, fallback: string[]): string[] => {
+    const value = ctx.env(name);
+    if (value === undefined || value.trim() === "") return fallback;
+    try {
+      return shellSplit(value);
+    } catch (e) {
+      throw fail(`${name} '${value}' cannot be split: ${(e as Error).message}`);
+    }
+  };
+  const ssh = split("RAIN_SSH", DEFAULT_SSH);
+  const hostFile = stringValue(args, "governor-host-file");
+  if (hostFile !== undefined) {
+    const path = resolve(ctx.cwd, hostFile);
+    if (!ctx.isFile(path)) throw fail(`--governor-host-file '${path}' does not exist`);
+    return { source: "hostfile", value: path, launcher: "ssh", command: ssh };
+  }
+  if (stringValue(args, "autoconf") === "pbs") {
+    const nodefile = ctx.env("PBS_NODEFILE");
+    if (!nodefile) {
+      throw fail("--autoconf=pbs needs $PBS_NODEFILE: run it inside a PBS job");
+    }
+    return { source: "pbs", value: resolve(ctx.cwd, nodefile), launcher: "ssh", command: ssh };
+  }
+  const nodelist = ctx.env("SLURM_JOB_NODELIST") || ctx.env("SLURM_NODELIST");
+  if (!nodelist) {
+    throw fail("--autoconf=slurm needs $SLURM_JOB_NODELIST: run it inside a Slurm job");
+  }
+  const srun = split("RAIN_SRUN", DEFAULT_SRUN);
+  const onPath = (ctx.env("PATH") ?? "").split(":").some((dir) =>
+    dir !== "" && ctx.isFile(srun[0].includes("/") ? srun[0] : join(dir, srun[0]))
+  );
+  return onPath
+    ? { source: "slurm", value: nodelist, launcher: "srun", command: srun }
+    : { source: "slurm", value: nodelist, launcher: "ssh", command: ssh };
+}
+
+/** Reads the remote hosts (the host file, $PBS_NODEFILE) or expands the Slurm node list. */
+export async function readRemoteHosts(remote: RemoteHosts): Promise<string[]> {
+  if (remote.source === "slurm") return expandHostlist(remote.value);
+  let text: string;
+  const what = remote.source === "pbs" ? `$PBS_NODEFILE ${remote.value}` : remote.value;
+  try {
+    text = await Deno.readTextFile(remote.value);
+  } catch (e) {
+    throw new Error(`cannot read ${what}: ${(e as Error).message}`);
+  }
+  return remote.source === "pbs" ? parsePbsNodefile(text, what) : parseHostFile(text, what);
 }
 
 /** `[4,4,2]`, `4,4,2` or `4` → `[4, 4, 2]`; every entry a positive number of cpus. */
@@ -246,6 +384,7 @@ export function planStart(options: StartOptions, self: string[], hostname: strin
       `--http-listen=${formatAddress(options.httpListen)}`,
       `--logdir=${serverDir}`,
       `--ready-file=${join(serverDir, "ready")}`,
+      ...(options.insecure ? ["--insecure"] : []),
     ],
     logDir: serverDir,
     logFile: join(serverDir, "server.log"),
@@ -271,6 +410,9 @@ export function planStart(options: StartOptions, self: string[], hostname: strin
   });
   const shown = (a: Address) => ({ host: isWildcard(a.host) ? hostname : a.host, port: a.port });
   const n = options.governors.length;
+  if (options.remote) {
+    return { server, governors, connect, message: "" }; // the message waits for the hosts
+  }
   const stopHint = options.listen.port === DEFAULT_SERVER_PORT && isWildcard(options.listen.host)
     ? "rain stop"
     : `rain stop ${formatAddress(connect)}`;
@@ -279,6 +421,51 @@ export function planStart(options: StartOptions, self: string[], hostname: strin
     `${n} governor${n === 1 ? "" : "s"} (${options.governors.map((g) => g.cpus).join(", ")} ` +
     `cpus); stop with: ${stopHint}`;
   return { server, governors, connect, message };
+}
+
+/** Where remote governors reach the server: this host's name when it listens everywhere. */
+export function remoteServerAddress(listen: Address, hostname: string): Address {
+  return { host: isWildcard(listen.host) ? hostname : listen.host, port: listen.port };
+}
+
+/** The remote governors to start, one per host (pure). */
+export function planRemote(
+  options: StartOptions,
+  self: string[],
+  hostname: string,
+  hosts: string[],
+  identity?: LocalIdentity,
+): RemoteSpec[] {
+  const remote = options.remote!;
+  const prefix = [...options.runPrefix, ...self];
+  const server = formatAddress(remoteServerAddress(options.listen, hostname));
+  // rain itself must be at the same path there: every absolute path of its command line.
+  const required = [...new Set(prefix.filter((a) => a.startsWith("/")))];
+  return hosts.map((host, i) => {
+    const dir = join(options.logDir, `governor-${i}`);
+    const args = [`--logdir=${dir}`, "--ready-file=-"];
+    if (!options.insecure) args.push("--secret-file=-");
+    args.push("--watch-stdin");
+    if (options.workDir !== undefined) {
+      args.push(`--workdir=${join(options.workDir, `governor-${i}`)}`);
+    }
+    if (options.governorConfig !== undefined) args.push(`--config=${options.governorConfig}`);
+    const script = remoteScript({
+      command: [...prefix, "governor", server],
+      args,
+      required,
+      init: options.remoteInit,
+      reserveOn: options.reserveCpu ? identity : undefined,
+    });
+    return {
+      name: `governor ${i} on ${host}`,
+      argv: launcherArgv(remote.launcher, remote.command, host, script),
+      logFile: join(dir, "governor.log"),
+      readyFile: join(dir, "ready"),
+      host,
+      launcher: remote.launcher,
+    };
+  });
 }
 
 /** Runs `rain start`: returns its exit code. */
@@ -296,8 +483,42 @@ export async function runStart(
     );
     return 1;
   }
-  for (const p of [plan.server, ...plan.governors]) {
-    await Deno.mkdir(p.logDir, { recursive: true });
+  let hosts: string[] = [];
+  let remotes: RemoteSpec[] = [];
+  let secret: string | undefined;
+  try {
+    if (options.remote) {
+      const launcher = options.remote.command[0];
+      if (!programExists(launcher)) {
+        throw new Error(
+          `'${launcher}' is not found here: remote governors are started with ` +
+            `${options.remote.launcher} (install it, or set ${
+              options.remote.launcher === "ssh" ? "RAIN_SSH" : "RAIN_SRUN"
+            })`,
+        );
+      }
+      hosts = await readRemoteHosts(options.remote);
+      remotes = planRemote(
+        options,
+        self,
+        ctx.hostname,
+        hosts,
+        options.reserveCpu ? localIdentity() : undefined,
+      );
+    }
+    if (!options.insecure) {
+      secret = options.secretFile !== undefined
+        ? await readSecretFile(options.secretFile)
+        : generateSecret();
+    }
+  } catch (e) {
+    io.err(`rain: ${(e as Error).message}\n`);
+    return 1;
+  }
+  // The secret goes in the environment (never on a command line: `ps` shows those).
+  const env = secret === undefined ? undefined : { [SECRET_ENV]: secret };
+  for (const p of [plan.server, ...plan.governors, ...remotes]) {
+    await Deno.mkdir(dirname(p.readyFile), { recursive: true });
     await Deno.remove(p.readyFile).catch(() => {});
   }
 
@@ -308,10 +529,12 @@ export async function runStart(
   Deno.addSignalListener("SIGTERM", onSignal);
   const deadline = Date.now() + options.timeout * 1000;
   try {
-    started.push(spawnDetached(plan.server));
+    started.push(spawnDetached({ ...plan.server, env }));
     let failure = await waitReady(started, deadline, options.timeout, () => interrupted);
     if (failure === undefined) {
-      for (const g of plan.governors) started.push(spawnDetached(g));
+      for (const g of plan.governors) started.push(spawnDetached({ ...g, env }));
+      // Remote governors start in parallel; each gets the secret on its launcher's stdin.
+      started.push(...await Promise.all(remotes.map((r) => spawnRemote(r, secret))));
       failure = await waitReady(started, deadline, options.timeout, () => interrupted);
     }
     if (failure !== undefined) {
@@ -326,8 +549,55 @@ export async function runStart(
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
   for (const s of started) s.child.unref();
-  io.out(plan.message + "\n");
+  const message = options.remote
+    ? await remoteMessage(options, ctx.hostname, plan.connect, hosts, secret)
+    : plan.message;
+  io.out(message + "\n");
+  if (secret !== undefined) {
+    const path = join(
+      secretsDir((n) => ctx.env(n)),
+      secretKey(options.listen.host, options.listen.port),
+    );
+    io.out(
+      `Cluster secret: clients of this user on this machine find it in ${path}; ` +
+        `elsewhere give it as RAIN_SECRET (see docs/security.md)\n`,
+    );
+  } else {
+    io.out(
+      "WARNING: authentication is off (--insecure): anyone who reaches the server can run " +
+        "programs on every governor\n",
+    );
+  }
   return 0;
+}
+
+/** The "Rain started" line for remote governors, with their cpus as the server reports them. */
+async function remoteMessage(
+  options: StartOptions,
+  hostname: string,
+  connect: Address,
+  hosts: string[],
+  secret: string | undefined,
+): Promise<string> {
+  let cpus = "";
+  try {
+    const res = await fetch(`http://${formatAddress(connect)}/api/v1/server_info`, {
+      headers: authHeaders(secret),
+      signal: AbortSignal.timeout(5000),
+    });
+    const info = await res.json() as { governors: { resources: { cpus: number } }[] };
+    cpus = ` (${info.governors.reduce((n, g) => n + g.resources.cpus, 0)} cpus)`;
+  } catch {
+    // the count is only informative
+  }
+  const shown = (a: Address) => ({ host: isWildcard(a.host) ? hostname : a.host, port: a.port });
+  const n = hosts.length;
+  const stopHint = options.listen.port === DEFAULT_SERVER_PORT && isWildcard(options.listen.host)
+    ? "rain stop"
+    : `rain stop ${formatAddress(connect)}`;
+  return `Rain started: server at ${formatAddress(shown(options.listen))}, ` +
+    `dashboard at http://${formatAddress(shown(options.httpListen))}, ` +
+    `${n} governor${n === 1 ? "" : "s"} on ${hosts.join(", ")}${cpus}; stop with: ${stopHint}`;
 }
 
 /**
@@ -341,13 +611,29 @@ async function waitReady(
   interrupted: () => boolean,
 ): Promise<string | undefined> {
   for (;;) {
-    for (const s of started) {
-      if (s.exit !== undefined) {
-        return `${s.plan.name} (pid ${s.pid}) exited during start ` +
-          `(${describeExit(s.exit)})${await logTail(s.plan.logFile)}`;
-      }
+    let exited = started.filter((s) => s.exit !== undefined);
+    if (exited.length > 0) {
+      // Remote starts run in parallel: let the others settle a moment, so that one report names
+      // every host that failed.
+      const settle = Math.min(deadline, Date.now() + REMOTE_SETTLE_MS);
+      const unsettled = () =>
+        started.some((s) =>
+          s.exit === undefined && (s.plan as Partial<RemoteSpec>).host !== undefined &&
+          !isReady(s.plan.readyFile)
+        );
+      while (Date.now() < settle && unsettled()) await new Promise((r) => setTimeout(r, 50));
+      exited = started.filter((s) => s.exit !== undefined);
+      const lines = await Promise.all(exited.map(async (s) => {
+        const remote = s.plan as Partial<RemoteSpec>;
+        const why = remote.host !== undefined
+          ? describeRemoteExit(remote.launcher!, remote.host, s.exit!)
+          : describeExit(s.exit!);
+        return `${s.plan.name} (pid ${s.pid}) exited during start (${why})` +
+          await logTail(s.plan.logFile);
+      }));
+      return lines.join("\nrain: ");
     }
-    for (const s of started) s.ready ||= exists(s.plan.readyFile);
+    for (const s of started) s.ready ||= isReady(s.plan.readyFile);
     const pending = started.filter((s) => !s.ready);
     if (pending.length === 0) return undefined;
     if (interrupted()) return "interrupted";
@@ -366,10 +652,10 @@ function describeExit(status: Deno.CommandStatus): string {
   return status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
 }
 
-function exists(path: string): boolean {
+/** A ready file holds `ready` (a remote governor's is its launcher's stdout: empty at first). */
+function isReady(path: string): boolean {
   try {
-    Deno.statSync(path);
-    return true;
+    return Deno.readTextFileSync(path).startsWith("ready");
   } catch {
     return false;
   }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./test_util.ts";
+import { secretsDir } from "../common/secret.ts";
 
 const RAIN = join(dirname(dirname(fileURLToPath(import.meta.url))), "rain");
 
@@ -52,10 +53,24 @@ Deno.test("rain start --local-governors=[1,1], a client sees both governors, rai
     assert.equal(
       started.stdout,
       `Rain started: server at 127.0.0.1:${port}, dashboard at http://127.0.0.1:${http}, ` +
-        `2 governors (1, 1 cpus); stop with: rain stop 127.0.0.1:${port}\n`,
+        `2 governors (1, 1 cpus); stop with: rain stop 127.0.0.1:${port}\n` +
+        `Cluster secret: clients of this user on this machine find it in ` +
+        `${secretsDir()}/127.0.0.1_${port}; elsewhere give it as RAIN_SECRET ` +
+        `(see docs/security.md)\n`,
     );
+    // The secret is required, and published for this user; it is on no command line.
+    const secret = Deno.readTextFileSync(`${secretsDir()}/127.0.0.1_${port}`).trim();
+    assert.equal(Deno.statSync(`${secretsDir()}/127.0.0.1_${port}`).mode! & 0o777, 0o600);
+    const refused = await fetch(`http://127.0.0.1:${port}/api/v1/server_info`);
+    assert.equal(refused.status, 401);
+    await refused.body?.cancel();
+    for (const pid of pidsUnder(logDir)) {
+      assert.ok(!Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(secret));
+    }
     // Ready means registered: both governors are listed at once.
-    const info = await (await fetch(`http://127.0.0.1:${port}/api/v1/server_info`)).json();
+    const info = await (await fetch(`http://127.0.0.1:${port}/api/v1/server_info`, {
+      headers: { authorization: `Bearer ${secret}` },
+    })).json();
     assert.equal(info.governors.length, 2);
     assert.deepEqual(info.governors.map((g: { resources: { cpus: number } }) => g.resources), [
       { cpus: 1 },
@@ -80,6 +95,7 @@ Deno.test("rain start --local-governors=[1,1], a client sees both governors, rai
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.deepEqual(pidsUnder(logDir), [], "server and governors exited");
+    assert.throws(() => Deno.statSync(`${secretsDir()}/127.0.0.1_${port}`), "secret withdrawn");
 
     const nothing = await rain(["stop", `127.0.0.1:${port}`]);
     assert.equal(nothing.code, 1);

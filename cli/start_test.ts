@@ -130,12 +130,14 @@ Deno.test("--local-governors forms", () => {
 
 Deno.test("rain start errors", () => {
   const e = (argv: string[], re: RegExp) => assertUsageError(() => options(argv), re, "start");
-  e([], /say what to start: --simple or --local-governors/);
+  e([], /say what to start: --simple, --local-governors/);
   e(["--simple", "--local-governors=1"], /--simple and --local-governors cannot be used together/);
-  e(["--governor-host-file=hosts"], /--governor-host-file is not supported yet/);
-  e(["--autoconf=pbs"], /--autoconf is not supported yet/);
-  e(["--autoconf=slurm"], /unknown --autoconf value 'slurm'/);
-  e(["--simple", "--remote-init=x"], /--remote-init is not supported yet/);
+  e(["--governor-host-file=hosts"], /--governor-host-file '\/home\/user\/project\/hosts' does not/);
+  e(["--autoconf=pbs"], /--autoconf=pbs needs \$PBS_NODEFILE: run it inside a PBS job/);
+  e(["--autoconf=slurm"], /--autoconf=slurm needs \$SLURM_JOB_NODELIST/);
+  e(["--autoconf=lsf"], /unknown --autoconf value 'lsf' \(known: pbs, slurm\)/);
+  e(["--simple", "--remote-init=x"], /--remote-init is only for remote governors/);
+  e(["--simple", "--secret-file=s", "--insecure"], /cannot be used together/);
   e(["--simple", "extra"], /unexpected argument 'extra'/);
   e(["--simple", "--cpus=2"], /unknown option '--cpus'/);
   e(["--simple", "--listen=0"], /needs a fixed port/);

@@ -5,29 +5,39 @@ import { parseCommandArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { answers } from "./start.ts";
+import { authHeaders, findSecret, readSecretFile } from "../common/secret.ts";
+import { resolve } from "node:path";
 
 export const DEFAULT_STOP_TIMEOUT = 15;
 
-export const STOP_USAGE = `Usage: rain stop [SERVER[:PORT]]
+export const STOP_USAGE = `Usage: rain stop [SERVER[:PORT]] [--secret-file FILE]
 
 Shuts down a Rain server and its governors (POST /api/v1/shutdown), then waits until the
 server's port stops answering. SERVER[:PORT] may also be just a PORT; 0.0.0.0 means this
 machine. (default: 127.0.0.1:${DEFAULT_SERVER_PORT})
 
 Options:
-  -h, --help   show this help
+  --secret-file FILE   the cluster secret (default: $RAIN_SECRET, else the one the server
+                       published for this user on this machine in ~/.rain/secrets)
+  -h, --help           show this help
 
 Environment:
   RAIN_STOP_TIMEOUT=S  seconds to wait for the server to go away (default: ${DEFAULT_STOP_TIMEOUT})
+  RAIN_SECRET          the cluster secret
 `;
 
-export type StopCommand = { help: true } | { help: false; server: Address; timeout: number };
+export type StopCommand = { help: true } | {
+  help: false;
+  server: Address;
+  timeout: number;
+  secretFile?: string;
+};
 
 export function parseStopArgs(
   argv: string[],
   env: (name: string) => string | undefined = () => undefined,
 ): StopCommand {
-  const args = parseCommandArgs("stop", argv, {});
+  const args = parseCommandArgs("stop", argv, { "secret-file": { type: "string" } });
   if (args.help) return { help: true };
   if (args.positionals.length > 1) {
     throw new UsageError(`unexpected argument '${args.positionals[1]}'`, "stop");
@@ -51,16 +61,32 @@ export function parseStopArgs(
       );
     }
   }
+  const secretFile = args.values.get("secret-file");
+  if (typeof secretFile === "string") {
+    return { help: false, server, timeout, secretFile: resolve(secretFile) };
+  }
   return { help: false, server, timeout };
 }
 
 /** Runs `rain stop`: returns its exit code. */
-export async function runStop(server: Address, timeout: number, io: Io): Promise<number> {
+export async function runStop(
+  server: Address,
+  timeout: number,
+  io: Io,
+  secretFile?: string,
+): Promise<number> {
   const where = formatAddress(server);
   const base = `http://${where}/api/v1`;
+  const secret = secretFile !== undefined
+    ? await readSecretFile(secretFile)
+    : await findSecret(server.host, server.port);
+  const headers = authHeaders(secret);
   let governors: string[] | undefined;
   try {
-    const res = await fetch(`${base}/server_info`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${base}/server_info`, {
+      signal: AbortSignal.timeout(5000),
+      headers,
+    });
     if (res.ok) {
       const info = await res.json() as { governors?: { governor_id?: string }[] };
       governors = info.governors?.map((g) => String(g.governor_id));
@@ -79,8 +105,17 @@ export async function runStop(server: Address, timeout: number, io: Io): Promise
     const res = await fetch(`${base}/shutdown`, {
       method: "POST",
       signal: AbortSignal.timeout(10000),
+      headers,
     });
     const text = await res.text();
+    if (res.status === 401) {
+      io.err(
+        `rain: the server at ${where} refused to shut down: ${
+          secret === undefined ? "it requires its cluster secret" : "wrong cluster secret"
+        } (give it with --secret-file or RAIN_SECRET; see docs/security.md)\n`,
+      );
+      return 1;
+    }
     if (!res.ok) {
       io.err(
         `rain: the server at ${where} refused to shut down: HTTP ${res.status} ${text.trim()}\n`,

@@ -27,3 +27,8 @@ Deno.test("rain stop timeout and errors", () => {
   assertUsageError(() => parseStopArgs(["h:99999"]), /out of range/);
   assertUsageError(() => parseStopArgs([], () => "soon"), /RAIN_STOP_TIMEOUT must be/);
 });
+
+Deno.test("rain stop --secret-file", () => {
+  const cmd = parseStopArgs(["host:1", "--secret-file=/run/s"]);
+  assert.ok(!cmd.help && cmd.secretFile === "/run/s");
+});

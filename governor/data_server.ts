@@ -10,6 +10,7 @@ import type { Id } from "../common/ids.ts";
 import { errorMessage } from "./fs_util.ts";
 import type { ObjectStore } from "./object_store.ts";
 import { Logger } from "../common/log.ts";
+import { secretsEqual } from "../common/secret.ts";
 
 const log = new Logger("governor.data");
 
@@ -32,8 +33,19 @@ function errorBody(kind: ErrorResponse["error"]["kind"], message: string): Error
  * The routes. `stopping` aborts responses still streaming (so that stopping is not held up by a
  * slow peer).
  */
-export function dataApp(store: ObjectStore, stopping?: AbortSignal): Hono {
+export function dataApp(store: ObjectStore, stopping?: AbortSignal, secret?: string): Hono {
   const app = new Hono();
+  if (secret !== undefined) {
+    // Peers and the server present the cluster secret: data is never served to anyone else.
+    app.use(async (c, next) => {
+      const m = /^\s*bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+      if (m === null || !secretsEqual(m[1], secret)) {
+        log.warn(`refused ${c.req.method} ${c.req.path}: ${m ? "wrong" : "missing"} secret`);
+        return c.json(errorBody("Unauthorized", "the cluster secret is required"), 401);
+      }
+      await next();
+    });
+  }
   app.get(`${OBJECT_DATA_PATH}/:sid/:id`, async (c) => {
     const sid = Number(c.req.param("sid"));
     const num = Number(c.req.param("id"));
@@ -69,10 +81,10 @@ export function dataApp(store: ObjectStore, stopping?: AbortSignal): Hono {
 
 export function startDataServer(
   store: ObjectStore,
-  options: { hostname: string; port: number },
+  options: { hostname: string; port: number; secret?: string },
 ): Promise<DataServer> {
   const stopping = new AbortController();
-  const app = dataApp(store, stopping.signal);
+  const app = dataApp(store, stopping.signal, options.secret);
   return new Promise((resolve, reject) => {
     try {
       const server = Deno.serve({

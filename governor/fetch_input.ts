@@ -6,7 +6,7 @@
  * a file, directories are extracted. An object already held is used whatever the source says.
  * Concurrent requests for one object share one transfer.
  */
-import type { AssignedTask } from "../common/messages.ts";
+import type { AssignedTask, DataTransfer } from "../common/messages.ts";
 import { API_PREFIX, OBJECT_DATA_PATH } from "../common/messages.ts";
 import type { Id, SessionId } from "../common/ids.ts";
 import { formatId, idKey } from "../common/ids.ts";
@@ -32,10 +32,20 @@ export class InputFetcher {
   #serverAuthority: string;
   #pending = new Map<string, Promise<StoredObject>>();
   #aborts = new Map<SessionId, AbortController>();
+  #onTransfer: ((transfer: DataTransfer) => void) | undefined;
+  /** Sent with every download (the cluster secret). */
+  headers: Record<string, string> = {};
 
-  constructor(store: ObjectStore, serverHost: string, serverPort: number) {
+  /** `onTransfer` is told of every finished download (for the event log's timeline). */
+  constructor(
+    store: ObjectStore,
+    serverHost: string,
+    serverPort: number,
+    onTransfer?: (transfer: DataTransfer) => void,
+  ) {
     this.#store = store;
     this.#serverAuthority = hostPort(serverHost, serverPort);
+    this.#onTransfer = onTransfer;
   }
 
   /** Number of transfers in flight. */
@@ -107,6 +117,7 @@ export class InputFetcher {
           spec.data_type,
           `http://${this.#serverAuthority}${API_PREFIX}/constants/${id[0]}/${id[1]}`,
           size,
+          "server",
         ).catch((e) => {
           throw new Error(
             `cannot fetch input ${formatId(id)} from the server: ${errorMessage(e)}`,
@@ -125,7 +136,7 @@ export class InputFetcher {
     for (const governor of governors) {
       const url = `http://${governorAuthority(governor)}${OBJECT_DATA_PATH}/${id[0]}/${id[1]}`;
       try {
-        return await this.#download(id, input.spec.data_type, url, input.size);
+        return await this.#download(id, input.spec.data_type, url, input.size, governor);
       } catch (e) {
         if (this.#store.isSessionClosed(id[0])) throw e;
         errors.push(`${governor}: ${errorMessage(e)}`);
@@ -138,19 +149,29 @@ export class InputFetcher {
     );
   }
 
-  async #download(id: Id, dataType: "blob" | "dir", url: string, size: number) {
-    const res = await fetch(url, { signal: this.#signal(id[0]) });
+  async #download(id: Id, dataType: "blob" | "dir", url: string, size: number, from: string) {
+    const t0 = performance.now();
+    const startTime = new Date().toISOString();
+    const res = await fetch(url, { signal: this.#signal(id[0]), headers: this.headers });
     if (!res.ok || res.body === null) {
       const text = await res.text().catch(() => "");
       throw new Error(`HTTP ${res.status} ${text.slice(0, 200)}`.trimEnd());
     }
     const length = Number(res.headers.get("content-length") ?? size);
-    return await this.#store.putStream(
+    const stored = await this.#store.putStream(
       id,
       dataType,
       res.body,
       undefined,
       Number.isFinite(length) ? length : undefined,
     );
+    this.#onTransfer?.({
+      object: id,
+      from,
+      bytes: stored.size,
+      start_time: startTime,
+      duration: (performance.now() - t0) / 1000,
+    });
+    return stored;
   }
 }

@@ -15,4 +15,21 @@ export interface GovernorOptions {
   configFile?: string;
   /** Seconds before a deleted object is really removed (`RAIN_DELETE_LIST_TIMEOUT`, default 5). */
   deleteListTimeout: number;
+  /** Seconds between resource usage reports (`RAIN_MONITORING_INTERVAL`, default 2; 0 = none). */
+  monitoringInterval?: number;
+  /** The cluster secret presented to the server and required from peers (docs/security.md). */
+  secret?: string;
+  /** `--secret-file`: read by `rain governor` into `secret` (`-`: the first line of stdin). */
+  secretFile?: string;
+  /** `--watch-stdin`: `rain governor` exits when its stdin ends (started over ssh/srun). */
+  watchStdin?: boolean;
+  /** `--allow-read/--allow-write/--allow-run`: limits of Load/LoadDir, Store, Execute. */
+  permissions?: PermissionLists;
+}
+
+/** Allow lists (paths, programs); an absent list leaves that kind unrestricted. */
+export interface PermissionLists {
+  read?: string[];
+  write?: string[];
+  run?: string[];
 }

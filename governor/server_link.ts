@@ -83,12 +83,13 @@ export class ServerLink {
     port: number,
     onMessages: (messages: ToGovernor[]) => void,
     timeoutMs = 10_000,
+    headers: Record<string, string> = {},
   ): Promise<ServerLink> {
     const url = `ws://${hostPort(host, port)}${GOVERNOR_WS_PATH}`;
     return new Promise((resolve, reject) => {
       let ws: WebSocket;
       try {
-        ws = new WebSocket(url);
+        ws = new WebSocket(url, { headers });
       } catch (e) {
         reject(new Error(`cannot connect to the server at ${url}: ${(e as Error).message}`));
         return;
@@ -102,6 +103,11 @@ export class ServerLink {
       ws.onerror = (ev) => {
         const message = ev.message;
         if (message && !detail) detail = message;
+        if (/\b401\b/.test(message ?? "")) {
+          detail = "the server refused the governor: " +
+            (headers.authorization ? "wrong cluster secret" : "it requires the cluster secret") +
+            " (give it with --secret-file or RAIN_SECRET; see docs/security.md)";
+        }
       };
       ws.onclose = () => {
         clearTimeout(timer);

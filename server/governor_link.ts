@@ -126,6 +126,19 @@ export class GovernorLinks implements GovernorComm {
       case "objects_removed":
         if (!Array.isArray(message.objects)) throw new Error("objects_removed: bad message");
         return r.objectsRemoved(governor, message.objects.filter(isId));
+      case "monitoring":
+        if (!Array.isArray(message.cpu_usage) || typeof message.mem_usage !== "number") {
+          throw new Error("monitoring: bad message");
+        }
+        message.net_stat ??= {};
+        return r.monitoring(governor, message);
+      case "data_transfers":
+        if (!Array.isArray(message.transfers)) throw new Error("data_transfers: bad message");
+        message.transfers = message.transfers.filter((t) =>
+          isId(t?.object) && typeof t.from === "string" && typeof t.bytes === "number" &&
+          typeof t.duration === "number"
+        );
+        return r.dataTransfers(governor, message);
       default:
         throw new Error(`unknown message type '${(message as { type?: string })?.type}'`);
     }

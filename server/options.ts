@@ -11,4 +11,12 @@ export interface ServerOptions {
   readyFile?: string;
   /** `RAIN_TEST_MODE=1`: honour `spec.user._testing` placement hints. */
   testMode: boolean;
+  /** Record `<logDir>/events.db` (default on; `RAIN_EVENT_LOG=0` turns it off). */
+  eventLog?: boolean;
+  /** The cluster secret (docs/security.md); undefined: authentication off (`--insecure`). */
+  secret?: string;
+  /** `--secret-file`: where the secret came from (else it was generated). */
+  secretFile?: string;
+  /** `--insecure`: run without a secret (warned about). */
+  insecure?: boolean;
 }

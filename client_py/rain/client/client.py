@@ -9,8 +9,9 @@ class Client:
     """A connection to the server at ``host:port``.
 
     The server keeps the client's sessions while the client lives; ``close()`` (or the end of
-    the process) closes them all. ``secret`` (default: env ``RAIN_SECRET``) is sent as a
-    bearer token to servers that require one.
+    the process) closes them all. ``secret`` is the cluster secret, sent as a bearer token;
+    default: env ``RAIN_SECRET``, else the secret a server of this user on this machine
+    published for ``host:port`` (``~/.rain/secrets``, see docs/security.md), else none.
     """
 
     def __init__(self, host="localhost", port=7210, secret=None):

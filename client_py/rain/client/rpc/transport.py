@@ -5,12 +5,12 @@ Long polls block the calling thread's connection, so every thread gets its own.
 
 import http.client
 import json
-import os
 import select
 import socket
 import threading
 
 from ...common.errors import RainException, SessionException, TaskException
+from .secret import find_secret
 
 API_PREFIX = "/api/v1"
 CONNECT_TIMEOUT = 30.0
@@ -51,7 +51,8 @@ class Transport:
         self.host = host
         self.port = int(port)
         if secret is None:
-            secret = os.environ.get("RAIN_SECRET") or None
+            # $RAIN_SECRET, else the secret a local server of this user published (secret.py)
+            secret = find_secret(host, self.port)
         self._headers = {"Authorization": "Bearer " + secret} if secret else {}
         self._local = threading.local()
         self._all_connections = []

@@ -1,0 +1,451 @@
+"""Bad input never hurts the server: well over 1,000 malformed or hostile requests — garbage
+bodies, huge declared sizes, wrong types, unknown ids, truncated streams, out-of-order and
+malformed governor messages, missing or wrong secrets — go to the client API, the governor
+WebSocket and a governor's data port while a well-formed pipeline runs. Every request gets a
+clear error, the pipeline is unaffected, and nothing leaks (descriptors, spooled files,
+governors, memory).
+"""
+
+import base64
+import json
+import os
+import random
+import socket
+import struct
+import threading
+
+from rain.client import Client, blob, tasks
+from rain_testing import wait_until
+
+SUBMIT = "application/x-rain-submit"
+
+
+# --- tiny protocol helpers (standard library only) ---------------------------------------------
+
+def raw_http(port, data, half_close=True, timeout=20):
+    """Sends raw bytes; returns (status, headers, body) of the answer (status None if none)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            head, sep, body = out.partition(b"\r\n\r\n")
+            if sep:
+                length = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                if length and len(body) >= int(length[0].split(b":")[1]):
+                    break
+    finally:
+        s.close()
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    if not lines[0].startswith(b"HTTP/1.1 "):
+        return None, {}, out
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        headers[k.strip().lower().decode()] = v.strip().decode()
+    return int(lines[0].split()[1]), headers, body
+
+
+def request(port, method, path, body=b"", headers=None, half_close=False):
+    head = "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n".format(
+        method, path, port)
+    for k, v in (headers or {}).items():
+        if v is not None:  # None: leave the header out
+            head += "{}: {}\r\n".format(k, v)
+    if "Content-Length" not in (headers or {}):
+        head += "Content-Length: {}\r\n".format(len(body))
+    return raw_http(port, head.encode("latin-1") + b"\r\n" + body, half_close=half_close)
+
+
+def mp(value):
+    """msgpack encoding of None/bool/int/str/bytes/list/dict (enough for governor messages)."""
+    if value is None:
+        return b"\xc0"
+    if value is True:
+        return b"\xc3"
+    if value is False:
+        return b"\xc2"
+    if isinstance(value, int):
+        if 0 <= value < 128:
+            return bytes([value])
+        if -32 <= value < 0:
+            return struct.pack("b", value)
+        return b"\xd3" + struct.pack(">q", value)
+    if isinstance(value, float):
+        return b"\xcb" + struct.pack(">d", value)
+    if isinstance(value, str):
+        data = value.encode()
+        return b"\xdb" + struct.pack(">I", len(data)) + data
+    if isinstance(value, bytes):
+        return b"\xc6" + struct.pack(">I", len(value)) + value
+    if isinstance(value, list):
+        return b"\xdd" + struct.pack(">I", len(value)) + b"".join(mp(v) for v in value)
+    if isinstance(value, dict):
+        return b"\xdf" + struct.pack(">I", len(value)) + b"".join(
+            mp(k) + mp(v) for k, v in value.items())
+    raise TypeError(value)
+
+
+def ws_frame(opcode, payload):
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_session(port, secret, frames):
+    """Opens the governor WebSocket, sends ``frames`` [(opcode, payload)], and returns
+    ("http", status) if the upgrade is refused, else ("close", code, reason) of the server's
+    close frame (or ("open",) if it kept the connection open)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        auth = "Authorization: Bearer {}\r\n".format(secret) if secret else ""
+        s.sendall(("GET /api/v1/governor HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n"
+                   "{}\r\n").format(port, key, auth).encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        status = int(head.split()[1])
+        if status != 101:
+            return ("http", status)
+        for opcode, payload in frames:
+            s.sendall(ws_frame(opcode, payload))
+        s.settimeout(2)
+        buf = rest
+        try:
+            while True:
+                while len(buf) >= 2:
+                    opcode, n = buf[0] & 0x0F, buf[1] & 0x7F
+                    off = 2
+                    if n == 126:
+                        n, off = struct.unpack("!H", buf[2:4])[0], 4
+                    elif n == 127:
+                        n, off = struct.unpack("!Q", buf[2:10])[0], 10
+                    if len(buf) < off + n:
+                        break
+                    payload, buf = buf[off:off + n], buf[off + n:]
+                    if opcode == 0x8:
+                        code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+                        return ("close", code, payload[2:].decode("utf-8", "replace"))
+                chunk = s.recv(65536)
+                if not chunk:
+                    return ("close", None, "")
+                buf += chunk
+        except socket.timeout:
+            return ("open",)
+    finally:
+        s.close()
+
+
+def submit_body(header, data=b""):
+    h = json.dumps(header).encode()
+    return struct.pack(">I", len(h)) + h + data
+
+
+def is_clear_error(status, headers, body, allowed=(400, 401, 404, 409)):
+    if status not in allowed:
+        return False
+    try:
+        error = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return error.get("kind") and isinstance(error.get("message"), str) and error["message"]
+
+
+def server_fds(pid):
+    return len(os.listdir("/proc/{}/fd".format(pid)))
+
+
+def peak_rss(pid):
+    with open("/proc/{}/status".format(pid)) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+# --- the test ----------------------------------------------------------------------------------
+
+def test_hostile_requests_get_clear_errors_and_hurt_nothing(rain_cluster, tmp_path):
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    cluster = rain_cluster(governors=[1, 1], server_env={"TMPDIR": str(spool)})
+    port, pid = cluster.port, cluster.server.pid
+    with open(os.path.expanduser("~/.rain/secrets/127.0.0.1_{}".format(port))) as f:
+        secret = f.read().strip()
+    auth = {"Authorization": "Bearer " + secret}
+    rng = random.Random(20240607)
+
+    # A well-formed pipeline runs all along.
+    client = cluster.client()
+    stop = threading.Event()
+    pipeline = {"rounds": 0, "error": None}
+
+    def run_pipeline():
+        try:
+            while not stop.is_set():
+                with client.new_session() as session:
+                    parts = [tasks.Sleep(blob(b"part %d;" % i), 0.01) for i in range(6)]
+                    big = blob(os.urandom(1 << 20) + b"end")  # spooled by the server
+                    joined = tasks.Concat(parts + [big])
+                    joined.output.keep()
+                    session.submit()
+                    data = joined.output.fetch().get_bytes()
+                    assert data.startswith(b"part 0;part 1;part 2;part 3;part 4;part 5;")
+                    assert data.endswith(b"end") and len(data) == 42 + (1 << 20) + 3
+                pipeline["rounds"] += 1
+        except BaseException as e:  # reported by the main thread
+            pipeline["error"] = e
+
+    thread = threading.Thread(target=run_pipeline, daemon=True)
+    thread.start()
+    assert wait_until(lambda: pipeline["rounds"] >= 1 or pipeline["error"], timeout=60)
+    baseline_fds = server_fds(pid)
+
+    # A session of the fuzzer's own (no client: it stays until closed).
+    _, _, body = request(port, "POST", "/api/v1/sessions", b"{}", auth)
+    sid = json.loads(body)["session_id"]
+
+    cases = []  # (name, check() -> bool)
+
+    def http_case(name, method, path, body=b"", headers=None, allowed=(400, 401, 404, 409),
+                  half_close=False):
+        def check():
+            status, h, b = request(port, method, path, body, headers, half_close)
+            return is_clear_error(status, h, b, allowed)
+        cases.append((name, check))
+
+    # 1. missing, wrong and malformed secrets on every route (401, nothing read or run)
+    routes = [("GET", "/api/v1/connect"), ("POST", "/api/v1/sessions"),
+              ("POST", "/api/v1/sessions/{}/submit".format(sid)),
+              ("POST", "/api/v1/sessions/{}/wait".format(sid)),
+              ("POST", "/api/v1/sessions/{}/wait_all".format(sid)),
+              ("POST", "/api/v1/sessions/{}/update".format(sid)),
+              ("POST", "/api/v1/sessions/{}/unkeep".format(sid)),
+              ("POST", "/api/v1/sessions/{}/close".format(sid)),
+              ("GET", "/api/v1/sessions/{}/objects/10/data".format(sid)),
+              ("GET", "/api/v1/constants/{}/10".format(sid)),
+              ("GET", "/api/v1/server_info"), ("POST", "/api/v1/shutdown"),
+              ("GET", "/nope"), ("DELETE", "/api/v1/sessions")]
+    bad_auth = [{}, {"Authorization": "Bearer"}, {"Authorization": "Bearer " + secret + "x"},
+                {"Authorization": "Bearer " + secret[:-1]}, {"Authorization": "Basic " + secret},
+                {"Authorization": "bearer  " + "A" * 5000}, {"Cookie": "rain_token=" + secret},
+                {"Authorization": secret}]
+    for method, path in routes:
+        for h in bad_auth:
+            http_case("unauthenticated {} {} {}".format(method, path, list(h)), method, path,
+                      b'{"spec": {}}' if method == "POST" else b"", h, allowed=(401,))
+    # ... also with a huge declared body that is never sent: refused before it is read
+    for method, path in routes[:8]:
+        http_case("unauthenticated huge body " + path, method, path, b"{",
+                  {"Content-Length": str(10 ** 15)}, allowed=(401,), half_close=True)
+
+    # 2. garbage and wrong types in JSON bodies
+    garbage = [b"{", b"}", b"[]", b"null", b"1", b'"x"', b"\xff\xfe\x00", b'{"a":}',
+               b"[" * 100000, b'{"a": 1}}', b"{" * 5000 + b"}" * 5000]
+    garbage += [bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 300))) for _ in range(40)]
+    ids = [b'"x"', b"[1.5]", b"[[1]]", b'{"a": 1}', b"[1e400]", b'["10"]', b"[999999]",
+           b"[[1, 10, 3]]", b"[-1]", b"[" + b"9," * 50000 + b"9]", b"[null]", b"[true]"]
+    wrong = {
+        "/api/v1/sessions": [b'{"client_id": "me"}', b'{"client_id": 99999}',
+                             b'{"client_id": -1}', b'{"client_id": 1.5}',
+                             b'{"client_id": [1]}'],
+        "/api/v1/sessions/{}/wait": [b'{"tasks": ' + i + b"}" for i in ids] +
+                                     [b'{"objects": ' + i + b"}" for i in ids] +
+                                     [b'{"timeout": -1}', b'{"timeout": "1"}',
+                                      b'{"timeout": null, "mode": 7}', b'{"mode": "any"}',
+                                      b'{"mode": ["all"]}'],
+        "/api/v1/sessions/{}/wait_all": [b'{"timeout": -1}', b'{"timeout": "1"}',
+                                         b'{"timeout": [1]}', b'{"timeout": {}}'],
+        "/api/v1/sessions/{}/update": [b'{"tasks": ' + i + b"}" for i in ids] +
+                                       [b'{"objects": ' + i + b"}" for i in ids],
+        "/api/v1/sessions/{}/unkeep": [b'{"objects": ' + i + b"}" for i in ids],
+    }
+    json_routes = list(wrong)
+    for route in json_routes:
+        for g in garbage + wrong[route]:
+            http_case("garbage {} {!r}".format(route, g[:30]), "POST", route.format(sid), g,
+                      dict(auth, **{"Content-Type": "application/json"}))
+
+    # 3. bad paths and unknown ids
+    for path in ["/api/v1/sessions/abc/wait", "/api/v1/sessions/-1/wait",
+                 "/api/v1/sessions/99999999999999999999999/wait", "/api/v1/sessions/1.5/wait",
+                 "/api/v1/sessions/%00/wait", "/api/v1/sessions/999999/wait",
+                 "/api/v1/sessions/999999/submit", "/api/v1/sessions/999999/close",
+                 "/api/v1/sessions/{}/objects/abc/data".format(sid),
+                 "/api/v1/" + "x" * 6000, "/api/v1/sessions/{}/../../shutdown".format(sid)]:
+        for method in ("GET", "POST"):
+            http_case("path {} {}".format(method, path[:60]), method, path, b"{}", auth)
+    for i in range(60):
+        n = rng.choice([0, 1, 10, 999999, 2 ** 53, rng.randint(11, 10 ** 9)])
+        http_case("unknown object {}".format(n), "GET",
+                  "/api/v1/sessions/{}/objects/{}/data".format(sid, n), b"", auth)
+        http_case("unknown constant {}".format(n), "GET",
+                  "/api/v1/constants/{}/{}".format(rng.choice([sid, 424242]), n), b"", auth)
+
+    # 4. submits: framing, huge declared sizes, invalid graphs, truncated streams
+    obj = lambda i, **kw: dict({"spec": {"id": [sid, i], "label": "x", "data_type": "blob"}}, **kw)
+    task = lambda i, ins, outs, tt="buildin/concat": {
+        "id": [sid, i], "task_type": tt, "inputs": [{"id": [sid, x]} for x in ins],
+        "outputs": [[sid, x] for x in outs], "resources": {"cpus": 1}}
+    submits = [
+        b"", b"\x00", b"\x00\x00\x00", b"\xff\xff\xff\xff{}", b"\x00\x00\x00\x10{}",
+        b"\x00\x00\x00\x02{}extra", b"\x00\x00\x00\x04null", b"\x00\x00\x00\x02[]",
+        submit_body({"tasks": 5, "objects": []}),
+        submit_body({"tasks": [], "objects": [obj(100, data_size=-1)]}),
+        submit_body({"tasks": [], "objects": [obj(100, data_size=10 ** 15)]}, b"abc"),
+        submit_body({"tasks": [], "objects": [obj(100, data_size=2 ** 70)]}),
+        submit_body({"tasks": [], "objects": [obj(100, data_size="3")]}, b"abc"),
+        submit_body({"tasks": [], "objects": [obj(100, data_size=3)]}, b"abcdef"),
+        submit_body({"tasks": [], "objects": [obj(100, data_size=5 << 20)]}, b"x" * 1000),
+        submit_body({"tasks": [task(101, [999], [102])], "objects": [obj(102)]}),
+        submit_body({"tasks": [task(101, [102], [103]), task(104, [103], [102])],
+                     "objects": [obj(102), obj(103)]}),
+        submit_body({"tasks": [task(101, [], [102])], "objects": [obj(102), obj(102)]}),
+        submit_body({"tasks": [task(101, [], [102], "nonsense")], "objects": [obj(102)]}),
+        submit_body({"tasks": [task(101, [], [102], "buildin/open")], "objects": [obj(102)]}),
+        submit_body({"tasks": [dict(task(101, [], [102]), id=[sid + 1000, 101])],
+                     "objects": [obj(102)]}),
+        submit_body({"tasks": [dict(task(101, [], [102]), resources={"cpus": 0})],
+                     "objects": [obj(102)]}),
+        submit_body({"tasks": [dict(task(101, [], [102]), resources={"cpus": "all"})],
+                     "objects": [obj(102)]}),
+        submit_body({"tasks": [{"id": "x"}], "objects": [{"spec": None}]}),
+    ]
+    for i in range(80):
+        n = rng.randint(0, 200)
+        submits.append(struct.pack(">I", n) + bytes(rng.getrandbits(8) for _ in range(
+            rng.randint(0, n + 20))))
+    submit_path = "/api/v1/sessions/{}/submit".format(sid)
+    for k, body in enumerate(submits):
+        http_case("submit #{}".format(k), "POST", submit_path, body,
+                  dict(auth, **{"Content-Type": SUBMIT}))
+    # truncated: declared longer than sent, then the client stops sending
+    for k, body in enumerate(submits[8:20] * 3):
+        cut = body[:rng.randint(0, max(0, len(body) - 1))]
+        http_case("truncated submit #{}".format(k), "POST", submit_path, cut,
+                  dict(auth, **{"Content-Type": SUBMIT, "Content-Length": str(len(body) + 9999)}),
+                  half_close=True)
+    for route in json_routes[1:]:
+        for size in (10 ** 6, 10 ** 12, 10 ** 18):
+            http_case("huge declared body " + route, "POST", route.format(sid), b'{"ti',
+                      dict(auth, **{"Content-Length": str(size)}), half_close=True)
+    # broken chunked encoding: refused by the HTTP layer (a bare 400) or as a cut body
+    for k in range(20):
+        body = b"5\r\n\x00\x00\x00\x09{\r\nZZ\r\n"
+        both = {"Transfer-Encoding": "chunked", "Content-Length": "0"}
+        cases.append(("chunked and sized #{}".format(k), lambda body=body, both=both:
+                      request(port, "POST", submit_path, body, dict(auth, **both), True)[0]
+                      == 400))
+        http_case("cut chunked body #{}".format(k), "POST", submit_path, body[:8 + k % 3],
+                  dict(auth, **{"Transfer-Encoding": "chunked", "Content-Length": None}),
+                  half_close=True)
+
+    # 5. the governor WebSocket (the server's governor port)
+    register = {"type": "register", "protocol_version": 1, "listen_port": 1, "listen_host":
+                "127.0.0.254", "cpus": 1, "hostname": "fuzz", "pid": 1, "executors": []}
+
+    def ws_case(name, frames, expect, with_secret=True):
+        def check():
+            r = ws_session(port, secret if with_secret else None, frames)
+            if expect == 401:
+                return r == ("http", 401)
+            return r[0] == "close" and r[1] == 1008 and len(r[2]) > 0
+        cases.append((name, check))
+
+    for k in range(30):
+        ws_case("governor link without secret #{}".format(k), [], 401, with_secret=False)
+    bad_frames = [
+        [(0x1, b"hello")], [(0x2, b"")], [(0x2, b"\xc1")], [(0x2, b"\x81\xa1a")],
+        [(0x2, mp(5))], [(0x2, mp({"type": "register"}))], [(0x2, mp([None]))],
+        [(0x2, mp([{"type": "task_finished", "task": [1, 10], "outputs": []}]))],
+        [(0x2, mp([dict(register, protocol_version=99)]))],
+        [(0x2, mp([dict(register, cpus=0)]))], [(0x2, mp([dict(register, cpus=-5)]))],
+        [(0x2, mp([dict(register, cpus="8")]))], [(0x2, mp([dict(register, cpus=2 ** 60)]))],
+        [(0x2, mp([dict(register, listen_port=70000)]))],
+        [(0x2, mp([dict(register, listen_port=0)]))],
+        [(0x2, mp([register, {"type": "register"}]))],
+        [(0x2, mp([register, {"type": "bogus"}]))],
+        [(0x2, mp([register, {"type": "task_started", "task": "x"}]))],
+        [(0x2, mp([register, {"type": "task_finished", "task": [1, 2], "outputs": 5}]))],
+        [(0x2, mp([register, {"type": "task_failed", "task": None}]))],
+        [(0x2, mp([register, {"type": "objects_removed", "objects": "all"}]))],
+        [(0x2, mp([register, 17]))],
+    ]
+    for k in range(8):
+        bad_frames.append([(0x2, bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 64))))])
+    for _ in range(8):
+        for k, frames in enumerate(bad_frames):
+            ws_case("governor frames #{}".format(k), frames, 1008)
+
+    # 6. a governor's data port (peers and the server only)
+    gov_port = int(cluster.governor_ids()[0].rsplit(":", 1)[1])
+
+    def data_case(name, path, headers, expect):
+        def check():
+            status, h, b = request(gov_port, "GET", path, b"", headers)
+            return status == expect and is_clear_error(status, h, b, (expect,))
+        cases.append((name, check))
+
+    for k in range(40):
+        data_case("data port without secret", "/objects/1/{}".format(k), {}, 401)
+        data_case("data port unknown object", "/objects/{}/{}".format(sid, 10 ** 6 + k), auth,
+                  404)
+    for path in ["/objects/x/y", "/objects/1.5/2", "/objects/-/-"]:
+        data_case("data port bad address", path, auth, 400)
+
+    assert len(cases) >= 1000, len(cases)
+    rng.shuffle(cases)
+    failures = []
+    for name, check in cases:
+        try:
+            if not check():
+                failures.append(name)
+        except Exception as e:  # no answer at all is a failure too
+            failures.append("{}: {!r}".format(name, e))
+    assert not failures, "{} of {} without a clear error:\n{}".format(
+        len(failures), len(cases), "\n".join(failures[:30]))
+
+    # The server still serves: the pipeline kept running, and runs once more.
+    rounds = pipeline["rounds"]
+    assert wait_until(lambda: pipeline["rounds"] > rounds or pipeline["error"], timeout=60)
+    stop.set()
+    thread.join(60)
+    assert pipeline["error"] is None, repr(pipeline["error"])
+    assert pipeline["rounds"] >= 2
+
+    # Nothing leaked: no half-registered governor, no spooled data, no descriptors, no memory.
+    request(port, "POST", "/api/v1/sessions/{}/close".format(sid), b"", auth)
+    status, _, body = request(port, "GET", "/api/v1/status", b"", auth)
+    state = json.loads(body)
+    assert len(state["governors"]) == 2
+    assert [s for s in state["sessions"] if s["session_id"] == sid] == []
+    (spool_dir,) = os.listdir(str(spool))  # the server's spool of large constants
+    assert spool_dir.startswith("rain-server-constants-")
+    assert wait_until(lambda: not os.listdir(str(spool / spool_dir)), timeout=10), \
+        os.listdir(str(spool / spool_dir))
+    assert wait_until(lambda: server_fds(pid) <= baseline_fds + 10, timeout=20), \
+        (server_fds(pid), baseline_fds)
+    assert peak_rss(pid) < 1 << 30
+    assert "Internal" not in cluster.logs()
