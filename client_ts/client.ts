@@ -1,0 +1,206 @@
+/**
+ * `Client`: one connection to a Rain server.
+ *
+ * @module
+ */
+import { Api } from "./api.ts";
+import { RainError } from "./errors.ts";
+import { sessionState } from "./internal.ts";
+import { findSecret } from "./secret.ts";
+import { Session, type SessionItem } from "./session.ts";
+import { formatAddress, Lifeline, Transport } from "./transport.ts";
+import type { ServerInfoResponse } from "./types.ts";
+
+/** Wire protocol version this client speaks. */
+export const PROTOCOL_VERSION = 1;
+/** Default port of a Rain server. */
+export const DEFAULT_PORT = 7210;
+
+/**
+ * How to reach and authenticate to the server.
+ *
+ * @example
+ * ```ts
+ * import { Client, type ClientOptions } from "@rain/client";
+ * const options: ClientOptions = { secret: Deno.env.get("MY_RAIN_SECRET") };
+ * await using client = await Client.connect("cluster.example.org:7210", options);
+ * ```
+ */
+export interface ClientOptions {
+  /**
+   * Cluster secret, sent as `Authorization: Bearer <secret>`. Default: the environment variable
+   * `RAIN_SECRET`, else the secret a server of this user on this machine published for that
+   * address (`$RAIN_SECRETS_DIR` or `~/.rain/secrets/<host>_<port>`), else none (a server
+   * started with `--insecure`).
+   */
+  secret?: string;
+}
+
+/**
+ * Options of a new session.
+ *
+ * @example
+ * ```ts
+ * import { Client, type SessionOptions } from "@rain/client";
+ * await using client = await Client.connect();
+ * const options: SessionOptions = { name: "nightly build" };
+ * await using session = await client.newSession(options);
+ * ```
+ */
+export interface SessionOptions {
+  /** Name of the session (default `"Unnamed Session"`). */
+  name?: string;
+  /** Further free attributes of the session. */
+  [key: string]: unknown;
+}
+
+/** `host[:port]`, `[v6]:port` or `{host, port}` → host and port. */
+export function parseAddress(
+  address: string | { host: string; port?: number } = "localhost",
+): { host: string; port: number } {
+  if (typeof address !== "string") {
+    return { host: address.host, port: address.port ?? DEFAULT_PORT };
+  }
+  let host = address;
+  let port = DEFAULT_PORT;
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
+  if (v6) {
+    host = v6[1];
+    if (v6[2] !== undefined) port = Number(v6[2]);
+  } else {
+    const colon = address.lastIndexOf(":");
+    if (colon >= 0 && address.indexOf(":") === colon) {
+      host = address.slice(0, colon);
+      const text = address.slice(colon + 1);
+      port = Number(text);
+      if (!/^\d+$/.test(text)) port = NaN;
+    }
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RainError(
+      `invalid server address '${address}' (expected HOST[:PORT])`,
+    );
+  }
+  return { host: host || "localhost", port };
+}
+
+/**
+ * A connection to a Rain server. The server keeps the client's sessions while the client lives;
+ * `close()` (or `await using`, or the end of the process) closes them all.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@rain/client";
+ * await using client = await Client.connect("localhost:7210");
+ * const info = await client.serverInfo();
+ * console.log(info.governors.map((g) => g.governor_id));
+ * await using session = await client.newSession({ name: "my pipeline" });
+ * ```
+ */
+export class Client implements AsyncDisposable {
+  /** Host of the server. */
+  readonly host: string;
+  /** Port of the server. */
+  readonly port: number;
+  readonly #api: Api;
+  readonly #sessions: Session[] = [];
+
+  private constructor(host: string, port: number, api: Api) {
+    this.host = host;
+    this.port = port;
+    this.#api = api;
+  }
+
+  /**
+   * Connects to the server at `address` (`"host[:port]"`, default `localhost:7210`).
+   * Throws a `RainError` of kind `"Connection"` if no server answers there, `"Unauthorized"` if
+   * the server wants another secret.
+   */
+  static async connect(
+    address?: string | { host: string; port?: number },
+    options: ClientOptions = {},
+  ): Promise<Client> {
+    const { host, port } = parseAddress(address);
+    const secret = options.secret ?? await findSecret(host, port);
+    const transport = new Transport({ host, port, secret });
+    const lifeline = await Lifeline.open(transport.endpoint, transport.headers);
+    if (lifeline.hello.protocol_version !== PROTOCOL_VERSION) {
+      await lifeline.close();
+      throw new RainError(
+        `server speaks protocol ${lifeline.hello.protocol_version}, this client ` +
+          `${PROTOCOL_VERSION}`,
+        "Connection",
+      );
+    }
+    return new Client(host, port, new Api(transport, lifeline));
+  }
+
+  /** Id of this client at the server. */
+  get id(): number {
+    return this.#api.clientId;
+  }
+
+  /** Version of the server's `rain` program. */
+  get serverVersion(): string {
+    return this.#api.lifeline.hello.server_version;
+  }
+
+  /** False once closed or when the connection to the server broke. */
+  get connected(): boolean {
+    return this.#api.lifeline.alive;
+  }
+
+  /** Opens a session on the server. */
+  async newSession(options: SessionOptions = {}): Promise<Session> {
+    const name = options.name ?? "Unnamed Session";
+    const id = await this.#api.newSession({ ...options, name });
+    const session = new Session(this, id, name);
+    sessionState(session).api = this.#api;
+    this.#sessions.push(session);
+    return session;
+  }
+
+  /** The governors: id, cpus, the tasks and objects they hold. */
+  serverInfo(): Promise<ServerInfoResponse> {
+    return this.#api.serverInfo();
+  }
+
+  /** Downloads the state and info of tasks and objects, which may be of several sessions. */
+  async update(items: Iterable<SessionItem>): Promise<void> {
+    const bySession = new Map<Session, SessionItem[]>();
+    for (const item of items) {
+      if (item.session.client !== this) {
+        throw new RainError(`${item} belongs to another client`);
+      }
+      const list = bySession.get(item.session) ?? [];
+      list.push(item);
+      bySession.set(item.session, list);
+    }
+    for (const [session, list] of bySession) await session.update(list);
+  }
+
+  /** Closes every open session of this client, then disconnects. */
+  async close(): Promise<void> {
+    for (const session of this.#sessions) {
+      if (sessionState(session).active) {
+        try {
+          await session.close();
+        } catch {
+          // the server is going away anyway
+        }
+      }
+    }
+    this.#sessions.length = 0;
+    await this.#api.close();
+  }
+
+  /** `await using client = …` closes it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `<Client 127.0.0.1:7210 id=1>` */
+  toString(): string {
+    return `<Client ${formatAddress(this)} id=${this.id}>`;
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * Tasks of a session's graph: a task type `"<executor>/<method>"` applied to input objects,
+ * producing output objects.
+ *
+ * @module
+ */
+import { type DataLike, DataObject, toDataObject } from "./data.ts";
+import { RainError } from "./errors.ts";
+import { checkOpen, newId, objectState, registerTask } from "./internal.ts";
+import { Input, Output } from "./io.ts";
+import { LabeledList } from "./labeled_list.ts";
+import type { Session } from "./session.ts";
+import type { DataInstance } from "./data.ts";
+import type { Id, JsonValue, TaskInfo, TaskSpec, TaskState, UserAttributes } from "./types.ts";
+import { formatId } from "./types.ts";
+
+/** What a task type must look like: `"<executor>/<method>"`. */
+const TASK_TYPE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.\-/]*$/;
+
+/**
+ * One input of a task: an object (or single-output task), or an `Input` bound to one.
+ *
+ * @example
+ * ```ts
+ * import { Client, Input } from "@rain/client";
+ * await using client = await Client.connect();
+ * await using session = await client.newSession();
+ * const data = session.blob("x");
+ * session.task({ taskType: "myexec/m", inputs: [data, new Input("labelled", { dataObject: data })] });
+ * ```
+ */
+export type TaskInputItem = DataLike | Input;
+
+/**
+ * Inputs of a task: a list (use `Input`s to give labels) or a record `label → input`.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@rain/client";
+ * await using client = await Client.connect();
+ * await using session = await client.newSession();
+ * const a = session.blob("a");
+ * const b = session.blob("b");
+ * session.task({ taskType: "myexec/join", inputs: [a, b] }); // unlabelled
+ * session.task({ taskType: "myexec/join", inputs: { left: a, right: b } }); // labelled
+ * ```
+ */
+export type TaskInputs =
+  | Iterable<TaskInputItem>
+  | Record<string, TaskInputItem>;
+
+/**
+ * One output of a task: a label, an `Output`, an unsubmitted `DataObject`, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { Client, Output } from "@rain/client";
+ * await using client = await Client.connect();
+ * await using session = await client.newSession();
+ * session.task({
+ *   taskType: "myexec/split",
+ *   outputs: ["head", new Output("tail", { contentType: "text" }), undefined],
+ * });
+ * ```
+ */
+export type TaskOutputItem = string | Output | DataObject | undefined;
+
+/**
+ * Everything that defines a task.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@rain/client";
+ * await using client = await Client.connect();
+ * await using session = await client.newSession();
+ * const task = session.task({
+ *   taskType: "myexec/hello",
+ *   inputs: [session.blob("world")],
+ *   outputs: 1,
+ *   config: { greeting: "Hello" },
+ *   cpus: 2,
+ *   name: "greet",
+ *   user: { owner: "me" },
+ * });
+ * ```
+ */
+export interface TaskOptions {
+  /** `"<executor>/<method>"`, e.g. `"myexec/hello"`. */
+  taskType: string;
+  /** Input objects, in order. */
+  inputs?: TaskInputs;
+  /** A number of unlabelled blobs, or one item per output. Default: none. */
+  outputs?: number | Iterable<TaskOutputItem>;
+  /** Task-type specific configuration (JSON). */
+  config?: JsonValue;
+  /** Cpus the task needs (a positive integer, default 1). */
+  cpus?: number;
+  /** Name of the task. */
+  name?: string;
+  /** Free user attributes of the spec. */
+  user?: UserAttributes;
+}
+
+/**
+ * A unit of work in a session's graph. Made by the session's methods (`session.task(...)` for
+ * any task type, `session.concat(...)`, `session.execute(...)`, …). `state` is undefined until
+ * submitted; `info` until `update()`.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@rain/client";
+ * await using client = await Client.connect();
+ * await using session = await client.newSession();
+ * // A task of an executor registered on the governors (`[executors.myexec]`).
+ * const task = session.task({
+ *   taskType: "myexec/hello",
+ *   inputs: [session.blob("world")],
+ *   outputs: 1,
+ * });
+ * task.output.keep();
+ * await session.submit();
+ * await task.wait();
+ * await task.update();
+ * console.log(task.info?.governor, (await task.output.fetch()).text());
+ * ```
+ */
+export class Task {
+  /** The session the task belongs to. */
+  readonly session: Session;
+  /** `[session id, id]` */
+  readonly id: Id;
+  /** What was asked for (its `user` attributes may be changed before submit). */
+  readonly spec: TaskSpec;
+  /** Input objects with their labels. */
+  readonly inputs: LabeledList<DataObject>;
+  /** Output objects with their labels. */
+  readonly outputs: LabeledList<DataObject>;
+  /** What happened (after `update()`). */
+  info: TaskInfo | undefined = undefined;
+  /** Undefined until submitted. */
+  state: TaskState | undefined = undefined;
+
+  /** A new task in `session` (prefer `session.task(options)`). */
+  constructor(session: Session, options: TaskOptions) {
+    const site = new Error("task created");
+    checkOpen(session);
+    const { taskType } = options;
+    if (typeof taskType !== "string" || !TASK_TYPE.test(taskType)) {
+      throw new RainError(
+        `task type must look like "executor/method", not ${JSON.stringify(taskType)}`,
+      );
+    }
+    const cpus = options.cpus ?? 1;
+    if (!Number.isSafeInteger(cpus) || cpus < 1) {
+      throw new RainError(
+        `cpus must be a positive integer, not ${JSON.stringify(cpus)}`,
+      );
+    }
+    this.session = session;
+    const [inputs, labels] = makeInputs(session, options.inputs ?? []);
+    const outputs = typeof options.outputs === "number"
+      ? Array.from({ length: checkCount(options.outputs) }, () => undefined)
+      : [...(options.outputs ?? [])];
+    checkOutputs(session, outputs);
+    // Nothing is registered before the task is known to be valid; the task's id comes before
+    // its outputs' ids.
+    this.id = newId(session);
+    const outputObjects = outputs.map((item) => {
+      const obj = item instanceof DataObject
+        ? item
+        : item instanceof Output
+        ? new DataObject(session, {
+          label: item.label,
+          dataType: item.dataType,
+          contentType: item.contentType,
+        })
+        : new DataObject(session, { label: item });
+      objectState(obj).producer = this;
+      return obj;
+    });
+    this.inputs = new LabeledList(inputs, labels);
+    this.outputs = new LabeledList(
+      outputObjects,
+      outputObjects.map((o) => o.label),
+    );
+    this.spec = {
+      id: this.id,
+      task_type: taskType,
+      inputs: inputs.map((obj, i) =>
+        labels[i] === undefined ? { id: obj.id } : { id: obj.id, label: labels[i] }
+      ),
+      outputs: outputObjects.map((o) => o.id),
+      resources: { cpus },
+    };
+    if (options.config !== undefined) this.spec.config = options.config;
+    if (options.name) this.spec.name = options.name;
+    if (options.user && Object.keys(options.user).length) {
+      this.spec.user = { ...options.user };
+    }
+    registerTask(this, { site });
+    checkOpen(session).unsubmittedTasks.push(this);
+  }
+
+  /** The task type, `"<executor>/<method>"`. */
+  get taskType(): string {
+    return this.spec.task_type;
+  }
+
+  /** The task's name, if any. */
+  get name(): string | undefined {
+    return this.spec.name;
+  }
+
+  /** Free user attributes of the spec (may be changed until submitted). */
+  get user(): UserAttributes {
+    return this.spec.user ??= {};
+  }
+
+  /** The only output; throws a `RainError` if the task has not exactly one. */
+  get output(): DataObject {
+    if (this.outputs.length !== 1) {
+      throw new RainError(
+        `${this} has ${this.outputs.length} outputs, not exactly one`,
+      );
+    }
+    return this.outputs.get(0);
+  }
+
+  /** Keeps every output. */
+  keepOutputs(): this {
+    for (const obj of this.outputs) obj.keep();
+    return this;
+  }
+
+  /** Releases every output. */
+  unkeepOutputs(): Promise<void> {
+    return this.session.unkeep(this.outputs.toArray());
+  }
+
+  /** The data of every output (each must be kept), in output order. */
+  fetchOutputs(): Promise<DataInstance[]> {
+    return Promise.all(this.outputs.toArray().map((obj) => obj.fetch()));
+  }
+
+  /** Resolves when the task is finished. */
+  wait(): Promise<void> {
+    return this.session.wait([this]);
+  }
+
+  /** Downloads the current state and info. */
+  update(): Promise<void> {
+    return this.session.update([this]);
+  }
+
+  /** `<Task 1/10 buildin/concat 'name'>` */
+  toString(): string {
+    return `<Task ${formatId(this.id)} ${this.taskType}${this.name ? ` '${this.name}'` : ""}>`;
+  }
+}
+
+function checkCount(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RainError(
+      `the number of outputs must be a non-negative integer, not ${n}`,
+    );
+  }
+  return n;
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return typeof (value as Iterable<unknown>)?.[Symbol.iterator] === "function";
+}
+
+function makeInputs(
+  session: Session,
+  inputs: TaskInputs,
+): [DataObject[], (string | undefined)[]] {
+  const pairs: [string | undefined, TaskInputItem][] = isIterable(inputs)
+    ? [...inputs].map((item) => [undefined, item])
+    : Object.entries(inputs);
+  const objects: DataObject[] = [];
+  const labels: (string | undefined)[] = [];
+  for (const [key, item] of pairs) {
+    let obj: DataObject;
+    let label = key;
+    if (item instanceof Input) {
+      if (item.dataObject === undefined) {
+        throw new RainError(`${item} has no data object`);
+      }
+      obj = toDataObject(item.dataObject);
+      label ??= item.label;
+      if (obj.dataType !== item.dataType) {
+        throw new RainError(
+          `${item} needs a ${item.dataType}, but ${obj} is a ${obj.dataType}`,
+        );
+      }
+    } else {
+      obj = toDataObject(item);
+    }
+    if (obj.session !== session) {
+      throw new RainError(`${obj} belongs to another session than the task`);
+    }
+    if (label !== undefined && labels.includes(label)) {
+      throw new RainError(`duplicate input label '${label}'`);
+    }
+    objects.push(obj);
+    labels.push(label);
+  }
+  return [objects, labels];
+}
+
+function checkOutputs(session: Session, outputs: TaskOutputItem[]): void {
+  const labels = new Set<string>();
+  for (const item of outputs) {
+    let label: string | undefined;
+    if (item instanceof DataObject) {
+      if (item.session !== session) {
+        throw new RainError(`${item} belongs to another session`);
+      }
+      const state = objectState(item);
+      if (
+        item.state !== undefined || state.constant !== undefined ||
+        state.producer
+      ) {
+        throw new RainError(
+          `${item} cannot be an output: it is a constant, submitted or already produced by ` +
+            "another task",
+        );
+      }
+      label = item.label;
+    } else if (item instanceof Output) {
+      label = item.label;
+    } else if (item === undefined || typeof item === "string") {
+      label = item;
+    } else {
+      throw new TypeError(
+        `an output must be a label, an Output or a DataObject, not ${item}`,
+      );
+    }
+    if (label !== undefined) {
+      if (labels.has(label)) {
+        throw new RainError(`duplicate output label '${label}'`);
+      }
+      labels.add(label);
+    }
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * HTTP transport to the server's client API (docs/protocol.md): JSON requests with `fetch`, error
+ * answers turned into typed errors, and the lifeline (`GET /api/v1/connect`) held open on a raw
+ * TCP connection that does not keep the process alive. Internal to the client.
+ *
+ * @module
+ */
+import { RainError, serverError } from "./errors.ts";
+import type { ConnectResponse, ErrorKind } from "./types.ts";
+
+/** Prefix of every client API path. */
+export const API_PREFIX = "/api/v1";
+
+/** Where the server is and how to authenticate. */
+export interface Endpoint {
+  /** Host name or IP address. */
+  host: string;
+  /** TCP port of the server's `--listen` address. */
+  port: number;
+  /** Cluster secret sent as `Authorization: Bearer <secret>`, if any. */
+  secret?: string;
+}
+
+function hostPart(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
+/** `host:port` (IPv6 hosts in brackets). */
+export function formatAddress(
+  endpoint: { host: string; port: number },
+): string {
+  return `${hostPart(endpoint.host)}:${endpoint.port}`;
+}
+
+const ERROR_KINDS = new Set<string>([
+  "BadRequest",
+  "InvalidGraph",
+  "NotFound",
+  "SessionFailed",
+  "SessionClosed",
+  "NotAvailable",
+  "Unauthorized",
+  "Internal",
+]);
+
+/** The error for a non-2xx answer (its body is read). */
+export async function errorFromResponse(
+  response: Response,
+): Promise<RainError> {
+  const text = await response.text().catch(() => "");
+  return errorFromBody(response.status, text);
+}
+
+function errorFromBody(status: number, text: string): RainError {
+  try {
+    const error = JSON.parse(text).error;
+    if (ERROR_KINDS.has(error.kind) && typeof error.message === "string") {
+      return serverError(error.kind as ErrorKind, error.message);
+    }
+  } catch {
+    // not an ErrorResponse
+  }
+  const kind: ErrorKind = status === 401
+    ? "Unauthorized"
+    : status === 404
+    ? "NotFound"
+    : "Internal";
+  return new RainError(
+    `server answered HTTP ${status}: ${text.slice(0, 500)}`,
+    kind,
+  );
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** JSON body. */
+  json?: unknown;
+  /** Raw body (binary or streamed). */
+  body?: BodyInit;
+  /** Extra headers. */
+  headers?: Record<string, string>;
+}
+
+/** JSON calls and raw requests to one server. */
+export class Transport {
+  readonly endpoint: Endpoint;
+  readonly #base: string;
+  readonly #headers: Record<string, string>;
+  readonly #abort = new AbortController();
+
+  constructor(endpoint: Endpoint) {
+    this.endpoint = endpoint;
+    this.#base = `http://${formatAddress(endpoint)}${API_PREFIX}`;
+    this.#headers = endpoint.secret ? { authorization: `Bearer ${endpoint.secret}` } : {};
+  }
+
+  /** Headers sent with every request (authorization). */
+  get headers(): Record<string, string> {
+    return { ...this.#headers };
+  }
+
+  /** Sends a request; resolves to the response (status < 400, body unread). */
+  async request(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      ...this.#headers,
+      ...options.headers,
+    };
+    let body = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      headers["content-type"] = "application/json";
+    }
+    let response: Response;
+    try {
+      response = await fetch(this.#base + path, {
+        method,
+        headers,
+        body,
+        signal: this.#abort.signal,
+      });
+    } catch (e) {
+      if (this.#abort.signal.aborted) {
+        throw new RainError("the client is closed", "Connection", { cause: e });
+      }
+      throw new RainError(
+        `cannot reach Rain server at ${formatAddress(this.endpoint)}: ${(e as Error).message}`,
+        "Connection",
+        { cause: e },
+      );
+    }
+    if (response.status >= 400) throw await errorFromResponse(response);
+    return response;
+  }
+
+  /** A JSON call; resolves to the parsed answer. */
+  async call<T>(method: string, path: string, json?: unknown): Promise<T> {
+    const response = await this.request(method, path, { json });
+    try {
+      return await response.json() as T;
+    } catch (e) {
+      throw new RainError(
+        `invalid answer to ${method} ${path}: ${e}`,
+        "Connection",
+        { cause: e },
+      );
+    }
+  }
+
+  /** Aborts every request in flight; later requests fail. */
+  close(): void {
+    this.#abort.abort();
+  }
+}
+
+// --- the lifeline ------------------------------------------------------------------------------
+
+const CRLF2 = new Uint8Array([13, 10, 13, 10]);
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
+  outer: for (let i = from; i <= haystack.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+function append(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Decodes an HTTP/1.1 body given in pieces (chunked or with a content length). */
+class BodyDecoder {
+  #raw: Uint8Array = new Uint8Array(0);
+  body: Uint8Array = new Uint8Array(0);
+  complete = false;
+  readonly #chunked: boolean;
+  readonly #length: number | undefined;
+
+  constructor(chunked: boolean, length: number | undefined) {
+    this.#chunked = chunked;
+    this.#length = length;
+  }
+
+  push(data: Uint8Array): void {
+    if (!this.#chunked) {
+      this.body = append(this.body, data);
+      if (this.#length !== undefined && this.body.length >= this.#length) {
+        this.complete = true;
+      }
+      return;
+    }
+    this.#raw = append(this.#raw, data);
+    for (;;) {
+      const lineEnd = indexOf(this.#raw, new Uint8Array([13, 10]));
+      if (lineEnd < 0) return;
+      const size = parseInt(
+        new TextDecoder().decode(this.#raw.subarray(0, lineEnd)),
+        16,
+      );
+      if (!(size >= 0)) {
+        throw new RainError("malformed chunked body", "Connection");
+      }
+      if (size === 0) {
+        this.complete = true;
+        return;
+      }
+      if (this.#raw.length < lineEnd + 2 + size + 2) return;
+      this.body = append(
+        this.body,
+        this.#raw.subarray(lineEnd + 2, lineEnd + 2 + size),
+      );
+      this.#raw = this.#raw.slice(lineEnd + 2 + size + 2);
+    }
+  }
+}
+
+/**
+ * `GET /api/v1/connect`, held open for the client's whole life: the server closes every session
+ * of the client when it breaks. The connection is `unref`ed, so a program that forgets to close
+ * its client still exits (and the server then sees the client leave), like the Python client's
+ * daemon thread.
+ */
+export class Lifeline {
+  /** The server's greeting. */
+  readonly hello: ConnectResponse;
+  #conn: Deno.Conn;
+  #alive = true;
+  #reading: Promise<void>;
+
+  private constructor(conn: Deno.Conn, hello: ConnectResponse) {
+    this.#conn = conn;
+    this.hello = hello;
+    conn.unref();
+    this.#reading = this.#readHeartbeats();
+  }
+
+  /** True while the connection to the server holds. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  async #readHeartbeats(): Promise<void> {
+    const buffer = new Uint8Array(4096);
+    try {
+      while (await this.#conn.read(buffer) !== null) {
+        // heartbeats
+      }
+    } catch {
+      // closed by close(), or the server went away
+    } finally {
+      this.#alive = false;
+    }
+  }
+
+  /** Connects and reads the greeting. */
+  static async open(
+    endpoint: Endpoint,
+    headers: Record<string, string>,
+  ): Promise<Lifeline> {
+    let conn: Deno.Conn;
+    try {
+      conn = await Deno.connect({
+        hostname: endpoint.host,
+        port: endpoint.port,
+      });
+    } catch (e) {
+      throw new RainError(
+        `cannot connect to Rain server at ${formatAddress(endpoint)}: ${(e as Error).message}`,
+        "Connection",
+        { cause: e },
+      );
+    }
+    try {
+      const lines = [
+        `GET ${API_PREFIX}/connect HTTP/1.1`,
+        `host: ${formatAddress(endpoint)}`,
+        "accept: application/x-ndjson",
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      ];
+      const request = new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n");
+      for (let written = 0; written < request.length;) {
+        written += await conn.write(request.subarray(written));
+      }
+      const hello = await readGreeting(conn, endpoint);
+      return new Lifeline(conn, hello);
+    } catch (e) {
+      conn.close();
+      if (e instanceof RainError) throw e;
+      throw new RainError(
+        `connection to Rain server at ${formatAddress(endpoint)} failed: ${(e as Error).message}`,
+        "Connection",
+        { cause: e },
+      );
+    }
+  }
+
+  /** Breaks the connection (the server then closes this client's sessions). */
+  async close(): Promise<void> {
+    if (this.#alive) {
+      this.#alive = false;
+      try {
+        this.#conn.close();
+      } catch {
+        // already closed
+      }
+    }
+    await this.#reading;
+  }
+}
+
+async function readGreeting(
+  conn: Deno.Conn,
+  endpoint: Endpoint,
+): Promise<ConnectResponse> {
+  const buffer = new Uint8Array(16384);
+  let head: Uint8Array = new Uint8Array(0);
+  let end = -1;
+  while (end < 0) {
+    const n = await conn.read(buffer);
+    if (n === null) {
+      throw new RainError("the server closed the connection", "Connection");
+    }
+    head = append(head, buffer.subarray(0, n));
+    end = indexOf(head, CRLF2);
+    if (end < 0 && head.length > 65536) {
+      throw new RainError("HTTP header too large", "Connection");
+    }
+  }
+  const headText = new TextDecoder().decode(head.subarray(0, end));
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headText)?.[1]);
+  if (!status) {
+    throw new RainError(
+      `${formatAddress(endpoint)} does not speak HTTP: ${headText.slice(0, 100)}`,
+      "Connection",
+    );
+  }
+  const chunked = /^transfer-encoding:\s*chunked\s*$/im.test(headText);
+  const lengthMatch = /^content-length:\s*(\d+)\s*$/im.exec(headText);
+  const body = new BodyDecoder(
+    chunked,
+    lengthMatch ? Number(lengthMatch[1]) : undefined,
+  );
+  body.push(head.subarray(end + 4));
+  const done = () => status >= 400 ? body.complete : body.body.includes(10);
+  while (!done()) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    body.push(buffer.subarray(0, n));
+  }
+  const text = new TextDecoder().decode(body.body);
+  if (status >= 400) throw errorFromBody(status, text);
+  const newline = text.indexOf("\n");
+  if (newline < 0) {
+    throw new RainError("the server closed the connection", "Connection");
+  }
+  const line = text.slice(0, newline);
+  try {
+    const hello = JSON.parse(line) as ConnectResponse;
+    if (typeof hello.client_id !== "number") throw new Error("no client_id");
+    return hello;
+  } catch {
+    throw new RainError(
+      `unexpected answer to connect: ${line.slice(0, 200)}`,
+      "Connection",
+    );
+  }
+}
