@@ -4,10 +4,19 @@ import { selfCommand } from "../common/self_command.ts";
 import { type CliContext, realContext } from "./context.ts";
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, usageLine } from "./errors.ts";
 import { GOVERNOR_USAGE, parseGovernorArgs, runGovernorCommand } from "./governor.ts";
+import {
+  DASHBOARD_USAGE,
+  parseDashboardArgs,
+  parseReportArgs,
+  REPORT_USAGE,
+  runDashboard,
+  runReport,
+} from "./dashboard.ts";
 import { type Io, stdIo } from "./io.ts";
 import { parseServerArgs, runServerCommand, SERVER_USAGE } from "./server.ts";
 import { parseStartArgs, runStart, START_USAGE } from "./start.ts";
 import { parseStopArgs, runStop, STOP_USAGE } from "./stop.ts";
+import { parseStatusArgs, runStatus, STATUS_USAGE } from "./status.ts";
 
 export const MAIN_USAGE = `Usage: rain <command> [options]
        rain <command> --help
@@ -17,8 +26,11 @@ Rain ${RAIN_VERSION}: distributed task pipelines.
 Commands:
   start      start a server and governors in the background, wait until they are ready
   stop       shut down a running server and its governors
+  status     show the governors and sessions (progress) of a running server
   server     run the server (clients and governors connect to it)
   governor   run a governor (runs tasks) attached to a server
+  dashboard  serve the dashboard over the event log of a stopped run (read-only)
+  report     write a one-file HTML report of a session from an event log
 
 Options:
   -h, --help     show this help
@@ -86,7 +98,22 @@ async function dispatch(argv: string[], io: Io, deps: RunDeps): Promise<number> 
     case "stop": {
       const cmd = parseStopArgs(rest, (name) => ctx().env(name));
       if (cmd.help) return help(io, STOP_USAGE);
-      return await runStop(cmd.server, cmd.timeout, io);
+      return await runStop(cmd.server, cmd.timeout, io, cmd.secretFile);
+    }
+    case "status": {
+      const cmd = parseStatusArgs(rest);
+      if (cmd.help) return help(io, STATUS_USAGE);
+      return await runStatus(cmd.server, cmd.json, io);
+    }
+    case "dashboard": {
+      const cmd = parseDashboardArgs(rest, ctx());
+      if (cmd.help) return help(io, DASHBOARD_USAGE);
+      return await runDashboard(cmd.options, io);
+    }
+    case "report": {
+      const cmd = parseReportArgs(rest, ctx());
+      if (cmd.help) return help(io, REPORT_USAGE);
+      return await runReport(cmd.options, io);
     }
     default:
       if (command.startsWith("-")) throw new UsageError(`unknown option '${command}'`);

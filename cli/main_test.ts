@@ -83,7 +83,7 @@ Deno.test("usage errors: one line on stderr, exit code 2", async () => {
     [["governor"], /^rain: missing the server address.*\(see 'rain governor --help'\)\n$/],
     [["governor", "h", "--cpus=nope"], /^rain: --cpus must be.*\n$/],
     [["start"], /^rain: say what to start.*\(see 'rain start --help'\)\n$/],
-    [["start", "--governor-host-file=x"], /^rain: --governor-host-file is not supported yet/],
+    [["start", "--governor-host-file=x"], /^rain: --governor-host-file '.*\/x' does not exist/],
     [["stop", "a", "b"], /^rain: unexpected argument 'b' \(see 'rain stop --help'\)\n$/],
   ];
   for (const [argv, re] of cases) {

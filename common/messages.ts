@@ -204,12 +204,48 @@ export interface ObjectsRemovedMessage {
   objects: Id[];
 }
 
+/**
+ * Resource usage of the governor's machine, sent every `RAIN_MONITORING_INTERVAL` seconds
+ * (logged as a `Monitoring` event, see docs/events.md).
+ */
+export interface MonitoringMessage {
+  type: "monitoring";
+  /** RFC 3339, when measured. */
+  timestamp: string;
+  /** Busy % of each core since the previous sample. */
+  cpu_usage: number[];
+  /** % of the machine's memory in use. */
+  mem_usage: number;
+  /** Cumulative bytes `[received, sent]` per network interface (`/proc/net/dev`). */
+  net_stat: Record<string, [number, number]>;
+}
+
+/** One input object the governor obtained from elsewhere. */
+export interface DataTransfer {
+  object: Id;
+  /** A governor id, or `"server"` for a client constant fetched from the server. */
+  from: string;
+  bytes: number;
+  /** RFC 3339 */
+  start_time: string;
+  /** seconds */
+  duration: number;
+}
+
+/** Transfers done by the governor, batched (sent a fraction of a second after they happen). */
+export interface DataTransfersMessage {
+  type: "data_transfers";
+  transfers: DataTransfer[];
+}
+
 export type ToServer =
   | RegisterMessage
   | TaskStartedMessage
   | TaskFinishedMessage
   | TaskFailedMessage
-  | ObjectsRemovedMessage;
+  | ObjectsRemovedMessage
+  | MonitoringMessage
+  | DataTransfersMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Server → governor (WebSocket, msgpack arrays of these)
@@ -232,8 +268,11 @@ export type ObjectSource =
 
 export interface AssignedTask {
   spec: TaskSpec;
-  /** One per `spec.inputs` entry, same order. */
-  inputs: { spec: ObjectSpec; size: number; source: ObjectSource }[];
+  /**
+   * One per `spec.inputs` entry, same order. `info`: the object's run-time info when it says
+   * more than the spec (`content_type` set by its producer, `user`); omitted otherwise.
+   */
+  inputs: { spec: ObjectSpec; size: number; source: ObjectSource; info?: ObjectInfo }[];
   /** One per `spec.outputs` entry, same order. */
   outputs: ObjectSpec[];
 }

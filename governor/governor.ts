@@ -10,16 +10,22 @@
 import { parse as parseToml } from "smol-toml";
 import { join } from "node:path";
 import { hostname } from "node:os";
-import type { ToGovernor } from "../common/messages.ts";
+import type { DataTransfer, ToGovernor } from "../common/messages.ts";
 import type { AssignedTask } from "../common/messages.ts";
 import { formatId } from "../common/ids.ts";
 import { Logger } from "../common/log.ts";
 import { PROTOCOL_VERSION } from "../common/version.ts";
 import { BUILTINS } from "./builtins/mod.ts";
+import { authHeaders } from "../common/secret.ts";
+import { GovernorPermissions } from "./permissions.ts";
+import { executorConfigs } from "./executors/config.ts";
+import { Executors } from "./executors/pool.ts";
 import { type DataServer, startDataServer } from "./data_server.ts";
 import { InputFetcher } from "./fetch_input.ts";
 import { errorMessage, isNotFound, removeTree } from "./fs_util.ts";
+import { DEFAULT_MONITORING_INTERVAL, Monitor } from "./monitoring.ts";
 import { ObjectStore } from "./object_store.ts";
+import { OrphanReaper } from "./orphan_reaper.ts";
 import type { GovernorOptions } from "./options.ts";
 import { ServerLink } from "./server_link.ts";
 import { TaskQueue } from "./task_queue.ts";
@@ -29,6 +35,8 @@ const log = new Logger("governor");
 
 /** How long stopping waits for tasks and the data listener to wind down. */
 const STOP_GRACE_MS = 2000;
+/** Finished transfers are reported in one message this long after the first of a batch. */
+const TRANSFER_REPORT_MS = 250;
 
 export class Governor {
   readonly options: GovernorOptions;
@@ -37,8 +45,12 @@ export class Governor {
   queue: TaskQueue<QueuedTask>;
   fetcher: InputFetcher;
   runner: TaskRunner;
+  /** Executor types and their processes (`<executor>/<method>` tasks). */
+  executors: Executors;
   link: ServerLink | undefined;
   dataServer: DataServer | undefined;
+  /** Limits of Load/LoadDir/Store/Execute (`[permissions]`, `--allow-*`), enforced by Deno. */
+  readonly permissions: GovernorPermissions;
   /** Settles when the governor has stopped (rejects if the server link was lost). */
   readonly finished: Promise<void>;
   #resolveFinished!: () => void;
@@ -46,9 +58,15 @@ export class Governor {
   #registered!: (id: string) => void;
   #stopping: Promise<void> | undefined;
   #lockFile: string;
+  /** Kills this governor's programs if it dies without stopping them. */
+  #reaper: OrphanReaper | undefined;
+  #transfers: DataTransfer[] = [];
+  #transferTimer: ReturnType<typeof setTimeout> | undefined;
+  #monitorTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: GovernorOptions) {
     this.options = options;
+    this.permissions = new GovernorPermissions(options);
     this.finished = new Promise((resolve, reject) => {
       this.#resolveFinished = resolve;
       this.#rejectFinished = reject;
@@ -60,13 +78,26 @@ export class Governor {
       deleteListTimeout: options.deleteListTimeout,
       onRemoved: (objects) => this.link?.send({ type: "objects_removed", objects }),
     });
-    this.fetcher = new InputFetcher(this.store, options.serverHost, options.serverPort);
+    this.fetcher = new InputFetcher(
+      this.store,
+      options.serverHost,
+      options.serverPort,
+      (t) => this.#transferDone(t),
+    );
+    this.fetcher.headers = authHeaders(options.secret);
+    this.executors = new Executors({
+      workDir: options.workDir,
+      logDir: options.logDir,
+      governorId: () => this.governorId,
+    });
+    this.executors.configure(executorConfigs());
     this.runner = new TaskRunner({
       store: this.store,
       fetcher: this.fetcher,
       send: (m) => this.link?.send(m),
       governorId: () => this.governorId,
-      builtins: BUILTINS,
+      builtins: this.permissions.wrap(BUILTINS),
+      executors: this.executors.functions,
     });
     this.queue = new TaskQueue<QueuedTask>(options.cpus, this.runner.run);
   }
@@ -77,18 +108,29 @@ export class Governor {
     if (!(Number.isInteger(o.cpus) && o.cpus >= 1)) {
       throw new Error(`cpus must be a positive integer, got ${o.cpus}`);
     }
-    if (o.configFile !== undefined) await readConfig(o.configFile);
+    if (o.configFile !== undefined) {
+      this.executors.configure(executorConfigs(await readConfig(o.configFile), o.configFile));
+    }
     await Deno.mkdir(o.logDir, { recursive: true });
     await Deno.mkdir(o.workDir, { recursive: true });
     await this.#lockWorkDir();
+    this.#reaper = OrphanReaper.start();
     try {
+      await this.permissions.start();
       await this.store.init();
       this.dataServer = await startDataServer(this.store, {
         hostname: o.listenHost,
         port: o.listenPort,
+        secret: o.secret,
       });
       const registered = new Promise<string>((resolve) => this.#registered = resolve);
-      this.link = await ServerLink.connect(o.serverHost, o.serverPort, (m) => this.#handle(m));
+      this.link = await ServerLink.connect(
+        o.serverHost,
+        o.serverPort,
+        (m) => this.#handle(m),
+        undefined,
+        authHeaders(o.secret),
+      );
       this.link.send({
         type: "register",
         protocol_version: PROTOCOL_VERSION,
@@ -97,7 +139,7 @@ export class Governor {
         cpus: o.cpus,
         hostname: hostname(),
         pid: Deno.pid,
-        executors: [],
+        executors: this.executors.names,
       });
       const outcome = await Promise.race([registered, this.link.closed]);
       if (typeof outcome !== "string") {
@@ -108,6 +150,7 @@ export class Governor {
       this.governorId = outcome;
       log.info(`registered as ${outcome} with ${o.cpus} cpus, work dir ${o.workDir}`);
       if (o.readyFile !== undefined) await writeReadyFile(o.readyFile);
+      this.#startMonitoring();
     } catch (e) {
       await this.#shutdown();
       throw e;
@@ -135,14 +178,50 @@ export class Governor {
   }
 
   async #shutdown(): Promise<void> {
+    clearTimeout(this.#monitorTimer);
+    clearInterval(this.#monitorTimer);
+    this.#reportTransfers();
     this.queue.abortAll();
     this.fetcher.abortAll();
     this.link?.close();
     await withTimeout(this.runner.idle(), STOP_GRACE_MS);
+    await this.#reaper?.stop();
+    await this.executors.close();
+    this.permissions.close();
     if (this.dataServer) await withTimeout(this.dataServer.close(), STOP_GRACE_MS);
     await this.store.close().catch((e) => log.warn(`cleaning the work dir: ${errorMessage(e)}`));
     await Deno.remove(this.#lockFile).catch(() => {});
     await Deno.remove(this.options.workDir).catch(() => {}); // only if empty
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Monitoring (docs/events.md): resource usage samples and data transfers, for the event log
+
+  #startMonitoring(): void {
+    const seconds = this.options.monitoringInterval ?? DEFAULT_MONITORING_INTERVAL;
+    if (!(seconds > 0)) return;
+    const monitor = new Monitor();
+    const send = () => this.link?.send(monitor.sample());
+    // A first sample soon after registering, then one every interval.
+    this.#monitorTimer = setTimeout(() => {
+      send();
+      this.#monitorTimer = setInterval(send, seconds * 1000);
+    }, Math.min(seconds * 1000, 200));
+  }
+
+  #transferDone(transfer: DataTransfer): void {
+    this.#transfers.push(transfer);
+    if (this.#transferTimer === undefined) {
+      this.#transferTimer = setTimeout(() => this.#reportTransfers(), TRANSFER_REPORT_MS);
+    }
+  }
+
+  #reportTransfers(): void {
+    clearTimeout(this.#transferTimer);
+    this.#transferTimer = undefined;
+    if (this.#transfers.length === 0) return;
+    this.link?.send({ type: "data_transfers", transfers: this.#transfers });
+    this.#transfers = [];
   }
 
   // -------------------------------------------------------------------------------------------
@@ -165,6 +244,7 @@ export class Governor {
             this.queue.closeSession(m.session);
             this.fetcher.closeSession(m.session);
             this.store.dropSession(m.session);
+            this.executors.closeSession(m.session);
             break;
           case "shutdown":
             log.info("shutdown requested by the server");
@@ -228,7 +308,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function readConfig(path: string): Promise<void> {
+async function readConfig(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -236,7 +316,7 @@ async function readConfig(path: string): Promise<void> {
     throw new Error(`cannot read config file '${path}': ${errorMessage(e)}`);
   }
   try {
-    parseToml(text);
+    return parseToml(text);
   } catch (e) {
     throw new Error(`config file '${path}' is not valid TOML: ${errorMessage(e)}`);
   }
@@ -244,6 +324,8 @@ async function readConfig(path: string): Promise<void> {
 
 /** Writes `ready` atomically (temp file + rename): a watcher never sees it half-written. */
 async function writeReadyFile(path: string): Promise<void> {
+  // `-`: on stdout (a governor started over ssh tells `rain start` so).
+  if (path === "-") return void await Deno.stdout.write(new TextEncoder().encode("ready\n"));
   const tmp = `${path}.tmp-${Deno.pid}`;
   await Deno.writeTextFile(tmp, "ready\n");
   await Deno.rename(tmp, path);

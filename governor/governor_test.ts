@@ -95,7 +95,7 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
     const conn = await server.connection();
     const reg = await conn.waitFor<RegisterMessage>((m) => m.type === "register", "register");
     assertEquals(reg.cpus, 2);
-    assertEquals(reg.executors, []);
+    assertEquals(reg.executors, ["py"]);
     assertEquals(reg.pid, Deno.pid);
     assert(reg.listen_port > 0);
     assertEquals(reg.listen_host, "127.0.0.1");
@@ -187,7 +187,7 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
       type: "assign_tasks",
       tasks: [
         task([1, 50], "buildin/open", { path: "/nonexistent/rain-file" }, [], [[[1, 51], "blob"]]),
-        task([1, 52], "py/", undefined, [], [[[1, 53], "blob"]]),
+        task([1, 52], "nope/", undefined, [], [[[1, 53], "blob"]]),
         task([1, 54], "buildin/concat", undefined, [], [[[1, 55], "blob"]], 3),
         task([1, 56], "buildin/nope", undefined, [], [[[1, 57], "blob"]]),
       ],
@@ -196,7 +196,7 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
     assertEquals(e1.type, "task_failed");
     assertStringIncludes(e1.info.error!, "'/nonexistent/rain-file'");
     const e2 = await conn.waitFor<TaskFailedMessage>(finishedOf([1, 52]), "py failure");
-    assertStringIncludes(e2.info.error!, `executor 'py' is not available on governor ${gid}`);
+    assertStringIncludes(e2.info.error!, `executor 'nope' is not available on governor ${gid}`);
     const e3 = await conn.waitFor<TaskFailedMessage>(finishedOf([1, 54]), "cpus failure");
     assertStringIncludes(e3.info.error!, "needs 3 cpus");
     const e4 = await conn.waitFor<TaskFailedMessage>(finishedOf([1, 56]), "unknown built-in");

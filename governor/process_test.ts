@@ -54,7 +54,9 @@ Deno.test("process: SIGTERM stops a busy governor promptly and cleans its work d
       }],
     });
     await conn.waitFor((m) => m.type === "task_started", "task_started");
-    assertEquals(await Deno.readTextFile(options.readyFile!), "ready\n");
+    // The ready file is written (atomically) right after registration, possibly while the first
+    // task already runs: wait for it rather than assume it is there.
+    assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
     const t0 = performance.now();
     child.kill("SIGTERM");
     const status = await child.status;
@@ -94,3 +96,15 @@ Deno.test("process: an unreachable server exits 1 with a one-line error", async 
   assertEquals(text.split("\n").length, 1, text);
   assert(text.startsWith(`rain governor: cannot connect to the server at ws://127.0.0.1:${port}`));
 });
+
+async function readWhenPresent(path: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = performance.now() + timeoutMs;
+  while (true) {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || performance.now() > deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}

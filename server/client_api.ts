@@ -35,6 +35,13 @@ export interface ClientApiContext {
   testMode: boolean;
   /** Stops the whole cluster (governors and server). */
   shutdown(): void;
+  /** Headers of requests to governors' data listeners (the cluster secret). */
+  governorHeaders?: Record<string, string>;
+  /**
+   * Open `/connect` streams; the server closes them when it shuts down (they never end by
+   * themselves, and a graceful HTTP shutdown waits for every open response).
+   */
+  clientStreams?: Set<ReadableStreamDefaultController<Uint8Array>>;
 }
 
 export function clientApi(ctx: ClientApiContext): Hono {
@@ -57,13 +64,17 @@ export function clientApi(ctx: ClientApiContext): Hono {
       server_version: RAIN_VERSION,
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
     const gone = () => {
       clearInterval(timer);
+      if (stream) ctx.clientStreams?.delete(stream);
       reactor.removeClient(client);
     };
     // A broken connection cancels the body stream: that is how a client leaving is seen.
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
+        stream = controller;
+        ctx.clientStreams?.add(controller);
         controller.enqueue(new TextEncoder().encode(JSON.stringify(hello) + "\n"));
         timer = setInterval(() => {
           try {
@@ -89,7 +100,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
     }
     const spec = isRecord(body.spec) ? body.spec : {};
     const name = typeof spec.name === "string" ? spec.name : "Unnamed Session";
-    const session = reactor.newSession(client, name);
+    const session = reactor.newSession(client, name, { ...spec, name });
     return c.json({ session_id: session.id });
   });
 
@@ -100,7 +111,11 @@ export function clientApi(ctx: ClientApiContext): Hono {
       // The session may have failed or closed while the body was read.
       reactor.liveSession(session.id);
       const tasks = planTasks(session, read.header, read.objects);
-      reactor.submit(session, { objects: read.objects, tasks }, read.constants);
+      reactor.submit(
+        session,
+        { objects: read.objects, tasks, headerBytes: read.headerBytes },
+        read.constants,
+      );
     } catch (e) {
       await dropSpooled(read.constants);
       throw e;
@@ -171,7 +186,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
       throw new ApiError("SessionClosed", `session ${session.id} is closed`);
     }
     if (obj.state === "removed") throw new ApiError("NotAvailable", `${name} was removed`);
-    const data = await openObjectData(session, obj);
+    const data = await openObjectData(session, obj, ctx.governorHeaders);
     const header: FetchHeader = {
       id,
       data_type: obj.dataType,
@@ -213,6 +228,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
 async function openObjectData(
   session: Session,
   obj: DataObject,
+  headers?: Record<string, string>,
 ): Promise<ReadableStream<Uint8Array>> {
   const constant = obj.constant;
   if (constant?.data) return new Blob([constant.data as BlobPart]).stream();
@@ -221,7 +237,7 @@ async function openObjectData(
   for (const governor of obj.locations) {
     const url = `http://${governor.id}${OBJECT_DATA_PATH}/${session.id}/${obj.id}`;
     try {
-      const response = await fetch(url);
+      const response = await fetch(url, { headers });
       if (response.ok && response.body) return response.body;
       errors.push(`${governor.id}: HTTP ${response.status} ${await response.text()}`);
     } catch (e) {
@@ -287,7 +303,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch (e) {
+    // The client went away or sent less than it announced: its fault, not ours.
+    throw new ApiError("BadRequest", `cannot read the request body: ${(e as Error).message}`);
+  }
   if (text.trim() === "") return {};
   let body: unknown;
   try {

@@ -2,12 +2,17 @@
 import { GOVERNOR_WS_PATH } from "../common/messages.ts";
 import { Logger } from "../common/log.ts";
 import { RAIN_VERSION } from "../common/version.ts";
+import { authHeaders } from "../common/secret.ts";
+import { Auth } from "./auth.ts";
 import { clientApi } from "./client_api.ts";
 import { GovernorLinks } from "./governor_link.ts";
-import { monitoringApi } from "./monitoring_api.ts";
+import { monitoringApi, STATUS_PATH } from "./monitoring_api.ts";
+import { mountDashboard } from "./dashboard_routes.ts";
 import type { ServerOptions } from "./options.ts";
 import { Reactor } from "./reactor.ts";
 import { LocalityScheduler } from "./scheduler.ts";
+import { EventLog } from "./event_log.ts";
+import { EventQueries } from "./event_queries.ts";
 export type { ServerOptions };
 
 const log = new Logger("server");
@@ -16,11 +21,18 @@ export async function runServer(options: ServerOptions): Promise<void> {
   await Deno.mkdir(options.logDir, { recursive: true });
   const spoolDir = await Deno.makeTempDir({ prefix: "rain-server-constants-" });
   const links = new GovernorLinks();
+  // The event log (docs/events.md); sessions a crashed server left open are closed ServerLost.
+  const eventLog = options.eventLog === false ? undefined : EventLog.open(options.logDir);
+  const queries = eventLog ? EventQueries.open(eventLog.path) : undefined;
   const reactor = new Reactor(links, new LocalityScheduler(), {
     testMode: options.testMode,
     dropFile: (path) => Deno.remove(path).catch(() => {}),
+    events: eventLog,
+    firstSessionId: eventLog?.nextSessionId,
+    firstClientId: eventLog?.nextClientId,
   });
   links.reactor = reactor;
+  const auth = new Auth(options.secret);
 
   let stopping = false;
   let stopped!: () => void;
@@ -29,35 +41,83 @@ export async function runServer(options: ServerOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info("shutting down");
+    const withdrawn = auth.withdraw(); // at once: waiting for open connections may take long
     links.shutdownAll();
+    // A graceful HTTP shutdown waits for every open response: end the clients' never-ending
+    // /connect streams and answer blocked waits now.
+    for (const stream of clientStreams) {
+      try {
+        stream.close();
+      } catch { /* already closed */ }
+    }
+    clientStreams.clear();
+    reactor.releaseWaiters();
     // Let the shutdown frames leave before the listeners close.
     setTimeout(async () => {
       await Promise.allSettled([main.shutdown(), http.shutdown()]);
       await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+      await withdrawn;
+      if (eventLog) {
+        const time = Date.now();
+        for (const session of reactor.sessions.values()) {
+          if (session.error !== undefined) continue; // closed "Error" already
+          eventLog.push({
+            type: "SessionClosed",
+            time,
+            session: session.id,
+            reason: "ServerLost",
+            message: "the server was shut down",
+          });
+        }
+        await eventLog.close();
+        queries?.close();
+      }
       stopped();
     }, 50);
   };
 
-  const api = clientApi({ reactor, spoolDir, testMode: options.testMode, shutdown });
+  const clientStreams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const api = clientApi({
+    reactor,
+    clientStreams,
+    spoolDir,
+    testMode: options.testMode,
+    shutdown,
+    governorHeaders: authHeaders(options.secret),
+  });
+  const monitoring = monitoringApi(reactor, queries);
+  mountDashboard(monitoring, { mode: "live", eventsDb: eventLog?.path });
   const main = Deno.serve(
     { hostname: options.listenHost, port: options.listenPort, onListen: () => {} },
-    (request, info) => {
-      if (new URL(request.url).pathname === GOVERNOR_WS_PATH) {
+    auth.protect((request, info) => {
+      const path = new URL(request.url).pathname;
+      if (path === GOVERNOR_WS_PATH) {
         return links.accept(request, (info.remoteAddr as Deno.NetAddr).hostname);
       }
+      // `rain status` and client progress may ask the client port too.
+      if (path === STATUS_PATH) return monitoring.fetch(request);
       return api.fetch(request);
-    },
+    }, "client"),
   );
   const http = Deno.serve(
     { hostname: options.httpHost, port: options.httpPort, onListen: () => {} },
-    monitoringApi(reactor).fetch,
+    auth.protect(monitoring.fetch, "monitoring"),
   );
+  eventLog?.push({
+    type: "ServerStart",
+    time: Date.now(),
+    version: RAIN_VERSION,
+    pid: Deno.pid,
+    listen: `${options.listenHost}:${main.addr.port}`,
+    http_listen: `${options.httpHost}:${http.addr.port}`,
+  });
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, shutdown);
   log.info(
     `rain ${RAIN_VERSION} server listening on ${options.listenHost}:${main.addr.port}, ` +
       `monitoring on ${options.httpHost}:${http.addr.port}, log dir ${options.logDir}`,
   );
+  await auth.announce(options.listenHost, main.addr.port);
   if (options.readyFile) await Deno.writeTextFile(options.readyFile, "ready\n");
   await done;
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(signal, shutdown);

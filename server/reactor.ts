@@ -8,6 +8,8 @@ import type { ObjectInfo, ObjectState, TaskInfo, TaskState } from "../common/att
 import type { ClientId, GovernorId, Id, SessionId } from "../common/ids.ts";
 import type {
   AssignedTask,
+  DataTransfersMessage,
+  MonitoringMessage,
   ObjectSource,
   ServerInfoResponse,
   TaskFailedMessage,
@@ -18,6 +20,7 @@ import type {
 } from "../common/messages.ts";
 import { Logger } from "../common/log.ts";
 import { ApiError } from "./errors.ts";
+import type { EventSink } from "./events.ts";
 import type { Scheduler } from "./scheduler.ts";
 import {
   addConsumer,
@@ -56,6 +59,11 @@ export interface ReactorOptions {
   testMode?: boolean;
   /** Called with files of constants that are no longer needed (to delete them). */
   dropFile?: (path: string) => void;
+  /** The event log (docs/events.md); told of every state change. */
+  events?: EventSink;
+  /** Numbering continues an earlier server's over the same event log. */
+  firstSessionId?: SessionId;
+  firstClientId?: ClientId;
 }
 
 const log = new Logger("server");
@@ -71,12 +79,17 @@ export class Reactor {
   #turnQueued = false;
   /** delete_objects being collected this turn, per governor. */
   #deletes = new Map<GovernorState, Id[]>();
+  readonly #events: EventSink | undefined;
 
   constructor(
     readonly comm: GovernorComm,
     readonly scheduler: Scheduler,
     readonly options: ReactorOptions = {},
-  ) {}
+  ) {
+    this.#events = options.events;
+    this.#nextSessionId = options.firstSessionId ?? 1;
+    this.#nextClientId = options.firstClientId ?? 1;
+  }
 
   // -------------------------------------------------------------------------------------------
   // Turns: changes accumulate; at the end of the turn tasks are placed and messages sent.
@@ -110,11 +123,19 @@ export class Reactor {
       if (!batch) batches.set(governor, batch = []);
       batch.push({
         spec: taskSpec(task),
-        inputs: task.inputs.map((obj) => ({
-          spec: objectSpec(obj),
-          size: obj.size,
-          source: this.#sourceFor(obj, governor),
-        })),
+        inputs: task.inputs.map((obj) => {
+          const input: AssignedTask["inputs"][number] = {
+            spec: objectSpec(obj),
+            size: obj.size,
+            source: this.#sourceFor(obj, governor),
+          };
+          const { content_type, user } = obj.info;
+          if (content_type && content_type !== obj.contentType) {
+            input.info = { content_type };
+          }
+          if (user) input.info = { ...input.info, user };
+          return input;
+        }),
         outputs: task.outputs.map(objectSpec),
       });
     }
@@ -142,6 +163,7 @@ export class Reactor {
   newClient(): Client {
     const client = new Client(this.#nextClientId++);
     this.clients.set(client.id, client);
+    this.#events?.push({ type: "ClientNew", time: Date.now(), client: client.id });
     log.info(`client ${client.id} connected`);
     return client;
   }
@@ -149,13 +171,25 @@ export class Reactor {
   removeClient(client: Client): void {
     if (!this.clients.delete(client.id)) return;
     for (const session of [...client.sessions]) this.closeSession(session);
+    this.#events?.push({ type: "ClientRemoved", time: Date.now(), client: client.id });
     log.info(`client ${client.id} disconnected`);
   }
 
-  newSession(client: Client | undefined, name: string): Session {
+  newSession(
+    client: Client | undefined,
+    name: string,
+    spec: Record<string, unknown> = { name },
+  ): Session {
     const session = new Session(this.#nextSessionId++, client, name);
     this.sessions.set(session.id, session);
     client?.sessions.add(session);
+    this.#events?.push({
+      type: "SessionNew",
+      time: Date.now(),
+      session: session.id,
+      client: client?.id ?? null,
+      spec,
+    });
     return session;
   }
 
@@ -180,7 +214,16 @@ export class Reactor {
     this.sessions.delete(session.id);
     this.closedSessions.add(session.id);
     session.client?.sessions.delete(session);
-    if (session.error === undefined) this.#stopSessionWork(session);
+    if (session.error === undefined) {
+      this.#stopSessionWork(session);
+      this.#events?.push({
+        type: "SessionClosed",
+        time: Date.now(),
+        session: session.id,
+        reason: "ClientClose",
+        message: "",
+      });
+    }
     this.#settleAll(session, { kind: "closed" });
     for (const obj of session.objects.values()) this.#dropConstant(obj);
     log.info(`session ${session.id} closed`);
@@ -206,8 +249,20 @@ export class Reactor {
     if (session.error !== undefined || session.closed) return;
     session.error = error;
     log.info(`session ${session.id} failed: ${error.split("\n")[0]}`);
+    this.#events?.push({
+      type: "SessionClosed",
+      time: Date.now(),
+      session: session.id,
+      reason: "Error",
+      message: error,
+    });
     this.#stopSessionWork(session);
     this.#settleAll(session, { kind: "failed", error });
+  }
+
+  /** Answers every blocked wait as "closed" (the server is shutting down). */
+  releaseWaiters(): void {
+    for (const session of this.sessions.values()) this.#settleAll(session, { kind: "closed" });
   }
 
   #settleAll(session: Session, outcome: WaitOutcome): void {
@@ -230,6 +285,7 @@ export class Reactor {
   /** Applies a validated submit (see submit.ts). */
   submit(session: Session, plan: SubmitPlan, constants: Map<number, ConstantData>): void {
     const sid = session.id;
+    this.#events?.push({ type: "ClientSubmit", time: Date.now(), session: sid, plan });
     for (const p of plan.objects) {
       const obj = new DataObject(
         session,
@@ -344,6 +400,12 @@ export class Reactor {
       if (!obj.keep) throw new ApiError("BadRequest", `object ${session.id}/${id} is not kept`);
       return obj;
     });
+    this.#events?.push({
+      type: "ClientUnkeep",
+      time: Date.now(),
+      session: session.id,
+      objects: ids,
+    });
     for (const obj of objects) {
       obj.keep = false;
       this.#releaseIfUnneeded(obj);
@@ -360,6 +422,7 @@ export class Reactor {
     const governor = new GovernorState(id, cpus, executors);
     this.governors.set(id, governor);
     this.scheduler.governorAdded(governor);
+    this.#events?.push({ type: "GovernorNew", time: Date.now(), governor: id, cpus, executors });
     log.info(`governor ${id} registered with ${cpus} cpus`);
     this.#touch();
     return governor;
@@ -370,6 +433,12 @@ export class Reactor {
     if (this.governors.get(governor.id) !== governor) return;
     this.governors.delete(governor.id);
     this.scheduler.governorRemoved(governor);
+    this.#events?.push({
+      type: "GovernorRemoved",
+      time: Date.now(),
+      governor: governor.id,
+      error: reason,
+    });
     log.warn(`governor ${governor.id} lost: ${reason}`);
     for (const task of [...governor.tasks]) {
       this.#release(task);
@@ -427,6 +496,14 @@ export class Reactor {
     if (!task) return;
     task.state = "running";
     task.info = { ...task.info, start_time: message.start_time, governor: governor.id };
+    this.#events?.push({
+      type: "TaskStarted",
+      time: Date.now(),
+      session: task.session.id,
+      task: task.id,
+      governor: governor.id,
+      start_time: message.start_time,
+    });
   }
 
   taskFinished(governor: GovernorState, message: TaskFinishedMessage): void {
@@ -446,6 +523,14 @@ export class Reactor {
     }
     task.state = "finished";
     task.info = message.info;
+    this.#events?.push({
+      type: "TaskFinished",
+      time: Date.now(),
+      session: task.session.id,
+      task: task.id,
+      info: message.info,
+      outputs: message.outputs,
+    });
     this.#release(task);
     this.scheduler.taskFinished(task, message.info.duration ?? 0);
     const session = task.session;
@@ -484,6 +569,13 @@ export class Reactor {
     if (!task) return;
     task.state = "failed";
     task.info = message.info;
+    this.#events?.push({
+      type: "TaskFinished",
+      time: Date.now(),
+      session: task.session.id,
+      task: task.id,
+      info: message.info,
+    });
     this.#release(task);
     const debug = message.info.debug ? `\n\nDebug:\n${message.info.debug}` : "";
     this.failSession(
@@ -492,6 +584,27 @@ export class Reactor {
         message.info.error || "unknown error"
       }${debug}`,
     );
+  }
+
+  /** A governor's resource usage sample: kept for the status and logged. */
+  monitoring(governor: GovernorState, message: MonitoringMessage): void {
+    governor.monitoring = message;
+    this.#events?.push({
+      type: "Monitoring",
+      time: Date.now(),
+      governor: governor.id,
+      sample: message,
+    });
+  }
+
+  /** Inputs a governor fetched (logged for the timeline). */
+  dataTransfers(governor: GovernorState, message: DataTransfersMessage): void {
+    const events = this.#events;
+    if (!events) return;
+    const time = Date.now();
+    for (const transfer of message.transfers) {
+      events.push({ type: "DataTransfer", time, to: governor.id, transfer });
+    }
   }
 
   objectsRemoved(governor: GovernorState, ids: Id[]): void {

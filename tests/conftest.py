@@ -15,8 +15,9 @@ from rain_testing import RainCluster
 def rain_cluster():
     started = []
 
-    def start(governors=(2,), server_env=None, governor_env=None):
-        cluster = RainCluster(governors, server_env=server_env, governor_env=governor_env)
+    def start(governors=(2,), server_env=None, governor_env=None, executors=None):
+        cluster = RainCluster(governors, server_env=server_env, governor_env=governor_env,
+                              executors=executors)
         started.append(cluster)
         return cluster
 
@@ -46,3 +47,25 @@ def _no_session_leaks():
     yield
     del session._session_stack[:]
     session._default_session = None
+
+
+# Tests that start `rain` processes: those using these fixtures, and every test of a module that
+# starts processes itself (it imports RAIN_BIN or RainCluster from rain_testing).
+_PROCESS_FIXTURES = {"cluster", "rain_cluster", "client"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """With RAIN_TEST_E2E_ONLY=1 only tests that start `rain` processes run: tests/run.sh's
+    second pass, against the single-file program dist/rain.js (RAIN_TEST_BIN)."""
+    import os
+    if os.environ.get("RAIN_TEST_E2E_ONLY") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        module = getattr(item, "module", None)
+        starts_processes = bool(_PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))) or \
+            any(hasattr(module, name) for name in ("RAIN_BIN", "RainCluster"))
+        (keep if starts_processes else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -4,6 +4,7 @@ Every process started here is stopped by its pid (SIGTERM, then SIGKILL) and eve
 directory is removed, also when a start fails half-way.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIENT_PY = os.path.join(REPO, "client_py")
+TESTS_DIR = os.path.join(REPO, "tests")
 # The `rain` command under test; RAIN_TEST_BIN overrides the launcher of this tree.
 RAIN_BIN = os.environ.get("RAIN_TEST_BIN", os.path.join(REPO, "rain"))
 READY_TIMEOUT = 20.0
@@ -93,11 +95,41 @@ class Process:
             self.name, self.pid, status, " ".join(self.args), _tail(self.out_path))
 
 
-class RainCluster:
-    """A server with governors on loopback; ``governors`` lists each governor's cpus."""
+def toml_string(text):
+    """A TOML basic string (JSON string syntax is valid TOML)."""
+    return json.dumps(text)
 
-    def __init__(self, governors=(2,), server_env=None, governor_env=None):
+
+def executors_config(executors=None):
+    """A governor TOML config: the ``py`` executor runs this interpreter (the client's: same
+    cloudpickle) with this tree's ``rain`` package and the test modules importable, plus
+    ``executors`` ({name: command string or list}).
+    """
+    entries = {"py": [sys.executable, "-m", "rain.executor"]}
+    entries.update(executors or {})
+    lines = []
+    for name, command in entries.items():
+        lines.append("[executors.{}]".format(name))
+        if isinstance(command, str):
+            lines.append("command = {}".format(toml_string(command)))
+        else:
+            lines.append("command = [{}]".format(", ".join(toml_string(c) for c in command)))
+        if name == "py":
+            lines.append("env = {{ PYTHONPATH = {} }}".format(
+                toml_string(os.pathsep.join([CLIENT_PY, TESTS_DIR]))))
+    return "\n".join(lines) + "\n"
+
+
+class RainCluster:
+    """A server with governors on loopback; ``governors`` lists each governor's cpus.
+
+    Governors get a config (``executors_config``): the ``py`` executor runs this interpreter;
+    ``executors`` adds executor types ({name: command}).
+    """
+
+    def __init__(self, governors=(2,), server_env=None, governor_env=None, executors=None):
         self.governor_cpus = list(governors)
+        self._executors = executors
         self.workspace = tempfile.mkdtemp(prefix="rain-test-")
         self.port = free_port()
         self.http_port = free_port()
@@ -131,6 +163,9 @@ class RainCluster:
             "--logdir", self.path("server-logs"), "--ready-file", ready,
         ], self.path("server.out"), self._server_env)
         self._wait_ready([(self.server, ready)])
+        config = self.path("governor.toml")
+        with open(config, "w") as f:
+            f.write(executors_config(self._executors))
         waiting = []
         for index, cpus in enumerate(self.governor_cpus):
             ready = self.path("governor-{}.ready".format(index))
@@ -139,7 +174,7 @@ class RainCluster:
                 "--listen", "127.0.0.1:0",
                 "--workdir", self.path("governor-{}-work".format(index)),
                 "--logdir", self.path("governor-{}-logs".format(index)),
-                "--ready-file", ready,
+                "--ready-file", ready, "--config", config,
             ], self.path("governor-{}.out".format(index)), self._governor_env)
             self.governors.append(process)
             waiting.append((process, ready))

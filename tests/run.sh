@@ -4,7 +4,12 @@
 #     N passed, N failed[, N skipped]
 # (sums of both runners). Exits non-zero when a test failed or a runner crashed or timed out.
 #
+# A second pytest pass runs the tests that start `rain` processes against the single-file program
+# (dist/rain.js, built here with `deno task bundle`; RAIN_TEST_BIN=tests/rain_bundle.sh), counted
+# in the same line.
+#
 # Environment:
+#   RAIN_TEST_BUNDLE=0    skip the pass against dist/rain.js
 #   RAIN_TEST_TIMEOUT     per-test limit of pytest tests, seconds (default 300)
 #   RAIN_DENO_TIMEOUT     limit of the whole `deno test` run, seconds (default 1200)
 #   RAIN_PYTEST_TIMEOUT   limit of the whole pytest run, seconds (default 3000)
@@ -83,33 +88,52 @@ if "$python" -c "import pytest_timeout" 2>/dev/null; then
 else
   limit_args=(-p pytest_rain_timeout --rain-timeout="$per_test")
 fi
+# Adds the counts of the pytest run logged as $1 (exit code $2) to the totals.
+count_pytest() {
+  local name=$1 rc=$2 summary p f s
+  # The last line of `pytest -q` is e.g. "3 failed, 10 passed, 2 skipped, 1 error in 4.2s".
+  summary="$(grep -E '^=*[ ]*(no tests ran|[0-9]+ [a-z]+.* in [0-9.]+s)' "$out/$name.log" |
+    tail -n 1)"
+  count() { grep -oE "[0-9]+ ($1)\b" <<<"$summary" | awk '{ n += $1 } END { print n + 0 }'; }
+  p=$(count 'passed|xpassed'); f=$(count 'failed|errors?'); s=$(count 'skipped|xfailed')
+  p=${p:-0} f=${f:-0} s=${s:-0}
+  case $rc in
+    0 | 1 | 5)
+      [ "$rc" -eq 5 ] && note "$name: no Python tests collected"
+      if [ "$rc" -eq 1 ] && [ "$f" -eq 0 ]; then
+        note "$name exited with 1 but no failure was counted; counted as 1 failure"
+        f=1
+      fi
+      ;;
+    124 | 137)
+      note "$name did not finish within ${RAIN_PYTEST_TIMEOUT:-3000} s; counted as 1 failure"
+      f=$((f + 1))
+      ;;
+    *)
+      note "$name crashed or was interrupted (exit code $rc); counted as 1 failure"
+      f=$((f + 1))
+      ;;
+  esac
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
 run_logged pytest "${RAIN_PYTEST_TIMEOUT:-3000}" \
   "$python" -m pytest tests/ -q -p no:cacheprovider "${limit_args[@]}" "$@"
-rc=$?
-# The last line of `pytest -q` is e.g. "3 failed, 10 passed, 2 skipped, 1 error in 4.2s".
-summary="$(grep -E '^=*[ ]*(no tests ran|[0-9]+ [a-z]+.* in [0-9.]+s)' "$out/pytest.log" |
-  tail -n 1)"
-count() { grep -oE "[0-9]+ ($1)\b" <<<"$summary" | awk '{ n += $1 } END { print n + 0 }'; }
-p=$(count 'passed|xpassed'); f=$(count 'failed|errors?'); s=$(count 'skipped|xfailed')
-p=${p:-0} f=${f:-0} s=${s:-0}
-case $rc in
-  0 | 1 | 5)
-    [ "$rc" -eq 5 ] && note "no Python tests collected"
-    if [ "$rc" -eq 1 ] && [ "$f" -eq 0 ]; then
-      note "pytest exited with 1 but no failure was counted; counted as 1 failure"
-      f=1
-    fi
-    ;;
-  124 | 137)
-    note "pytest did not finish within ${RAIN_PYTEST_TIMEOUT:-3000} s; counted as 1 failure"
-    f=$((f + 1))
-    ;;
-  *)
-    note "pytest crashed or was interrupted (exit code $rc); counted as 1 failure"
-    f=$((f + 1))
-    ;;
-esac
-passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+count_pytest pytest $?
+
+# --- The single-file program: tests that start processes, against dist/rain.js ----------------
+if [ "${RAIN_TEST_BUNDLE:-1}" != 0 ]; then
+  echo "== deno task bundle, then pytest against dist/rain.js =="
+  if run_logged bundle 600 "$deno" run -A tools/bundle.ts; then
+    RAIN_TEST_BIN="$root/tests/rain_bundle.sh" RAIN_TEST_E2E_ONLY=1 \
+      run_logged pytest-bundle "${RAIN_PYTEST_TIMEOUT:-3000}" \
+      "$python" -m pytest tests/ -q -p no:cacheprovider "${limit_args[@]}" "$@"
+    count_pytest pytest-bundle $?
+  else
+    note "deno task bundle failed; counted as 1 failure"
+    failed=$((failed + 1))
+  fi
+fi
 
 line="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"

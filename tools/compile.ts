@@ -41,12 +41,13 @@ const PERMISSIONS = [
 ];
 
 /**
- * Files read at run time, embedded with --include (only those present): the dashboard's static
- * files, the Python package (governors start `python3 -m rain.executor` from it) and executors.
+ * Files read at run time, embedded with --include (only those present): the Python package
+ * (governors start `python3 -m rain.executor` from it) and executors. (The dashboard needs no
+ * files: dashboard/assets.gen.ts holds it as a module.)
  * --self-extracting unpacks them to a real directory on first run, so that programs started by
  * rain (Python executors) can read them; Deno's in-memory file system is visible to Deno only.
  */
-const EMBEDDED = ["dashboard", "client_py", "executor"].filter((dir) => {
+const EMBEDDED = ["client_py", "executor"].filter((dir) => {
   const path = join(root, dir);
   return existsSync(path) && [...Deno.readDirSync(path)].length > 0;
 });
