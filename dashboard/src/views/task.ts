@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /** The task inspector: spec, info, inputs, outputs, error, debug, where and when it ran. */
 import type { Ctx, View } from "../view.ts";
+import type { Child } from "../dom.ts";
 import {
   badge,
   errorBox,
@@ -17,6 +18,47 @@ import type { TaskDetail } from "../types.ts";
 function objId(o: { id?: number; spec?: Record<string, unknown> }): string {
   const id = o.spec?.id ?? o.id;
   return Array.isArray(id) ? id.join("/") : String(id ?? "?");
+}
+
+type TaskObject = TaskDetail["inputs"][number] & TaskDetail["outputs"][number];
+
+/** Inputs or outputs of a task: one row per object; the last column says where it comes from or goes. */
+function objectTable<T extends Partial<TaskObject>>(
+  objects: T[],
+  lastHeader: string,
+  lastCell: (o: T) => Child,
+) {
+  if (objects.length === 0) return h("p", { class: "muted" }, "none");
+  return h(
+    "table",
+    { class: "table" },
+    h(
+      "thead",
+      null,
+      h("tr", null, ["Object", "Label", "Type", "Size", lastHeader].map((x) => h("th", null, x))),
+    ),
+    h(
+      "tbody",
+      null,
+      objects.map((o) =>
+        h(
+          "tr",
+          null,
+          h("td", null, objId(o)),
+          h("td", null, String(o.spec?.label ?? "")),
+          h(
+            "td",
+            { class: "muted" },
+            `${o.spec?.data_type ?? "blob"}${
+              o.spec?.content_type ? " · " + o.spec.content_type : ""
+            }`,
+          ),
+          h("td", { class: "num" }, fmtBytes(o.size ?? null)),
+          h("td", null, lastCell(o)),
+        )
+      ),
+    ),
+  );
 }
 
 export function taskView(ctx: Ctx, sid: number, id: number | null): View {
@@ -107,89 +149,23 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
       ]),
       t.debug ? [h("h3", null, "Debug"), h("pre", { class: "debug" }, t.debug)] : null,
       h("h3", null, `Inputs (${t.inputs.length})`),
-      t.inputs.length === 0 ? h("p", { class: "muted" }, "none") : h(
-        "table",
-        { class: "table" },
-        h(
-          "thead",
-          null,
-          h(
-            "tr",
-            null,
-            ["Object", "Label", "Type", "Size", "Produced by"].map((x) => h("th", null, x)),
-          ),
-        ),
-        h(
-          "tbody",
-          null,
-          t.inputs.map((o) =>
-            h(
-              "tr",
-              null,
-              h("td", null, objId(o)),
-              h("td", null, String(o.spec?.label ?? "")),
-              h(
-                "td",
-                { class: "muted" },
-                `${o.spec?.data_type ?? "blob"}${
-                  o.spec?.content_type ? " · " + o.spec.content_type : ""
-                }`,
-              ),
-              h("td", { class: "num" }, fmtBytes(o.size ?? null)),
-              h(
-                "td",
-                null,
-                o.producer !== null && o.producer !== undefined
-                  ? h("a", { href: `#/s/${sid}/task/${o.producer}` }, `task ${sid}/${o.producer}`)
-                  : "client",
-              ),
-            )
-          ),
-        ),
+      objectTable(
+        t.inputs,
+        "Produced by",
+        (o) =>
+          o.producer !== null && o.producer !== undefined
+            ? h("a", { href: `#/s/${sid}/task/${o.producer}` }, `task ${sid}/${o.producer}`)
+            : "client",
       ),
       h("h3", null, `Outputs (${t.outputs.length})`),
-      t.outputs.length === 0 ? h("p", { class: "muted" }, "none") : h(
-        "table",
-        { class: "table" },
-        h(
-          "thead",
-          null,
-          h(
-            "tr",
-            null,
-            ["Object", "Label", "Type", "Size", "Consumers"].map((x) => h("th", null, x)),
-          ),
-        ),
-        h(
-          "tbody",
-          null,
-          t.outputs.map((o) =>
-            h(
-              "tr",
-              null,
-              h("td", null, objId(o)),
-              h("td", null, String(o.spec?.label ?? "")),
-              h(
-                "td",
-                { class: "muted" },
-                `${o.spec?.data_type ?? "blob"}${
-                  o.spec?.content_type ? " · " + o.spec.content_type : ""
-                }`,
-              ),
-              h("td", { class: "num" }, fmtBytes(o.size ?? null)),
-              h(
-                "td",
-                null,
-                o.consumers.length === 0 ? "–" : o.consumers.slice(0, 30).map((c, i) => [
-                  i ? ", " : "",
-                  h("a", { href: `#/s/${sid}/task/${c}` }, String(c)),
-                ]),
-                o.consumers.length > 30 ? ` … (${o.consumers.length})` : null,
-              ),
-            )
-          ),
-        ),
-      ),
+      objectTable(t.outputs, "Consumers", (o) =>
+        o.consumers.length === 0 ? "–" : [
+          o.consumers.slice(0, 30).map((c, i) => [
+            i ? ", " : "",
+            h("a", { href: `#/s/${sid}/task/${c}` }, String(c)),
+          ]),
+          o.consumers.length > 30 ? ` … (${o.consumers.length})` : null,
+        ]),
       t.transfers?.length
         ? [
           h("h3", null, `Input transfers (${t.transfers.length})`),
