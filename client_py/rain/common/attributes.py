@@ -28,6 +28,23 @@ class _Attributes:
         return "{}({})".format(type(self).__name__, fields)
 
 
+class _Info(_Attributes):
+    """Infos are flat: every slot travels under its own name, empty ones omitted; missing ones
+    take the constructor's defaults."""
+
+    __slots__ = ()
+
+    def to_json(self):
+        out = {}
+        for name in self.__slots__:
+            _put(out, name, getattr(self, name))
+        return out
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(**{name: data[name] for name in cls.__slots__ if name in data})
+
+
 class TaskSpecInput(_Attributes):
     """One input of a task: the object id and an optional label."""
 
@@ -89,7 +106,7 @@ class TaskSpec(_Attributes):
         )
 
 
-class TaskInfo(_Attributes):
+class TaskInfo(_Info):
     """``error`` non-empty means failed; ``start_time`` is RFC 3339; ``duration`` in seconds."""
 
     __slots__ = ("error", "start_time", "duration", "governor", "debug", "user")
@@ -103,22 +120,6 @@ class TaskInfo(_Attributes):
         self.debug = debug
         self.user = user if user is not None else {}
 
-    def to_json(self):
-        out = {}
-        for name in self.__slots__:
-            _put(out, name, getattr(self, name))
-        return out
-
-    @classmethod
-    def from_json(cls, data):
-        return cls(
-            error=data.get("error", ""),
-            start_time=data.get("start_time"),
-            duration=data.get("duration"),
-            governor=data.get("governor"),
-            debug=data.get("debug", ""),
-            user=data.get("user"),
-        )
 
 
 class ObjectSpec(_Attributes):
@@ -150,7 +151,7 @@ class ObjectSpec(_Attributes):
         )
 
 
-class ObjectInfo(_Attributes):
+class ObjectInfo(_Info):
     """``size`` in bytes (approximate for directories); ``content_type`` as set at run time."""
 
     __slots__ = ("error", "size", "content_type", "debug", "user")
@@ -161,19 +162,3 @@ class ObjectInfo(_Attributes):
         self.content_type = content_type
         self.debug = debug
         self.user = user if user is not None else {}
-
-    def to_json(self):
-        out = {}
-        for name in self.__slots__:
-            _put(out, name, getattr(self, name))
-        return out
-
-    @classmethod
-    def from_json(cls, data):
-        return cls(
-            error=data.get("error", ""),
-            size=data.get("size"),
-            content_type=data.get("content_type"),
-            debug=data.get("debug", ""),
-            user=data.get("user"),
-        )
