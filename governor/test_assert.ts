@@ -35,3 +35,19 @@ export async function assertRejects(
   }
   throw new Error(`expected a rejection with ${cls.name}`);
 }
+
+/**
+ * Polls `condition` until it holds; throws after `timeoutMs`. For events that have no promise to
+ * await (a process leaving /proc, a file appearing); the deadline only bounds a hang.
+ */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
