@@ -76,6 +76,8 @@ export class ObjectStore {
   #deleteList = new Map<string, { obj: StoredObject; deadline: number }>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** Background file removals in flight. */
+  #removals = new Set<Promise<void>>();
 
   constructor(options: ObjectStoreOptions) {
     this.dataDir = join(options.workDir, "data");
@@ -401,7 +403,15 @@ export class ObjectStore {
   }
 
   #removePath(path: string): void {
-    removeTree(path).catch((e) => log.warn(`cannot remove ${path}: ${errorMessage(e)}`));
+    const removal = removeTree(path)
+      .catch((e) => log.warn(`cannot remove ${path}: ${errorMessage(e)}`))
+      .finally(() => this.#removals.delete(removal));
+    this.#removals.add(removal);
+  }
+
+  /** Settles when every background removal of files started so far has finished (for tests). */
+  async removalsSettled(): Promise<void> {
+    while (this.#removals.size) await Promise.all(this.#removals);
   }
 
   /** Forgets every object of a session now; its files are removed in the background. */

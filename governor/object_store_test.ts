@@ -83,7 +83,11 @@ Deno.test("a failed stream leaves no object and no temp file", async () => {
 
 Deno.test("delete list: removal after the timeout, revive, batched report", async () => {
   const reports: Id[][] = [];
-  await using t = await tempStore(0.05, (ids) => reports.push(ids));
+  let reportedTwice: () => void;
+  const secondReport = new Promise<void>((resolve) => reportedTwice = resolve);
+  await using t = await tempStore(0.05, (ids) => {
+    if (reports.push(ids) === 2) reportedTwice();
+  });
   const a = await t.store.putBlob(newId(), bytes(10));
   const b = await t.store.putBlob(newId(), bytes(MEMORY_LIMIT + 5));
   const c = await t.store.putBlob(newId(), bytes(10));
@@ -94,10 +98,10 @@ Deno.test("delete list: removal after the timeout, revive, batched report", asyn
   assert(t.store.revive(c.id));
   assert(!t.store.revive(c.id));
   assert(t.store.has(a.id), "still held while on the list");
-  await new Promise((r) => setTimeout(r, 150));
+  await secondReport;
   assertEquals(reports, [[missing], [a.id, b.id]], "one batch for both");
   assert(!t.store.has(a.id) && !t.store.has(b.id) && t.store.has(c.id));
-  await new Promise((r) => setTimeout(r, 20)); // background unlink
+  await t.store.removalsSettled();
   await assertRejects(() => Deno.stat(b.path!), Deno.errors.NotFound);
   assertEquals(t.store.deleteListIds(), []);
 });
@@ -205,7 +209,7 @@ Deno.test("dropSession forgets a session's objects and refuses later writes", as
     () => t.store.putBlob(newId(1), bytes(MEMORY_LIMIT + 1)),
     SessionClosedError,
   );
-  await new Promise((r) => setTimeout(r, 20));
+  await t.store.removalsSettled();
   await assertRejects(() => Deno.stat(join(t.store.dataDir, "1")), Deno.errors.NotFound);
   assertEquals([...Deno.readDirSync(t.store.tmpDir)].length, 0);
 });
