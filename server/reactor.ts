@@ -147,6 +147,9 @@ export class Reactor {
   #sourceFor(obj: DataObject, governor: GovernorState): ObjectSource {
     if (obj.locations.includes(governor)) return { kind: "local" };
     if (obj.constant) {
+      // An evicted copy of a constant that is used again: the governor revives it if it still
+      // holds it, else stores the data sent now; either way it is no longer to be deleted.
+      if (governor.toDelete.delete(obj)) this.#cancelPendingDelete(governor, obj);
       if (obj.constant.data) {
         // The governor stores inline data when it reads the message, so later tasks say "local".
         addLocation(obj, governor);
@@ -367,15 +370,26 @@ export class Reactor {
   // -------------------------------------------------------------------------------------------
   // Objects
 
-  /** Removes the object if no one needs it any more (not kept, no pending consumer). */
+  /**
+   * Removes the object if no one needs it any more (not kept, no pending consumer). A client
+   * constant stays usable by later submits until its session closes (Rain 0.4): the server keeps
+   * its data and only the governors' copies go.
+   */
   #releaseIfUnneeded(obj: DataObject): void {
     if (obj.keep || obj.pendingConsumers > 0 || obj.state === "removed") return;
     if (obj.state === "unfinished") return; // removed when it is produced
-    this.#removeObject(obj);
+    if (obj.constant) {
+      this.#deleteCopies(obj);
+      return;
+    }
+    obj.state = "removed";
+    this.#deleteCopies(obj);
+    this.#dropConstant(obj);
   }
 
-  #removeObject(obj: DataObject): void {
-    obj.state = "removed";
+  /** Tells the governors holding the object to delete it (at the end of the turn). */
+  #deleteCopies(obj: DataObject): void {
+    if (obj.locations.length === 0) return;
     for (const governor of obj.locations) {
       governor.toDelete.add(obj);
       let list = this.#deletes.get(governor);
@@ -383,8 +397,16 @@ export class Reactor {
       list.push(obj.fullId);
     }
     obj.locations = NO_GOVERNORS;
-    this.#dropConstant(obj);
     this.#touch();
+  }
+
+  /** Takes the object out of this turn's not yet sent `delete_objects` to the governor. */
+  #cancelPendingDelete(governor: GovernorState, obj: DataObject): void {
+    const list = this.#deletes.get(governor);
+    if (!list) return;
+    const kept = list.filter(([sid, id]) => sid !== obj.session.id || id !== obj.id);
+    if (kept.length) this.#deletes.set(governor, kept);
+    else this.#deletes.delete(governor);
   }
 
   #dropConstant(obj: DataObject): void {
@@ -470,6 +492,19 @@ export class Reactor {
         if (obj.locations.includes(governor)) yield obj;
       }
     }
+  }
+
+  /**
+   * Every object of a governor's part of the graph: the objects it holds, the outputs of the
+   * tasks assigned to it (finished or not) and the objects waiting for deletion there.
+   */
+  #graphPartOf(governor: GovernorState): Set<DataObject> {
+    const objects = new Set(this.#objectsOn(governor));
+    for (const task of governor.tasks) {
+      for (const obj of task.outputs) objects.add(obj);
+    }
+    for (const obj of governor.toDelete) objects.add(obj);
+    return objects;
   }
 
   /** The task no longer occupies its governor. */
@@ -697,7 +732,7 @@ export class Reactor {
       governors: [...this.governors.values()].map((g) => ({
         governor_id: g.id,
         tasks: [...g.tasks].map((t) => t.fullId),
-        objects: [...this.#objectsOn(g), ...g.toDelete].map((o) => o.fullId),
+        objects: [...this.#graphPartOf(g)].map((o) => o.fullId),
         objects_to_delete: [...g.toDelete].map((o) => o.fullId),
         resources: { cpus: g.cpus },
       })),

@@ -154,8 +154,9 @@ Deno.test("submit validation rejects bad graphs naming the id, and applies nothi
     }, /task 1\/12: unknown built-in task type/],
     [{
       objects: [blobEntry(s.id, 11)],
-      tasks: [taskEntry(s.id, 12, "buildin/open", [], [11], { path: "rel" })],
-    }, /task 1\/12: path 'rel' must be absolute/],
+      // A relative path is not a submit error: the task fails when it runs (Rain 0.4).
+      tasks: [taskEntry(s.id, 12, "buildin/open", [], [11], { path: 7 })],
+    }, /task 1\/12: config must be \{path: string\}/],
     [{
       objects: [blobEntry(s.id, 11)],
       tasks: [taskEntry(s.id, 12, "buildin/concat", [], [11], undefined, 0)],
@@ -178,37 +179,91 @@ Deno.test("submit validation rejects bad graphs naming the id, and applies nothi
   assertEquals(s.tasks.size + s.objects.size, 0);
 });
 
-Deno.test("objects of an earlier submit can be reused only when kept and not removed", () => {
+Deno.test("task outputs of an earlier submit can be reused only when kept and not removed", () => {
   const { reactor } = newReactor();
   reactor.addGovernor("a:1", 1, []);
   const s = reactor.newSession(undefined, "s");
   submit(reactor, s, {
-    objects: [blobEntry(s.id, 10, { data: 1, keep: true }), blobEntry(s.id, 11, { data: 1 })],
-    tasks: [],
-  }, { 10: bytes("k"), 11: bytes("n") });
-  assertEquals(s.objects.get(11)!.state, "removed"); // nobody needs it
-  throws(
-    () =>
-      submit(reactor, s, {
-        objects: [blobEntry(s.id, 21)],
-        tasks: [taskEntry(s.id, 20, "buildin/concat", [11], [21])],
-      }),
-    /input object 1\/11 was already removed/,
-  );
+    objects: [blobEntry(s.id, 10, { data: 1 }), blobEntry(s.id, 12, { keep: true })],
+    tasks: [taskEntry(s.id, 11, "buildin/concat", [10], [12])],
+  }, { 10: bytes("k") });
+  reactor.endTurn();
+  finish(reactor, "a:1", s.id, 11, [12]);
   submit(reactor, s, {
     objects: [blobEntry(s.id, 21)],
-    tasks: [taskEntry(s.id, 20, "buildin/concat", [10], [21])],
+    tasks: [taskEntry(s.id, 20, "buildin/concat", [12], [21])],
   });
   assertEquals(s.tasks.get(20)!.state, "ready");
-  reactor.unkeep(s, [10]);
+  reactor.endTurn();
+  finish(reactor, "a:1", s.id, 20, [21]);
+  assertEquals(s.objects.get(21)!.state, "removed"); // nobody needs it
   throws(
     () =>
       submit(reactor, s, {
         objects: [blobEntry(s.id, 31)],
-        tasks: [taskEntry(s.id, 30, "buildin/concat", [10], [31])],
+        tasks: [taskEntry(s.id, 30, "buildin/concat", [21], [31])],
       }),
-    /was not kept/,
+    /input object 1\/21 was already removed/,
   );
+  reactor.unkeep(s, [12]);
+  throws(
+    () =>
+      submit(reactor, s, {
+        objects: [blobEntry(s.id, 31)],
+        tasks: [taskEntry(s.id, 30, "buildin/concat", [12], [31])],
+      }),
+    /input object 1\/12 was already removed/,
+  );
+});
+
+Deno.test("client constants stay usable by later submits until the session closes", () => {
+  const { reactor, comm } = newReactor();
+  reactor.addGovernor("a:1", 1, []);
+  const s = reactor.newSession(undefined, "s");
+  submit(reactor, s, {
+    objects: [blobEntry(s.id, 10, { data: 1 }), blobEntry(s.id, 12)],
+    tasks: [taskEntry(s.id, 11, "buildin/concat", [10], [12])],
+  }, { 10: bytes("c") });
+  reactor.endTurn();
+  finish(reactor, "a:1", s.id, 11, [12]);
+  reactor.endTurn();
+  const constant = s.objects.get(10)!;
+  // The governor's copy goes, the server's data stays.
+  assertEquals(constant.state, "finished");
+  assertEquals(constant.locations.length, 0);
+  assertEquals(comm.take("delete_objects").flatMap((d) => d.message.objects), [
+    [s.id, 12],
+    [s.id, 10],
+  ]);
+  submit(reactor, s, {
+    objects: [blobEntry(s.id, 21)],
+    tasks: [taskEntry(s.id, 20, "buildin/concat", [10], [21])],
+  });
+  reactor.endTurn();
+  const [assign] = comm.take("assign_tasks").slice(-1);
+  assertEquals(assign.message.tasks[0].inputs[0].source, { kind: "inline", data: bytes("c") });
+  // Used again: no longer on the governor's delete list.
+  assertEquals(reactor.serverInfo().governors[0].objects_to_delete, [[s.id, 12]]);
+  reactor.closeSession(s);
+  assertEquals(constant.constant, undefined);
+});
+
+Deno.test("server info lists each governor's part of the graph", () => {
+  const { reactor } = newReactor();
+  reactor.addGovernor("a:1", 1, []);
+  const s = reactor.newSession(undefined, "s");
+  submit(reactor, s, {
+    objects: [blobEntry(s.id, 10, { data: 1 }), blobEntry(s.id, 12), blobEntry(s.id, 14)],
+    tasks: [
+      taskEntry(s.id, 11, "buildin/concat", [10], [12]),
+      taskEntry(s.id, 13, "buildin/concat", [12], [14]),
+    ],
+  }, { 10: bytes("c") });
+  reactor.endTurn();
+  // Task 11 is assigned: its input is there (inline) and its output will be.
+  const info = reactor.serverInfo().governors[0];
+  assertEquals(info.tasks, [[s.id, 11]]);
+  assertEquals(info.objects.sort(), [[s.id, 10], [s.id, 12]]);
 });
 
 Deno.test("a failed task fails the session, wakes waiters and stops its work everywhere", async () => {

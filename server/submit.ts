@@ -253,11 +253,14 @@ export function planTasks(
   return tasks;
 }
 
-/** An object from an earlier submit may be used again only if it was kept and still exists. */
+/**
+ * An object from an earlier submit may be used again if it was kept and still exists, or if it is
+ * a client constant (the server keeps those until the session closes, as Rain 0.4 did).
+ */
 function checkReusable(obj: DataObject, user: string): void {
   const name = `object ${obj.session.id}/${obj.id}`;
   if (obj.state === "removed") invalid(`${user}: input ${name} was already removed`);
-  if (!obj.keep) {
+  if (!obj.keep && !obj.constant) {
     invalid(`${user}: input ${name} is from an earlier submit and was not kept`);
   }
 }

@@ -124,14 +124,15 @@ def test_invalid_submit_is_rejected_whole(client, case):
 def test_inputs_not_kept_or_removed_in_an_earlier_submit(client):
     with client.new_session() as session:
         sid = session.session_id
-        raw_submit(session, [task(sid, 11, inputs=[10], outputs=[12])],
-                   [constant(sid, 10), output(sid, 12, keep=True)])
+        raw_submit(session, [task(sid, 11, inputs=[10], outputs=[12]),
+                             task(sid, 15, inputs=[10], outputs=[16])],
+                   [constant(sid, 10), output(sid, 12, keep=True), output(sid, 16)])
         session.client._api.wait_all(sid)
-        with pytest.raises(RainException) as error:  # 10 was not kept
-            raw_submit(session, [task(sid, 13, inputs=[10], outputs=[14])], [output(sid, 14)])
-        assert error.value.kind == "InvalidGraph" and "{}/10".format(sid) in str(error.value)
+        with pytest.raises(RainException, match="was not kept") as error:  # 16 was not kept
+            raw_submit(session, [task(sid, 13, inputs=[16], outputs=[14])], [output(sid, 14)])
+        assert error.value.kind == "InvalidGraph" and "{}/16".format(sid) in str(error.value)
         session.client._api.unkeep(sid, [12])
-        with pytest.raises(RainException) as error:  # 12 was unkept: removed
+        with pytest.raises(RainException, match="already removed") as error:  # 12 was unkept
             raw_submit(session, [task(sid, 13, inputs=[12], outputs=[14])], [output(sid, 14)])
         assert error.value.kind == "InvalidGraph" and "{}/12".format(sid) in str(error.value)
 
