@@ -40,7 +40,7 @@ export class FakeGovernorConnection {
   async waitFor<T extends ToServer = ToServer>(
     pred: (m: ToServer) => boolean,
     what = "message",
-    timeoutMs = 5000,
+    timeoutMs = 30_000,
   ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -62,7 +62,7 @@ export class FakeGovernorConnection {
   }
 
   /** Waits until `pred` is true of the received messages. */
-  async waitUntil(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  async waitUntil(pred: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
     await this.waitFor(() => pred(), what, timeoutMs);
   }
 

@@ -11,7 +11,7 @@ import type {
 } from "../common/messages.ts";
 import type { DataType, JsonValue } from "../common/attributes.ts";
 import type { Id } from "../common/ids.ts";
-import { runGovernor } from "./mod.ts";
+import { Governor, runGovernor } from "./mod.ts";
 import type { GovernorOptions } from "./options.ts";
 import { FakeServer } from "./fake_server.ts";
 import { dec, enc, tempDir } from "./test_util.ts";
@@ -78,9 +78,12 @@ function startGovernor(
     deleteListTimeout: 0,
     ...extra,
   };
-  const done = runGovernor(options);
+  const governor = new Governor(options);
+  // Settles once registered and the ready file is written.
+  const started = governor.start();
+  const done = started.then(() => governor.finished);
   done.catch(() => {});
-  return { options, done };
+  return { options, done, governor, started };
 }
 
 async function fetchObject(governorId: string, id: Id): Promise<Response> {
@@ -91,7 +94,7 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
   await using dir = await tempDir();
   const server = new FakeServer();
   try {
-    const { options, done } = startGovernor(server, dir.path);
+    const { options, done, governor, started: registered } = startGovernor(server, dir.path);
     const conn = await server.connection();
     const reg = await conn.waitFor<RegisterMessage>((m) => m.type === "register", "register");
     assertEquals(reg.cpus, 2);
@@ -102,9 +105,7 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
     await assertRejects(() => Deno.stat(options.readyFile!), Deno.errors.NotFound);
     const gid = `127.0.0.1:${reg.listen_port}`;
     conn.send({ type: "registered", governor_id: gid });
-    for (let i = 0; i < 100 && !(await Deno.stat(options.readyFile!).catch(() => null)); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await registered;
     assertEquals(await Deno.readTextFile(options.readyFile!), "ready\n");
 
     // concat of two inline constants.
@@ -232,7 +233,14 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
     );
     const f6 = await conn.waitFor<TaskFinishedMessage>(finishedOf([3, 10]), "session 3 task");
     assertEquals(f6.type, "task_finished");
-    await new Promise((r) => setTimeout(r, 50));
+    // Anything the killed sleep could report is sent once the runner is idle; the reply to a
+    // later message (deleting an object not held is reported at once) arrives after it.
+    await governor.runner.idle();
+    conn.send({ type: "delete_objects", objects: [[9, 1]] });
+    await conn.waitFor(
+      (m) => m.type === "objects_removed" && same(m.objects[0], [9, 1]),
+      "marker objects_removed",
+    );
     assertEquals(conn.received.filter((m) => "task" in m && m.task[0] === 2).length, 1);
     assertEquals((await fetchObject(gid, [2, 11])).status, 404);
 
@@ -373,7 +381,8 @@ Deno.test("governor: losing the server stops the governor and its tasks", async 
     const t0 = performance.now();
     conn.close();
     await assertRejects(() => g.done, Error, "lost connection to the server");
-    assert(performance.now() - t0 < 3000);
+    // Far below the sleep's 60 s: the governor killed the task instead of waiting for it.
+    assert(performance.now() - t0 < 30_000);
     await assertRejects(() => Deno.stat(g.options.workDir), Deno.errors.NotFound);
   } finally {
     await server.close();
@@ -411,8 +420,15 @@ Deno.test("governor: delayed deletion, and revival by a newly assigned task", as
     assert(performance.now() - t0 >= 250, "removed only after the timeout");
     assert(removed.type === "objects_removed");
     assertEquals(removed.objects, [[1, 15]]);
-    await new Promise((r) => setTimeout(r, 400));
-    assertEquals(conn.received.filter((m) => m.type === "objects_removed").length, 1);
+    // A removal of the revived 1/12 would be due before that of 1/21, deleted only now.
+    conn.send({ type: "delete_objects", objects: [[1, 21]] });
+    const marker = await conn.waitFor(
+      (m) => m.type === "objects_removed" && m !== removed,
+      "objects_removed of 1/21",
+    );
+    assert(marker.type === "objects_removed");
+    assertEquals(marker.objects, [[1, 21]]);
+    assertEquals(conn.received.filter((m) => m.type === "objects_removed").length, 2);
     assertEquals(await (await fetchObject(governorId, [1, 12])).text(), "keep");
     assertEquals((await fetchObject(governorId, [1, 15])).status, 404);
     conn.send({ type: "shutdown" });
