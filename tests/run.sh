@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs ALL tests of Rain: the Deno unit tests (`deno test -A`), then the Python suite
+# Installs what the tests need (tools/install_test_deps.sh), then runs ALL tests of Rain:
+# `deno task check` (one test), the Deno unit tests (`deno test -A`), then the Python suite
 # (`/usr/bin/python3 -m pytest tests/`), and ends with one plain line:
 #     N passed, N failed[, N skipped]
 # (sums of both runners). Exits non-zero when a test failed or a runner crashed or timed out.
@@ -22,13 +23,11 @@ deno="$root/node_modules/.bin/deno"
 python=/usr/bin/python3
 export NO_COLOR=1
 
-if [ ! -x "$deno" ]; then
-  echo "tests/run.sh: installing the pinned Deno (npm install) ..."
-  npm install --no-audit --no-fund || { echo "tests/run.sh: npm install failed"; exit 1; }
-fi
-if [ ! -d "$root/node_modules/.deno" ]; then
-  "$deno" install || { echo "tests/run.sh: deno install failed"; exit 1; }
-fi
+# Debian packages, the pinned Deno and the npm packages (skips what is already there).
+bash "$root/tools/install_test_deps.sh" </dev/null || {
+  echo "tests/run.sh: tools/install_test_deps.sh failed"
+  exit 1
+}
 # node_modules/.bin/deno is a Node.js script starting the binary; use the binary (see ./rain).
 [ -x "$root/node_modules/deno/deno" ] || "$deno" --version >/dev/null 2>&1 || true
 [ -x "$root/node_modules/deno/deno" ] && deno="$root/node_modules/deno/deno"
@@ -55,6 +54,15 @@ run_logged() {
 
 passed=0 failed=0 skipped=0
 note() { echo "tests/run.sh: $*"; }
+
+# --- deno task check: formatting, lint, type check of every entry point (counted as one test) --
+echo "== deno task check =="
+if run_logged check 600 "$deno" task check; then
+  passed=$((passed + 1))
+else
+  note "deno task check failed (fmt, lint or type check; see above); counted as 1 failure"
+  failed=$((failed + 1))
+fi
 
 # --- Deno unit tests -------------------------------------------------------------------------
 echo "== deno test =="
