@@ -163,7 +163,9 @@ Deno.test("closing the data server cuts responses still streaming", async () => 
   await reader.read();
   const t0 = performance.now();
   await server.close();
-  assert(performance.now() - t0 < 1000, "close is prompt");
+  // Without cutting, close would wait for a reader that never reads: any bound far below the
+  // test's own limit tells the two apart.
+  assert(performance.now() - t0 < 10_000, "close is prompt");
   let received = 0;
   let cut = false;
   try {

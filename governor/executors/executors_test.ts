@@ -3,7 +3,7 @@
  * (executor/mod.ts) with the example executor and a test executor, the pool's reuse, caching,
  * killing, crashes and start failures.
  */
-import { assert, assertEquals, assertStringIncludes } from "../test_assert.ts";
+import { assert, assertEquals, assertStringIncludes, waitUntil } from "../test_assert.ts";
 import { join } from "node:path";
 import type {
   AssignedTask,
@@ -223,15 +223,10 @@ Deno.test("executors: a closed session kills its running executor; the next task
       tasks: [task([1, 20], "t/sleep", [], [[1, 21]], { seconds: 60 })],
     });
     await conn.waitFor((m) => m.type === "task_started" && same(m.task, [1, 20]), "started");
-    // Give the call time to reach the executor.
-    for (let i = 0; i < 100 && g.executors.pools.get("t")!.idleCount > 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    // The call has reached the executor once the pool lent it out.
+    await waitUntil(() => g.executors.pools.get("t")!.idleCount === 0, "the call to the executor");
     conn.send({ type: "close_session", session: 1 });
-    for (let i = 0; i < 200 && processAlive(pid); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert(!processAlive(pid), `executor ${pid} was killed`);
+    await waitUntil(() => !processAlive(pid), `executor ${pid} to be killed`);
     conn.send({ type: "assign_tasks", tasks: [task([2, 10], "t/pid", [], [[2, 11]])] });
     await result(conn, [2, 10]);
     assert(Number(await text(g, [2, 11])) !== pid);
