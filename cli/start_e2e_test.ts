@@ -90,7 +90,7 @@ Deno.test("rain start --local-governors=[1,1], a client sees both governors, rai
       stopped.stdout,
       new RegExp(`^Rain stopped: server at 127\\.0\\.0\\.1:${port} and 2 governors \\(`),
     );
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     while (pidsUnder(logDir).length > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -281,7 +281,7 @@ Deno.test("the timer writes pending events without an explicit flush", async () 
     const log = EventLog.open(dir, { flushMs: 10 });
     log.push({ type: "ClientNew", time: T, client: 1 });
     assertEquals(log.pendingCount, 1);
-    for (let i = 0; i < 200 && rows(dir).length === 0; i++) {
+    for (let i = 0; i < 1000 && rows(dir).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
     assertEquals(rows(dir).length, 1);
