@@ -77,8 +77,9 @@ def invalid_graphs(sid):
          [c10, output(sid, 12), output(sid, 13)], "{}/11".format(sid)),
         ("concat of a directory", [task(sid, 11, inputs=[10], outputs=[12])],
          [constant(sid, 10, data_type="dir"), output(sid, 12)], "{}/11".format(sid)),
-        ("open with a relative path", [task(sid, 11, "buildin/open", outputs=[12],
-                                            config={"path": "relative"})],
+        # (A relative path is no submit error: the task fails when it runs, as in Rain 0.4.)
+        ("open with a non-string path", [task(sid, 11, "buildin/open", outputs=[12],
+                                              config={"path": 5})],
          [output(sid, 12)], "{}/11".format(sid)),
         ("export with a missing path", [task(sid, 11, "buildin/export", inputs=[10],
                                              config={})], [c10], "{}/11".format(sid)),

@@ -69,5 +69,9 @@ Deno.test("export errors name the path", async () => {
     `cannot export to '${d.path}': is a directory`,
   );
   const t3 = makeTask("buildin/export", { path: "rel" }, [blob], []);
-  await assertRejects(() => exportTask(makeContext(t.store, t3, [blob])), Error, "absolute");
+  await assertRejects(
+    () => exportTask(makeContext(t.store, t3, [blob])),
+    Error,
+    "path 'rel' must be absolute",
+  );
 });

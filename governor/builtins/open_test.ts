@@ -81,4 +81,10 @@ Deno.test("open_dir errors name the path", async () => {
     Error,
     `cannot open '${file}': not a directory`,
   );
+  const t3 = makeTask("buildin/open_dir", { path: "data/in" }, [], ["dir"]);
+  await assertRejects(
+    () => openDir(makeContext(t.store, t3, [])),
+    Error,
+    "path 'data/in' must be absolute",
+  );
 });
