@@ -8,7 +8,8 @@
  *    with `write`), one may be the standard input.
  * 3. The program runs (`run_program.ts`) with the governor's environment; abort kills it and
  *    everything it started.
- * 4. Outputs are moved into the store (`run_outputs.ts`), the standard output was streamed.
+ * 4. Outputs are moved into the store (`run_outputs.ts`; hard-linked when they lie in a
+ *    read-only input directory), the standard output was streamed.
  * 5. The working directory is removed (or recycled when left empty: `work_dirs.ts`), whatever
  *    happened.
  */
@@ -54,8 +55,18 @@ export async function run(ctx: TaskContext): Promise<StoredObject[]> {
       captureStdout: config.out_paths.includes(STDOUT_PATH),
       spawn: ctx.spawn,
     });
+    const readOnlyInputDirs = config.in_paths
+      .filter((p, i) => !p.write && p.path !== STDIN_PATH && inputs[i].dataType === "dir")
+      .map((p) => p.path);
     try {
-      return await collectOutputs(store, workDir, config.out_paths, task.outputs, stdout);
+      return await collectOutputs(
+        store,
+        workDir,
+        config.out_paths,
+        task.outputs,
+        stdout,
+        readOnlyInputDirs,
+      );
     } catch (e) {
       await discard(stdout);
       throw e;

@@ -8,6 +8,9 @@
  *   memory instead, like every small blob);
  * - one inside another output directory (`mydir/a` beside `mydir`) is hard-linked, not moved,
  *   so that the directory keeps it;
+ * - one inside a read-only input directory (or that directory itself) is hard-linked (copied
+ *   where linking fails): the input's directories are read-only, so nothing can be renamed out
+ *   of them, and its files are the store's;
  * - a symbolic link is followed: a target in the working directory or the store is hard-linked,
  *   anything else copied;
  * - the standard output was captured while the program ran.
@@ -54,8 +57,11 @@ export async function collectOutputs(
   outPaths: string[],
   specs: ObjectSpec[],
   stdout: CapturedOutput | undefined,
+  readOnlyInputDirs: string[] = [],
 ): Promise<StoredObject[]> {
   const dirOutputs = outPaths.filter((p, i) => specs[i].data_type === "dir" && p !== STDOUT_PATH);
+  const within = (path: string, dirs: string[]) =>
+    dirs.some((d) => path === d || path.startsWith(d + "/"));
   const found: (Found | undefined)[] = [];
   for (let i = 0; i < outPaths.length; i++) {
     const path = outPaths[i];
@@ -63,8 +69,9 @@ export async function collectOutputs(
       found.push(undefined);
       continue;
     }
-    const nested = dirOutputs.some((d) => path.startsWith(d + "/"));
-    found.push(await find(store, workDir, path, specs[i], nested));
+    const keepSource = within(path, readOnlyInputDirs) ||
+      dirOutputs.some((d) => path.startsWith(d + "/"));
+    found.push(await find(store, workDir, path, specs[i], keepSource));
   }
   const stored = new Array<StoredObject>(outPaths.length);
   const order = outPaths.map((_, i) => i).sort((a, b) => outPaths[b].length - outPaths[a].length);
@@ -93,7 +100,7 @@ async function find(
   workDir: string,
   path: string,
   spec: ObjectSpec,
-  nested: boolean,
+  keepSource: boolean,
 ): Promise<Found> {
   const name = describe(spec, path);
   const full = join(workDir, path);
@@ -117,7 +124,7 @@ async function find(
     throw new Error(`${name}: ${fsReason(e)}`);
   }
   let found: Found = { spec, path, source: full, size: info.size, take: "move", ours: true };
-  if (nested) found.take = "link";
+  if (keepSource) found.take = "link";
   if (info.isSymlink) {
     let source: string;
     try {

@@ -16,6 +16,8 @@ import {
   treeModes,
 } from "../test_util.ts";
 import { run } from "./run.ts";
+import { placeInputs } from "./run_inputs.ts";
+import { collectOutputs } from "./run_outputs.ts";
 import { STDERR_TAIL } from "./run_program.ts";
 import { pooledWorkDirs, workDirsRemoved } from "./work_dirs.ts";
 
@@ -156,6 +158,54 @@ Deno.test("run: outputs — nested paths, directories, empty, large and via a sy
   assertEquals(((await Deno.stat(bigFile.path!)).mode ?? 0) & 0o777, 0o444);
   assertEquals(await text(t.store, link), "target\n");
   assertEquals(await leftovers(t.store), []);
+});
+
+Deno.test("run: outputs inside a read-only input directory are hard links to its files", async () => {
+  await using t = await tempStore();
+  await using src = await tempDir();
+  await makeSampleTree(src.path);
+  const bigData = new Uint8Array(MEMORY_LIMIT * 2).fill(7);
+  await Deno.writeFile(join(src.path, "sub/big.bin"), bigData);
+  const dir = await t.store.putStream(newId(), "dir", packDirectory(src.path));
+  const [file, big, sub, whole] = await runTask(t.store, {
+    args: ["true"],
+    inputs: [[dir, "d"]],
+    outputs: [["d/a.txt", "blob"], ["d/sub/big.bin", "blob"], ["d/sub", "dir"], ["d", "dir"]],
+  });
+  assertEquals(await text(t.store, file), "alpha");
+  assertEquals([big.size, big.data], [bigData.length, undefined]);
+  const inode = async (path: string) => (await Deno.stat(path)).ino;
+  const storedBig = await inode(join(dir.path!, "sub/big.bin"));
+  assertEquals(await inode(big.path!), storedBig, "the big file is a link, not a copy");
+  assertEquals(await inode(join(sub.path!, "big.bin")), storedBig);
+  assertEquals(await describeTree(whole.path!), await describeTree(dir.path!));
+  assertEquals(await describeTree(dir.path!), await describeTree(src.path), "input unchanged");
+  assertEquals(((await Deno.stat(sub.path!)).mode ?? 0) & 0o777, 0o555);
+  assertEquals(await leftovers(t.store), []);
+});
+
+Deno.test("run: taking outputs from a read-only input directory leaves it in place", async () => {
+  await using t = await tempStore();
+  await using src = await tempDir();
+  await makeSampleTree(src.path);
+  const dir = await t.store.putStream(newId(), "dir", packDirectory(src.path));
+  const [a, sub] = [newId(), newId()];
+  const workDir = join(t.workDir, "work");
+  await Deno.mkdir(workDir);
+  await placeInputs(workDir, [{ path: "d", write: false }], [dir], ["d"]);
+  const before = await describeTree(join(workDir, "d"));
+  const [file, tree] = await collectOutputs(
+    t.store,
+    workDir,
+    ["d/a.txt", "d/sub"],
+    [{ id: a, data_type: "blob" }, { id: sub, data_type: "dir" }],
+    undefined,
+    ["d"],
+  );
+  assertEquals(await text(t.store, file), "alpha");
+  assertEquals(await describeTree(tree.path!), ["b.txt file bravo!", "empty/ dir"]);
+  // Nothing was renamed out of the input (a non-root governor could not: its dirs are 0555).
+  assertEquals(await describeTree(join(workDir, "d")), before);
 });
 
 Deno.test("run: failures name what went wrong and leave nothing behind", async () => {

@@ -3,6 +3,7 @@
 import os
 import shutil
 
+from .attributes import ObjectInfo
 from .content_type import decode_value
 from .data_type import DataType
 from .dir_archive import pack_directory, unpack_directory
@@ -14,7 +15,8 @@ _NOT_LOADED = object()
 class DataInstance:
     """Data of an object, held in memory (``data``) or in the file system (``path``).
 
-    A directory's bytes are a tar archive of it.
+    A directory's bytes are a tar archive of it. ``info`` is always an ``ObjectInfo`` (empty
+    when nothing is known), so a task may fill ``info.user`` of an instance it returns.
     """
 
     def __init__(self, data=None, *, path=None, data_type=None, content_type=None, spec=None,
@@ -24,7 +26,7 @@ class DataInstance:
         self._data = data
         self._path = path
         self.spec = spec
-        self.info = info
+        self.info = info if info is not None else ObjectInfo()
         self.data_object = data_object
         if data_type is None:
             data_type = spec.data_type if spec is not None else DataType.BLOB
@@ -35,7 +37,7 @@ class DataInstance:
     @property
     def content_type(self):
         """The run-time content type if known, else the declared one."""
-        if self.info is not None and self.info.content_type:
+        if self.info.content_type:
             return self.info.content_type
         if self._content_type:
             return self._content_type

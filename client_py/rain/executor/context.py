@@ -27,12 +27,16 @@ class Context:
     - ``ctx.work_dir``: the task's working directory (also the current directory at start)
     """
 
-    def __init__(self, call, inputs, governor_id=None, work_dir=None):
+    def __init__(self, call, inputs, governor_id=None, work_dir=None, staging_dir=None):
         self._call = call
         self._spec = None
         self.inputs = inputs
         self.info = TaskInfo(governor=governor_id)
         self.work_dir = work_dir if work_dir is not None else os.getcwd()
+        # Where staged outputs wait for the governor: outside the working directory (so that a
+        # staged name can be written again) but on its file system (so staging is a rename).
+        self.staging_dir = staging_dir if staging_dir is not None else \
+            os.path.join(os.path.dirname(os.path.abspath(self.work_dir)), ".staged")
         self.function = None
         self._debug = []
         # Per output: content type to encode returned values with (Python tasks).
@@ -99,38 +103,44 @@ class Context:
         """An output blob holding ``pickle.dumps(value)`` (content type "pickle")."""
         return self.blob(value, encode="pickle")
 
-    def _staged_path(self, path):
-        path = os.path.abspath(path)
+    def _stage(self, path):
+        """Takes ``path`` away for the governor: the path of the staged copy, in the staging
+        directory. A file or directory of the working directory is moved there at once (so the
+        name is free again); anything else (outside it, or a link, e.g. to an input) is copied:
+        the original is not the task's to give away."""
+        source = os.path.abspath(path)
         root = os.path.abspath(self.work_dir)
-        if os.path.commonpath([root, path]) != root or path == root or os.path.islink(path):
-            # Outside the working directory, or a link (e.g. to an input): the governor takes
-            # the staged file, so it gets a copy of its own (the original is left alone).
-            target = os.path.join(root, ".staged-{}".format(uuid.uuid4().hex))
-            if os.path.isdir(path):
-                shutil.copytree(path, target, symlinks=True)
-            else:
-                shutil.copyfile(path, target)
-            path = target
-        return path
+        os.makedirs(self.staging_dir, exist_ok=True)
+        target = os.path.join(self.staging_dir, "{}-{}".format(
+            uuid.uuid4().hex, os.path.basename(source.rstrip(os.sep)) or "staged"))
+        inside = os.path.commonpath([root, source]) == root and source != root
+        if inside and not os.path.islink(source):
+            os.rename(source, target)
+        elif os.path.isdir(source):
+            shutil.copytree(source, target, symlinks=True)
+        else:
+            shutil.copyfile(source, target)
+        return target
 
     def stage_file(self, path, content_type=None):
-        """An output blob from a file the task wrote; the file is moved into the governor's
-        storage when the task returns (do not change it afterwards)."""
+        """An output blob from a file the task wrote. The file is moved out of the working
+        directory at once (into the governor's storage when the task returns): the name may be
+        written again; do not keep using the old path."""
         check_content_type(content_type)
         if not os.path.isfile(path):
             raise RainException("stage_file: {!r} is not a file".format(path))
-        instance = DataInstance(path=self._staged_path(path), data_type=DataType.BLOB,
+        instance = DataInstance(path=self._stage(path), data_type=DataType.BLOB,
                                 content_type=content_type,
                                 info=ObjectInfo(content_type=content_type))
         instance._staged = True
         return instance
 
     def stage_directory(self, path):
-        """An output directory from a directory the task wrote; it is moved into the governor's
-        storage when the task returns."""
+        """An output directory from a directory the task wrote; it is moved out of the working
+        directory at once, like ``stage_file``."""
         if not os.path.isdir(path):
             raise RainException("stage_directory: {!r} is not a directory".format(path))
-        instance = DataInstance(path=self._staged_path(path), data_type=DataType.DIRECTORY,
+        instance = DataInstance(path=self._stage(path), data_type=DataType.DIRECTORY,
                                 info=ObjectInfo())
         instance._staged = True
         return instance

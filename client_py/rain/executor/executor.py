@@ -51,7 +51,11 @@ class Executor:
             raise SystemExit("rain.executor: {} is not set; executors are started by a Rain "
                              "governor".format(e.args[0]))
         self.executor_type = executor_type or env.get("RAIN_EXECUTOR_TYPE", "")
-        self.work_dir = env.get("RAIN_EXECUTOR_WORK_DIR") or os.getcwd()
+        # The executor's directory holds the tasks' working directory and, beside it, the
+        # staging directory: staged outputs leave the working directory at once, by a rename.
+        base_dir = os.path.abspath(env.get("RAIN_EXECUTOR_WORK_DIR") or os.getcwd())
+        self.work_dir = os.path.join(base_dir, "task")
+        self.staging_dir = os.path.join(base_dir, ".staged")
         self.governor_id = env.get("RAIN_GOVERNOR_ID")
         # Objects kept for later calls: (session, id) -> value (e.g. an unpickled function).
         self.kept = {}
@@ -93,27 +97,32 @@ class Executor:
 
     def _clean_work_dir(self):
         """Every call starts in an empty working directory: what the previous task left there
-        is removed (its staged outputs were moved out by the governor before this call)."""
+        is removed, and so is what it staged but did not return (the governor moved the
+        returned outputs into its storage before this call)."""
         work_dir = self.work_dir
+        os.makedirs(work_dir, exist_ok=True)
+        os.makedirs(self.staging_dir, exist_ok=True)
         try:
             if os.getcwd() != work_dir:
                 os.chdir(work_dir)
         except FileNotFoundError:
             os.chdir(work_dir)
-        with os.scandir(work_dir) as entries:
-            leftovers = list(entries)
-        for entry in leftovers:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, onerror=_make_writable_and_retry)
-            else:
-                os.unlink(entry.path)
+        for directory in (work_dir, self.staging_dir):
+            with os.scandir(directory) as entries:
+                leftovers = list(entries)
+            for entry in leftovers:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, onerror=_make_writable_and_retry)
+                else:
+                    os.unlink(entry.path)
 
     def _inputs(self, call, parts):
         inputs = []
         for entry in call["inputs"]:
             spec = ObjectSpec.from_json(entry["spec"])
             info = entry.get("info")
-            info = ObjectInfo.from_json(info) if info else None
+            # Always an info, so that the task may fill ``info.user`` of an input it returns.
+            info = ObjectInfo.from_json(info) if info else ObjectInfo()
             if "part" in entry:
                 instance = DataInstance(parts[entry["part"]], spec=spec, info=info)
             elif "path" in entry:
@@ -128,7 +137,8 @@ class Executor:
         """Runs one call; returns the answer message and its binary parts."""
         task = call["spec"]["id"]
         self._clean_work_dir()
-        ctx = Context(call, self._inputs(call, parts), self.governor_id, self.work_dir)
+        ctx = Context(call, self._inputs(call, parts), self.governor_id, self.work_dir,
+                      self.staging_dir)
         ctx._executor = self
         ctx._keep = []
         try:
