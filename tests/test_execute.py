@@ -163,7 +163,7 @@ def test_cpus_and_names(client):
         session.submit()
         session.wait_all()
         assert wide.spec.resources == {"cpus": 2}
-        assert (wide.spec.name, named.spec.name, shell.spec.name) == ("nproc", "my name", "sleep")
+        assert (wide.name, named.name, shell.name) == (None, "my name", None)
 
 
 def test_writable_copy_leaves_the_object_unchanged(client):

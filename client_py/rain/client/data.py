@@ -33,6 +33,15 @@ class DataObject:
     def label(self):
         return self.spec.label
 
+    # The attributes' names in Rain 0.4; scripts use them.
+    @property
+    def _session(self):
+        return self.session
+
+    @property
+    def _data(self):
+        return self.data
+
     @property
     def data_type(self):
         return self.spec.data_type

@@ -41,9 +41,12 @@ def _as_list(items):
     return list(items)
 
 
-def _remove_from_stack(session):
-    while session in _session_stack:
-        _session_stack.remove(session)
+def _pop_from_stack(session):
+    """Removes the latest entry of ``session`` (the top one when blocks are properly nested)."""
+    for index in range(len(_session_stack) - 1, -1, -1):
+        if _session_stack[index] is session:
+            del _session_stack[index]
+            return
 
 
 # Kinds of server errors that mean "this session is gone"; closing it again is then a no-op.
@@ -80,7 +83,7 @@ class Session:
         return self
 
     def __exit__(self, exc_type, exc_value, traceback):
-        _remove_from_stack(self)
+        _pop_from_stack(self)
         try:
             self.close()
         except RainException:
@@ -96,10 +99,7 @@ class Session:
         try:
             yield self
         finally:
-            if _session_stack and _session_stack[-1] is self:
-                _session_stack.pop()
-            else:
-                _remove_from_stack(self)
+            _pop_from_stack(self)
 
     def set_as_default(self):
         """Makes this session active whenever the stack is empty."""
@@ -366,12 +366,12 @@ class Session:
 
     def close(self):
         """Closes the session: the server drops its tasks and objects. Never raises for a
-        failed session."""
+        failed session. The active-session stack is left alone (as in Rain 0.4): a closed
+        session stays active until its ``with`` block ends, and creating tasks in it fails."""
         global _default_session
         if not self.active:
             return
         self.active = False
-        _remove_from_stack(self)
         if _default_session is self:
             _default_session = None
         if self.client is not None:

@@ -110,6 +110,16 @@ class Task:
         return self.spec.task_type
 
     @property
+    def name(self):
+        """The task's name (``name=`` at creation), or None."""
+        return self.spec.name
+
+    @property
+    def _session(self):
+        # The attribute's name in Rain 0.4; scripts use it.
+        return self.session
+
+    @property
     def output(self):
         """The only output; RainException if the task has not exactly one."""
         if len(self.outputs) != 1:

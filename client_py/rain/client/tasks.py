@@ -5,6 +5,7 @@ Configs are exactly those of common/builtin_tasks.ts; Execute builds a ``buildin
 
 import copy
 import numbers
+import os
 import secrets
 import shlex
 
@@ -17,9 +18,14 @@ from .output import Output, OutputBase, OutputDir
 from .task import Task
 
 
-def _absolute_path(path, task_name):
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise RainException("{} needs an absolute path, not {!r}".format(task_name, path))
+def _governor_path(path, task_name):
+    """A path on the governor (a str or path-like). It must be absolute, but as in Rain 0.4 that
+    is checked when the task runs: a relative path fails the task with a TaskException naming
+    the path."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        raise RainException("{} needs a path, not {!r}".format(task_name, path))
     return path
 
 
@@ -69,7 +75,7 @@ class Load(Task):
     TASK_TYPE = "buildin/open"
 
     def __init__(self, path, *, content_type=None, name=None, session=None):
-        config = {"path": _absolute_path(path, "Load")}
+        config = {"path": _governor_path(path, "Load")}
         super().__init__((), (Output(content_type=content_type),), config=config, name=name,
                          session=session)
 
@@ -80,7 +86,7 @@ class LoadDir(Task):
     TASK_TYPE = "buildin/open_dir"
 
     def __init__(self, path, *, name=None, session=None):
-        config = {"path": _absolute_path(path, "LoadDir")}
+        config = {"path": _governor_path(path, "LoadDir")}
         super().__init__((), (OutputDir(),), config=config, name=name, session=session)
 
 
@@ -90,7 +96,7 @@ class Store(Task):
     TASK_TYPE = "buildin/export"
 
     def __init__(self, input, path, *, name=None, session=None):
-        config = {"path": _absolute_path(path, "Store")}
+        config = {"path": _governor_path(path, "Store")}
         super().__init__((to_dataobj(input),), 0, config=config, name=name, session=session)
 
 
@@ -141,7 +147,7 @@ class Execute(Task):
     (mapped to a randomly named file whose name goes to argv), ``Input``s and ``Output``s (their
     path goes to argv). Input order: stdin, ``input_paths``, inputs from ``args``; output
     order: stdout, ``output_paths``, outputs from ``args``. ``shell=True`` runs the joined
-    arguments with ``/bin/sh -c``. The task's name defaults to the program's name.
+    arguments with ``/bin/sh -c``. The task has a name only if given ``name=``.
     """
 
     TASK_TYPE = "buildin/run"
@@ -171,23 +177,8 @@ class Execute(Task):
             "in_paths": plan.in_paths_config(),
             "out_paths": plan.out_paths,
         }
-        if name is None:
-            name = _program_name(args, argv, shell)
         super().__init__(plan.inputs, plan.outputs, config=config, cpus=cpus, name=name,
                          session=session)
-
-
-def _program_name(args, argv, shell):
-    """The name of the program an Execute runs (its first word for a shell command)."""
-    program = argv[0]
-    if shell:
-        command = args if isinstance(args, str) else " ".join(argv[2:])
-        try:
-            words = shlex.split(command)
-        except ValueError:
-            words = []
-        program = words[0] if words else "sh"
-    return program.rstrip("/").rsplit("/", 1)[-1] or program
 
 
 def _check_path(path):
