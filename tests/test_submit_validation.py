@@ -126,10 +126,11 @@ def test_inputs_not_kept_or_removed_in_an_earlier_submit(client):
     with client.new_session() as session:
         sid = session.session_id
         raw_submit(session, [task(sid, 11, inputs=[10], outputs=[12]),
-                             task(sid, 15, inputs=[10], outputs=[16])],
+                             task(sid, 15, "buildin/sleep", inputs=[10], outputs=[16],
+                                  config={"seconds": 60})],
                    [constant(sid, 10), output(sid, 12, keep=True), output(sid, 16)])
-        session.client._api.wait_all(sid)
-        with pytest.raises(RainException, match="was not kept") as error:  # 16 was not kept
+        session.client._api.wait(sid, [11], [], "all")
+        with pytest.raises(RainException, match="was not kept") as error:  # 16: not kept
             raw_submit(session, [task(sid, 13, inputs=[16], outputs=[14])], [output(sid, 14)])
         assert error.value.kind == "InvalidGraph" and "{}/16".format(sid) in str(error.value)
         session.client._api.unkeep(sid, [12])

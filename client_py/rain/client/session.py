@@ -205,10 +205,11 @@ class Session:
                 else DataObjectState.unfinished
 
     def _check_inputs_available(self, tasks):
-        """An object of an earlier submit may be used only if it was kept (and still is)."""
+        """An object of an earlier submit may be used only if it was kept (and still is), or if
+        it is a client constant: the server keeps those until the session closes."""
         for task in tasks:
             for obj in task.inputs:
-                if obj.state is not None and not obj._keep:
+                if obj.state is not None and not obj._keep and obj.data is None:
                     raise RainException(
                         "{} uses {} from an earlier submit that is not kept".format(task, obj))
 
