@@ -239,3 +239,61 @@ def wait_until(condition, timeout=10.0):
             return True
         time.sleep(0.05)
     return False
+
+
+class Gate:
+    """A condition the test controls, for tasks that must run until the test lets them end
+    (instead of sleeps long enough "for sure"). ``task(name)`` is a ``tasks.Execute`` that marks
+    itself started (``started(name)``), then runs until ``open()``; its stdout is ``b"done"``. A
+    task still waiting after about a minute fails, so nothing outlives a broken test."""
+
+    SCRIPT = ('touch "$1"; i=0; while [ ! -e "$2" ] && [ $i -lt 6000 ]; do sleep 0.01; '
+              'i=$((i + 1)); done; [ -e "$2" ] && printf done')
+
+    def __init__(self, directory):
+        self.directory = str(directory)
+        os.makedirs(self.directory, exist_ok=True)
+        self._open = os.path.join(self.directory, "open")
+
+    def _marker(self, name):
+        return os.path.join(self.directory, name + ".started")
+
+    def task(self, name, cpus=1, **kwargs):
+        from rain.client import tasks
+        return tasks.Execute(["sh", "-c", self.SCRIPT, "gate", self._marker(name), self._open],
+                             stdout=True, cpus=cpus, **kwargs)
+
+    def started(self, name):
+        return os.path.exists(self._marker(name))
+
+    def started_count(self):
+        return sum(1 for n in os.listdir(self.directory) if n.endswith(".started"))
+
+    def open(self):
+        with open(self._open, "w"):
+            pass
+
+
+def task_interval(task):
+    """(start, end) of a finished task in seconds since the epoch, from its reported info
+    (``start_time`` + ``duration``); call ``task.update()`` first."""
+    import datetime
+    start = datetime.datetime.fromisoformat(task.info.start_time.replace("Z", "+00:00"))
+    return start.timestamp(), start.timestamp() + task.info.duration
+
+
+def max_cpus_in_use(tasks_and_cpus, tolerance=0.005):
+    """The most cpus one governor had in use at once, from the reported intervals of
+    ``[(task, cpus), ...]`` (updated). ``start_time`` has millisecond resolution, so intervals
+    touching within ``tolerance`` seconds do not count as overlapping."""
+    events = []
+    for task, cpus in tasks_and_cpus:
+        start, end = task_interval(task)
+        events.append((task.info.governor, start + tolerance, cpus))
+        events.append((task.info.governor, end, -cpus))
+    used, most = {}, {}
+    # Ends before starts at the same instant.
+    for governor, _, delta in sorted(events, key=lambda e: (e[1], e[2])):
+        used[governor] = used.get(governor, 0) + delta
+        most[governor] = max(most.get(governor, 0), used[governor])
+    return max(most.values(), default=0)
