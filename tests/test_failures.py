@@ -1,23 +1,34 @@
 """Session failure semantics, closing, and client disconnects."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 
 from rain.client import RainException, SessionException, TaskException, blob, tasks
 from rain_testing import subprocess_env
-from rain_testing import wait_until
+from rain_testing import Gate, wait_until
 
 MISSING = "/nonexistent-rain-test-dir/missing-file"
 
 
 def running_tasks(client):
     return {task for g in client.get_server_info()["governors"] for task in g["tasks"]}
+
+
+def server_knows_failed(cluster, session):
+    """Whether the server has marked ``session`` failed (its live status on the monitoring
+    port), without the session's client hearing of it."""
+    url = "http://127.0.0.1:{}/api/v1/status?session={}".format(
+        cluster.http_port, session.session_id)
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return any(s["failed"] for s in json.load(response)["sessions"])
 
 
 
@@ -43,13 +54,14 @@ def test_failed_task_explains_itself_and_fails_the_session(client):
     assert not session.active  # closing a failed session does not raise
 
 
-def test_failure_reported_by_the_server_on_first_contact(client):
+def test_failure_reported_by_the_server_on_first_contact(client, cluster):
     with client.new_session() as session:
         tasks.Load(MISSING)
         kept = blob(b"x")
         kept.keep()
         session.submit()
-        time.sleep(1.0)  # the session has failed meanwhile; the client does not know yet
+        # The session fails on the server; its client does not know yet.
+        assert wait_until(lambda: server_knows_failed(cluster, session), timeout=30)
         with pytest.raises(TaskException) as error:
             kept.fetch()
         assert MISSING in str(error.value) and __file__ in str(error.value)
@@ -78,12 +90,14 @@ def test_other_sessions_are_unaffected(client, cluster):
     other_client.close()
 
 
-def test_blocked_waiter_is_woken_and_running_tasks_stop(client):
+def test_blocked_waiter_is_woken_and_running_tasks_stop(client, tmp_path):
+    gate = Gate(tmp_path)
     with client.new_session() as session:
         long_task = tasks.Sleep(blob(b"x"), 30)
         long_task.output.keep()
-        # Fails after about a second: the export path cannot be created.
-        tasks.Store(tasks.Sleep(blob(b"y"), 1.0), MISSING)
+        # Fails once the gate opens (after the waiters started): the export path cannot be
+        # created.
+        tasks.Store(gate.task("trigger"), MISSING)
         session.submit()
         assert wait_until(lambda: long_task.id in running_tasks(client))
         outcomes = []
@@ -100,15 +114,16 @@ def test_blocked_waiter_is_woken_and_running_tasks_stop(client):
         started = time.monotonic()
         for thread in threads:
             thread.start()
+        gate.open()
         for thread in threads:
-            thread.join(15)
+            thread.join(30)
             assert not thread.is_alive()
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 20  # woken by the failure, not the 30 s sleep
         assert len(outcomes) == 2
         for outcome in outcomes:
             assert isinstance(outcome, TaskException) and MISSING in str(outcome)
         # The failure stopped the session's other running task.
-        assert wait_until(lambda: long_task.id not in running_tasks(client), timeout=5)
+        assert wait_until(lambda: long_task.id not in running_tasks(client), timeout=30)
 
 
 def test_session_closed_by_server_side_reasons_is_a_session_exception(client):
@@ -146,9 +161,10 @@ def test_killed_client_loses_its_sessions(client, cluster):
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
         assert wait_until(lambda: not any(
-            task[0] == session_id for task in running_tasks(client)), timeout=10)
-        assert not any(obj[0] == session_id
-                       for g in client.get_server_info()["governors"] for obj in g["objects"])
+            task[0] == session_id for task in running_tasks(client)), timeout=30)
+        assert wait_until(lambda: not any(
+            obj[0] == session_id
+            for g in client.get_server_info()["governors"] for obj in g["objects"]), timeout=30)
     finally:
         if child.poll() is None:
             child.kill()
@@ -165,6 +181,6 @@ def test_closed_client_loses_its_sessions(client, cluster):
     assert wait_until(lambda: t.id in running_tasks(client))
     leaving.close()
     assert not session.active
-    assert wait_until(lambda: t.id not in running_tasks(client), timeout=10)
+    assert wait_until(lambda: t.id not in running_tasks(client), timeout=30)
     with pytest.raises(RainException):
         session.submit()
