@@ -37,8 +37,8 @@ Options:
   --secret-file FILE the cluster secret (first line of a private file; '-': the first line
                      of stdin) (default: $RAIN_SECRET, else the secret the server published
                      for this user in ~/.rain/secrets, else none)
-  --watch-stdin      exit when stdin ends (rain start uses it for governors started over
-                     ssh: they go when the launching connection goes)
+  --watch-stdin      stop (in order) when stdin ends (rain start uses it for governors
+                     started over ssh: they go when the launching connection goes)
   --allow-read PATHS   comma-separated paths Load/LoadDir may read (default: any path)
   --allow-write PATHS  comma-separated paths Store may write to (default: any path)
   --allow-run PROGS    comma-separated programs Execute may run (default: any program)
@@ -149,9 +149,9 @@ export async function runGovernorCommand(options: GovernorOptions): Promise<numb
   // The log dir outlives the governor; the work dir is created and cleaned by the governor.
   await Deno.mkdir(options.logDir, { recursive: true });
   options.secret = await governorSecret(options);
-  if (options.watchStdin) watchStdin();
+  const stdinEnded = options.watchStdin ? endOfStdin() : undefined;
   const { runGovernor } = await import("../governor/mod.ts");
-  await runGovernor(options);
+  await runGovernor(options, stdinEnded);
   return 0;
 }
 
@@ -171,14 +171,14 @@ async function governorSecret(options: GovernorOptions): Promise<string | undefi
   return await findSecret(options.serverHost, options.serverPort);
 }
 
-/** Stops this process (cleanly, as SIGTERM does) when stdin reaches its end. */
-function watchStdin(): void {
-  (async () => {
-    try {
-      for await (const _ of Deno.stdin.readable) { /* only the end matters */ }
-    } catch {
-      // a broken stdin ends it too
-    }
-    Deno.kill(Deno.pid, "SIGTERM");
-  })();
+/**
+ * Settles when stdin reaches its end (or breaks): the governor then stops in order, cleaning its
+ * work dir (SIGTERM would leave it, as in Rain 0.4).
+ */
+async function endOfStdin(): Promise<void> {
+  try {
+    for await (const _ of Deno.stdin.readable) { /* only the end matters */ }
+  } catch {
+    // a broken stdin ends it too
+  }
 }

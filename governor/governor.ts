@@ -2,10 +2,16 @@
  * One governor: its object store, data listener, link to the server, task queue and runner,
  * and the handling of every server message (docs/protocol.md "Governor ⇄ server").
  *
- * Life cycle: `start()` prepares the work directory, listens for data, connects, registers and
- * writes the ready file; `finished` settles when the governor has stopped — resolved after a
- * `shutdown` message or `stop()`, rejected when the link to the server was lost. Stopping aborts
- * all tasks, closes everything and removes the governor's data from the work directory.
+ * Life cycle: `start()` locks and prepares the work directory, listens for data, connects,
+ * registers and writes the ready file; `finished` settles when the governor has stopped —
+ * resolved after a `shutdown` message or `stop()`, rejected when the link to the server was
+ * lost. Stopping aborts all tasks, closes everything and removes the governor's data from the
+ * work directory. `killChildren()` is for a governor about to exit at once (SIGTERM, as in Rain
+ * 0.4): its programs and executors die, its work directory stays as it is.
+ *
+ * The work directory is locked (an exclusive `flock` of `governor.pid`, held as long as the
+ * process lives, whatever way it ends): a second governor on it is refused; the next one to get
+ * the lock removes what an earlier governor left there.
  */
 import { parse as parseToml } from "smol-toml";
 import { join } from "node:path";
@@ -22,10 +28,11 @@ import { executorConfigs } from "./executors/config.ts";
 import { Executors } from "./executors/pool.ts";
 import { type DataServer, startDataServer } from "./data_server.ts";
 import { InputFetcher } from "./fetch_input.ts";
-import { errorMessage, isNotFound, removeTree } from "./fs_util.ts";
+import { errorMessage, removeTree } from "./fs_util.ts";
 import { DEFAULT_MONITORING_INTERVAL, Monitor } from "./monitoring.ts";
 import { ObjectStore } from "./object_store.ts";
 import { OrphanReaper } from "./orphan_reaper.ts";
+import { killMatching, TAG_PREFIX } from "./tagged_processes.ts";
 import type { GovernorOptions } from "./options.ts";
 import { ServerLink } from "./server_link.ts";
 import { TaskQueue } from "./task_queue.ts";
@@ -37,6 +44,8 @@ const log = new Logger("governor");
 const STOP_GRACE_MS = 2000;
 /** Finished transfers are reported in one message this long after the first of a batch. */
 const TRANSFER_REPORT_MS = 250;
+/** How long `killChildren` may scan for tagged processes (the orphan reaper finishes the job). */
+const KILL_CHILDREN_MS = 1000;
 
 export class Governor {
   readonly options: GovernorOptions;
@@ -58,6 +67,8 @@ export class Governor {
   #registered!: (id: string) => void;
   #stopping: Promise<void> | undefined;
   #lockFile: string;
+  /** The open, locked `governor.pid` (the lock lasts as long as the file is open). */
+  #lock: Deno.FsFile | undefined;
   /** Kills this governor's programs if it dies without stopping them. */
   #reaper: OrphanReaper | undefined;
   #transfers: DataTransfer[] = [];
@@ -190,8 +201,23 @@ export class Governor {
     this.permissions.close();
     if (this.dataServer) await withTimeout(this.dataServer.close(), STOP_GRACE_MS);
     await this.store.close().catch((e) => log.warn(`cleaning the work dir: ${errorMessage(e)}`));
-    await Deno.remove(this.#lockFile).catch(() => {});
+    if (this.#lock !== undefined) {
+      // Removed while still locked: a governor starting now creates a new lock file.
+      await Deno.remove(this.#lockFile).catch(() => {});
+      this.#lock.close();
+      this.#lock = undefined;
+    }
     await Deno.remove(this.options.workDir).catch(() => {}); // only if empty
+  }
+
+  /**
+   * Kills the governor's executors (their process groups) and programs (tagged processes) for
+   * a governor about to exit without stopping: nothing else is touched, the work directory is
+   * left as it is. What a scan misses, the orphan reaper kills when the governor is gone.
+   */
+  async killChildren(): Promise<void> {
+    this.executors.killAll();
+    await withTimeout(killMatching((tag) => tag.startsWith(TAG_PREFIX)), KILL_CHILDREN_MS);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -281,30 +307,31 @@ export class Governor {
   // -------------------------------------------------------------------------------------------
   // Work directory
 
-  /** Refuses a work directory used by another live governor; clears stale data otherwise. */
+  /**
+   * Locks the work directory (refused while another governor holds it), then removes what an
+   * earlier governor left there (one killed by SIGTERM or SIGKILL leaves everything).
+   */
   async #lockWorkDir(): Promise<void> {
+    const file = await Deno.open(this.#lockFile, { read: true, write: true, create: true });
+    let locked = false;
     try {
-      const pid = Number((await Deno.readTextFile(this.#lockFile)).trim());
-      if (pid !== Deno.pid && pid > 0 && await exists(`/proc/${pid}`)) {
-        throw new Error(
-          `work dir ${this.options.workDir} is in use by another governor (pid ${pid})`,
-        );
-      }
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
+      locked = await file.tryLock(true);
+    } finally {
+      if (!locked) file.close();
     }
-    await removeTree(this.store.dataDir);
-    await removeTree(this.store.tmpDir);
-    await Deno.writeTextFile(this.#lockFile, `${Deno.pid}\n`);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
+    if (!locked) {
+      const pid = (await Deno.readTextFile(this.#lockFile).catch(() => "")).trim();
+      throw new Error(
+        `work dir ${this.options.workDir} is in use by another governor` +
+          (/^\d+$/.test(pid) ? ` (pid ${pid})` : ""),
+      );
+    }
+    this.#lock = file;
+    await Promise.all(
+      [this.store.dataDir, this.store.tmpDir, this.executors.baseDir].map((p) => removeTree(p)),
+    );
+    await file.truncate(0);
+    await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
   }
 }
 

@@ -1,7 +1,14 @@
-/** The governor as a process: SIGTERM makes it exit promptly and clean up. */
-import { assert, assertEquals, assertRejects } from "./test_assert.ts";
+/**
+ * The governor as a process: SIGTERM ends it at once, killing its programs and leaving its work
+ * dir (the next governor on the work dir cleans it); an orderly stop (a `shutdown` message, the
+ * end of the server connection) cleans up; the work dir is locked.
+ */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./test_assert.ts";
 import { join } from "node:path";
+import type { AssignedTask } from "../common/messages.ts";
 import { FakeServer } from "./fake_server.ts";
+import { SIGTERM_EXIT_CODE } from "./mod.ts";
+import { MEMORY_LIMIT } from "./object_store.ts";
 import type { GovernorOptions } from "./options.ts";
 import { tempDir } from "./test_util.ts";
 
@@ -17,61 +24,170 @@ function spawnGovernor(options: GovernorOptions): Deno.ChildProcess {
   }).spawn();
 }
 
-Deno.test("process: SIGTERM stops a busy governor promptly and cleans its work dir", async () => {
-  await using dir = await tempDir();
-  const server = new FakeServer();
-  const options: GovernorOptions = {
+function governorOptions(dir: string, server: FakeServer, name: string): GovernorOptions {
+  return {
     serverHost: "127.0.0.1",
     serverPort: server.port,
     cpus: 1,
     listenHost: "127.0.0.1",
     listenPort: 0,
-    workDir: join(dir.path, "work"),
-    logDir: join(dir.path, "logs"),
-    readyFile: join(dir.path, "ready"),
+    workDir: join(dir, "work"),
+    logDir: join(dir, `logs-${name}`),
+    readyFile: join(dir, `ready-${name}`),
     deleteListTimeout: 5,
   };
+}
+
+/** A governor process that is SIGKILLed (if still running) and awaited when disposed. */
+function governorProcess(options: GovernorOptions) {
   const child = spawnGovernor(options);
+  const stderr = new Response(child.stderr).text();
+  return {
+    child,
+    stderr,
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await child.status;
+      await stderr;
+    },
+  };
+}
+
+/** A `buildin/run` task: `sh -c script` with one large inline input placed at `big`. */
+function programTask(script: string): AssignedTask {
+  return {
+    spec: {
+      id: [1, 10],
+      task_type: "buildin/run",
+      config: { args: ["sh", "-c", script], in_paths: [{ path: "big" }], out_paths: [] },
+      inputs: [{ id: [1, 11] }],
+      outputs: [],
+      resources: { cpus: 1 },
+    },
+    inputs: [{
+      spec: { id: [1, 11], data_type: "blob" },
+      size: MEMORY_LIMIT + 1,
+      source: { kind: "inline", data: new Uint8Array(MEMORY_LIMIT + 1).fill(1) },
+    }],
+    outputs: [],
+  };
+}
+
+/** Whether a process is gone (or a zombie nobody reaped yet). */
+function dead(pid: number): boolean {
   try {
-    const { conn } = await server.register();
+    return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+Deno.test("process: SIGTERM exits at once, kills the program, leaves the work dir", async () => {
+  await using dir = await tempDir();
+  const server = new FakeServer();
+  try {
+    const first = governorOptions(dir.path, server, "first");
+    const pidFile = join(dir.path, "sleep.pid");
+    let sleepPid: number;
+    {
+      await using governor = governorProcess(first);
+      const { conn } = await server.register(0);
+      assertEquals(await readWhenPresent(first.readyFile!), "ready\n");
+      conn.send({
+        type: "assign_tasks",
+        tasks: [
+          programTask(`sleep 60 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; wait`),
+        ],
+      });
+      await conn.waitFor((m) => m.type === "task_started", "task_started");
+      sleepPid = Number(await readWhenPresent(pidFile));
+      assert(!dead(sleepPid));
+      governor.child.kill("SIGTERM");
+      const status = await governor.child.status;
+      assertEquals(status.code, SIGTERM_EXIT_CODE);
+      assertStringIncludes(await governor.stderr, "SIGTERM");
+    }
+    await waitFor(() => dead(sleepPid), "the program to die with the governor");
+    // Everything is left: the stored input, the program's directory, the lock file.
+    const stored = join(first.workDir, "data", "1", "11");
+    assertEquals((await Deno.stat(stored)).size, MEMORY_LIMIT + 1);
+    assert([...Deno.readDirSync(join(first.workDir, "tmp"))].length > 0, "program dir left");
+    assert(await exists(join(first.workDir, "governor.pid")));
+
+    // The next governor on the work dir removes the leftovers before it is ready.
+    const second = { ...governorOptions(dir.path, server, "second"), workDir: first.workDir };
+    await using governor = governorProcess(second);
+    const { conn } = await server.register(1);
+    assertEquals(await readWhenPresent(second.readyFile!), "ready\n");
+    assertEquals(await exists(join(second.workDir, "data", "1")), false);
+    assertEquals([...Deno.readDirSync(join(second.workDir, "tmp"))], []);
+    // An orderly stop cleans up.
+    conn.send({ type: "shutdown" });
+    assertEquals((await governor.child.status).code, 0);
+    await assertRejects(() => Deno.stat(second.workDir), Deno.errors.NotFound);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("process: a busy governor whose server goes away stops and cleans its work dir", async () => {
+  await using dir = await tempDir();
+  const server = new FakeServer();
+  try {
+    const options = governorOptions(dir.path, server, "only");
+    await using governor = governorProcess(options);
+    const { conn } = await server.register(0);
+    assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
+    const pidFile = join(dir.path, "sleep.pid");
     conn.send({
       type: "assign_tasks",
-      tasks: [{
-        spec: {
-          id: [1, 10],
-          task_type: "buildin/sleep",
-          config: { seconds: 60 },
-          inputs: [{ id: [1, 11] }],
-          outputs: [[1, 12]],
-          resources: { cpus: 1 },
-        },
-        inputs: [{
-          spec: { id: [1, 11], data_type: "blob" },
-          size: 1,
-          source: { kind: "inline", data: new Uint8Array([1]) },
-        }],
-        outputs: [{ id: [1, 12], data_type: "blob" }],
-      }],
+      tasks: [
+        programTask(`sleep 60 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; wait`),
+      ],
     });
-    await conn.waitFor((m) => m.type === "task_started", "task_started");
-    // The ready file is written (atomically) right after registration, possibly while the first
-    // task already runs: wait for it rather than assume it is there.
-    assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
-    const t0 = performance.now();
-    child.kill("SIGTERM");
-    const status = await child.status;
-    // Far below the sleep's 60 s: the running task was killed, not waited for.
-    assert(performance.now() - t0 < 30_000, "exits promptly");
-    assertEquals(status.code, 0);
+    const sleepPid = Number(await readWhenPresent(pidFile));
+    conn.close();
+    assertEquals((await governor.child.status).code, 1);
+    assertStringIncludes(await governor.stderr, "lost connection to the server");
+    assert(dead(sleepPid), "the program was killed before the governor exited");
     await assertRejects(() => Deno.stat(options.workDir), Deno.errors.NotFound);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await child.stderr.cancel();
-    await child.status;
+    await server.close();
+  }
+});
+
+Deno.test("process: a work dir in use by a live governor is refused", async () => {
+  await using dir = await tempDir();
+  const server = new FakeServer();
+  try {
+    const options = governorOptions(dir.path, server, "first");
+    await using governor = governorProcess(options);
+    await server.register(0);
+    assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
+    const out = await spawnGovernor({ ...options, readyFile: undefined }).output();
+    assertEquals(out.code, 1);
+    assertStringIncludes(
+      new TextDecoder().decode(out.stderr),
+      `work dir ${options.workDir} is in use by another governor (pid ${governor.child.pid})`,
+    );
+    assert(await exists(join(options.workDir, "data")), "the first governor's dir is intact");
+  } finally {
     await server.close();
   }
 });

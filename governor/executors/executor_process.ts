@@ -22,6 +22,7 @@ import {
 import type { Id, SessionId } from "../../common/ids.ts";
 import { Logger } from "../../common/log.ts";
 import { errorMessage, removeTree } from "../fs_util.ts";
+import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.ts";
 import type { ExecutorConfig } from "./config.ts";
 import { rainPythonPath } from "./config.ts";
 import type { ExecutorHub } from "./hub.ts";
@@ -117,6 +118,8 @@ export class ExecutorProcess {
   readonly id: string;
   readonly workDir: string;
   readonly pid: number;
+  /** Carried by the executor and everything it starts (`tagged_processes.ts`). */
+  readonly tag: string;
   /** Objects the executor keeps (answers' `keep`), by session: sent as `cached` later. */
   readonly cached = new Map<SessionId, Set<number>>();
   #child: Deno.ChildProcess;
@@ -136,9 +139,10 @@ export class ExecutorProcess {
   #writing: Promise<void> = Promise.resolve();
   #onDeath: (() => void) | undefined;
 
-  private constructor(o: SpawnOptions, child: Deno.ChildProcess) {
+  private constructor(o: SpawnOptions, child: Deno.ChildProcess, tag: string) {
     this.type = o.config.name;
     this.id = o.id;
+    this.tag = tag;
     this.workDir = o.workDir;
     this.#child = child;
     this.pid = child.pid;
@@ -172,12 +176,16 @@ export class ExecutorProcess {
     const token = `${o.id}-${crypto.randomUUID()}`;
     const pythonPath = rainPythonPath();
     const inherited = Deno.env.get("PYTHONPATH");
+    const tag = newProcessTag();
     const env: Record<string, string> = {
       [EXECUTOR_ENV.socket]: o.hub.socketPath,
       [EXECUTOR_ENV.id]: token,
       [EXECUTOR_ENV.type]: config.name,
       [EXECUTOR_ENV.workDir]: o.workDir,
       [EXECUTOR_ENV.governor]: o.governorId,
+      // What the executor starts dies with it even outside its process group, and the orphan
+      // reaper finds it if the governor dies.
+      [PROCESS_TAG_ENV]: tag,
       PYTHONUNBUFFERED: Deno.env.get("PYTHONUNBUFFERED") ?? "1",
     };
     const path = [pythonPath, inherited].filter((p) => p).join(":");
@@ -203,7 +211,7 @@ export class ExecutorProcess {
         : errorMessage(e);
       throw new Error(`cannot start executor '${config.name}' (${commandText}): ${why}`);
     }
-    const proc = new ExecutorProcess(o, child);
+    const proc = new ExecutorProcess(o, child, tag);
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     try {
@@ -424,11 +432,15 @@ export class ExecutorProcess {
     });
   }
 
-  /** Kills the executor's process group at once. */
+  /**
+   * Kills the executor's process group at once, then (in the background) whatever it started
+   * that left the group.
+   */
   kill(): void {
     if (!this.#killed) {
       this.#killed = true;
       log.debug(`killing executor ${this.id} (pid ${this.pid})`);
+      killTagged(this.tag).catch(() => {});
     }
     this.#signalGroup("SIGKILL");
     this.#died();

@@ -112,6 +112,17 @@ export class Executors {
     for (const pool of this.pools.values()) pool.closeSession(session);
   }
 
+  /** Where the executors' directories are (`<workDir>/executors`). */
+  get baseDir(): string {
+    return this.#baseDir;
+  }
+
+  /** Kills every executor process group at once (the governor exits right after). */
+  killAll(): void {
+    this.#closed = true;
+    for (const pool of this.pools.values()) pool.killAll();
+  }
+
   /** Kills every executor and removes their directories and the socket. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -192,6 +203,11 @@ export class ExecutorPool {
 
   closeSession(session: SessionId): void {
     for (const proc of this.#all) proc.dropSession(session);
+  }
+
+  killAll(): void {
+    for (const proc of [...this.#all]) proc.kill();
+    this.#idle = [];
   }
 
   async close(): Promise<void> {

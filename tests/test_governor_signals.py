@@ -1,0 +1,108 @@
+"""A governor ended by SIGTERM exits at once and leaves its work directory as it is (Rain 0.4
+§8), its programs and executors die with it (§1), and the next governor on the same work
+directory removes the leftovers; an orderly stop (`rain stop`) removes the work directory."""
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from rain.client import SessionException, remote, tasks
+from rain_testing import RAIN_BIN, STOP_TIMEOUT, Process, wait_until
+
+SIGTERM_EXIT_CODE = 143
+
+
+def dead(pid):
+    """Gone, or a zombie nobody reaped yet."""
+    try:
+        with open("/proc/{}/stat".format(pid)) as f:
+            return f.read().rsplit(") ", 1)[1].startswith("Z")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def read_when_present(path):
+    assert wait_until(lambda: os.path.exists(path)), "{} was not written".format(path)
+    with open(path) as f:
+        return f.read().strip()
+
+
+@remote()
+def executor_pid(ctx):
+    return str(os.getpid())
+
+
+def test_sigterm_leaves_the_work_dir_and_the_next_governor_cleans_it(rain_cluster):
+    cluster = rain_cluster(governors=(2,))
+    governor = cluster.governors[0]
+    work_dir = cluster.path("governor-0-work")
+    client = cluster.client()
+    pid_file = cluster.path("program.pid")
+
+    session = client.new_session()
+    with session.bind_only():
+        big = tasks.Execute("head -c 2000000 /dev/zero", shell=True, stdout=True)
+        big.output.keep()
+        executor = executor_pid()
+        executor.output.keep()
+        session.submit()
+        pids = [int(executor.output.fetch().get_str())]
+        big.output.wait()
+        # A program still running when the governor is killed.
+        tasks.Execute("echo $$ > {0}.tmp && mv {0}.tmp {0} && exec sleep 60".format(pid_file),
+                      shell=True)
+        session.submit()
+        pids.append(int(read_when_present(pid_file)))
+    stored = os.path.join(work_dir, "data", str(session.session_id), str(big.output.id.id))
+    assert os.path.getsize(stored) == 2000000, "the kept object is a file in the work dir"
+    assert not any(dead(pid) for pid in pids)
+
+    os.kill(governor.pid, signal.SIGTERM)  # the governor's own pid, not its group
+    assert governor.popen.wait(STOP_TIMEOUT) == SIGTERM_EXIT_CODE
+    assert wait_until(lambda: all(dead(pid) for pid in pids)), \
+        "the executor and the program die with the governor"
+    assert os.path.getsize(stored) == 2000000, "the work dir is left as it was"
+    assert os.path.exists(os.path.join(work_dir, "governor.pid"))
+    with pytest.raises(SessionException):
+        session.wait_all()  # the session lost its governor
+    session.close()
+
+    # A new governor on the same work dir: ready only once it has removed the leftovers.
+    ready = cluster.path("governor-0.ready")
+    os.unlink(ready)
+    successor = Process("governor-0-again", governor.args, cluster.path("governor-0-again.out"),
+                        cluster._governor_env)
+    cluster.governors.append(successor)
+    cluster._wait_ready([(successor, ready)])
+    assert not os.path.exists(os.path.join(work_dir, "data", str(session.session_id)))
+    assert os.listdir(os.path.join(work_dir, "tmp")) == []
+    assert not os.path.exists(os.path.join(work_dir, "executors"))
+    with open(os.path.join(work_dir, "governor.pid")) as f:
+        assert int(f.read()) == successor.pid
+
+    # It works, and an orderly stop removes its work dir.
+    with client.new_session() as again:
+        t = tasks.Execute("echo works", shell=True, stdout=True)
+        t.output.keep()
+        again.submit()
+        assert t.output.fetch().get_bytes() == b"works\n"
+    client.close()
+    stopped = subprocess.run([RAIN_BIN, "stop", cluster.address], capture_output=True,
+                             timeout=60)
+    assert stopped.returncode == 0, stopped.stderr
+    assert successor.popen.wait(STOP_TIMEOUT) == 0
+    assert not os.path.exists(work_dir), os.listdir(work_dir)
+
+
+def test_a_work_dir_in_use_is_refused(rain_cluster):
+    cluster = rain_cluster(governors=(1,))
+    governor = cluster.governors[0]
+    args = list(governor.args)
+    args[args.index("--ready-file") + 1] = cluster.path("intruder.ready")
+    intruder = subprocess.run(args, capture_output=True, timeout=60)
+    assert intruder.returncode == 1
+    assert "is in use by another governor (pid {})".format(governor.pid) in \
+        intruder.stderr.decode()
+    assert governor.alive()
