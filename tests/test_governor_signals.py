@@ -106,3 +106,28 @@ def test_a_work_dir_in_use_is_refused(rain_cluster):
     assert "is in use by another governor (pid {})".format(governor.pid) in \
         intruder.stderr.decode()
     assert governor.alive()
+
+
+def test_the_end_of_stdin_stops_a_watching_governor_in_order(rain_cluster):
+    cluster = rain_cluster(governors=())
+    work_dir = cluster.path("watching-work")
+    ready = cluster.path("watching.ready")
+    with open(cluster.path("watching.out"), "wb") as out:
+        watching = subprocess.Popen(
+            [RAIN_BIN, "governor", cluster.address, "--cpus", "1", "--listen", "127.0.0.1:0",
+             "--workdir", work_dir, "--logdir", cluster.path("watching-logs"),
+             "--ready-file", ready, "--watch-stdin"],
+            stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        assert wait_until(lambda: os.path.exists(ready) or watching.poll() is not None,
+                          timeout=20)
+        assert os.path.exists(ready), open(cluster.path("watching.out")).read()
+        assert os.path.isdir(os.path.join(work_dir, "data"))
+        watching.stdin.close()
+        assert watching.wait(STOP_TIMEOUT) == 0
+        assert not os.path.exists(work_dir)
+    finally:
+        if watching.poll() is None:
+            watching.kill()
+            watching.wait()
