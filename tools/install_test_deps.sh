@@ -15,6 +15,7 @@ packages+=(chromium) # the dashboard's browser tests, driven by npm playwright-c
 packages+=(libsvm-tools) # svm-train, svm-predict: the libsvm example (tests/test_examples_programs.py)
 packages+=(openssh-server openssh-client iproute2) # multi-host tests (tests/test_multihost.py)
 packages+=(python3-pip python3-setuptools python3-wheel) # pip install ./client_py, offline (tests/test_pip_install.py)
+packages+=(g++ make cmake nlohmann-json3-dev) # the C++ tasklib and its example (tests/test_tasklib_cpp.py)
 
 if [ "${RAIN_SKIP_APT:-0}" != 1 ]; then
   missing=()
