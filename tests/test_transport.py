@@ -22,6 +22,8 @@ class FakeRainServer(ThreadingHTTPServer):
         self.wait_answers = []
         self.routes = {}
         self.drop_connections = False  # close each connection after answering, unannounced
+        self.closed_connections = 0
+        self._closed = threading.Condition()
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
 
@@ -32,6 +34,17 @@ class FakeRainServer(ThreadingHTTPServer):
     def stop(self):
         self.shutdown()
         self.server_close()
+
+    def shutdown_request(self, request):
+        super().shutdown_request(request)
+        with self._closed:
+            self.closed_connections += 1
+            self._closed.notify_all()
+
+    def wait_closed_connections(self, count, timeout=30):
+        """Waits until the server has closed ``count`` connections."""
+        with self._closed:
+            return self._closed.wait_for(lambda: self.closed_connections >= count, timeout)
 
 
 class FakeHandler(BaseHTTPRequestHandler):
@@ -204,7 +217,9 @@ def test_connections_closed_by_the_server_are_replaced(fake_server):
     fake_server.drop_connections = True
     client = Client("127.0.0.1", fake_server.port)
     session = client.new_session()
-    time.sleep(0.2)  # the server has closed the kept-alive connection by now
+    # Every request but the lifeline had its own connection, closed after the answer.
+    assert [r[1] for r in fake_server.requests] == ["/api/v1/connect", "/api/v1/sessions"]
+    assert fake_server.wait_closed_connections(1)
     with session.bind_only():
         t = tasks.Concat([blob(b"x")])
     session.submit()  # a streamed body cannot be replayed: the stale connection is noticed
