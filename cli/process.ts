@@ -51,12 +51,13 @@ export function shutdownOrder(started: Spawned[]): Spawned[] {
 }
 
 /**
- * Stops processes we started: SIGTERM to each one's process group, then SIGKILL to those still
- * running after `graceMs`. Resolves when all have exited.
+ * Stops processes we started: SIGINT to each one's process group (an orderly stop: a governor
+ * cleans its work directory, which SIGTERM leaves as it is), then SIGKILL to those still running
+ * after `graceMs`. Resolves when all have exited.
  */
 export async function stopAll(processes: Spawned[], graceMs = 5000): Promise<void> {
   const running = processes.filter((p) => p.exit === undefined);
-  for (const p of running) signalGroup(p.pid, "SIGTERM");
+  for (const p of running) signalGroup(p.pid, "SIGINT");
   const exited = Promise.all(running.map((p) => p.child.status));
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = await Promise.race([
