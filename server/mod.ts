@@ -25,7 +25,6 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const eventLog = options.eventLog === false ? undefined : EventLog.open(options.logDir);
   const queries = eventLog ? EventQueries.open(eventLog.path) : undefined;
   const reactor = new Reactor(links, new LocalityScheduler(), {
-    testMode: options.testMode,
     dropFile: (path) => Deno.remove(path).catch(() => {}),
     events: eventLog,
     firstSessionId: eventLog?.nextSessionId,

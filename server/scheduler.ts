@@ -20,9 +20,15 @@ export interface Scheduler {
   /** A task finished on a governor; `seconds` is its measured duration. */
   taskFinished(task: Task, seconds: number): void;
   /**
-   * Picks governors for ready tasks. The reactor applies the returned assignments (updating
-   * task state; the scheduler itself adds the task's cpus to `governor.assignedCpus`) before the
-   * next call. Tasks no longer ready when met (their session closed or failed) are dropped.
+   * The task no longer occupies `governor` (finished, failed, its session gone or the governor
+   * lost): its cpus are free again.
+   */
+  taskReleased(task: Task, governor: GovernorState): void;
+  /**
+   * Picks governors for ready tasks. The reactor applies the returned assignments (task state,
+   * `governor.tasks`) before the next call. The scheduler owns `governor.assignedCpus`: it adds
+   * a task's cpus here and subtracts them in `taskReleased`. Tasks no longer ready when met
+   * (their session closed or failed) are dropped.
    */
   schedule(): Assignment[];
   /** Ready tasks waiting for a governor (for monitoring). */
@@ -119,6 +125,10 @@ export class LocalityScheduler implements Scheduler {
     }
   }
 
+  taskReleased(task: Task, governor: GovernorState): void {
+    governor.assignedCpus -= task.cpus;
+  }
+
   schedule(): Assignment[] {
     const out: Assignment[] = [];
     if (this.#governors.length === 0) return out;
@@ -135,8 +145,7 @@ export class LocalityScheduler implements Scheduler {
         if (!governor) break;
         bucket.shift();
         this.#ready--;
-        // Applied here too so that the next pick in this pass sees it; the reactor sets the rest.
-        governor.assignedCpus += task.cpus;
+        governor.assignedCpus += task.cpus; // the next pick in this pass sees it
         out.push({ task, governor });
       }
     }

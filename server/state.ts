@@ -131,7 +131,10 @@ export class Task {
 export class GovernorState {
   /** Tasks assigned and not finished. */
   readonly tasks = new Set<Task>();
-  /** cpus of the tasks in `tasks` (may exceed `cpus`: queued on the governor). */
+  /**
+   * cpus of the tasks in `tasks` (may exceed `cpus`: queued on the governor). Written only by
+   * the scheduler (see `Scheduler.schedule` and `taskReleased`).
+   */
   assignedCpus = 0;
   /** Objects told to delete, until the governor reports them removed. */
   readonly toDelete = new Set<DataObject>();

@@ -26,19 +26,23 @@ export class RecordingComm implements GovernorComm {
   }
 }
 
-export function newReactor(testMode = false): { reactor: Reactor; comm: RecordingComm } {
+export function newReactor(): { reactor: Reactor; comm: RecordingComm } {
   const comm = new RecordingComm();
-  return { reactor: new Reactor(comm, new LocalityScheduler(), { testMode }), comm };
+  return { reactor: new Reactor(comm, new LocalityScheduler()), comm };
 }
 
-/** Validates and applies a submit the way the HTTP layer does; constants get `data`. */
+/**
+ * Validates and applies a submit the way the HTTP layer does; constants get `data`. `testMode`
+ * honours `_testing` placement hints (as `RAIN_TEST_MODE=1`).
+ */
 export function submit(
   reactor: Reactor,
   session: Session,
   header: SubmitHeader,
   data: Record<number, Uint8Array> = {},
+  testMode = false,
 ): void {
-  const objects = planObjects(session, header, reactor.options.testMode ?? false);
+  const objects = planObjects(session, header, testMode);
   const tasks = planTasks(session, header, objects);
   const constants = new Map<number, ConstantData>();
   for (const [id, bytes] of Object.entries(data)) {

@@ -1,0 +1,87 @@
+/**
+ * Placement: ready tasks go to the scheduler; at the end of each turn its assignments go to the
+ * governors, with everything else queued this turn. The scheduler owns `assignedCpus`: it adds
+ * a task's cpus when it places the task and takes them back when told the task left.
+ */
+import type { AssignedTask, ObjectSource } from "../../common/messages.ts";
+import {
+  addLocation,
+  type DataObject,
+  type GovernorState,
+  objectSpec,
+  type Task,
+  taskSpec,
+} from "../state.ts";
+import type { ReactorContext } from "./core.ts";
+import { cancelPendingDelete, sendDeletes } from "./objects.ts";
+
+/** The task's inputs are all finished: it waits for a governor. */
+export function makeReady(ctx: ReactorContext, task: Task): void {
+  task.state = "ready";
+  ctx.scheduler.taskReady(task);
+}
+
+/** The task no longer occupies its governor (finished, failed, session gone, governor lost). */
+export function releaseTask(ctx: ReactorContext, task: Task): void {
+  const governor = task.governor;
+  if (!governor || !governor.tasks.delete(task)) return;
+  ctx.scheduler.taskReleased(task, governor);
+}
+
+/** Places ready tasks and sends everything queued. Queued once per turn by `touch()`. */
+export function endTurn(ctx: ReactorContext): void {
+  ctx.core.turnQueued = false;
+  assign(ctx);
+  sendDeletes(ctx);
+  ctx.comm.flush();
+}
+
+function assign(ctx: ReactorContext): void {
+  const assignments = ctx.scheduler.schedule();
+  if (assignments.length === 0) return;
+  const batches = new Map<GovernorState, AssignedTask[]>();
+  for (const { task, governor } of assignments) {
+    task.state = "assigned";
+    task.governor = governor;
+    governor.tasks.add(task);
+    let batch = batches.get(governor);
+    if (!batch) batches.set(governor, batch = []);
+    batch.push({
+      spec: taskSpec(task),
+      inputs: task.inputs.map((obj) => {
+        const input: AssignedTask["inputs"][number] = {
+          spec: objectSpec(obj),
+          size: obj.size,
+          source: sourceFor(ctx, obj, governor),
+        };
+        const { content_type, user } = obj.info;
+        if (content_type && content_type !== obj.contentType) {
+          input.info = { content_type };
+        }
+        if (user) input.info = { ...input.info, user };
+        return input;
+      }),
+      outputs: task.outputs.map(objectSpec),
+    });
+  }
+  for (const [governor, tasks] of batches) {
+    ctx.comm.send(governor.id, { type: "assign_tasks", tasks });
+  }
+}
+
+/** Where the governor gets an input from. */
+function sourceFor(ctx: ReactorContext, obj: DataObject, governor: GovernorState): ObjectSource {
+  if (obj.locations.includes(governor)) return { kind: "local" };
+  if (obj.constant) {
+    // An evicted copy of a constant that is used again: the governor revives it if it still
+    // holds it, else stores the data sent now; either way it is no longer to be deleted.
+    if (governor.toDelete.delete(obj)) cancelPendingDelete(ctx, governor, obj);
+    if (obj.constant.data) {
+      // The governor stores inline data when it reads the message, so later tasks say "local".
+      addLocation(obj, governor);
+      return { kind: "inline", data: obj.constant.data };
+    }
+    return { kind: "server" };
+  }
+  return { kind: "governors", governors: obj.locations.map((g) => g.id) };
+}

@@ -1,0 +1,144 @@
+/**
+ * A task's life on a governor, from the governor's reports: started, finished (outputs produced,
+ * consumers made ready, inputs released) or failed (the session fails).
+ */
+import type { Id } from "../../common/ids.ts";
+import type {
+  TaskFailedMessage,
+  TaskFinishedMessage,
+  TaskStartedMessage,
+} from "../../common/messages.ts";
+import { Logger } from "../../common/log.ts";
+import { addLocation, type GovernorState, type Task } from "../state.ts";
+import { type ReactorContext, touch } from "./core.ts";
+import { releaseIfUnneeded } from "./objects.ts";
+import { makeReady, releaseTask } from "./placement.ts";
+import { settleWaiter, settleWaiters } from "./queries.ts";
+import { failSession } from "./sessions.ts";
+
+const log = new Logger("server");
+
+export function describeTask(task: Task): string {
+  const id = `${task.session.id}/${task.id}`;
+  return task.name ? `${id} '${task.name}' (${task.taskType})` : `${id} (${task.taskType})`;
+}
+
+/** The task named by a governor message, if it is still relevant. */
+function reportedTask(ctx: ReactorContext, governor: GovernorState, id: Id): Task | undefined {
+  const session = ctx.core.sessions.get(id[0]);
+  if (!session || session.error !== undefined) return undefined; // late report: ignore
+  const task = session.tasks.get(id[1]);
+  if (!task || task.governor !== governor || task.finished) {
+    log.warn(`governor ${governor.id} reported unexpected task ${id[0]}/${id[1]}`);
+    return undefined;
+  }
+  return task;
+}
+
+export function taskStarted(
+  ctx: ReactorContext,
+  governor: GovernorState,
+  message: TaskStartedMessage,
+): void {
+  const task = reportedTask(ctx, governor, message.task);
+  if (!task) return;
+  task.state = "running";
+  task.info = { ...task.info, start_time: message.start_time, governor: governor.id };
+  ctx.events?.push({
+    type: "TaskStarted",
+    time: Date.now(),
+    session: task.session.id,
+    task: task.id,
+    governor: governor.id,
+    start_time: message.start_time,
+  });
+}
+
+export function taskFinished(
+  ctx: ReactorContext,
+  governor: GovernorState,
+  message: TaskFinishedMessage,
+): void {
+  const task = reportedTask(ctx, governor, message.task);
+  if (!task) return;
+  if (message.outputs.length !== task.outputs.length) {
+    taskFailed(ctx, governor, {
+      type: "task_failed",
+      task: message.task,
+      info: {
+        ...message.info,
+        error:
+          `governor reported ${message.outputs.length} outputs, expected ${task.outputs.length}`,
+      },
+    });
+    return;
+  }
+  task.state = "finished";
+  task.info = message.info;
+  ctx.events?.push({
+    type: "TaskFinished",
+    time: Date.now(),
+    session: task.session.id,
+    task: task.id,
+    info: message.info,
+    outputs: message.outputs,
+  });
+  releaseTask(ctx, task);
+  ctx.scheduler.taskFinished(task, message.info.duration ?? 0);
+  const session = task.session;
+  session.finishedTasks++;
+  settleWaiters(task, { kind: "done" });
+  message.outputs.forEach((reported, i) => {
+    const obj = task.outputs[i];
+    obj.state = "finished";
+    obj.size = reported.size;
+    obj.info = reported.info?.size === undefined
+      ? { ...reported.info, size: reported.size }
+      : reported.info;
+    addLocation(obj, governor);
+    settleWaiters(obj, { kind: "done" });
+    for (const consumer of obj.consumers) {
+      if (consumer.state === "notAssigned" && --consumer.waitingInputs === 0) {
+        makeReady(ctx, consumer);
+      }
+    }
+    releaseIfUnneeded(ctx, obj);
+  });
+  for (const input of task.inputs) {
+    if (input.state !== "removed") addLocation(input, governor);
+    input.pendingConsumers--;
+    releaseIfUnneeded(ctx, input);
+  }
+  if (--session.unfinishedTasks === 0) {
+    session.allWaiters.forEach((w) => settleWaiter(w, { kind: "done" }));
+    session.allWaiters = [];
+  }
+  touch(ctx);
+}
+
+export function taskFailed(
+  ctx: ReactorContext,
+  governor: GovernorState,
+  message: TaskFailedMessage,
+): void {
+  const task = reportedTask(ctx, governor, message.task);
+  if (!task) return;
+  task.state = "failed";
+  task.info = message.info;
+  ctx.events?.push({
+    type: "TaskFinished",
+    time: Date.now(),
+    session: task.session.id,
+    task: task.id,
+    info: message.info,
+  });
+  releaseTask(ctx, task);
+  const debug = message.info.debug ? `\n\nDebug:\n${message.info.debug}` : "";
+  failSession(
+    ctx,
+    task.session,
+    `Task ${describeTask(task)} failed on governor ${governor.id}:\n${
+      message.info.error || "unknown error"
+    }${debug}`,
+  );
+}
