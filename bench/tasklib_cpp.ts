@@ -1,0 +1,140 @@
+/**
+ * C++ tasklib benchmark: prints figures, asserts nothing.
+ *
+ * Builds the tasklib's example executor (tasklib/cpp/example, CMake, Release) in a temporary
+ * directory, then runs one governor (2 cpus, in this process) against a fake server, so only
+ * the governor and its C++ executors work: N tasks assigned at once, tasks/s until the last is
+ * reported, for
+ *  (a) `example1/trivial` (no inputs, returns "x"), comparable to bench/executors.ts, and
+ *  (b) `example1/hello` with a small inline input.
+ * Executors are started (and warmed up by a first round) before measuring. Prints a skip line
+ * when cmake, make or g++ is missing.
+ *
+ * Usage: deno run -A bench/tasklib_cpp.ts [--scale 1.0]   (N = 20,000 x scale)
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { AssignedTask, ToServer } from "../common/messages.ts";
+import { Governor } from "../governor/governor.ts";
+import { FakeServer } from "../governor/fake_server.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { scale: { type: "string" } } });
+const scale = Number(values.scale ?? "1");
+const n = Math.max(100, Math.round(20_000 * scale));
+const root = new URL("..", import.meta.url).pathname;
+
+function run(command: string, args: string[], cwd: string): boolean {
+  try {
+    const out = new Deno.Command(command, { args, cwd, stdout: "piped", stderr: "piped" })
+      .outputSync();
+    if (!out.success) {
+      console.error(new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr));
+    }
+    return out.success;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+const dir = await Deno.makeTempDir({ prefix: "rain-bench-tasklib-cpp-" });
+try {
+  const build = join(dir, "build");
+  await Deno.mkdir(build);
+  if (
+    !run("cmake", ["-DCMAKE_BUILD_TYPE=Release", join(root, "tasklib/cpp/example")], build) ||
+    !run("make", ["-j2"], build)
+  ) {
+    console.log("C++ tasklib: skipped (cannot build tasklib/cpp/example: cmake, make, g++?)");
+  } else {
+    await measure(join(build, "example1"));
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
+
+async function measure(executable: string): Promise<void> {
+  const config = join(dir, "governor.toml");
+  await Deno.writeTextFile(
+    config,
+    `[executors.example1]\ncommand = ${JSON.stringify([executable])}\n`,
+  );
+  const server = new FakeServer();
+  const governor = new Governor(
+    {
+      serverHost: "127.0.0.1",
+      serverPort: server.port,
+      cpus: 2,
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      workDir: join(dir, "work"),
+      logDir: join(dir, "logs"),
+      configFile: config,
+      deleteListTimeout: 0,
+      monitoringInterval: 0,
+    } as ConstructorParameters<typeof Governor>[0],
+  );
+  const started = governor.start();
+  const { conn } = await server.register();
+  await started;
+
+  let session = 0;
+  const input = new TextEncoder().encode("world");
+  function round(method: string, count: number): Promise<number> {
+    session++;
+    const withInput = method === "hello";
+    const tasks: AssignedTask[] = [];
+    for (let i = 0; i < count; i++) {
+      const inputId: [number, number] = [session, 10 + 3 * i];
+      const outputId: [number, number] = [session, 11 + 3 * i];
+      tasks.push({
+        spec: {
+          id: [session, 12 + 3 * i],
+          task_type: `example1/${method}`,
+          inputs: withInput ? [{ id: inputId }] : [],
+          outputs: [outputId],
+          resources: { cpus: 1 },
+        },
+        inputs: withInput
+          ? [{
+            spec: { id: inputId, data_type: "blob" },
+            size: input.length,
+            source: { kind: "inline", data: input },
+          }]
+          : [],
+        outputs: [{ id: outputId, data_type: "blob" }],
+      });
+    }
+    let done = 0;
+    const t0 = performance.now();
+    return new Promise((resolve, reject) => {
+      const seen = conn.received.length;
+      const check = () => {
+        for (const m of conn.received.splice(seen) as ToServer[]) {
+          if (m.type === "task_failed") return reject(new Error(m.info.error));
+          if (m.type === "task_finished" && ++done === count) {
+            return resolve(count / ((performance.now() - t0) / 1000));
+          }
+        }
+        setTimeout(check, 1);
+      };
+      conn.send({ type: "assign_tasks", tasks });
+      check();
+    });
+  }
+
+  try {
+    for (const [label, method] of [["(a) trivial", "trivial"], ["(b) hello", "hello"]]) {
+      await round(method, 200); // starts and warms the executors
+      const rates = [];
+      for (let i = 0; i < 3; i++) rates.push(await round(method, n));
+      console.log(
+        `C++ tasklib executor ${label}: ${n} tasks on a 2-cpu governor: ` +
+          `${Math.max(...rates).toFixed(0)} tasks/s (best of 3; governor + executors only)`,
+      );
+    }
+  } finally {
+    await governor.stop();
+    await server.close();
+  }
+}
