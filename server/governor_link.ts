@@ -1,27 +1,51 @@
 /**
  * Governor connections: one WebSocket each, binary frames holding msgpack arrays of messages.
- * Implements `GovernorComm` for the reactor: messages are queued and sent as one frame per
- * governor per turn.
+ *
+ * Two halves, so that neither the reactor nor the link needs the other to exist first:
+ * `GovernorLinks` is the reactor's `GovernorComm` (messages queued and sent as one frame per
+ * governor per turn); `GovernorListener` accepts connections, checks every message and hands it
+ * to a `GovernorHandler` (the reactor).
  */
 import { decode, encode } from "@msgpack/msgpack";
-import type { GovernorId } from "../common/ids.ts";
+import type { GovernorId, Id } from "../common/ids.ts";
 import { isId } from "../common/ids.ts";
-import type { RegisterMessage, ToGovernor, ToServer } from "../common/messages.ts";
+import type {
+  DataTransfersMessage,
+  MonitoringMessage,
+  RegisterMessage,
+  TaskFailedMessage,
+  TaskFinishedMessage,
+  TaskStartedMessage,
+  ToGovernor,
+  ToServer,
+} from "../common/messages.ts";
 import { PROTOCOL_VERSION } from "../common/version.ts";
 import { Logger } from "../common/log.ts";
-import type { GovernorComm, Reactor } from "./reactor.ts";
+import type { GovernorComm } from "./reactor/core.ts";
 import type { GovernorState } from "./state.ts";
 
 const log = new Logger("server");
+
+/** What governors tell the server, checked; `Reactor` implements it. */
+export interface GovernorHandler {
+  addGovernor(id: GovernorId, cpus: number, executors: string[]): GovernorState;
+  removeGovernor(governor: GovernorState, reason: string): void;
+  taskStarted(governor: GovernorState, message: TaskStartedMessage): void;
+  taskFinished(governor: GovernorState, message: TaskFinishedMessage): void;
+  taskFailed(governor: GovernorState, message: TaskFailedMessage): void;
+  objectsRemoved(governor: GovernorState, ids: Id[]): void;
+  monitoring(governor: GovernorState, message: MonitoringMessage): void;
+  dataTransfers(governor: GovernorState, message: DataTransfersMessage): void;
+}
 
 interface Link {
   socket: WebSocket;
   queue: ToGovernor[];
 }
 
+/** The open governor sockets, and the reactor's way to send to them. */
 export class GovernorLinks implements GovernorComm {
   readonly #links = new Map<GovernorId, Link>();
-  reactor!: Reactor;
 
   send(governor: GovernorId, message: ToGovernor): void {
     this.#links.get(governor)?.queue.push(message);
@@ -40,6 +64,29 @@ export class GovernorLinks implements GovernorComm {
     return this.#links.size;
   }
 
+  has(governor: GovernorId): boolean {
+    return this.#links.has(governor);
+  }
+
+  add(governor: GovernorId, socket: WebSocket): void {
+    this.#links.set(governor, { socket, queue: [] });
+  }
+
+  delete(governor: GovernorId): void {
+    this.#links.delete(governor);
+  }
+
+  /** Tells every governor to exit and sends it now. */
+  shutdownAll(): void {
+    for (const id of this.#links.keys()) this.send(id, { type: "shutdown" });
+    this.flush();
+  }
+}
+
+/** Accepts governor connections and hands their checked messages to the handler. */
+export class GovernorListener {
+  constructor(readonly links: GovernorLinks, readonly handler: GovernorHandler) {}
+
   /** Answers the WebSocket upgrade of a governor connecting from `peerIp`. */
   accept(request: Request, peerIp: string): Response {
     const { socket, response } = Deno.upgradeWebSocket(request);
@@ -48,8 +95,8 @@ export class GovernorLinks implements GovernorComm {
 
     const drop = (reason: string) => {
       if (governor) {
-        this.#links.delete(governor.id);
-        this.reactor.removeGovernor(governor, reason);
+        this.links.delete(governor.id);
+        this.handler.removeGovernor(governor, reason);
         governor = undefined;
       }
     };
@@ -96,19 +143,19 @@ export class GovernorLinks implements GovernorComm {
     const unspecified = !m.listen_host || m.listen_host === "0.0.0.0" || m.listen_host === "::";
     const host = unspecified ? peerIp : m.listen_host;
     const id = host.includes(":") ? `[${host}]:${m.listen_port}` : `${host}:${m.listen_port}`;
-    if (this.#links.has(id)) throw new Error(`governor ${id} is already registered`);
+    if (this.links.has(id)) throw new Error(`governor ${id} is already registered`);
     const executors = Array.isArray(m.executors)
       ? m.executors.filter((e) => typeof e === "string")
       : [];
-    this.#links.set(id, { socket, queue: [] });
-    const governor = this.reactor.addGovernor(id, m.cpus, executors);
-    this.send(id, { type: "registered", governor_id: id });
-    this.flush();
+    this.links.add(id, socket);
+    const governor = this.handler.addGovernor(id, m.cpus, executors);
+    this.links.send(id, { type: "registered", governor_id: id });
+    this.links.flush();
     return governor;
   }
 
   #dispatch(governor: GovernorState, message: ToServer): void {
-    const r = this.reactor;
+    const r = this.handler;
     switch (message?.type) {
       case "task_started":
         if (!isId(message.task)) throw new Error("task_started: bad task id");
@@ -142,11 +189,5 @@ export class GovernorLinks implements GovernorComm {
       default:
         throw new Error(`unknown message type '${(message as { type?: string })?.type}'`);
     }
-  }
-
-  /** Tells every governor to exit and sends it now. */
-  shutdownAll(): void {
-    for (const id of this.#links.keys()) this.send(id, { type: "shutdown" });
-    this.flush();
   }
 }

@@ -5,7 +5,7 @@ import { RAIN_VERSION } from "../common/version.ts";
 import { authHeaders } from "../common/secret.ts";
 import { Auth } from "./auth.ts";
 import { clientApi } from "./client_api.ts";
-import { GovernorLinks } from "./governor_link.ts";
+import { GovernorLinks, GovernorListener } from "./governor_link.ts";
 import { monitoringApi, STATUS_PATH } from "./monitoring_api.ts";
 import { mountDashboard } from "./dashboard_routes.ts";
 import type { ServerOptions } from "./options.ts";
@@ -30,7 +30,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     firstSessionId: eventLog?.nextSessionId,
     firstClientId: eventLog?.nextClientId,
   });
-  links.reactor = reactor;
+  const governorListener = new GovernorListener(links, reactor);
   const auth = new Auth(options.secret);
 
   let stopping = false;
@@ -91,7 +91,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     auth.protect((request, info) => {
       const path = new URL(request.url).pathname;
       if (path === GOVERNOR_WS_PATH) {
-        return links.accept(request, (info.remoteAddr as Deno.NetAddr).hostname);
+        return governorListener.accept(request, (info.remoteAddr as Deno.NetAddr).hostname);
       }
       // `rain status` and client progress may ask the client port too.
       if (path === STATUS_PATH) return monitoring.fetch(request);

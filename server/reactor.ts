@@ -18,6 +18,7 @@ import type {
   UpdateResponse,
 } from "../common/messages.ts";
 import type { EventSink } from "./events.ts";
+import type { GovernorHandler } from "./governor_link.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Client, GovernorState, Session, WaitOutcome } from "./state.ts";
 import type { SubmitPlan } from "./submit.ts";
@@ -43,7 +44,7 @@ export interface ReactorOptions {
   firstClientId?: ClientId;
 }
 
-export class Reactor implements ReactorContext {
+export class Reactor implements ReactorContext, GovernorHandler {
   readonly core: Core;
   readonly events: EventSink | undefined;
   readonly dropFile: ((path: string) => void) | undefined;
