@@ -40,8 +40,8 @@ export class Core {
   /** Open sessions (failed ones too, until closed). */
   readonly sessions = new Map<SessionId, Session>();
   readonly governors = new Map<GovernorId, GovernorState>();
-  /** Ids of sessions that were closed, to tell "closed" from "never existed". */
-  readonly closedSessions = new Set<SessionId>();
+  /** Ids from here on were numbered by this server (earlier ones by an earlier server). */
+  readonly firstSessionId: SessionId;
   nextSessionId: SessionId;
   nextClientId: ClientId;
   /** An end of turn is queued (see `touch`). */
@@ -50,13 +50,18 @@ export class Core {
   readonly deletes = new Map<GovernorState, DataObject[]>();
 
   constructor(firstSessionId: SessionId = 1, firstClientId: ClientId = 1) {
+    this.firstSessionId = firstSessionId;
     this.nextSessionId = firstSessionId;
     this.nextClientId = firstClientId;
   }
 
-  /** Whether the session was opened by this server and closed since. */
+  /**
+   * Whether the session was opened by this server and closed since. Session ids are numbered
+   * in order, so every id of this server's range that is not open is closed: this needs no
+   * record per closed session, however many a long-lived server sees.
+   */
   isClosedSession(id: SessionId): boolean {
-    return this.closedSessions.has(id);
+    return id >= this.firstSessionId && id < this.nextSessionId && !this.sessions.has(id);
   }
 }
 

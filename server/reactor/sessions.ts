@@ -78,7 +78,6 @@ export function closeSession(ctx: ReactorContext, session: Session): void {
   if (session.closed) return;
   session.closed = true;
   ctx.core.sessions.delete(session.id);
-  ctx.core.closedSessions.add(session.id);
   session.client?.sessions.delete(session);
   if (session.error === undefined) {
     stopSessionWork(ctx, session);
