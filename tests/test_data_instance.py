@@ -21,7 +21,7 @@ def test_get_bytes_and_str():
 def test_load_by_content_type():
     assert DataInstance(b"[1, 2]", content_type="json").load() == [1, 2]
     assert DataInstance(b"text", content_type="text").load() == "text"
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="has no content type, so it cannot be loaded"):
         DataInstance(b"[1]").load()  # no content type
     spec = ObjectSpec(content_type="text")
     info = ObjectInfo(content_type="json")
@@ -56,7 +56,7 @@ def test_directory_roundtrip_with_write(tmp_path):
     assert (target / "top.txt").read_bytes() == b"top"
     assert (target / "sub" / "file.txt").read_bytes() == b"in sub"
     assert (target / "sub" / "deeper").is_dir() and (target / "empty").is_dir()
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="a directory cannot be loaded"):
         instance.load()
 
 
@@ -81,7 +81,7 @@ def test_unsafe_archives_are_refused(tmp_path):
         info = tarfile.TarInfo("../escape.txt")
         info.size = 1
         archive.addfile(info, io.BytesIO(b"x"))
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="unsafe path '../escape.txt'"):
         DataInstance(buffer.getvalue(), data_type="dir").write(str(tmp_path / "t"))
     assert not (tmp_path / "escape.txt").exists()
 
@@ -110,7 +110,7 @@ def test_file_backed_instances_and_link(tmp_path):
 
 
 def test_exactly_one_source():
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="needs exactly one of 'data' and 'path'"):
         DataInstance()
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="needs exactly one of 'data' and 'path'"):
         DataInstance(b"x", path="/x")

@@ -36,9 +36,9 @@ def test_ids_start_at_10_and_are_shared_by_tasks_and_objects(session):
 
 
 def test_no_active_session_raises():
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="no active session"):
         get_active_session()
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="no active session"):
         blob(b"x")
 
 
@@ -52,9 +52,9 @@ def test_with_stacks_sessions_and_closes_them():
         assert not b.active
         assert get_active_session() is a
     assert not a.active
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="no active session"):
         get_active_session()
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="is closed"):
         with a:
             pass
 
@@ -64,10 +64,10 @@ def test_bind_only_does_not_close():
     with s.bind_only() as bound:
         assert bound is s and get_active_session() is s
     assert s.active
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="no active session"):
         get_active_session()
     s.close()
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="is closed"):
         with s.bind_only():
             pass
 
@@ -80,7 +80,7 @@ def test_default_session_is_active_when_stack_is_empty():
         assert get_active_session() is other
     assert get_active_session() is default
     default.close()
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="no active session"):
         get_active_session()
 
 
@@ -93,7 +93,7 @@ def test_closing_an_entered_session_leaves_it_on_the_stack():
             assert get_active_session() is inner
             with pytest.raises(RainException, match="closed"):
                 blob(b"x")
-            with pytest.raises(RainException):
+            with pytest.raises(RainException, match="is closed"):
                 DataObject(session=inner)
         assert get_active_session() is outer
 
@@ -106,7 +106,7 @@ def test_counts_of_unsubmitted(session):
 
 def test_offline_session_cannot_submit_but_closes(session):
     blob(b"x")
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="is offline \\(it has no client\\)"):
         session.submit()
     session.close()
     assert not session.active
@@ -138,7 +138,7 @@ def test_sleep_keeps_data_and_content_type(session):
     assert t.output.content_type == "json" and t.output.data_type == DataType.BLOB
     d = tasks.Sleep(directory(os.path.dirname(__file__)), 0)
     assert d.output.data_type == DataType.DIRECTORY and d.spec.config == {"seconds": 0}
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="Sleep needs a number of seconds >= 0, not -1"):
         tasks.Sleep(blob(b"x"), -1)
 
 
@@ -160,7 +160,7 @@ def test_load_loaddir_store(session):
     assert store.spec.task_type == "buildin/export"
     assert store.spec.config == {"path": "/data/out.txt"}
     assert store.spec.inputs[0].id == load.output.id and len(store.outputs) == 0
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="has 0 outputs, not exactly one"):
         store.output
     # Relative paths are accepted here and fail when the task runs (Rain 0.4).
     assert tasks.Load("relative/x").spec.config == {"path": "relative/x"}
@@ -182,7 +182,7 @@ def test_make_directory_from_pairs_or_dict(session):
     t2 = tasks.MakeDirectory({"x": a, "y/z": d})
     assert t2.spec.config == {"paths": ["x", "y/z"]}
     for bad in ("/abs", "a/../b", ""):
-        with pytest.raises(RainException) as error:
+        with pytest.raises(RainException, match="MakeDirectory") as error:
             tasks.MakeDirectory([(bad, a)])
         assert repr(bad) in str(error.value) or bad == ""
 
@@ -196,20 +196,20 @@ def test_slice_directory(session):
     assert file_slice.output.content_type == "text"
     dir_slice = tasks.SliceDirectory(d, "a/deep/")
     assert dir_slice.output.data_type == DataType.DIRECTORY
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="SliceDirectory takes a directory, but .* is a blob"):
         tasks.SliceDirectory(blob(b"x"), "a")
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="path '/abs' must be relative"):
         tasks.SliceDirectory(d, "/abs")
 
 
 def test_concat_refuses_directories(session):
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="Concat takes blobs, but .* is a directory"):
         tasks.Concat([directory(os.path.dirname(__file__))])
 
 
 def test_output_requires_exactly_one(session):
     t = Task((), 2, task_type="x/y")
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="has 2 outputs, not exactly one"):
         t.output
     assert len(t.outputs) == 2
 
@@ -239,13 +239,13 @@ def test_task_outputs_in_every_form(session):
     t.spec.user["more"] = [1, 2]
     assert t.spec.to_json()["user"] == {"k": 1, "more": [1, 2]}
     assert t.spec.config == {"c": 1}
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="duplicate output label 'same'"):
         Task((), ["same", "same"], task_type="x/y")
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="cannot be an output: it is a constant"):
         Task((), [blob(b"constant")], task_type="x/y")
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="cannot be an output: .* already produced"):
         Task((), [given], task_type="x/y")  # already produced by t
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="an output must be a label, .* not 3.5"):
         Task((), [3.5], task_type="x/y")
 
 
@@ -259,15 +259,15 @@ def test_task_inputs_with_labels(session):
 
 
 def test_task_errors(session):
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="has no task type"):
         Task((), 1)  # no task type
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="cpus must be a positive integer, not 0"):
         Task((), 1, task_type="x/y", cpus=0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="expected a DataObject or a Task with one output"):
         tasks.Concat(["not an object"])
     with Session(None, 9):
         foreign = blob(b"elsewhere")
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="belongs to another session than the task"):
         tasks.Concat([foreign])
     # Failed constructions leave nothing half-registered behind.
     assert session.task_count == 0
@@ -305,7 +305,7 @@ def test_execute_stdout_forms(session):
         assert t.outputs.labels == [label]
         assert t.spec.config["out_paths"] == ["+out"]
     assert t.output.content_type == "text"
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="the stdout Output cannot have a path"):
         tasks.Execute("ls /", stdout=Output("x", path="file"))
 
 
@@ -317,7 +317,7 @@ def test_execute_stdin(session):
     t2 = tasks.Execute("cat", stdin=Input("mine", dataobj=data, write=True))
     assert t2.spec.config["in_paths"] == [{"path": "+in", "write": True}]
     assert t2.spec.inputs[0].label == "mine"
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="the stdin Input cannot have a path"):
         tasks.Execute("cat", stdin=Input("x", path="file", dataobj=data))
 
 
@@ -368,15 +368,15 @@ def test_execute_old_argument_names(session):
 
 def test_execute_errors(session):
     d = directory(os.path.dirname(__file__))
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="has no data object"):
         tasks.Execute("x", input_paths=[Input("a")])  # no data
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="input_paths takes Input/InputDir"):
         tasks.Execute("x", input_paths=[blob(b"no path")])
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="Input needs a blob object, but .* is a dir"):
         Input("x", dataobj=d)  # a directory in a blob Input
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="path 'same' is used twice"):
         tasks.Execute(["x", Output("same")], output_paths=["same"])
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Execute argument must be a str, .* or an Output"):
         tasks.Execute(["x", object()])
 
 
@@ -411,9 +411,9 @@ def test_program_patterns(session):
     assert [i.label for i in p.spec.inputs] == ["feed", "cfg", "testdata", "model"]
     assert p.outputs.labels == ["accuracy", "prediction"]
     assert p.spec.inputs[3].id == model.output.id
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="a Program's inputs are Inputs without data"):
         Program(["cat", blob(b"data is session-bound")])
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="every Input of a Program needs a label"):
         Program(["cat", Input(path="no-label")])
 
 
@@ -427,15 +427,15 @@ def test_execute_directories_paths_and_content_types(session):
     tasks.Execute(["cat", Input("x", dataobj=blob("ž", content_type="text-latin2"),
                                 content_type="text")])
     for bad in ("../up", "a/../../up", "/abs/path", "", ".", "./"):
-        with pytest.raises(RainException):
+        with pytest.raises(RainException, match="^Execute: (a file path|path )"):
             tasks.Execute("true", output_paths=[Output("o", path=bad)])
-        with pytest.raises(RainException):
+        with pytest.raises(RainException, match="^Execute: (a file path|path )"):
             tasks.Execute("true", input_paths=[Input("i", path=bad, dataobj=blob(b"x"))])
     with pytest.raises(RainException, match="used twice"):
         tasks.Execute("true", output_paths=["a", Output("b", path="./a")])
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="stdin must be a blob, not the directory"):
         tasks.Execute("cat", stdin=d)
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="stdout is a blob, not a directory"):
         tasks.Execute("ls", stdout=OutputDir("x"))
     # A writable input may be passed on as an output under the same path.
     inplace = tasks.Execute("sed -i s/a/b/ f", output_paths=["f"],
@@ -474,7 +474,7 @@ def test_blob_forms(session):
         with pytest.raises(Exception) as error:
             bad()
         assert isinstance(error.value, (RainException, TypeError))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown content type 'no-such-type'"):
         blob(b"x", content_type="no-such-type")
 
 
@@ -488,7 +488,7 @@ def test_directory_constant(session, tmp_path):
     import tarfile
     names = tarfile.open(fileobj=io.BytesIO(d.data)).getnames()
     assert sorted(names) == ["a", "a/f.txt", "empty"]
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="is not a directory"):
         directory(str(tmp_path / "a" / "f.txt"))
 
 
@@ -532,9 +532,9 @@ def test_client_side_errors_around_submit():
             s.wait([pending])
         with pytest.raises(RainException, match="not submitted"):
             s.wait([pending.output])
-        with pytest.raises(RainException):
+        with pytest.raises(RainException, match="it was not submitted"):
             pending.output.fetch()  # unsubmitted
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="cannot wait for 'not a task'"):
             s.wait(["not a task"])
         with pytest.raises(RainException, match="not kept"):
             obj.unkeep()

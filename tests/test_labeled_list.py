@@ -26,13 +26,13 @@ def test_constructors():
 
 
 def test_constructor_errors():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="1 labels for 2 items"):
         LabeledList([1, 2], labels=["a"])
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="duplicate label 'a'"):
         LabeledList([1, 2], labels=["a", "a"])
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="duplicate label 'a'"):
         LabeledList(pairs=[("a", 1), ("a", 2)])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="give either 'pairs' or 'items'"):
         LabeledList([1], pairs=[("a", 1)])
 
 
@@ -45,7 +45,7 @@ def test_index_by_int_slice_and_label():
     assert sub["c"] == 3
     with pytest.raises(IndexError):
         lst[3]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="missing"):
         lst["missing"]
     with pytest.raises(KeyError):
         lst[["unhashable"]]
@@ -66,9 +66,9 @@ def test_labels_of_any_hashable_but_none_int_slice():
     lst.append(3, frozenset([1]))
     assert checked(lst)[("tuple", "label")] == 1 and lst[2.5] == 2
     for bad in (7, True, slice(1, 2)):
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="a label may not be an int or a slice"):
             lst.append(0, bad)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="unhashable"):
         lst.append(0, ["unhashable"])
     lst.append(4, None)  # None = no label
     assert checked(lst).labels[-1] is None
@@ -85,9 +85,9 @@ def test_append_insert_and_duplicates():
     assert lst.data == ["w", "x", "v", "y", "z"]
     assert lst.labels == ["first", "a", None, None, "last"]
     assert lst["a"] == "x" and lst["last"] == "z"
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="duplicate label 'a'"):
         lst.append("again", "a")
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="duplicate label 'first'"):
         lst.insert(0, "again", "first")
     assert len(checked(lst)) == 5
 
@@ -104,9 +104,9 @@ def test_set_set_label_get_label():
     lst.set_label(0, None)
     assert checked(lst).get_label(0) is None
     lst.set_label(1, "b")  # its own label again is fine
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="duplicate label 'c'"):
         lst.set_label(0, "c")
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="duplicate label 'b'"):
         lst.set(0, 1, "b")
     assert lst.get_label(-1) == "c"
     checked(lst)
@@ -129,7 +129,7 @@ def test_slice_assignment_drops_labels():
     assert lst["d"] == 4 and "b" not in lst
     lst[::2] = ["x", "y", "z"]
     assert checked(lst).labels == [None, None, None, None, None]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="extended slice"):
         lst[::2] = [1]
 
 
@@ -147,7 +147,7 @@ def test_delete_and_pop():
     assert len(checked(lst)) == 0
     with pytest.raises(IndexError):
         lst.pop()
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="'b'"):
         del lst["b"]
 
 
@@ -175,7 +175,7 @@ def test_concatenation_keeps_labels():
     both = checked(a + b)
     assert both.items() == [("x", 1), ("y", 2), (None, 3)]
     assert checked(a + [4]).items() == [("x", 1), (None, 4)]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="duplicate label 'x'"):
         a + LabeledList(pairs=[("x", 9)])
     # Folds of a list, as in the cross-validation example: chunks[:i] + chunks[i+1:].
     chunks = LabeledList(pairs=[("x00", 0), ("x01", 1), ("x02", 2)])
@@ -188,11 +188,11 @@ def test_check_detects_corruption():
     lst = LabeledList(pairs=[("a", 1), ("b", 2)])
     assert lst._check()
     lst.labels[0] = "z"  # bypassing the API breaks the label index
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="label index .* does not match labels"):
         lst._check()
     lst = LabeledList(pairs=[("a", 1)])
     lst.data.append(2)
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match="2 items but 1 labels"):
         lst._check()
 
 

@@ -191,7 +191,7 @@ def test_error_mapping(fake_server):
     assert not isinstance(error.value, SessionException)
     routes[("POST", "/api/v1/sessions/5/update")] = (409, {
         "error": {"kind": "SessionClosed", "message": "session 5 is closed"}})
-    with pytest.raises(SessionException) as error:
+    with pytest.raises(SessionException, match="session 5 is closed") as error:
         t.update()
     assert not isinstance(error.value, TaskException)
     routes[("POST", "/api/v1/sessions/5/update")] = (500, b"<html>oops</html>")
@@ -235,5 +235,5 @@ def test_unreachable_server():
     with FakeRainServer() as server:
         port = server.port
         server.stop()
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="cannot connect to Rain server at 127.0.0.1"):
         Client("127.0.0.1", port)
