@@ -78,7 +78,7 @@ def test_wait_for_tasks_and_objects(client, tmp_path):
         t2.output.wait()  # an object need not be kept to be waited for
         assert t2.output.state == DataObjectState.finished
         session.wait([t1, t2.output])
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="cannot wait for 'not a task'"):
             session.wait([t1, "not a task"])
 
 
@@ -121,7 +121,7 @@ def test_multiple_submits(client):
         assert t3.output.fetch().get_bytes() == b"Hello world"
         assert t2.state == TaskState.finished
         tasks.Concat([t2.output])  # not kept: cannot be used again
-        with pytest.raises(RainException):
+        with pytest.raises(RainException, match="from an earlier submit that is not kept"):
             session.submit()
 
 
@@ -198,9 +198,9 @@ def test_unkeep(client):
         assert [d.get_bytes() for d in t.fetch_outputs()] == [b"data"]
         t.output.unkeep()
         assert not t.output.is_kept()
-        with pytest.raises(RainException):
+        with pytest.raises(RainException, match="cannot fetch .*: it is not kept"):
             t.output.fetch()
-        with pytest.raises(RainException):
+        with pytest.raises(RainException, match="cannot unkeep .*: it is not kept"):
             t.output.unkeep()
 
         def removed():
@@ -276,10 +276,10 @@ def test_closed_session_refuses_work(client):
     session = client.new_session()
     with session:
         blob(b"x")
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="is closed"):
         with session:
             pass
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="is closed"):
         session.submit()
 
 
@@ -337,7 +337,7 @@ def test_user_task_with_unknown_executor_fails_cleanly(client):
     with client.new_session() as session:
         t = Hello(blob("Hello world"))
         session.submit()
-        with pytest.raises(RainException):
+        with pytest.raises(RainException, match="executor 'example1' is not available"):
             t.wait()
 
 

@@ -68,7 +68,7 @@ def run():
         with client.new_session("failing") as bad:
             tasks.Load("/nonexistent/rain-test-no-such-file", name="bad")
             bad.submit()
-            with pytest.raises(TaskException):
+            with pytest.raises(TaskException, match="cannot open '/nonexistent/rain-test-no-"):
                 bad.wait_all()
         wait_for(lambda: len(events(cluster.http_port, {"event_types": [
             {"value": "SessionClosed", "mode": "="}]})) == 2, what="both sessions closed")

@@ -130,7 +130,7 @@ def test_program_patterns(client):
         assert sorted_task.output.fetch().load() == "a\nb\nc\n"
         assert (joined.spec.name, joined.spec.resources) == ("join", {"cpus": 2})
         assert fetch(joined.output) == b"1\n2\n"
-        with pytest.raises(KeyError):
+        with pytest.raises(KeyError, match="my_input"):
             rain_grep(other=data)
 
 

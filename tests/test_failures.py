@@ -65,7 +65,7 @@ def test_failure_reported_by_the_server_on_first_contact(client, cluster):
         with pytest.raises(TaskException) as error:
             kept.fetch()
         assert MISSING in str(error.value) and __file__ in str(error.value)
-        with pytest.raises(TaskException):
+        with pytest.raises(TaskException, match="cannot open '" + MISSING):
             session.submit()
 
 
@@ -77,7 +77,7 @@ def test_other_sessions_are_unaffected(client, cluster):
     with failing.bind_only():
         tasks.Load(MISSING)
     failing.submit()
-    with pytest.raises(TaskException):
+    with pytest.raises(TaskException, match="cannot open '" + MISSING):
         failing.wait_all()
     for session in (fine, foreign):
         with session.bind_only():
@@ -182,5 +182,5 @@ def test_closed_client_loses_its_sessions(client, cluster):
     leaving.close()
     assert not session.active
     assert wait_until(lambda: t.id not in running_tasks(client), timeout=30)
-    with pytest.raises(RainException):
+    with pytest.raises(RainException, match="is closed"):
         session.submit()
