@@ -143,7 +143,7 @@ def test_submit_into_a_failed_session(client):
     with client.new_session() as session:
         tasks.Load("/nonexistent-rain-test-dir/x")
         session.submit()
-        with pytest.raises(TaskException):
+        with pytest.raises(TaskException, match="cannot open '/nonexistent-rain-test-dir/x'"):
             session.wait_all()
         sid = session.session_id
         with pytest.raises(TaskException) as error:
