@@ -16,6 +16,7 @@ packages+=(libsvm-tools) # svm-train, svm-predict: the libsvm example (tests/tes
 packages+=(openssh-server openssh-client iproute2) # multi-host tests (tests/test_multihost.py)
 packages+=(python3-pip python3-setuptools python3-wheel) # pip install ./client_py, offline (tests/test_pip_install.py)
 packages+=(g++ make cmake nlohmann-json3-dev) # the C++ tasklib and its example (tests/test_tasklib_cpp.py)
+packages+=(librust-serde-dev librust-serde-derive-dev librust-serde-json-dev) # crates of the Rust tasklib, built offline (tasklib/rust/cargo_offline.sh, tests/test_tasklib_rust.py)
 
 if [ "${RAIN_SKIP_APT:-0}" != 1 ]; then
   missing=()
