@@ -1,0 +1,122 @@
+/**
+ * Rust executor benchmark (tasklib/rust, crate rain_task): prints figures, asserts nothing.
+ *
+ * Builds the example executor (tasklib/rust/example) in release mode offline with
+ * tasklib/rust/cargo_offline.sh (skipped with a message if cargo is missing), then, as
+ * bench/executors.ts: one governor (2 cpus, in this process) against a fake server, so only the
+ * governor and its executors work. N tasks assigned at once, tasks/s until the last is reported:
+ *  (a) `rust/trivial` (no input, writes "x"),
+ *  (b) `rust/hello` with a 5-byte input each (sent inline in the call).
+ * Executors are started (and warmed up by a first round) before measuring.
+ *
+ * Usage: deno run -A bench/tasklib_rust.ts [--scale 1.0]   (N = 20,000 x scale)
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { AssignedTask, ToServer } from "../common/messages.ts";
+import { Governor } from "../governor/governor.ts";
+import { FakeServer } from "../governor/fake_server.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { scale: { type: "string" } } });
+const scale = Number(values.scale ?? "1");
+const n = Math.max(100, Math.round(20_000 * scale));
+const root = new URL("..", import.meta.url).pathname;
+const rustDir = join(root, "tasklib/rust");
+const binary = join(rustDir, "target/release/rain_task_example");
+
+const build = await new Deno.Command("bash", {
+  args: [join(rustDir, "cargo_offline.sh"), "build", "--release", "-p", "rain_task_example"],
+  stdout: "piped",
+  stderr: "piped",
+}).output();
+if (build.code === 127) {
+  console.log("Rust executor: skipped (cargo not found)");
+  Deno.exit(0);
+}
+if (!build.success) {
+  console.error(new TextDecoder().decode(build.stderr));
+  throw new Error("building the Rust example executor failed");
+}
+
+const dir = await Deno.makeTempDir({ prefix: "rain-bench-rust-" });
+const config = join(dir, "governor.toml");
+await Deno.writeTextFile(config, `[executors.rust]\ncommand = ${JSON.stringify([binary])}\n`);
+const server = new FakeServer();
+const governor = new Governor(
+  {
+    serverHost: "127.0.0.1",
+    serverPort: server.port,
+    cpus: 2,
+    listenHost: "127.0.0.1",
+    listenPort: 0,
+    workDir: join(dir, "work"),
+    logDir: join(dir, "logs"),
+    configFile: config,
+    deleteListTimeout: 0,
+    monitoringInterval: 0,
+  } as ConstructorParameters<typeof Governor>[0],
+);
+const started = governor.start();
+const { conn } = await server.register();
+await started;
+
+const input = new TextEncoder().encode("world");
+let session = 0;
+function round(method: "trivial" | "hello", count: number): Promise<number> {
+  session++;
+  const tasks: AssignedTask[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = 10 + 3 * i;
+    const withInput = method === "hello";
+    tasks.push({
+      spec: {
+        id: [session, id],
+        task_type: `rust/${method}`,
+        inputs: withInput ? [{ id: [session, id + 1] }] : [],
+        outputs: [[session, id + 2]],
+        resources: { cpus: 1 },
+      },
+      inputs: withInput
+        ? [{
+          spec: { id: [session, id + 1], data_type: "blob" },
+          size: input.length,
+          source: { kind: "inline", data: input },
+        }]
+        : [],
+      outputs: [{ id: [session, id + 2], data_type: "blob" }],
+    });
+  }
+  let done = 0;
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const seen = conn.received.length;
+    const check = () => {
+      for (const m of conn.received.splice(seen) as ToServer[]) {
+        if (m.type === "task_failed") reject(new Error(m.info.error));
+        if (m.type === "task_finished" && ++done === count) {
+          resolve(count / ((performance.now() - t0) / 1000));
+          return;
+        }
+      }
+      setTimeout(check, 1);
+    };
+    conn.send({ type: "assign_tasks", tasks });
+    check();
+  });
+}
+
+try {
+  for (const [label, method] of [["(a)", "trivial"], ["(b)", "hello"]] as const) {
+    await round(method, 200); // starts and warms the executors
+    const rates = [];
+    for (let i = 0; i < 3; i++) rates.push(await round(method, n));
+    console.log(
+      `${label} Rust executor (rain_task, release): ${n} rust/${method} tasks on a 2-cpu ` +
+        `governor: ${Math.max(...rates).toFixed(0)} tasks/s (best of 3; governor + executors only)`,
+    );
+  }
+} finally {
+  await governor.stop();
+  await server.close();
+  await Deno.remove(dir, { recursive: true });
+}
