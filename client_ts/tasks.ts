@@ -286,29 +286,9 @@ export function execute(
       out_paths: plan.outPaths,
     },
     cpus: options.cpus,
-    name: options.name ?? programName(args, argv, shell),
+    // Unnamed unless asked, as in the Python client (Rain 0.4): views group unnamed tasks by type.
+    name: options.name,
   });
-}
-
-/** The name of the program an execute runs (the first word of a shell command). */
-function programName(
-  args: string | Iterable<ExecuteArg>,
-  argv: string[],
-  shell: boolean,
-): string {
-  let program = argv[0];
-  if (shell) {
-    const command = typeof args === "string" ? args : argv.slice(2).join(" ");
-    let words: string[] = [];
-    try {
-      words = shellSplit(command);
-    } catch {
-      // not splittable: "sh"
-    }
-    program = words[0] ?? "sh";
-  }
-  const trimmed = program.replace(/\/+$/, "");
-  return trimmed.slice(trimmed.lastIndexOf("/") + 1) || program;
 }
 
 /** Checks a path in the task's working directory; the normalized path. */
