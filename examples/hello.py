@@ -1,7 +1,8 @@
 """Hello world of Rain (from the user guide): concatenates two strings on a governor.
 
 Start Rain first (`./rain start --simple`), then run `/usr/bin/python3 examples/hello.py`.
-Optional arguments: HOST PORT of the server (default localhost 7210).
+Optional arguments: HOST PORT of the server (default localhost 7210). Needs only Python's
+standard library (cloudpickle is for Python tasks, @remote).
 """
 import os
 import sys

@@ -15,10 +15,8 @@ import io
 import pickle
 import types
 
-import cloudpickle
-
 from ..common.data_type import DataType
-from ..common.errors import RainException, RainWarning
+from ..common.errors import RainException, RainWarning, import_optional
 from .data import DataObject
 from .input import InputBase
 from .output import Output, OutputBase
@@ -32,35 +30,48 @@ PICKLE_ARG_SIZE_LIMIT = 256 * 1024
 _PARAMETER_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
-class _ArgumentPickler(cloudpickle.CloudPickler):
-    """Cloudpickles one argument, replacing data objects by input placeholders."""
+def _picklers():
+    """``(argument pickler, function pickler)`` classes, made on first use: cloudpickle is
+    optional (everything else in the client works without it), imported only by Python tasks."""
+    global _PICKLERS
+    if _PICKLERS is not None:
+        return _PICKLERS
+    cloudpickle = import_optional("cloudpickle", "@remote (Python tasks)")
 
-    def __init__(self, file, collector, load, content_type):
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._collector = collector
-        self._load = load
-        self._content_type = content_type
+    class ArgumentPickler(cloudpickle.CloudPickler):
+        """Cloudpickles one argument, replacing data objects by input placeholders."""
 
-    def persistent_id(self, obj):
-        if isinstance(obj, (DataObject, Task, InputBase)):
-            return self._collector.placeholder(obj, self._load, self._content_type)
-        return None
+        def __init__(self, file, collector, load, content_type):
+            super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._collector = collector
+            self._load = load
+            self._content_type = content_type
 
-    def reducer_override(self, obj):
-        # A generator cannot be pickled: it arrives as an iterator over its items.
-        if isinstance(obj, types.GeneratorType):
-            return iter, (list(obj),)
-        return super().reducer_override(obj)
+        def persistent_id(self, obj):
+            if isinstance(obj, (DataObject, Task, InputBase)):
+                return self._collector.placeholder(obj, self._load, self._content_type)
+            return None
+
+        def reducer_override(self, obj):
+            # A generator cannot be pickled: it arrives as an iterator over its items.
+            if isinstance(obj, types.GeneratorType):
+                return iter, (list(obj),)
+            return super().reducer_override(obj)
+
+    class FunctionPickler(cloudpickle.CloudPickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, (DataObject, Task)) or \
+                    (isinstance(obj, InputBase) and obj.dataobj is not None):
+                raise RainException(
+                    "the function of a Python task refers to {!r}; pass data objects as "
+                    "arguments".format(obj))
+            return None
+
+    _PICKLERS = (ArgumentPickler, FunctionPickler)
+    return _PICKLERS
 
 
-class _FunctionPickler(cloudpickle.CloudPickler):
-    def persistent_id(self, obj):
-        if isinstance(obj, (DataObject, Task)) or \
-                (isinstance(obj, InputBase) and obj.dataobj is not None):
-            raise RainException(
-                "the function of a Python task refers to {!r}; pass data objects as arguments"
-                .format(obj))
-        return None
+_PICKLERS = None
 
 
 class _InputCollector:
@@ -95,13 +106,17 @@ class _InputCollector:
 
 
 def _is_output_annotation(value):
-    """A return annotation declaring outputs: an Output, a tuple/list of them, or a count.
-    (Strings are not labels here: they may be postponed annotations such as "bytes".)"""
+    """A return annotation declaring outputs: an Output, a count, or a non-empty tuple/list whose
+    items are all Outputs or labels (strings), mixed freely: ``-> ("a", Output("b"))``.
+
+    A lone string is never a label: it may be a postponed annotation such as ``-> "bytes"``
+    (and with ``from __future__ import annotations`` every annotation is a string, so such
+    functions declare their outputs with ``outputs=``)."""
     if isinstance(value, bool):
         return False
     return isinstance(value, (int, OutputBase)) or \
-        (isinstance(value, (tuple, list)) and value and
-         all(isinstance(v, OutputBase) for v in value))
+        (isinstance(value, (tuple, list)) and len(value) > 0 and
+         all(isinstance(v, (OutputBase, str)) for v in value))
 
 
 def _output_items(outputs):
@@ -175,6 +190,8 @@ class Remote:
             raise RainException("the function {!r} of a Python task must take the context "
                                 "(ctx) as its first argument".format(fn.__name__))
         self._params = params
+        self._has_name_parameter = any(
+            p.name == "name" and p.kind != inspect.Parameter.POSITIONAL_ONLY for p in params[1:])
         self.inputs = {}
         for p in params[1:]:
             if isinstance(p.annotation, InputBase):
@@ -214,7 +231,7 @@ class Remote:
         obj = cache.get(self)
         if obj is None:
             buffer = io.BytesIO()
-            _FunctionPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(self.fn)
+            _picklers()[1](buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(self.fn)
             obj = DataObject(self.name, session=session, content_type="cloudpickle")
             obj.data = buffer.getvalue()
             obj.keep()
@@ -255,7 +272,14 @@ class Remote:
         return result, encode
 
     def __call__(self, *args, output=None, outputs=None, **kwargs):
+        """Creates the task. ``output=``/``outputs=`` override the declared outputs; ``name=``
+        names this task (unless the function has a parameter ``name``: then it is that
+        argument)."""
+        task_name = self.name
+        if "name" in kwargs and not self._has_name_parameter:
+            task_name = kwargs.pop("name")
         session = get_active_session()
+        argument_pickler = _picklers()[0]
         bound = self.signature.bind(None, *args, **kwargs)
         collector = _InputCollector(session)
         pickled = {}
@@ -271,13 +295,14 @@ class Remote:
                     load = decl.load
                 content_type = decl.content_type
             buffer = io.BytesIO()
-            _ArgumentPickler(buffer, collector, load, content_type).dump(value)
+            argument_pickler(buffer, collector, load, content_type).dump(value)
             data = buffer.getvalue()
             if len(data) > PICKLE_ARG_SIZE_LIMIT:
+                # Rain 0.4's wording: users match on its start.
                 raise RainWarning(
-                    "argument {!r} of {!r} pickles to {} bytes (over {} KiB); pass large data "
-                    "as a data object (e.g. blob(...)) instead".format(
-                        pname, self.name, len(data), PICKLE_ARG_SIZE_LIMIT // 1024))
+                    "Pickled object {} length {} > {} (argument of {!r}); pass large data as "
+                    "a data object (e.g. blob(...)) instead".format(
+                        pname, len(data), PICKLE_ARG_SIZE_LIMIT, task_name))
             pickled[pname] = base64.b64encode(data).decode("ascii")
         out_items, encode = self._outputs_for_call(output, outputs)
         config = {}
@@ -287,7 +312,7 @@ class Remote:
             config["encode"] = encode
         fn_obj = self._pickled_function(session)
         return Task([fn_obj] + collector.objects, out_items, config=config or None,
-                    session=session, task_type=PY_TASK_TYPE, cpus=self.cpus, name=self.name)
+                    session=session, task_type=PY_TASK_TYPE, cpus=self.cpus, name=task_name)
 
     def __repr__(self):
         return "<Remote {}>".format(getattr(self.fn, "__qualname__", self.fn))

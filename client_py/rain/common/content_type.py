@@ -7,7 +7,7 @@ Known types: None or "" (raw bytes), "pickle", "cloudpickle", "json", "cbor", "a
 import json
 import pickle
 
-from .errors import RainException
+from .errors import RainException, import_optional, missing_package_error
 
 _SIMPLE_TYPES = frozenset(("pickle", "cloudpickle", "json", "cbor", "arrow", "text", "protobuf"))
 # Families whose members are "<prefix><something>"; the bare prefix is a type only for those
@@ -71,29 +71,35 @@ def _text_encoding(content_type):
 
 
 def _import_cbor():
-    try:
-        import cbor2
-    except ImportError:
-        raise RainException("content type 'cbor' needs the 'cbor2' package "
-                            "(pip install rain-python[cbor])") from None
-    return cbor2
+    return import_optional("cbor2", "content type 'cbor'")
 
 
 def _import_arrow():
-    try:
-        import pyarrow
-    except ImportError:
-        raise RainException("content type 'arrow' needs the 'pyarrow' package "
-                            "(pip install rain-python[arrow])") from None
-    return pyarrow
+    return import_optional("pyarrow", "content type 'arrow'")
+
+
+# Schema metadata key marking an arrow table made from a plain Python value; its value says how
+# load() gives the value back: b"list" (the "values" column as a list) or b"dict" (a dict of
+# column lists). Tables without it load as pyarrow tables.
+ARROW_PYTHON_KEY = b"rain.python"
+ARROW_LIST_COLUMN = "values"
 
 
 def _encode_arrow(value):
     pa = _import_arrow()
-    if isinstance(value, pa.RecordBatch):
-        value = pa.Table.from_batches([value])
-    elif not isinstance(value, pa.Table):
-        value = pa.table(value)
+    try:
+        if isinstance(value, pa.RecordBatch):
+            value = pa.Table.from_batches([value])
+        elif isinstance(value, list):
+            value = pa.table({ARROW_LIST_COLUMN: pa.array(value)},
+                             metadata={ARROW_PYTHON_KEY: b"list"})
+        elif isinstance(value, dict):
+            value = pa.table(value, metadata={ARROW_PYTHON_KEY: b"dict"})
+        elif not isinstance(value, pa.Table):
+            value = pa.table(value)
+    except (pa.ArrowException, TypeError) as error:
+        raise RainException("cannot encode a {} as arrow: {}".format(
+            type(value).__name__, error)) from None
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, value.schema) as writer:
         writer.write_table(value)
@@ -102,7 +108,13 @@ def _encode_arrow(value):
 
 def _decode_arrow(data):
     pa = _import_arrow()
-    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    kind = (table.schema.metadata or {}).get(ARROW_PYTHON_KEY)
+    if kind == b"list":
+        return table.column(ARROW_LIST_COLUMN).to_pylist()
+    if kind == b"dict":
+        return table.to_pydict()
+    return table
 
 
 def encode_value(value, content_type):
@@ -112,8 +124,7 @@ def encode_value(value, content_type):
     if content_type == "pickle":
         return pickle.dumps(value)
     if content_type == "cloudpickle":
-        import cloudpickle
-        return cloudpickle.dumps(value)
+        return import_optional("cloudpickle", "content type 'cloudpickle'").dumps(value)
     if content_type == "json":
         return json.dumps(value).encode("utf-8")
     if content_type == "cbor":
@@ -133,13 +144,24 @@ def encode_value(value, content_type):
     raise RainException("values cannot be encoded as content type {!r}".format(content_type))
 
 
+def _unpickle(data, content_type):
+    try:
+        return pickle.loads(data)
+    except ImportError as error:
+        # Values cloudpickled by value (functions, classes) need cloudpickle to be rebuilt.
+        if getattr(error, "name", None) == "cloudpickle" or "cloudpickle" in str(error):
+            raise missing_package_error(
+                "cloudpickle", "loading {!r} data".format(content_type)) from None
+        raise
+
+
 def decode_value(data, content_type):
     """Deserializes ``data`` (bytes) stored in the format ``content_type``."""
     check_content_type(content_type)
     if not content_type:
         raise RainException("the data has no content type, so it cannot be decoded")
     if content_type in ("pickle", "cloudpickle"):
-        return pickle.loads(data)
+        return _unpickle(data, content_type)
     if content_type == "json":
         return json.loads(bytes(data).decode("utf-8"))
     if content_type == "cbor":

@@ -9,10 +9,11 @@ import base64
 import inspect
 import io
 import pickle
+import sys
 import traceback
 
 from ..common.content_type import is_subtype
-from ..common.errors import RainException
+from ..common.errors import RainException, missing_package_error
 from .executor import TaskError
 
 
@@ -37,6 +38,16 @@ def _function(ctx):
             raise TaskError("the governor sent the function as cached, but it is not kept")
         try:
             fn = pickle.loads(instance.get_bytes())
+        except ImportError as e:
+            if getattr(e, "name", None) != "cloudpickle":
+                raise TaskError("cannot unpickle the function of the task: {}: {}\n{}".format(
+                    type(e).__name__, e, traceback.format_exc().rstrip())) from None
+            # A function pickled by value (a lambda, a local or __main__ function) needs
+            # cloudpickle here; one of an importable module does not.
+            raise TaskError("cannot unpickle the function of the task: {} (the executor's "
+                            "Python: {})".format(
+                                missing_package_error("cloudpickle", "a function pickled by "
+                                                      "value"), sys.executable)) from None
         except BaseException as e:
             raise TaskError("cannot unpickle the function of the task: {}: {}\n{}".format(
                 type(e).__name__, e, traceback.format_exc().rstrip())) from None
