@@ -4,10 +4,28 @@ from ...common.errors import RainException
 from ...common.ids import ID
 from .framing import OBJECT_CONTENT_TYPE, SUBMIT_CONTENT_TYPE, frame_submit, read_header
 from .lifeline import Lifeline
-from .transport import Transport
+from .transport import DeferredInterrupt, Transport
 
 # Seconds a wait request blocks on the server before it answers {"done": false}.
 WAIT_POLL_SECONDS = 20
+
+
+def _interrupts_held_for_last_byte(chunks, deferral):
+    """The body ``chunks``, with Ctrl-C held back from just before the last byte on.
+
+    The server applies a submit once its whole body has arrived. Interrupted before that, the
+    server drops the truncated body and nothing was submitted; after it, the client waits for
+    the answer so that it knows the submit happened (KeyboardInterrupt comes right after)."""
+    previous = None
+    for chunk in chunks:
+        if previous is not None:
+            yield previous
+        previous = chunk
+    if previous:
+        view = memoryview(previous)
+        yield view[:-1]
+        deferral.start()
+        yield view[-1:]
 
 
 def _ids(value):
@@ -34,12 +52,28 @@ class ServerApi:
 
     def submit(self, session_id, tasks, objects, constants):
         """``tasks``/``objects``: JSON-ready ``SubmitHeader`` lists; ``constants``: data of the
-        objects having ``data_size``, in order."""
+        objects having ``data_size``, in order.
+
+        Ctrl-C during the upload: KeyboardInterrupt, nothing submitted. Ctrl-C once the body is
+        sent: held back until the server answers, then KeyboardInterrupt with
+        ``rain_submitted = True`` (the server has the graph)."""
         length, chunks = frame_submit({"tasks": tasks, "objects": objects}, constants)
-        response = self.transport.request(
-            "POST", "/sessions/{}/submit".format(session_id), body=chunks,
-            headers={"Content-Type": SUBMIT_CONTENT_TYPE, "Content-Length": str(length)})
-        response.read()
+        deferral = DeferredInterrupt()
+        try:
+            response = self.transport.request(
+                "POST", "/sessions/{}/submit".format(session_id),
+                body=_interrupts_held_for_last_byte(chunks, deferral),
+                headers={"Content-Type": SUBMIT_CONTENT_TYPE, "Content-Length": str(length)})
+            self.transport.read_body(response)
+        except BaseException:
+            deferral.cancel()
+            raise
+        try:
+            deferral.finish()
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C came after the server had the whole submit: it was applied.
+            setattr(interrupt, "rain_submitted", True)
+            raise
 
     def wait(self, session_id, task_ids, object_ids, mode="all"):
         """Blocks until done (re-asking after each poll); returns the finished

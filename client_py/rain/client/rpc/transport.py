@@ -1,11 +1,15 @@
 """HTTP transport to the server: JSON requests over keep-alive connections, one per thread.
 
-Long polls block the calling thread's connection, so every thread gets its own.
+Long polls block the calling thread's connection, so every thread gets its own. A request that
+does not end normally (Ctrl-C, i.e. KeyboardInterrupt, in the middle of a wait; a broken
+response) leaves its connection in an unknown state: the connection is dropped at once and the
+next request opens a fresh one, so an interrupted client stays usable.
 """
 
 import http.client
 import json
 import select
+import signal
 import socket
 import threading
 
@@ -36,6 +40,52 @@ def _closed_by_peer(connection):
     except (OSError, ValueError):
         return True
     return bool(readable)  # an idle HTTP connection has nothing to read unless it was closed
+
+
+class DeferredInterrupt:
+    """Holds back SIGINT (Ctrl-C) while a request must not be cut short, e.g. once a submit's
+    body is sent (the server applies it, so the client must learn that it did).
+
+    ``start()`` installs a handler that only records the signal (main thread only: elsewhere
+    Python delivers no signals anyway); ``finish()`` restores the previous handler and
+    re-delivers a recorded signal to it, so Ctrl-C still interrupts, just a little later.
+    """
+
+    def __init__(self):
+        self.pending = False
+        self._previous = None
+        self._active = False
+
+    def start(self):
+        if self._active or threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is None:  # installed outside Python: leave it alone
+            return
+        self._previous = previous
+        signal.signal(signal.SIGINT, self._record)
+        self._active = True
+
+    def _record(self, signum, frame):
+        self.pending = True
+
+    def finish(self):
+        """Restores the handler; delivers a held-back Ctrl-C (raises what its handler raises,
+        usually KeyboardInterrupt)."""
+        if not self._active:
+            return
+        self._active = False
+        signal.signal(signal.SIGINT, self._previous)
+        if self.pending:
+            self.pending = False
+            signal.raise_signal(signal.SIGINT)
+
+    def cancel(self):
+        """Restores the handler, forgetting a held-back Ctrl-C (an error is already on its way)."""
+        if self._active:
+            self._active = False
+            self.pending = False
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def server_error(kind, message):
@@ -118,13 +168,22 @@ class Transport:
                 if attempt == 2 or not reused or not isinstance(body, (bytes, type(None))):
                     raise RainException("connection to Rain server lost: {}".format(error)) \
                         from error
-            except OSError as error:
+            except (OSError, http.client.HTTPException) as error:
                 self._drop_thread_connection()
                 raise RainException("connection to Rain server lost: {}".format(error)) \
                     from error
+            except BaseException:
+                # Interrupted (KeyboardInterrupt) halfway: the connection is unusable.
+                self._drop_thread_connection()
+                raise
         self._local.used = True
         if response.status >= 400:
-            raise self._error_from(response)
+            try:
+                error = self._error_from(response)
+            except BaseException:
+                self._drop_thread_connection()
+                raise
+            raise error
         return response
 
     def _error_from(self, response):
@@ -144,12 +203,20 @@ class Transport:
             body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
             headers = {"Content-Type": "application/json"}
         response = self.request(method, path, body, headers)
+        raw = self.read_body(response)
+        return json.loads(raw.decode("utf-8")) if raw.strip() else {}
+
+    def read_body(self, response):
+        """The whole body of ``response``; the connection is dropped if reading fails or is
+        interrupted."""
         try:
-            raw = response.read()
-        except OSError as error:
+            return response.read()
+        except (OSError, http.client.HTTPException) as error:
             self._drop_thread_connection()
             raise RainException("connection to Rain server lost: {}".format(error)) from error
-        return json.loads(raw.decode("utf-8")) if raw.strip() else {}
+        except BaseException:
+            self._drop_thread_connection()
+            raise
 
     def stream(self, method, path, body=None, headers=None):
         """A request whose response body the caller reads; it must be read to the end
