@@ -40,7 +40,11 @@ if [ -f package-lock.json ] && [ "${CI:-}" = true ]; then
 elif [ ! -x node_modules/.bin/deno ]; then
   npm install --no-audit --no-fund </dev/null
 fi
-# (Only when node_modules/ is not laid out yet: `deno install` may replace the deno package, and
-# with it the binary of a rain that is running from this tree.)
-[ -d node_modules/.deno ] || node_modules/.bin/deno install </dev/null
+# (Only when node_modules/ is not laid out yet, or lacks a package added to package.json since,
+# e.g. pyright: `deno install` may replace the deno package, and with it the binary of a rain
+# that is running from this tree.)
+if [ ! -d node_modules/.deno ] || [ ! -e node_modules/pyright/index.js ]; then
+  node_modules/.bin/deno install </dev/null
+fi
+
 node_modules/.bin/deno --version | head -n 1
