@@ -1,4 +1,5 @@
 /** Background processes of `rain start`: started detached, stopped by process group. */
+import { settlesWithin } from "../common/timeout.ts";
 
 export interface ProcessSpec {
   name: string;
@@ -59,13 +60,7 @@ export async function stopAll(processes: Spawned[], graceMs = 5000): Promise<voi
   const running = processes.filter((p) => p.exit === undefined);
   for (const p of running) signalGroup(p.pid, "SIGINT");
   const exited = Promise.all(running.map((p) => p.child.status));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = await Promise.race([
-    exited.then(() => false),
-    new Promise<boolean>((r) => timer = setTimeout(() => r(true), graceMs)),
-  ]);
-  clearTimeout(timer);
-  if (late) {
+  if (!await settlesWithin(exited, graceMs)) {
     for (const p of running) if (p.exit === undefined) signalGroup(p.pid, "SIGKILL");
     await exited;
   }

@@ -45,6 +45,7 @@ import {
   secretKey,
   secretsDir,
 } from "../common/secret.ts";
+import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
 
 export const DEFAULT_START_TIMEOUT = 30;
 /** How long, after a process failed, other remote starts may take to settle (ms). */
@@ -691,21 +692,16 @@ export async function logTail(path: string, lines = 20): Promise<string> {
 
 /** True when something accepts TCP connections at `a`. */
 export async function answers(a: Address, timeoutMs = 1000): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const connecting = Deno.connect({ hostname: a.host, port: a.port });
   try {
-    const conn = await Promise.race([
-      connecting,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
-      }),
-    ]);
-    conn.close();
-    return true;
+    const conn = await withTimeout(connecting, timeoutMs);
+    if (conn !== TIMED_OUT) {
+      conn.close();
+      return true;
+    }
   } catch {
-    connecting.then((c) => c.close(), () => {});
-    return false;
-  } finally {
-    clearTimeout(timer);
+    // refused or unreachable
   }
+  connecting.then((c) => c.close(), () => {});
+  return false;
 }

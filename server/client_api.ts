@@ -15,6 +15,7 @@ import type {
 import { API_PREFIX, OBJECT_DATA_PATH } from "../common/messages.ts";
 import { PROTOCOL_VERSION, RAIN_VERSION } from "../common/version.ts";
 import { Logger } from "../common/log.ts";
+import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
 import { ApiError } from "./errors.ts";
 import type { Reactor } from "./reactor.ts";
 import { objectSpec } from "./state.ts";
@@ -275,19 +276,11 @@ async function waitWithTimeout(
   waiting: Promise<import("./state.ts").WaitOutcome>,
   timeoutSeconds: number,
 ): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutSeconds * 1000);
-  });
-  try {
-    const outcome = await Promise.race([waiting, timeout]);
-    if (outcome === "timeout") return false;
-    if (outcome.kind === "failed") throw new ApiError("SessionFailed", outcome.error);
-    if (outcome.kind === "closed") throw new ApiError("SessionClosed", "the session was closed");
-    return true;
-  } finally {
-    clearTimeout(timer);
-  }
+  const outcome = await withTimeout(waiting, timeoutSeconds * 1000);
+  if (outcome === TIMED_OUT) return false;
+  if (outcome.kind === "failed") throw new ApiError("SessionFailed", outcome.error);
+  if (outcome.kind === "closed") throw new ApiError("SessionClosed", "the session was closed");
+  return true;
 }
 
 function seconds(value: unknown): number {

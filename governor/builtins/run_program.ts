@@ -12,6 +12,7 @@
  *   a signal — with the tail of the standard error.
  */
 import { errorMessage, removeTree } from "../fs_util.ts";
+import { settlesWithin } from "../../common/timeout.ts";
 import { MEMORY_LIMIT, type ObjectStore, type StoredObject } from "../object_store.ts";
 import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.ts";
 import type { ProgramSpawner, SandboxChild } from "../sandbox.ts";
@@ -121,14 +122,6 @@ export function commandLine(args: string[]): string {
   const text = args.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)
     .join(" ");
   return text.length > 300 ? text.slice(0, 297) + "..." : text;
-}
-
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p.then(() => true, () => true),
-    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Writes the object to the program's standard input; a program not reading it is fine. */

@@ -21,6 +21,7 @@ import {
 } from "../../common/executor_protocol.ts";
 import type { Id, SessionId } from "../../common/ids.ts";
 import { Logger } from "../../common/log.ts";
+import { settlesWithin, TIMED_OUT, withTimeout } from "../../common/timeout.ts";
 import { errorMessage, removeTree } from "../fs_util.ts";
 import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.ts";
 import type { ExecutorConfig } from "./config.ts";
@@ -89,14 +90,6 @@ function describeStatus(status: Deno.CommandStatus | undefined): string {
   if (status === undefined) return "still running, killed";
   if (status.signal) return `killed by signal ${status.signal}`;
   return `exit code ${status.code}`;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
-  ]).finally(() => clearTimeout(timer));
 }
 
 export interface SpawnOptions {
@@ -212,22 +205,22 @@ export class ExecutorProcess {
       throw new Error(`cannot start executor '${config.name}' (${commandText}): ${why}`);
     }
     const proc = new ExecutorProcess(o, child, tag);
-    let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     try {
-      const outcome = await Promise.race([
-        registered.then((r) => ({ kind: "registered" as const, r })),
-        proc.#exited.then(() => ({ kind: "exited" as const })),
-        new Promise<{ kind: "timeout" }>((resolve) => {
-          timer = setTimeout(() => resolve({ kind: "timeout" }), config.startTimeout * 1000);
-        }),
-        new Promise<{ kind: "aborted" }>((resolve) => {
-          if (o.signal === undefined) return;
-          if (o.signal.aborted) return resolve({ kind: "aborted" });
-          onAbort = () => resolve({ kind: "aborted" });
-          o.signal.addEventListener("abort", onAbort, { once: true });
-        }),
-      ]);
+      const settled = await withTimeout(
+        Promise.race([
+          registered.then((r) => ({ kind: "registered" as const, r })),
+          proc.#exited.then(() => ({ kind: "exited" as const })),
+          new Promise<{ kind: "aborted" }>((resolve) => {
+            if (o.signal === undefined) return;
+            if (o.signal.aborted) return resolve({ kind: "aborted" });
+            onAbort = () => resolve({ kind: "aborted" });
+            o.signal.addEventListener("abort", onAbort, { once: true });
+          }),
+        ]),
+        config.startTimeout * 1000,
+      );
+      const outcome = settled === TIMED_OUT ? { kind: "timeout" as const } : settled;
       switch (outcome.kind) {
         case "registered":
           proc.#attach(outcome.r.conn, outcome.r.splitter);
@@ -256,7 +249,6 @@ export class ExecutorProcess {
       }
       throw e;
     } finally {
-      clearTimeout(timer);
       if (onAbort) o.signal!.removeEventListener("abort", onAbort);
     }
   }
@@ -355,8 +347,7 @@ export class ExecutorProcess {
   #reason(): Promise<[string, string]> {
     this.#deathReason ??= (async (): Promise<[string, string]> => {
       if (this.#status === undefined) {
-        const s = await withTimeout(this.#exited, EXIT_GRACE_MS);
-        if (s === undefined) this.kill();
+        if (!await settlesWithin(this.#exited, EXIT_GRACE_MS)) this.kill();
       }
       return [describeStatus(this.#status), await this.#outputs()];
     })();
@@ -364,7 +355,7 @@ export class ExecutorProcess {
   }
 
   async #outputs(): Promise<string> {
-    await withTimeout(this.#pumps, EXIT_GRACE_MS);
+    await settlesWithin(this.#pumps, EXIT_GRACE_MS);
     const out = this.#stdout.text();
     const err = this.#stderr.text();
     return `\nstdout (last lines):${out ? "\n" + out : " (empty)"}\nstderr (last lines):${

@@ -26,6 +26,7 @@ import { isContentSubtype } from "../../common/content_type.ts";
 import type { Id, SessionId } from "../../common/ids.ts";
 import { formatId } from "../../common/ids.ts";
 import { Logger } from "../../common/log.ts";
+import { settlesWithin } from "../../common/timeout.ts";
 import { errorMessage, readOnlyMode, removeTree } from "../fs_util.ts";
 import { MEMORY_LIMIT, type StoredObject } from "../object_store.ts";
 import type { TaskContext, TaskFn } from "../task_context.ts";
@@ -214,12 +215,7 @@ export class ExecutorPool {
     const all = [...this.#all];
     for (const proc of all) proc.kill();
     this.#idle = [];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all(all.map((p) => p.exited)),
-      new Promise((r) => timer = setTimeout(r, 2000)),
-    ]);
-    clearTimeout(timer);
+    await settlesWithin(Promise.all(all.map((p) => p.exited)), 2000);
   }
 }
 
