@@ -21,6 +21,7 @@ import type { AssignedTask } from "../common/messages.ts";
 import { formatId } from "../common/ids.ts";
 import { Logger } from "../common/log.ts";
 import { PROTOCOL_VERSION } from "../common/version.ts";
+import { settlesWithin } from "../common/timeout.ts";
 import { BUILTINS } from "./builtins/mod.ts";
 import { authHeaders } from "../common/secret.ts";
 import { GovernorPermissions } from "./permissions.ts";
@@ -34,8 +35,10 @@ import { ObjectStore } from "./object_store.ts";
 import { OrphanReaper } from "./orphan_reaper.ts";
 import { killMatching, TAG_PREFIX } from "./tagged_processes.ts";
 import type { GovernorOptions } from "./options.ts";
-import { ServerLink } from "./server_link.ts";
+import { type ConnectToServer, type ServerConnection, webSocketConnector } from "./server_link.ts";
 import { TaskQueue } from "./task_queue.ts";
+import type { GovernorResources } from "../common/resources.ts";
+import { resolveResources, settingsFromConfig } from "./resources.ts";
 import { type QueuedTask, TaskRunner } from "./task_runner.ts";
 
 const log = new Logger("governor");
@@ -56,10 +59,12 @@ export class Governor {
   runner: TaskRunner;
   /** Executor types and their processes (`<executor>/<method>` tasks). */
   executors: Executors;
-  link: ServerLink | undefined;
+  link: ServerConnection | undefined;
   dataServer: DataServer | undefined;
   /** Limits of Load/LoadDir/Store/Execute (`[permissions]`, `--allow-*`), enforced by Deno. */
   readonly permissions: GovernorPermissions;
+  /** What this governor offers (cpus, memory, gpus, custom); resolved by `start()`. */
+  resources: GovernorResources;
   /** Settles when the governor has stopped (rejects if the server link was lost). */
   readonly finished: Promise<void>;
   #resolveFinished!: () => void;
@@ -74,9 +79,14 @@ export class Governor {
   #transfers: DataTransfer[] = [];
   #transferTimer: ReturnType<typeof setTimeout> | undefined;
   #monitorTimer: ReturnType<typeof setTimeout> | undefined;
+  #connect: ConnectToServer;
 
-  constructor(options: GovernorOptions) {
+  /** `connect` opens the link to the server (default: its WebSocket at the options' address). */
+  constructor(options: GovernorOptions, connect?: ConnectToServer) {
     this.options = options;
+    this.resources = { cpus: options.cpus };
+    this.#connect = connect ??
+      webSocketConnector(options.serverHost, options.serverPort, authHeaders(options.secret));
     this.permissions = new GovernorPermissions(options);
     this.finished = new Promise((resolve, reject) => {
       this.#resolveFinished = resolve;
@@ -119,9 +129,13 @@ export class Governor {
     if (!(Number.isInteger(o.cpus) && o.cpus >= 1)) {
       throw new Error(`cpus must be a positive integer, got ${o.cpus}`);
     }
+    let configResources = {};
     if (o.configFile !== undefined) {
-      this.executors.configure(executorConfigs(await readConfig(o.configFile), o.configFile));
+      const config = await readConfig(o.configFile);
+      this.executors.configure(executorConfigs(config, o.configFile));
+      configResources = settingsFromConfig(config.resources, o.configFile);
     }
+    this.resources = await resolveResources(o.cpus, o.resources ?? {}, configResources);
     await Deno.mkdir(o.logDir, { recursive: true });
     await Deno.mkdir(o.workDir, { recursive: true });
     await this.#lockWorkDir();
@@ -135,19 +149,14 @@ export class Governor {
         secret: o.secret,
       });
       const registered = new Promise<string>((resolve) => this.#registered = resolve);
-      this.link = await ServerLink.connect(
-        o.serverHost,
-        o.serverPort,
-        (m) => this.#handle(m),
-        undefined,
-        authHeaders(o.secret),
-      );
+      this.link = await this.#connect((m) => this.#handle(m));
       this.link.send({
         type: "register",
         protocol_version: PROTOCOL_VERSION,
         listen_port: this.dataServer.port,
         listen_host: o.listenHost,
         cpus: o.cpus,
+        resources: this.resources,
         hostname: hostname(),
         pid: Deno.pid,
         executors: this.executors.names,
@@ -195,11 +204,11 @@ export class Governor {
     this.queue.abortAll();
     this.fetcher.abortAll();
     this.link?.close();
-    await withTimeout(this.runner.idle(), STOP_GRACE_MS);
+    await settlesWithin(this.runner.idle(), STOP_GRACE_MS);
     await this.#reaper?.stop();
     await this.executors.close();
     this.permissions.close();
-    if (this.dataServer) await withTimeout(this.dataServer.close(), STOP_GRACE_MS);
+    if (this.dataServer) await settlesWithin(this.dataServer.close(), STOP_GRACE_MS);
     await this.store.close().catch((e) => log.warn(`cleaning the work dir: ${errorMessage(e)}`));
     if (this.#lock !== undefined) {
       // Removed while still locked: a governor starting now creates a new lock file.
@@ -217,7 +226,7 @@ export class Governor {
    */
   async killChildren(): Promise<void> {
     this.executors.killAll();
-    await withTimeout(killMatching((tag) => tag.startsWith(TAG_PREFIX)), KILL_CHILDREN_MS);
+    await settlesWithin(killMatching((tag) => tag.startsWith(TAG_PREFIX)), KILL_CHILDREN_MS);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -301,7 +310,7 @@ export class Governor {
       });
       return;
     }
-    this.queue.push({ session, cpus, task });
+    this.queue.push({ session, cpus, task, allocation: task.resources ?? { cpus } });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -356,12 +365,4 @@ async function writeReadyFile(path: string): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}`;
   await Deno.writeTextFile(tmp, "ready\n");
   await Deno.rename(tmp, path);
-}
-
-function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p.then(() => {}, () => {}),
-    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -28,7 +28,36 @@ export interface LinkClosed {
   reason: string;
 }
 
-export class ServerLink {
+/**
+ * What the governor needs of its link to the server: the seam between the governor's message
+ * handling and the socket (tests drive a `Governor` with `RecordingLink` from `test_util.ts`).
+ */
+export interface ServerConnection {
+  /** Where the link goes (named in errors). */
+  readonly url: string;
+  /** Resolves once when the link is closed (by either side or by a failure). */
+  readonly closed: Promise<LinkClosed>;
+  /** Queues a message for the server. */
+  send(message: ToServer): void;
+  /** Sends what is queued and closes the link. */
+  close(): void;
+}
+
+/** Opens a link whose incoming batches go to `onMessages`; rejects with a one-line error. */
+export type ConnectToServer = (
+  onMessages: (messages: ToGovernor[]) => void,
+) => Promise<ServerConnection>;
+
+/** Connects to the server's WebSocket at `host:port` (the governor's real link). */
+export function webSocketConnector(
+  host: string,
+  port: number,
+  headers: Record<string, string>,
+): ConnectToServer {
+  return (onMessages) => ServerLink.connect(host, port, onMessages, undefined, headers);
+}
+
+export class ServerLink implements ServerConnection {
   readonly url: string;
   /** Resolves once when the link is closed (by either side or by a failure). */
   readonly closed: Promise<LinkClosed>;

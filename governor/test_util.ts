@@ -1,6 +1,7 @@
 /** Helpers shared by the governor tests. */
 import { join } from "node:path";
-import type { AssignedTask } from "../common/messages.ts";
+import type { AssignedTask, ToGovernor, ToServer } from "../common/messages.ts";
+import type { ConnectToServer, LinkClosed, ServerConnection } from "./server_link.ts";
 import type { DataType, JsonValue } from "../common/attributes.ts";
 import type { Id } from "../common/ids.ts";
 import { removeTree } from "./fs_util.ts";
@@ -132,4 +133,79 @@ export function makeContext(
   signal: AbortSignal = new AbortController().signal,
 ): TaskContext {
   return { task, config: task.spec.config, inputs, store, signal, governorId: "test:1" };
+}
+
+/**
+ * The governor's link to the server, without a socket: records what the governor sends and
+ * delivers server messages straight to its handler. `new Governor(options, link.connect)`.
+ */
+export class RecordingLink implements ServerConnection {
+  readonly url = "recording://server";
+  readonly sent: ToServer[] = [];
+  readonly closed: Promise<LinkClosed>;
+  #handler: ((messages: ToGovernor[]) => void) | undefined;
+  #resolveClosed!: (c: LinkClosed) => void;
+  #isClosed = false;
+  #waiters: (() => void)[] = [];
+
+  constructor() {
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  /** The `ConnectToServer` handing this link to the governor. */
+  connect: ConnectToServer = (onMessages) => {
+    this.#handler = onMessages;
+    return Promise.resolve(this);
+  };
+
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  send(message: ToServer): void {
+    if (this.#isClosed) return;
+    this.sent.push(message);
+    this.#wake();
+  }
+
+  close(): void {
+    this.#end({ byUs: true, reason: "closed by the governor" });
+  }
+
+  /** The server side goes away. */
+  lose(reason = "connection to the server closed"): void {
+    this.#end({ byUs: false, reason });
+  }
+
+  /** Hands one batch of server messages to the governor. */
+  deliver(...messages: ToGovernor[]): void {
+    if (this.#handler === undefined) throw new Error("the governor has not connected yet");
+    this.#handler(messages);
+  }
+
+  /** The first sent message matching `pred`, once it is sent. */
+  async waitFor<T extends ToServer = ToServer>(
+    pred: (m: ToServer) => m is T,
+    what: string,
+  ): Promise<T> {
+    for (;;) {
+      const found = this.sent.find(pred);
+      if (found !== undefined) return found;
+      if (this.#isClosed) throw new Error(`link closed while waiting for ${what}`);
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  #end(closed: LinkClosed): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#resolveClosed(closed);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
 }

@@ -1,0 +1,214 @@
+/**
+ * The governor's handling of every server message (`ToGovernor`, common/messages.ts), driven
+ * through a `RecordingLink` instead of a WebSocket: each message is delivered straight to the
+ * governor and what it sends back is read from `link.sent`.
+ */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./test_assert.ts";
+import { join } from "node:path";
+import type {
+  AssignedTask,
+  ObjectsRemovedMessage,
+  RegisterMessage,
+  TaskFailedMessage,
+  TaskFinishedMessage,
+  TaskStartedMessage,
+  ToGovernor,
+  ToServer,
+} from "../common/messages.ts";
+import type { Id } from "../common/ids.ts";
+import { Governor } from "./governor.ts";
+import type { GovernorOptions } from "./options.ts";
+import { enc, RecordingLink, tempDir } from "./test_util.ts";
+
+const same = (a: Id, b: Id) => a[0] === b[0] && a[1] === b[1];
+const isRegister = (m: ToServer): m is RegisterMessage => m.type === "register";
+const startedOf = (id: Id) => (m: ToServer): m is TaskStartedMessage =>
+  m.type === "task_started" && same(m.task, id);
+const finishedOf = (id: Id) => (m: ToServer): m is TaskFinishedMessage | TaskFailedMessage =>
+  (m.type === "task_finished" || m.type === "task_failed") && same(m.task, id);
+const removedOf = (id: Id) => (m: ToServer): m is ObjectsRemovedMessage =>
+  m.type === "objects_removed" && m.objects.some((o) => same(o, id));
+const aboutSession = (session: number) => (m: ToServer) => "task" in m && m.task[0] === session;
+
+/** `buildin/concat` (or another built-in) of inline texts into one blob. */
+function inlineTask(id: Id, taskType: string, config: unknown, texts: string[], cpus = 1) {
+  const inputs = texts.map((_, k): Id => [id[0], id[1] + 1 + k]);
+  const output: Id = [id[0], id[1] + 1 + texts.length];
+  const task: AssignedTask = {
+    spec: {
+      id,
+      task_type: taskType,
+      config: config as AssignedTask["spec"]["config"],
+      inputs: inputs.map((i) => ({ id: i })),
+      outputs: [output],
+      resources: { cpus },
+    },
+    inputs: texts.map((text, k) => ({
+      spec: { id: inputs[k]!, data_type: "blob" },
+      size: text.length,
+      source: { kind: "inline", data: enc.encode(text) },
+    })),
+    outputs: [{ id: output, data_type: "blob" }],
+  };
+  return { task, inputs, output };
+}
+
+function startGovernor(dir: string, extra: Partial<GovernorOptions> = {}) {
+  const link = new RecordingLink();
+  const options: GovernorOptions = {
+    serverHost: "127.0.0.1",
+    serverPort: 1, // never dialled: the recording link replaces the socket
+    cpus: 2,
+    listenHost: "127.0.0.1",
+    listenPort: 0,
+    workDir: join(dir, "work"),
+    logDir: join(dir, "logs"),
+    readyFile: join(dir, "ready"),
+    deleteListTimeout: 0,
+    monitoringInterval: 0,
+    ...extra,
+  };
+  const governor = new Governor(options, link.connect);
+  const started = governor.start();
+  started.catch(() => {});
+  return { governor, link, options, started };
+}
+
+/** A started governor, registered as `127.0.0.1:<its data port>`. */
+async function registeredGovernor(dir: string, extra: Partial<GovernorOptions> = {}) {
+  const g = startGovernor(dir, extra);
+  const register = await g.link.waitFor(isRegister, "register");
+  const governorId = `127.0.0.1:${register.listen_port}`;
+  g.link.deliver({ type: "registered", governor_id: governorId });
+  await g.started;
+  return { ...g, governorId };
+}
+
+Deno.test("governor messages: registered ends the start; the ready file only comes after it", async () => {
+  await using dir = await tempDir();
+  const { governor, link, options, started } = startGovernor(dir.path);
+  const register = await link.waitFor(isRegister, "register");
+  assertEquals(register.cpus, 2);
+  assertEquals(register.pid, Deno.pid);
+  assertEquals(register.listen_host, "127.0.0.1");
+  await assertRejects(() => Deno.stat(options.readyFile!), Deno.errors.NotFound);
+  link.deliver({ type: "registered", governor_id: "gov-a:1234" });
+  await started;
+  assertEquals(governor.governorId, "gov-a:1234");
+  assertEquals(await Deno.readTextFile(options.readyFile!), "ready\n");
+  await governor.stop();
+  assert(link.isClosed);
+});
+
+Deno.test("governor messages: a link that closes before registered is a start error", async () => {
+  await using dir = await tempDir();
+  const { link, options, started } = startGovernor(dir.path);
+  await link.waitFor(isRegister, "register");
+  link.lose("the server went away");
+  await assertRejects(
+    () => started,
+    Error,
+    "server at recording://server did not register the governor: the server went away",
+  );
+  await assertRejects(() => Deno.stat(options.readyFile!), Deno.errors.NotFound);
+  await assertRejects(() => Deno.stat(options.workDir), Deno.errors.NotFound);
+});
+
+Deno.test("governor messages: assign_tasks runs tasks and reports them; impossible cpus fail at once", async () => {
+  await using dir = await tempDir();
+  const { governor, link, governorId } = await registeredGovernor(dir.path);
+  const concat = inlineTask([1, 10], "buildin/concat", undefined, ["Hello ", "world"]);
+  const tooBig = inlineTask([1, 20], "buildin/concat", undefined, ["x"], 3);
+  link.deliver({ type: "assign_tasks", tasks: [concat.task, tooBig.task] });
+  // Refused while handling the message, before anything runs.
+  const refused = link.sent.find(finishedOf([1, 20]));
+  assert(refused?.type === "task_failed", "the 3-cpu task is refused at once");
+  assertEquals(
+    refused.info.error,
+    `task 1/20 (buildin/concat) needs 3 cpus, governor ${governorId} has 2`,
+  );
+  const started = await link.waitFor(startedOf([1, 10]), "task_started");
+  const finished = await link.waitFor(finishedOf([1, 10]), "task_finished");
+  assert(finished.type === "task_finished");
+  assertEquals(finished.outputs, [{ id: concat.output, size: 11, info: {} }]);
+  assertEquals(finished.info.governor, governorId);
+  assertEquals(finished.info.start_time, started.start_time);
+  assert(governor.store.has(concat.output));
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: delete_objects removes and reports the objects", async () => {
+  await using dir = await tempDir();
+  const { governor, link } = await registeredGovernor(dir.path);
+  const concat = inlineTask([1, 10], "buildin/concat", undefined, ["abc"]);
+  link.deliver({ type: "assign_tasks", tasks: [concat.task] });
+  await link.waitFor(finishedOf([1, 10]), "task_finished");
+  const input = concat.inputs[0]!;
+  assert(governor.store.has(concat.output) && governor.store.has(input));
+  link.deliver({ type: "delete_objects", objects: [concat.output, input] });
+  const removed = await link.waitFor(removedOf(concat.output), "objects_removed");
+  assertEquals(removed.objects, [concat.output, input]);
+  assert(!governor.store.has(concat.output) && !governor.store.has(input));
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: close_session kills its running task, drops its queue, ignores later assignments", async () => {
+  await using dir = await tempDir();
+  const { governor, link } = await registeredGovernor(dir.path);
+  const sleeping = inlineTask([2, 10], "buildin/sleep", { seconds: 600 }, ["zz"], 2);
+  const queued = inlineTask([2, 20], "buildin/concat", undefined, ["q"]);
+  link.deliver({ type: "assign_tasks", tasks: [sleeping.task, queued.task] });
+  await link.waitFor(startedOf([2, 10]), "the sleep's task_started");
+  const late = inlineTask([2, 30], "buildin/concat", undefined, ["late"]);
+  const other = inlineTask([3, 10], "buildin/concat", undefined, ["s3"]);
+  link.deliver(
+    { type: "close_session", session: 2 },
+    { type: "assign_tasks", tasks: [late.task, other.task] },
+  );
+  assert(governor.store.isSessionClosed(2));
+  // The 2 cpus the sleep held are free at once: the other session's task runs.
+  await link.waitFor(finishedOf([3, 10]), "session 3's task");
+  await governor.runner.idle();
+  assertEquals(link.sent.filter(aboutSession(2)).map((m) => m.type), ["task_started"]);
+  assert(!governor.store.has(sleeping.inputs[0]!));
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: shutdown stops the governor and ends the batch; the work dir goes", async () => {
+  await using dir = await tempDir();
+  const { governor, link, options } = await registeredGovernor(dir.path);
+  const after = inlineTask([1, 10], "buildin/concat", undefined, ["never"]);
+  link.deliver({ type: "shutdown" }, { type: "assign_tasks", tasks: [after.task] });
+  await governor.finished;
+  assert(link.isClosed);
+  assertEquals(link.sent.filter(aboutSession(1)), []);
+  await assertRejects(() => Deno.stat(options.workDir), Deno.errors.NotFound);
+});
+
+Deno.test("governor messages: an unknown or broken message is skipped, the rest of the batch handled", async () => {
+  await using dir = await tempDir();
+  const { governor, link } = await registeredGovernor(dir.path);
+  const broken = { type: "assign_tasks", tasks: [{}] } as unknown as ToGovernor;
+  const unknown = { type: "no_such_message" } as unknown as ToGovernor;
+  const concat = inlineTask([1, 10], "buildin/concat", undefined, ["ok"]);
+  link.deliver(unknown, broken, { type: "assign_tasks", tasks: [concat.task] });
+  const finished = await link.waitFor(finishedOf([1, 10]), "task_finished");
+  assertEquals(finished.type, "task_finished");
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: losing the link stops the governor with an error", async () => {
+  await using dir = await tempDir();
+  const { governor, link, options } = await registeredGovernor(dir.path);
+  const sleeping = inlineTask([1, 10], "buildin/sleep", { seconds: 600 }, ["x"]);
+  link.deliver({ type: "assign_tasks", tasks: [sleeping.task] });
+  await link.waitFor(startedOf([1, 10]), "task_started");
+  link.lose("the server crashed");
+  const error = await assertRejects(() => governor.finished, Error);
+  assertStringIncludes(error.message, "lost connection to the server: the server crashed");
+  await assertRejects(() => Deno.stat(options.workDir), Deno.errors.NotFound);
+});
