@@ -3,11 +3,22 @@
 They travel as JSON objects with empty values omitted (see common/attributes.ts).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import Self
+
+
 from .data_type import DataType
-from .ids import id_from_wire
+from .ids import ID, id_from_wire
+
+# A JSON object as json.loads gives it.
+JsonObject = dict[str, Any]
 
 
-def _put(out, key, value):
+def _put(out: JsonObject, key: str, value: Any) -> None:
     """Sets ``out[key]`` unless the value is empty (None, "", [], {})."""
     if value is not None and value != "" and value != [] and value != {}:
         out[key] = value
@@ -16,16 +27,16 @@ def _put(out, key, value):
 class _Attributes:
     __slots__ = ()
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
         return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         fields = ", ".join(
-            "{}={!r}".format(n, getattr(self, n)) for n in self.__slots__ if getattr(self, n)
+            f"{n}={getattr(self, n)!r}" for n in self.__slots__ if getattr(self, n)
         )
-        return "{}({})".format(type(self).__name__, fields)
+        return f"{type(self).__name__}({fields})"
 
 
 class _Info(_Attributes):
@@ -34,14 +45,14 @@ class _Info(_Attributes):
 
     __slots__ = ()
 
-    def to_json(self):
-        out = {}
+    def to_json(self) -> JsonObject:
+        out: JsonObject = {}
         for name in self.__slots__:
             _put(out, name, getattr(self, name))
         return out
 
     @classmethod
-    def from_json(cls, data):
+    def from_json(cls, data: JsonObject) -> Self:
         return cls(**{name: data[name] for name in cls.__slots__ if name in data})
 
 
@@ -50,25 +61,27 @@ class TaskSpecInput(_Attributes):
 
     __slots__ = ("id", "label")
 
-    def __init__(self, id, label=None):
+    def __init__(self, id: ID, label: str | None = None) -> None:
         self.id = id
         self.label = label
 
-    def to_json(self):
-        out = {"id": self.id}
+    def to_json(self) -> JsonObject:
+        out: JsonObject = {"id": self.id}
         _put(out, "label", self.label)
         return out
 
     @classmethod
-    def from_json(cls, data):
+    def from_json(cls, data: JsonObject) -> TaskSpecInput:
         return cls(id_from_wire(data["id"]), data.get("label"))
 
 
 class TaskSpec(_Attributes):
     __slots__ = ("id", "task_type", "config", "inputs", "outputs", "resources", "name", "user")
 
-    def __init__(self, id=None, task_type=None, config=None, inputs=None, outputs=None,
-                 resources=None, name=None, user=None):
+    def __init__(self, id: ID | None = None, task_type: str | None = None, config: Any = None,
+                 inputs: list[TaskSpecInput] | None = None, outputs: list[ID] | None = None,
+                 resources: JsonObject | None = None, name: str | None = None,
+                 user: JsonObject | None = None) -> None:
         self.id = id
         self.task_type = task_type
         self.config = config
@@ -78,8 +91,8 @@ class TaskSpec(_Attributes):
         self.name = name
         self.user = user if user is not None else {}
 
-    def to_json(self):
-        out = {
+    def to_json(self) -> JsonObject:
+        out: JsonObject = {
             "id": self.id,
             "task_type": self.task_type,
             "inputs": [i.to_json() for i in self.inputs],
@@ -93,7 +106,7 @@ class TaskSpec(_Attributes):
         return out
 
     @classmethod
-    def from_json(cls, data):
+    def from_json(cls, data: JsonObject) -> TaskSpec:
         return cls(
             id=id_from_wire(data["id"]),
             task_type=data["task_type"],
@@ -111,8 +124,9 @@ class TaskInfo(_Info):
 
     __slots__ = ("error", "start_time", "duration", "governor", "debug", "user")
 
-    def __init__(self, error="", start_time=None, duration=None, governor=None, debug="",
-                 user=None):
+    def __init__(self, error: str = "", start_time: str | None = None,
+                 duration: float | None = None, governor: Any = None, debug: str = "",
+                 user: JsonObject | None = None) -> None:
         self.error = error
         self.start_time = start_time
         self.duration = duration
@@ -125,23 +139,24 @@ class TaskInfo(_Info):
 class ObjectSpec(_Attributes):
     __slots__ = ("id", "label", "content_type", "data_type", "user")
 
-    def __init__(self, id=None, label=None, content_type=None, data_type=DataType.BLOB,
-                 user=None):
+    def __init__(self, id: ID | None = None, label: str | None = None,
+                 content_type: str | None = None, data_type: DataType | str = DataType.BLOB,
+                 user: JsonObject | None = None) -> None:
         self.id = id
         self.label = label
         self.content_type = content_type
         self.data_type = DataType(data_type)
         self.user = user if user is not None else {}
 
-    def to_json(self):
-        out = {"id": self.id, "data_type": self.data_type.value}
+    def to_json(self) -> JsonObject:
+        out: JsonObject = {"id": self.id, "data_type": self.data_type.value}
         _put(out, "label", self.label)
         _put(out, "content_type", self.content_type)
         _put(out, "user", self.user)
         return out
 
     @classmethod
-    def from_json(cls, data):
+    def from_json(cls, data: JsonObject) -> ObjectSpec:
         return cls(
             id=id_from_wire(data["id"]),
             label=data.get("label"),
@@ -156,7 +171,8 @@ class ObjectInfo(_Info):
 
     __slots__ = ("error", "size", "content_type", "debug", "user")
 
-    def __init__(self, error="", size=None, content_type=None, debug="", user=None):
+    def __init__(self, error: str = "", size: int | None = None, content_type: str | None = None,
+                 debug: str = "", user: JsonObject | None = None) -> None:
         self.error = error
         self.size = size
         self.content_type = content_type

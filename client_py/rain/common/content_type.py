@@ -4,8 +4,11 @@ Known types: None or "" (raw bytes), "pickle", "cloudpickle", "json", "cbor", "a
 "text-<encoding>", "mime/<type>", "user/<type>", "protobuf" and "protobuf/<message>".
 """
 
+from __future__ import annotations
+
 import json
 import pickle
+from typing import Any
 
 from .errors import RainException, import_optional, missing_package_error
 
@@ -15,21 +18,21 @@ _SIMPLE_TYPES = frozenset(("pickle", "cloudpickle", "json", "cbor", "arrow", "te
 _FAMILY_PREFIXES = ("text-", "mime/", "user/", "protobuf/")
 
 
-def check_content_type(content_type):
+def check_content_type(content_type: object) -> None:
     """Raises ``ValueError`` unless ``content_type`` is a known content type (or None/"")."""
     if content_type is None or content_type == "":
         return
     if not isinstance(content_type, str):
-        raise ValueError("content type must be a string, not {!r}".format(content_type))
+        raise ValueError(f"content type must be a string, not {content_type!r}")
     if content_type in _SIMPLE_TYPES:
         return
     for prefix in _FAMILY_PREFIXES:
         if content_type.startswith(prefix) and len(content_type) > len(prefix):
             return
-    raise ValueError("unknown content type {!r}".format(content_type))
+    raise ValueError(f"unknown content type {content_type!r}")
 
 
-def _is_refinement(general, specific):
+def _is_refinement(general: str, specific: str) -> bool:
     """True if ``specific`` is a strictly more specific member of ``general``'s family."""
     if general == "pickle" and specific == "cloudpickle":
         return True
@@ -38,7 +41,7 @@ def _is_refinement(general, specific):
             and specific[len(general)] in "-/")
 
 
-def is_subtype(content_type, declared):
+def is_subtype(content_type: str | None, declared: str | None) -> bool:
     """True if ``content_type`` may stand where ``declared`` was specified."""
     check_content_type(content_type)
     check_content_type(declared)
@@ -49,7 +52,7 @@ def is_subtype(content_type, declared):
     return content_type == declared or _is_refinement(declared, content_type)
 
 
-def merge_content_types(first, second):
+def merge_content_types(first: str | None, second: str | None) -> str | None:
     """The content type satisfying both: None/"" yields the other; the more specific of a
     prefix pair wins ("text" + "text-latin2"); "pickle" + "cloudpickle" gives "cloudpickle".
     Anything else raises ``RainException``."""
@@ -63,18 +66,18 @@ def merge_content_types(first, second):
         return second
     if _is_refinement(second, first):
         return first
-    raise RainException("content types {!r} and {!r} are incompatible".format(first, second))
+    raise RainException(f"content types {first!r} and {second!r} are incompatible")
 
 
-def _text_encoding(content_type):
+def _text_encoding(content_type: str) -> str:
     return content_type[len("text-"):] if content_type.startswith("text-") else "utf-8"
 
 
-def _import_cbor():
+def _import_cbor() -> Any:
     return import_optional("cbor2", "content type 'cbor'")
 
 
-def _import_arrow():
+def _import_arrow() -> Any:
     return import_optional("pyarrow", "content type 'arrow'")
 
 
@@ -85,7 +88,7 @@ ARROW_PYTHON_KEY = b"rain.python"
 ARROW_LIST_COLUMN = "values"
 
 
-def _encode_arrow(value):
+def _encode_arrow(value: Any) -> bytes:
     pa = _import_arrow()
     try:
         if isinstance(value, pa.RecordBatch):
@@ -98,15 +101,15 @@ def _encode_arrow(value):
         elif not isinstance(value, pa.Table):
             value = pa.table(value)
     except (pa.ArrowException, TypeError) as error:
-        raise RainException("cannot encode a {} as arrow: {}".format(
-            type(value).__name__, error)) from None
+        raise RainException(
+            f"cannot encode a {type(value).__name__} as arrow: {error}") from None
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, value.schema) as writer:
         writer.write_table(value)
     return sink.getvalue().to_pybytes()
 
 
-def _decode_arrow(data):
+def _decode_arrow(data: Any) -> Any:
     pa = _import_arrow()
     table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
     kind = (table.schema.metadata or {}).get(ARROW_PYTHON_KEY)
@@ -117,14 +120,15 @@ def _decode_arrow(data):
     return table
 
 
-def encode_value(value, content_type):
+def encode_value(value: Any, content_type: str | None) -> bytes:
     """Serializes ``value`` into bytes in the format ``content_type``."""
     check_content_type(content_type)
     content_type = content_type or ""
     if content_type == "pickle":
         return pickle.dumps(value)
     if content_type == "cloudpickle":
-        return import_optional("cloudpickle", "content type 'cloudpickle'").dumps(value)
+        cloudpickle: Any = import_optional("cloudpickle", "content type 'cloudpickle'")
+        return cloudpickle.dumps(value)
     if content_type == "json":
         return json.dumps(value).encode("utf-8")
     if content_type == "cbor":
@@ -133,29 +137,29 @@ def encode_value(value, content_type):
         return _encode_arrow(value)
     if content_type == "text" or content_type.startswith("text-"):
         if not isinstance(value, str):
-            raise RainException("content type {!r} encodes a str, not {}"
-                                .format(content_type, type(value).__name__))
+            raise RainException(
+                f"content type {content_type!r} encodes a str, not {type(value).__name__}")
         return value.encode(_text_encoding(content_type))
     if content_type.startswith("protobuf") and hasattr(value, "SerializeToString"):
         return value.SerializeToString()
     # Opaque types (raw, mime/*, user/*, protobuf): bytes already are the encoding.
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
-    raise RainException("values cannot be encoded as content type {!r}".format(content_type))
+    raise RainException(f"values cannot be encoded as content type {content_type!r}")
 
 
-def _unpickle(data, content_type):
+def _unpickle(data: Any, content_type: str) -> Any:
     try:
         return pickle.loads(data)
     except ImportError as error:
         # Values cloudpickled by value (functions, classes) need cloudpickle to be rebuilt.
         if getattr(error, "name", None) == "cloudpickle" or "cloudpickle" in str(error):
             raise missing_package_error(
-                "cloudpickle", "loading {!r} data".format(content_type)) from None
+                "cloudpickle", f"loading {content_type!r} data") from None
         raise
 
 
-def decode_value(data, content_type):
+def decode_value(data: Any, content_type: str | None) -> Any:
     """Deserializes ``data`` (bytes) stored in the format ``content_type``."""
     check_content_type(content_type)
     if not content_type:
@@ -170,4 +174,4 @@ def decode_value(data, content_type):
         return _decode_arrow(data)
     if content_type == "text" or content_type.startswith("text-"):
         return bytes(data).decode(_text_encoding(content_type))
-    raise RainException("content type {!r} cannot be decoded in Python".format(content_type))
+    raise RainException(f"content type {content_type!r} cannot be decoded in Python")

@@ -1,13 +1,19 @@
 """DataInstance: the actual data of a data object, with its spec and info."""
 
+from __future__ import annotations
+
 import os
 import shutil
+from typing import TYPE_CHECKING, Any
 
-from .attributes import ObjectInfo
+from .attributes import ObjectInfo, ObjectSpec
 from .content_type import decode_value
 from .data_type import DataType
-from .dir_archive import pack_directory, unpack_directory
+from .dir_archive import StrPath, pack_directory, unpack_directory
 from .errors import RainException
+
+if TYPE_CHECKING:
+    from ..client.data import DataObject
 
 _NOT_LOADED = object()
 
@@ -19,8 +25,10 @@ class DataInstance:
     when nothing is known), so a task may fill ``info.user`` of an instance it returns.
     """
 
-    def __init__(self, data=None, *, path=None, data_type=None, content_type=None, spec=None,
-                 info=None, data_object=None):
+    def __init__(self, data: bytes | bytearray | memoryview | None = None, *,
+                 path: StrPath | None = None, data_type: DataType | str | None = None,
+                 content_type: str | None = None, spec: ObjectSpec | None = None,
+                 info: ObjectInfo | None = None, data_object: DataObject | None = None) -> None:
         if (data is None) == (path is None):
             raise RainException("a DataInstance needs exactly one of 'data' and 'path'")
         self._data = data
@@ -32,10 +40,10 @@ class DataInstance:
             data_type = spec.data_type if spec is not None else DataType.BLOB
         self.data_type = DataType(data_type)
         self._content_type = content_type
-        self._loaded = _NOT_LOADED
+        self._loaded: Any = _NOT_LOADED
 
     @property
-    def content_type(self):
+    def content_type(self) -> str | None:
         """The run-time content type if known, else the declared one."""
         if self.info.content_type:
             return self.info.content_type
@@ -43,22 +51,26 @@ class DataInstance:
             return self._content_type
         return self.spec.content_type if self.spec is not None else None
 
-    def get_bytes(self):
+    def _stored_path(self) -> StrPath:
+        assert self._path is not None  # exactly one of _data and _path is set
+        return self._path
+
+    def get_bytes(self) -> bytes:
         """The data as bytes (a tar archive for a directory)."""
         if self._data is not None:
             return bytes(self._data)
         if self.data_type == DataType.DIRECTORY:
-            return pack_directory(self._path)
-        with open(self._path, "rb") as f:
+            return pack_directory(self._stored_path())
+        with open(self._stored_path(), "rb") as f:
             return f.read()
 
-    def get_str(self):
+    def get_str(self) -> str:
         """The data as text, in the encoding of a ``text-<encoding>`` type, else UTF-8."""
         content_type = self.content_type or ""
         encoding = content_type[5:] if content_type.startswith("text-") else "utf-8"
         return self.get_bytes().decode(encoding)
 
-    def load(self, cache=False):
+    def load(self, cache: bool = False) -> Any:
         """The data decoded according to its content type."""
         if cache and self._loaded is not _NOT_LOADED:
             return self._loaded
@@ -66,14 +78,13 @@ class DataInstance:
             raise RainException("a directory cannot be loaded; use write() or get_bytes()")
         content_type = self.content_type
         if not content_type:
-            raise RainException("{} has no content type, so it cannot be loaded"
-                                .format(self._describe()))
+            raise RainException(f"{self._describe()} has no content type, so it cannot be loaded")
         value = decode_value(self.get_bytes(), content_type)
         if cache:
             self._loaded = value
         return value
 
-    def write(self, path):
+    def write(self, path: StrPath) -> None:
         """Creates a writable copy at ``path``: a file, or the directory extracted."""
         if self.data_type == DataType.DIRECTORY:
             if self._path is not None:
@@ -82,28 +93,29 @@ class DataInstance:
                 for directory, _, _ in os.walk(path):
                     os.chmod(directory, 0o755)
             else:
+                assert self._data is not None
                 unpack_directory(self._data, path)
             return
         if self._path is not None:
             shutil.copyfile(self._path, path)
         else:
+            assert self._data is not None
             with open(path, "wb") as f:
                 f.write(self._data)
 
-    def link(self, path):
+    def link(self, path: StrPath) -> None:
         """A read-only symlink to the stored data when it is file-backed, else ``write``."""
         if self._path is None:
             self.write(path)
         else:
             os.symlink(os.path.abspath(self._path), path)
 
-    def _describe(self):
+    def _describe(self) -> str:
         if self.spec is not None and self.spec.id is not None:
-            return "data object {}/{} ({!r})".format(self.spec.id[0], self.spec.id[1],
-                                                     self.spec.label)
+            return f"data object {self.spec.id[0]}/{self.spec.id[1]} ({self.spec.label!r})"
         return "data instance"
 
-    def __str__(self):
+    def __str__(self) -> str:
         # print(instance) shows small in-memory blobs as their bytes (as the user guide's
         # "Hello world" example does); anything else as the repr.
         if self._data is not None and self.data_type == DataType.BLOB and \
@@ -111,7 +123,6 @@ class DataInstance:
             return str(bytes(self._data))
         return repr(self)
 
-    def __repr__(self):
-        where = "{} bytes".format(len(self._data)) if self._data is not None \
-            else repr(self._path)
-        return "<DataInstance {} {} {}>".format(self.data_type.value, self._describe(), where)
+    def __repr__(self) -> str:
+        where = f"{len(self._data)} bytes" if self._data is not None else repr(self._path)
+        return f"<DataInstance {self.data_type.value} {self._describe()} {where}>"

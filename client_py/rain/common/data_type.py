@@ -1,5 +1,7 @@
 """Data type of an object: a single blob or a directory."""
 
+from __future__ import annotations
+
 import enum
 
 
@@ -13,14 +15,14 @@ class DataType(str, enum.Enum):
     DIRECTORY = "dir"
 
     @classmethod
-    def from_str(cls, name):
+    def from_str(cls, name: str) -> DataType:
         for member in cls:
             if member.value == name:
                 return member
-        raise ValueError("unknown data type {!r} (expected 'blob' or 'dir')".format(name))
+        raise ValueError(f"unknown data type {name!r} (expected 'blob' or 'dir')")
 
-    def to_str(self):
+    def to_str(self) -> str:
         return self.value
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.value

@@ -1,20 +1,28 @@
 """Directories travel as tar archives; this packs and unpacks them."""
 
+from __future__ import annotations
+
 import io
 import os
 import stat
 import tarfile
 
+from collections.abc import Iterator
+from typing import Union
+
 from .errors import RainException
 
+# A file system path as os functions take it.
+StrPath = Union[str, "os.PathLike[str]"]
 
-def pack_directory(path):
+
+def pack_directory(path: StrPath) -> bytes:
     """A tar archive (bytes) of everything inside ``path``, empty directories included.
 
     Entries are relative ("a", "a/b.txt"), in sorted order, so equal trees give equal archives.
     """
     if not os.path.isdir(path):
-        raise RainException("{!r} is not a directory".format(path))
+        raise RainException(f"{path!r} is not a directory")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name in sorted(os.listdir(path)):
@@ -22,7 +30,7 @@ def pack_directory(path):
     return buffer.getvalue()
 
 
-def _safe_members(archive, target):
+def _safe_members(archive: tarfile.TarFile, target: StrPath) -> Iterator[tarfile.TarInfo]:
     """Refuses entries that would land outside ``target`` or are not plain files/dirs/links."""
     root = os.path.realpath(target)
     for member in archive.getmembers():
@@ -30,16 +38,16 @@ def _safe_members(archive, target):
         destination = os.path.realpath(os.path.join(root, name))
         if os.path.isabs(name) or not (destination == root or
                                        destination.startswith(root + os.sep)):
-            raise RainException("unsafe path {!r} in directory archive".format(name))
+            raise RainException(f"unsafe path {name!r} in directory archive")
         if not (member.isfile() or member.isdir() or member.issym()):
-            raise RainException("unsupported entry {!r} in directory archive".format(name))
+            raise RainException(f"unsupported entry {name!r} in directory archive")
         if member.issym() and (os.path.isabs(member.linkname) or
                                ".." in member.linkname.split("/")):
-            raise RainException("unsafe link {!r} in directory archive".format(name))
+            raise RainException(f"unsafe link {name!r} in directory archive")
         yield member
 
 
-def unpack_directory(data, target):
+def unpack_directory(data: bytes | bytearray | memoryview, target: StrPath) -> None:
     """Extracts a tar archive (bytes) into a new directory ``target``, all of it writable."""
     os.makedirs(target, exist_ok=False)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:

@@ -1,19 +1,27 @@
 """Identifiers of tasks and data objects: ``ID(session_id, id)``, ``[sid, id]`` on the wire."""
 
-from collections import namedtuple
+from __future__ import annotations
 
-ID = namedtuple("ID", ["session_id", "id"])
-ID.__doc__ = "Id of a task or data object: the session id and the per-session number."
+from collections.abc import Sequence
+from typing import NamedTuple
+
+
+class ID(NamedTuple):
+    """Id of a task or data object: the session id and the per-session number."""
+
+    session_id: int
+    id: int
+
 
 # Per session, tasks and objects share one counter that starts here.
 FIRST_ID = 10
 
 
-def id_from_wire(value):
+def id_from_wire(value: Sequence[int]) -> ID:
     """``[sid, id]`` (a JSON array) -> ``ID``."""
     return ID(value[0], value[1])
 
 
-def format_id(id):
+def format_id(id: Sequence[int]) -> str:
     """The ``sid/id`` form used in the server's messages."""
-    return "{}/{}".format(id[0], id[1])
+    return f"{id[0]}/{id[1]}"
