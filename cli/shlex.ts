@@ -1,4 +1,8 @@
-/** Shell-like splitting of a command string (`--runprefix "valgrind --tool=callgrind"`). */
+/**
+ * Shell-like splitting of a command string (`--runprefix "valgrind --tool=callgrind"`).
+ * `client_ts/shlex.ts` is the same file (the JSR package imports nothing outside its folder);
+ * `client_ts/copies_test.ts` fails when the two differ.
+ */
 
 /**
  * Splits `text` into words like a POSIX shell would, without expansions: whitespace separates,

@@ -8,6 +8,7 @@
 import { type DataLike, toDataObject } from "./data.ts";
 import { isSubtype } from "./content_type.ts";
 import { RainError } from "./errors.ts";
+import { shellSplit as splitWords } from "./shlex.ts";
 import { Input, InputDir, Output, OutputDir } from "./io.ts";
 import type { Session } from "./session.ts";
 import type { JsonValue } from "./types.ts";
@@ -477,68 +478,11 @@ class ExecutePlan {
   }
 }
 
-/**
- * Splits `text` into words like a POSIX shell, without expansions: whitespace separates, `'…'`
- * is literal, `"…"` honours `\"`, `\\`, `\$` and `` \` ``, a backslash outside quotes escapes
- * the next character.
- */
+/** `shellSplit` of shlex.ts, failing with a `RainError` that quotes the text. */
 export function shellSplit(text: string): string[] {
-  const words: string[] = [];
-  let word = "";
-  let inWord = false;
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i];
-    if (c === " " || c === "\t" || c === "\n") {
-      if (inWord) words.push(word);
-      word = "";
-      inWord = false;
-      i++;
-    } else if (c === "'") {
-      const end = text.indexOf("'", i + 1);
-      if (end < 0) {
-        throw new RainError(`unterminated ' quote in ${JSON.stringify(text)}`);
-      }
-      word += text.slice(i + 1, end);
-      inWord = true;
-      i = end + 1;
-    } else if (c === '"') {
-      i++;
-      inWord = true;
-      for (;;) {
-        if (i >= text.length) {
-          throw new RainError(
-            `unterminated " quote in ${JSON.stringify(text)}`,
-          );
-        }
-        const d = text[i];
-        if (d === '"') {
-          i++;
-          break;
-        }
-        if (
-          d === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1])
-        ) {
-          word += text[i + 1];
-          i += 2;
-        } else {
-          word += d;
-          i++;
-        }
-      }
-    } else if (c === "\\") {
-      if (i + 1 >= text.length) {
-        throw new RainError(`trailing backslash in ${JSON.stringify(text)}`);
-      }
-      if (text[i + 1] !== "\n") word += text[i + 1];
-      inWord = true;
-      i += 2;
-    } else {
-      word += c;
-      inWord = true;
-      i++;
-    }
+  try {
+    return splitWords(text);
+  } catch (e) {
+    throw new RainError(`${(e as Error).message} in ${JSON.stringify(text)}`);
   }
-  if (inWord) words.push(word);
-  return words;
 }
