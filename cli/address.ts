@@ -97,6 +97,24 @@ export function isWildcard(host: string): boolean {
   return host === "0.0.0.0" || host === "::" || host === "[::]" || host === "";
 }
 
+/**
+ * The server address of `rain status|stop [ADDRESS]` (default 127.0.0.1, a bare number is a
+ * port), as an address to connect to.
+ */
+export function serverArgument(positionals: string[], command: string): Address {
+  if (positionals.length > 1) {
+    throw new UsageError(`unexpected argument '${positionals[1]}'`, command);
+  }
+  return connectAddress(parseAddress(positionals[0] ?? "127.0.0.1", {
+    defaultHost: "127.0.0.1",
+    defaultPort: DEFAULT_SERVER_PORT,
+    barePort: true,
+    allowPortZero: false,
+    what: "server address",
+    command,
+  }));
+}
+
 /** Where to connect to reach a server listening on `listen` from the same machine. */
 export function connectAddress(listen: Address): Address {
   if (listen.host === "::" || listen.host === "[::]") return { host: "::1", port: listen.port };

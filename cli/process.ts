@@ -35,6 +35,11 @@ export function spawnDetached(spec: ProcessSpec): Spawned {
     stdout: "null",
     stderr: "null",
   }).spawn();
+  return tracked(spec, child);
+}
+
+/** A just-spawned child as a `Spawned`, whose `exit` is set when it ends. */
+export function tracked(spec: ProcessSpec, child: Deno.ChildProcess): Spawned {
   const spawned: Spawned = {
     plan: spec,
     child,

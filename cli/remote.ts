@@ -13,7 +13,7 @@
  *
  * Parsing is pure (unit-tested); `spawnRemote` does the work.
  */
-import type { Spawned } from "./process.ts";
+import { type Spawned, tracked } from "./process.ts";
 
 /** How remote governors are started. */
 export type Launcher = "ssh" | "srun";
@@ -286,14 +286,7 @@ export async function spawnRemote(spec: RemoteSpec, secret: string | undefined):
     stdout: "null",
     stderr: "null",
   }).spawn();
-  const spawned: Spawned = {
-    plan: spec,
-    child,
-    pid: child.pid,
-    startedAt: Date.now(),
-    ready: false,
-  };
-  child.status.then((status) => spawned.exit = status);
+  const spawned = tracked(spec, child);
   const writer = child.stdin.getWriter();
   try {
     if (secret !== undefined) await writer.write(new TextEncoder().encode(secret + "\n"));

@@ -1,8 +1,6 @@
 /** `rain status [SERVER[:PORT]] [--json]`: governors and sessions of a running server. */
-import { type Address, connectAddress, DEFAULT_SERVER_PORT, formatAddress } from "./address.ts";
-import { parseAddress } from "./address.ts";
+import { type Address, DEFAULT_SERVER_PORT, formatAddress, serverArgument } from "./address.ts";
 import { parseCommandArgs } from "./args.ts";
-import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { authHeaders, findSecret } from "../common/secret.ts";
 
@@ -23,17 +21,7 @@ export type StatusCommand = { help: true } | { help: false; server: Address; jso
 export function parseStatusArgs(argv: string[]): StatusCommand {
   const args = parseCommandArgs("status", argv, { json: { type: "boolean" } });
   if (args.help) return { help: true };
-  if (args.positionals.length > 1) {
-    throw new UsageError(`unexpected argument '${args.positionals[1]}'`, "status");
-  }
-  const server = connectAddress(parseAddress(args.positionals[0] ?? "127.0.0.1", {
-    defaultHost: "127.0.0.1",
-    defaultPort: DEFAULT_SERVER_PORT,
-    barePort: true,
-    allowPortZero: false,
-    what: "server address",
-    command: "status",
-  }));
+  const server = serverArgument(args.positionals, "status");
   return { help: false, server, json: args.values.has("json") };
 }
 

@@ -1,6 +1,5 @@
 /** `rain stop [SERVER[:PORT]]`: asks a server to shut down itself and its governors. */
-import { type Address, connectAddress, DEFAULT_SERVER_PORT, formatAddress } from "./address.ts";
-import { parseAddress } from "./address.ts";
+import { type Address, DEFAULT_SERVER_PORT, formatAddress, serverArgument } from "./address.ts";
 import { parseCommandArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -39,17 +38,7 @@ export function parseStopArgs(
 ): StopCommand {
   const args = parseCommandArgs("stop", argv, { "secret-file": { type: "string" } });
   if (args.help) return { help: true };
-  if (args.positionals.length > 1) {
-    throw new UsageError(`unexpected argument '${args.positionals[1]}'`, "stop");
-  }
-  const server = connectAddress(parseAddress(args.positionals[0] ?? "127.0.0.1", {
-    defaultHost: "127.0.0.1",
-    defaultPort: DEFAULT_SERVER_PORT,
-    barePort: true,
-    allowPortZero: false,
-    what: "server address",
-    command: "stop",
-  }));
+  const server = serverArgument(args.positionals, "stop");
   let timeout = DEFAULT_STOP_TIMEOUT;
   const t = env("RAIN_STOP_TIMEOUT");
   if (t !== undefined && t.trim() !== "") {
