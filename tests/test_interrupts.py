@@ -218,3 +218,29 @@ def _submit_arguments(session):
     from rain.client.session import _objects_to_json, _task_to_json
     objects, constants = _objects_to_json(session._unsubmitted_objects)
     return [_task_to_json(t.spec) for t in session._unsubmitted_tasks], objects, constants
+
+
+def test_session_submit_interrupted_after_the_upload_counts_as_submitted(
+        client, release_path, monkeypatch):
+    """Session.submit() interrupted once the server has the graph: its tasks are submitted
+    (waitable, not sent again by the next submit)."""
+    release(release_path)
+    with client.new_session() as session:
+        t = held(release_path)
+        t.output.keep()
+        real_getresponse = http.client.HTTPConnection.getresponse
+        signalled = []
+
+        def getresponse(connection):
+            if not signalled and threading.current_thread() is threading.main_thread():
+                signalled.append(True)
+                signal.raise_signal(signal.SIGINT)
+            return real_getresponse(connection)
+        with monkeypatch.context() as patch:
+            patch.setattr(http.client.HTTPConnection, "getresponse", getresponse)
+            with pytest.raises(KeyboardInterrupt):
+                session.submit()
+        assert signalled
+        assert t.state is not None and session.task_count == 0
+        session.submit()  # nothing left to send
+        assert t.output.fetch().get_bytes() == b"released"

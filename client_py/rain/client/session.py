@@ -191,9 +191,18 @@ class Session:
             task_json = [_task_to_json(task.spec) for task in tasks]
             object_json, constants = _objects_to_json(objects)
             self._server_call("submit", task_json, object_json, constants)
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C after the whole body was sent: the server has the graph (the transport
+            # says so), so it counts as submitted here too; earlier, the server dropped it.
+            if getattr(interrupt, "rain_submitted", False):
+                self._mark_submitted(tasks, objects)
+            raise
         finally:
             if gc_was_enabled:
                 gc.enable()
+        self._mark_submitted(tasks, objects)
+
+    def _mark_submitted(self, tasks, objects):
         self._unsubmitted_tasks = []
         self._unsubmitted_objects = []
         submitted = self._submitted_tasks
