@@ -43,10 +43,10 @@ def client(cluster):
 @pytest.fixture(autouse=True)
 def _no_session_leaks():
     """Each test starts and ends with an empty active-session stack and no default session."""
-    from rain.client import session
+    from rain.client import active
     yield
-    del session._session_stack[:]
-    session._default_session = None
+    del active._session_stack[:]
+    active.set_default_session(None)
 
 
 # Tests that start `rain` processes: those using these fixtures, and every test of a module that

@@ -1,13 +1,28 @@
 """Data objects of a session's graph, and the constants uploaded with a submit."""
 
-from ..common.attributes import ObjectSpec
+# The modules of rain.client share their objects' underscore attributes.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
+
+from ..common.attributes import ObjectInfo, ObjectSpec
 from ..common.content_type import check_content_type, encode_value
+from ..common.data_instance import DataInstance
 from ..common.data_type import DataType
-from ..common.dir_archive import pack_directory
+from ..common.dir_archive import StrPath, pack_directory
 from ..common.errors import RainException
-from ..common.ids import format_id
+from ..common.ids import ID, format_id
+from .active import get_active_session
 from .rpc.common import DataObjectState
-from .session import get_active_session
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .task import Task
+
+# What tasks take as an input object: a data object, or a task with exactly one output.
+DataLike: TypeAlias = "DataObject | Task"
 
 
 class DataObject:
@@ -16,91 +31,103 @@ class DataObject:
     ``state`` is None until submitted; ``info`` is None until ``update()`` or ``fetch()``.
     """
 
-    def __init__(self, label=None, session=None, data_type=DataType.BLOB, content_type=None):
+    def __init__(self, label: str | None = None, session: Session | None = None,
+                 data_type: DataType | str = DataType.BLOB,
+                 content_type: str | None = None) -> None:
         if session is None:
             session = get_active_session()
         check_content_type(content_type)
-        self.session = session
-        self.id = session._register_object(self)
+        self.session: Session = session
+        self.id: ID = session._register_object(self)
         self.spec = ObjectSpec(self.id, label, content_type or None, DataType(data_type))
-        self.info = None
-        self.state = None
-        self.data = None  # bytes of a constant
+        self.info: ObjectInfo | None = None
+        self.state: DataObjectState | None = None
+        self.data: bytes | None = None  # bytes of a constant
         self._keep = False
-        self._producer = None  # the task whose output this is
+        self._producer: Task | None = None  # the task whose output this is
 
     @property
-    def label(self):
+    def label(self) -> str | None:
         return self.spec.label
 
     # The attributes' names in Rain 0.4; scripts use them.
     @property
-    def _session(self):
+    def _session(self) -> Session:
         return self.session
 
     @property
-    def _data(self):
+    def _data(self) -> bytes | None:
         return self.data
 
     @property
-    def data_type(self):
+    def data_type(self) -> DataType:
         return self.spec.data_type
 
     @property
-    def content_type(self):
+    def content_type(self) -> str | None:
         """The content type set at run time if known, else the declared one."""
         if self.info is not None and self.info.content_type:
             return self.info.content_type
         return self.spec.content_type
 
-    def keep(self):
+    def keep(self) -> None:
         """Asks the server to keep the object after use (so it can be fetched or reused)."""
         if self.state is not None:
-            raise RainException("cannot keep {}: it was already submitted".format(self))
+            raise RainException(f"cannot keep {self}: it was already submitted")
         self._keep = True
 
-    def unkeep(self):
+    def unkeep(self) -> None:
         self.session.unkeep((self,))
 
-    def is_kept(self):
+    def is_kept(self) -> bool:
         return self._keep
 
-    def wait(self):
+    def wait(self) -> None:
         self.session.wait((self,))
 
-    def fetch(self):
+    def fetch(self) -> DataInstance:
         """The object's data (a DataInstance); it must be kept."""
         return self.session.fetch(self)
 
-    def update(self):
+    def update(self) -> None:
         self.session.update((self,))
 
-    def _mark_finished(self):
+    def _mark_finished(self) -> None:
         self.state = DataObjectState.finished
 
-    def __repr__(self):
-        return "<DataObject {} {}{}{}>".format(
-            format_id(self.id), self.spec.data_type.value,
-            " {!r}".format(self.spec.label) if self.spec.label is not None else "",
-            " kept" if self._keep else "")
+    def __repr__(self) -> str:
+        label = f" {self.spec.label!r}" if self.spec.label is not None else ""
+        kept = " kept" if self._keep else ""
+        return f"<DataObject {format_id(self.id)} {self.spec.data_type.value}{label}{kept}>"
 
 
-def to_dataobj(value):
+class OutputsOwner:
+    """The base of Task (task.py): something with outputs; ``to_dataobj`` takes one that has a
+    single output. Defined here so that this module needs nothing from task.py, which imports
+    it."""
+
+    @property
+    def output(self) -> DataObject:
+        """The only output."""
+        raise NotImplementedError
+
+
+def to_dataobj(value: object) -> DataObject:
     """A DataObject from a DataObject or a task with exactly one output."""
     if isinstance(value, DataObject):
         return value
-    from .task import Task
-    if isinstance(value, Task):
+    if isinstance(value, OutputsOwner):
         return value.output
-    raise TypeError("expected a DataObject or a Task with one output, got {!r}".format(value))
+    raise TypeError(f"expected a DataObject or a Task with one output, got {value!r}")
 
 
-def blob(value, label="const", content_type=None, encode=None):
+def blob(value: Any, label: str = "const", content_type: str | None = None,
+         encode: str | None = None) -> DataObject:
     """A constant blob: bytes as they are, a str as text, anything else with ``encode=``."""
+    data: object
     if encode is not None:
         if content_type is not None and content_type != encode:
-            raise RainException("content_type {!r} contradicts encode={!r}"
-                                .format(content_type, encode))
+            raise RainException(f"content_type {content_type!r} contradicts encode={encode!r}")
         content_type = encode
         data = encode_value(value, encode)
     elif isinstance(value, str):
@@ -112,21 +139,21 @@ def blob(value, label="const", content_type=None, encode=None):
         data = value
     if not isinstance(data, bytes):
         if isinstance(data, (bytearray, memoryview)):
-            data = bytes(data)
+            data = bytes(cast("bytearray | memoryview[int]", data))
         else:
-            raise RainException("blob() needs bytes or str, not {} (use encode=...)"
-                                .format(type(data).__name__))
+            raise RainException(
+                f"blob() needs bytes or str, not {type(data).__name__} (use encode=...)")
     obj = DataObject(label, data_type=DataType.BLOB, content_type=content_type)
     obj.data = data
     return obj
 
 
-def pickled(value, label="pickle"):
+def pickled(value: Any, label: str = "pickle") -> DataObject:
     """A constant holding ``pickle.dumps(value)``, content type "pickle"."""
     return blob(value, label, encode="pickle")
 
 
-def directory(path, label="const_dir"):
+def directory(path: StrPath, label: str = "const_dir") -> DataObject:
     """A constant directory: the local directory ``path`` packed as a tar archive."""
     data = pack_directory(path)
     obj = DataObject(label, data_type=DataType.DIRECTORY)

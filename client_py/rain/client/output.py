@@ -1,8 +1,16 @@
 """Output: the declaration of a task's output object (label, path, content type)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
 from ..common.content_type import check_content_type
 from ..common.data_type import DataType
 from ..common.errors import RainException
+from .data import DataObject
+
+if TYPE_CHECKING:
+    from .session import Session
 
 
 class OutputBase:
@@ -10,16 +18,17 @@ class OutputBase:
     ``encode`` is how a Python task serializes the returned value (it sets the content type);
     ``size_hint`` is an estimate of the size in bytes."""
 
-    DATA_TYPE = None
+    DATA_TYPE: ClassVar[DataType | None] = None
 
-    def __init__(self, label=None, *, size_hint=None, content_type=None, encode=None,
-                 path=None):
+    def __init__(self, label: str | None = None, *, size_hint: int | None = None,
+                 content_type: str | None = None, encode: str | None = None,
+                 path: str | None = None) -> None:
         check_content_type(content_type)
         check_content_type(encode)
         if encode is not None:
             if content_type is not None and content_type != encode:
-                raise RainException("content_type {!r} contradicts encode={!r}"
-                                    .format(content_type, encode))
+                raise RainException(
+                    f"content_type {content_type!r} contradicts encode={encode!r}")
             content_type = encode
         if content_type and self.DATA_TYPE == DataType.DIRECTORY:
             raise RainException("a directory has no content type")
@@ -30,17 +39,16 @@ class OutputBase:
         self.encode = encode
 
     @property
-    def effective_path(self):
+    def effective_path(self) -> str | None:
         return self.path if self.path is not None else self.label
 
-    def create_data_object(self, session, label=None):
+    def create_data_object(self, session: Session, label: str | None = None) -> DataObject:
         """The DataObject this declaration describes, in ``session``."""
-        from .data import DataObject
         return DataObject(label if label is not None else self.label, session=session,
-                          data_type=self.DATA_TYPE, content_type=self.content_type)
+                          data_type=DataType(self.DATA_TYPE), content_type=self.content_type)
 
-    def __repr__(self):
-        return "<{} {!r} path={!r}>".format(type(self).__name__, self.label, self.path)
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.label!r} path={self.path!r}>"
 
 
 class Output(OutputBase):

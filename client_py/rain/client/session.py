@@ -4,49 +4,46 @@ Tasks and data objects are created in the active session: the top of the stack t
 session:`` and ``session.bind_only()`` push, or else the default session.
 """
 
+# The modules of rain.client share their objects' underscore attributes.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
 import contextlib
 import gc
 import itertools
 import re
+from collections.abc import Generator, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Union
 
-from ..common.attributes import ObjectInfo, TaskInfo
+from ..common.attributes import JsonObject, ObjectInfo, TaskInfo, TaskSpec
 from ..common.data_instance import DataInstance
 from ..common.data_type import DataType
 from ..common.errors import RainException, TaskException
 from ..common.ids import FIRST_ID, ID, format_id
+from .active import default_session, get_active_session, pop_session, push_session
+from .active import set_default_session
+from .data import DataLike, DataObject, to_dataobj
 from .progress import POLL_SECONDS, ProgressBar, progress_wanted
 from .rpc.common import DataObjectState, TaskState
 from .site import format_site
+from .task import Task
 
-_session_stack = []
-_default_session = None
+if TYPE_CHECKING:
+    from .client import Client
 
+__all__ = ["Session", "get_active_session"]
 
-def get_active_session():
-    """The session new tasks and objects go to; RainException if there is none."""
-    if _session_stack:
-        return _session_stack[-1]
-    if _default_session is not None:
-        return _default_session
-    raise RainException("There is no active session: use 'with session:', "
-                        "session.bind_only() or a default session")
+# What wait(), update() and friends take: a task, a data object, or an iterable of them.
+Items = Union[Task, DataObject, Iterable[Union[Task, DataObject]]]
 
 
-def _as_list(items):
+def _as_list(items: Items) -> list[Task | DataObject]:
     """A single task or data object, or an iterable of them, as a list."""
-    from .data import DataObject
-    from .task import Task
     if isinstance(items, (Task, DataObject)):
         return [items]
     return list(items)
-
-
-def _pop_from_stack(session):
-    """Removes the latest entry of ``session`` (the top one when blocks are properly nested)."""
-    for index in range(len(_session_stack) - 1, -1, -1):
-        if _session_stack[index] is session:
-            del _session_stack[index]
-            return
 
 
 # Kinds of server errors that mean "this session is gone"; closing it again is then a no-op.
@@ -59,31 +56,32 @@ class Session:
     ``Session(None, session_id)`` is an offline session: graphs can be built, nothing sent.
     """
 
-    def __init__(self, client, session_id, name=None):
+    def __init__(self, client: Client | None, session_id: int, name: str | None = None) -> None:
         self.client = client
         self.session_id = session_id
         self.name = name
         self.active = True  # False once closed
         self._ids = itertools.count(FIRST_ID)
-        self._unsubmitted_tasks = []
-        self._unsubmitted_objects = []
+        self._unsubmitted_tasks: list[Task] = []
+        self._unsubmitted_objects: list[DataObject] = []
         # Submitted tasks by id number: for wait_all and to explain failures.
-        self._submitted_tasks = {}
-        self._failure = None  # text of the TaskException once the session failed
+        self._submitted_tasks: dict[int, Task] = {}
+        self._failure: str | None = None  # text of the TaskException once the session failed
 
-    def __repr__(self):
-        return "<Session {} {!r}{}>".format(self.session_id, self.name,
-                                            "" if self.active else " closed")
+    def __repr__(self) -> str:
+        closed = "" if self.active else " closed"
+        return f"<Session {self.session_id} {self.name!r}{closed}>"
 
     # --- active-session stack -----------------------------------------------------------------
 
-    def __enter__(self):
+    def __enter__(self) -> Session:
         self._check_open()
-        _session_stack.append(self)
+        push_session(self)
         return self
 
-    def __exit__(self, exc_type, exc_value, traceback):
-        _pop_from_stack(self)
+    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        pop_session(self)
         try:
             self.close()
         except RainException:
@@ -92,68 +90,67 @@ class Session:
             # An error is already on its way out of the block; it says more than this one.
 
     @contextlib.contextmanager
-    def bind_only(self):
+    def bind_only(self) -> Generator[Session, None, None]:
         """Makes the session active inside a ``with`` block without closing it at the end."""
         self._check_open()
-        _session_stack.append(self)
+        push_session(self)
         try:
             yield self
         finally:
-            _pop_from_stack(self)
+            pop_session(self)
 
-    def set_as_default(self):
+    def set_as_default(self) -> None:
         """Makes this session active whenever the stack is empty."""
-        global _default_session
         self._check_open()
-        _default_session = self
+        set_default_session(self)
 
     # --- graph building -----------------------------------------------------------------------
 
     @property
-    def task_count(self):
+    def task_count(self) -> int:
         """Number of tasks not submitted yet."""
         return len(self._unsubmitted_tasks)
 
     @property
-    def dataobj_count(self):
+    def dataobj_count(self) -> int:
         """Number of data objects not submitted yet."""
         return len(self._unsubmitted_objects)
 
-    def _check_open(self):
+    def _check_open(self) -> None:
         if not self.active:
-            raise RainException("{} is closed".format(self))
+            raise RainException(f"{self} is closed")
 
-    def _new_id(self):
+    def _new_id(self) -> ID:
         self._check_open()
         return ID(self.session_id, next(self._ids))
 
-    def _register_task(self, task):
+    def _register_task(self, task: Task) -> None:
         """Adds a fully built task (its id came from ``_new_id``)."""
         self._check_open()
         self._unsubmitted_tasks.append(task)
 
-    def _register_object(self, obj):
+    def _register_object(self, obj: DataObject) -> ID:
         self._check_open()
         self._unsubmitted_objects.append(obj)
         return ID(self.session_id, next(self._ids))
 
-    def keep_all(self):
+    def keep_all(self) -> None:
         """Keeps every object not submitted yet."""
         for obj in self._unsubmitted_objects:
             obj.keep()
 
     # --- talking to the server ----------------------------------------------------------------
 
-    def _raise_if_failed(self):
+    def _raise_if_failed(self) -> None:
         if self._failure is not None:
             raise TaskException(self._failure)
 
-    def _server_call(self, endpoint, *args):
+    def _server_call(self, endpoint: str, *args: Any) -> Any:
         """Calls ``ServerApi.<endpoint>(session_id, *args)``; a failed session becomes a
         TaskException explaining the failed task, remembered for every later call."""
         self._check_open()
         if self.client is None:
-            raise RainException("{} is offline (it has no client)".format(self))
+            raise RainException(f"{self} is offline (it has no client)")
         self._raise_if_failed()
         try:
             return getattr(self.client._api, endpoint)(self.session_id, *args)
@@ -161,24 +158,26 @@ class Session:
             self._failure = self._explain_failure(str(error))
             raise TaskException(self._failure) from None
 
-    def _explain_failure(self, message):
+    def _explain_failure(self, message: str) -> str:
         """Adds where the failed task was created (and its debug text) to the server's error."""
+        task: Task | None = None
         for sid, number in re.findall(r"\b(\d+)/(\d+)\b", message):
             task = self._submitted_tasks.get(int(number))
             if int(sid) == self.session_id and task is not None:
                 break
         else:
             return message
-        lines = [message, "", "Task {} ({}{}) was created at:".format(
-            format_id(task.id), task.spec.task_type,
-            ", name {!r}".format(task.spec.name) if task.spec.name else "")]
+        assert task is not None  # the loop ended by break
+        name = f", name {task.spec.name!r}" if task.spec.name else ""
+        lines = [message, "", f"Task {format_id(task.id)} ({task.spec.task_type}{name}) was "
+                 "created at:"]
         lines.append(format_site(task._site))
         debug = task.info.debug if task.info is not None else ""
         if debug and debug not in message:
             lines += ["Debug:", debug]
         return "\n".join(lines)
 
-    def submit(self):
+    def submit(self) -> None:
         """Sends every task and object created since the last submit to the server."""
         tasks = self._unsubmitted_tasks
         objects = self._unsubmitted_objects
@@ -202,7 +201,7 @@ class Session:
                 gc.enable()
         self._mark_submitted(tasks, objects)
 
-    def _mark_submitted(self, tasks, objects):
+    def _mark_submitted(self, tasks: Iterable[Task], objects: Iterable[DataObject]) -> None:
         self._unsubmitted_tasks = []
         self._unsubmitted_objects = []
         submitted = self._submitted_tasks
@@ -213,36 +212,37 @@ class Session:
             obj.state = DataObjectState.finished if obj.data is not None \
                 else DataObjectState.unfinished
 
-    def _check_inputs_available(self, tasks):
+    def _check_inputs_available(self, tasks: Iterable[Task]) -> None:
         """An object of an earlier submit may be used only if it was kept (and still is), or if
         it is a client constant: the server keeps those until the session closes."""
         for task in tasks:
             for obj in task.inputs:
                 if obj.state is not None and not obj._keep and obj.data is None:
                     raise RainException(
-                        "{} uses {} from an earlier submit that is not kept".format(task, obj))
+                        f"{task} uses {obj} from an earlier submit that is not kept")
 
-    def _split_items(self, items, action):
+    def _split_items(self, items: Iterable[object], action: str) -> tuple[list[int], list[int]]:
         """Task and object id numbers of ``items`` (checked: submitted, of this session)."""
-        from .data import DataObject
-        from .task import Task
-        task_ids = []
-        object_ids = []
+        task_ids: list[int] = []
+        object_ids: list[int] = []
         for item in items:
+            item_of: Task | DataObject
             if isinstance(item, Task):
                 target = task_ids
+                item_of = item
             elif isinstance(item, DataObject):
                 target = object_ids
+                item_of = item
             else:
-                raise TypeError("cannot {} {!r}: only tasks and data objects".format(action, item))
-            if item.session is not self:
-                raise RainException("{} belongs to another session than {}".format(item, self))
-            if item.state is None:
-                raise RainException("cannot {} {}: it was not submitted".format(action, item))
-            target.append(item.id.id)
+                raise TypeError(f"cannot {action} {item!r}: only tasks and data objects")
+            if item_of.session is not self:
+                raise RainException(f"{item_of} belongs to another session than {self}")
+            if item_of.state is None:
+                raise RainException(f"cannot {action} {item_of}: it was not submitted")
+            target.append(item_of.id.id)
         return task_ids, object_ids
 
-    def wait(self, items, progress=None):
+    def wait(self, items: Items, progress: bool | None = None) -> None:
         """Blocks until all the given tasks and data objects are finished.
 
         ``progress=True`` (or env ``RAIN_PROGRESS=1``) shows a progress bar of the items on a
@@ -266,26 +266,25 @@ class Session:
         for item in items:
             item._mark_finished()
 
-    def _progress_bar(self, progress, unit):
+    def _progress_bar(self, progress: bool | None, unit: str) -> ProgressBar | None:
         """A drawing ProgressBar if wanted and there is somewhere to draw it, else None."""
         if not progress_wanted(progress):
             return None
-        bar = ProgressBar.create("Session {}".format(self.session_id), unit=unit)
+        bar = ProgressBar.create(f"Session {self.session_id}", unit=unit)
         return bar if bar.active else None
 
-    def wait_some(self, items):
+    def wait_some(self, items: Items) -> tuple[list[Task], list[DataObject]]:
         """Blocks until at least one of the items is finished; returns the finished ones as
         ``(tasks, data_objects)``."""
-        from .data import DataObject
         items = _as_list(items)
         task_ids, object_ids = self._split_items(items, "wait for")
         if not items:
             return [], []
-        done_tasks, done_objects = self._server_call("wait", task_ids, object_ids, "some")
-        done_tasks = set(done_tasks)
-        done_objects = set(done_objects)
-        finished_tasks = []
-        finished_objects = []
+        done_task_ids, done_object_ids = self._server_call("wait", task_ids, object_ids, "some")
+        done_tasks: set[int] = set(done_task_ids)
+        done_objects: set[int] = set(done_object_ids)
+        finished_tasks: list[Task] = []
+        finished_objects: list[DataObject] = []
         for item in items:
             if isinstance(item, DataObject):
                 if item.id.id in done_objects:
@@ -296,7 +295,7 @@ class Session:
                 finished_tasks.append(item)
         return finished_tasks, finished_objects
 
-    def wait_all(self, progress=None):
+    def wait_all(self, progress: bool | None = None) -> None:
         """Blocks until every task submitted so far is finished (at once if there is none).
 
         ``progress=True`` (or env ``RAIN_PROGRESS=1``) shows a progress bar (finished / total
@@ -324,14 +323,13 @@ class Session:
         for task in self._submitted_tasks.values():
             task._mark_finished()
 
-    def fetch(self, obj):
+    def fetch(self, obj: DataLike) -> DataInstance:
         """Downloads a kept data object (waiting until it is finished) as a DataInstance."""
-        from .data import to_dataobj
         obj = to_dataobj(obj)
         self._split_items((obj,), "fetch")
         if not obj._keep:
-            raise RainException("cannot fetch {}: it is not kept (call keep() before submit)"
-                                .format(obj))
+            raise RainException(f"cannot fetch {obj}: it is not kept (call keep() before submit)")
+        header: JsonObject
         header, data = self._server_call("fetch", obj.id.id)
         obj.info = ObjectInfo.from_json(header.get("info", {}))
         if header.get("content_type") and not obj.info.content_type:
@@ -340,14 +338,13 @@ class Session:
         return DataInstance(data, data_type=DataType.from_str(header.get("data_type", "blob")),
                             spec=obj.spec, info=obj.info, data_object=obj)
 
-    def update(self, items):
+    def update(self, items: Items) -> None:
         """Downloads the current state and info of the given tasks and data objects."""
-        from .data import DataObject
         items = _as_list(items)
         task_ids, object_ids = self._split_items(items, "update")
-        answer = self._server_call("update", task_ids, object_ids)
-        tasks = {t["id"]: t for t in answer.get("tasks", [])}
-        objects = {o["id"]: o for o in answer.get("objects", [])}
+        answer: JsonObject = self._server_call("update", task_ids, object_ids)
+        tasks: dict[int, JsonObject] = {t["id"]: t for t in answer.get("tasks", [])}
+        objects: dict[int, JsonObject] = {o["id"]: o for o in answer.get("objects", [])}
         for item in items:
             if isinstance(item, DataObject):
                 entry = objects.get(item.id.id)
@@ -360,30 +357,28 @@ class Session:
                     item.state = TaskState(entry["state"])
                     item.info = TaskInfo.from_json(entry.get("info", {}))
 
-    def unkeep(self, objects):
+    def unkeep(self, objects: Items) -> None:
         """Releases kept objects; the server may then free them."""
-        from .data import to_dataobj
-        objects = [to_dataobj(o) for o in _as_list(objects)]
-        for obj in objects:
+        data_objects = [to_dataobj(o) for o in _as_list(objects)]
+        for obj in data_objects:
             if not obj._keep:
-                raise RainException("cannot unkeep {}: it is not kept".format(obj))
-        submitted = [obj for obj in objects if obj.state is not None]
+                raise RainException(f"cannot unkeep {obj}: it is not kept")
+        submitted = [obj for obj in data_objects if obj.state is not None]
         if submitted:
             _, object_ids = self._split_items(submitted, "unkeep")
             self._server_call("unkeep", object_ids)
-        for obj in objects:
+        for obj in data_objects:
             obj._keep = False
 
-    def close(self):
+    def close(self) -> None:
         """Closes the session: the server drops its tasks and objects. Never raises for a
         failed session. The active-session stack is left alone (as in Rain 0.4): a closed
         session stays active until its ``with`` block ends, and creating tasks in it fails."""
-        global _default_session
         if not self.active:
             return
         self.active = False
-        if _default_session is self:
-            _default_session = None
+        if default_session() is self:
+            set_default_session(None)
         if self.client is not None:
             try:
                 self.client._api.close_session(self.session_id)
@@ -395,9 +390,9 @@ class Session:
 
 # The two functions below are the hot path of big submits: plain dicts, no helper objects.
 
-def _task_to_json(spec):
+def _task_to_json(spec: TaskSpec) -> JsonObject:
     """A TaskSpec as the dict of the submit header."""
-    out = {
+    out: JsonObject = {
         "id": spec.id,
         "task_type": spec.task_type,
         "inputs": [{"id": i.id} if i.label is None else {"id": i.id, "label": i.label}
@@ -414,21 +409,21 @@ def _task_to_json(spec):
     return out
 
 
-def _objects_to_json(objects):
+def _objects_to_json(objects: Iterable[DataObject]) -> tuple[list[JsonObject], list[bytes]]:
     """``SubmittedObject`` dicts, and the data of the constants among them in order."""
-    entries = []
-    constants = []
+    entries: list[JsonObject] = []
+    constants: list[bytes] = []
     for obj in objects:
         spec = obj.spec
-        spec_json = {"id": spec.id,
-                     "data_type": "blob" if spec.data_type is DataType.BLOB else "dir"}
+        spec_json: JsonObject = {"id": spec.id,
+                                 "data_type": "blob" if spec.data_type is DataType.BLOB else "dir"}
         if spec.label is not None:
             spec_json["label"] = spec.label
         if spec.content_type:
             spec_json["content_type"] = spec.content_type
         if spec.user:
             spec_json["user"] = spec.user
-        entry = {"spec": spec_json}
+        entry: JsonObject = {"spec": spec_json}
         if obj._keep:
             entry["keep"] = True
         if obj.data is not None:
