@@ -78,8 +78,12 @@ int main()
     auto output = std::make_unique<tasklib::MemDataInstance>(input->read(), input->size(),
                                                              input->content_type());
     // User attributes of the input object: those of its spec, then those set at run time.
-    for (const auto &item : input->user_spec().items()) output->set_user_info(item.key(), item.value());
-    for (const auto &item : input->user_info().items()) output->set_user_info(item.key(), item.value());
+    for (const auto &item : input->user_spec().items()) {
+      output->set_user_info(item.key(), item.value());
+    }
+    for (const auto &item : input->user_info().items()) {
+      output->set_user_info(item.key(), item.value());
+    }
     ctx.set_user_info("size", input->size());
     ctx.debug("copied " + std::to_string(input->size()) + " bytes of content type '" +
               input->content_type() + "'");
