@@ -1,8 +1,19 @@
 """Client: one connection to a Rain server."""
 
+# The modules of rain.client share their objects' underscore attributes.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
 from ..common.errors import RainException
+from .data import DataObject
 from .rpc.api import ServerApi
 from .session import Session
+from .task import Task
 
 
 class Client:
@@ -14,44 +25,53 @@ class Client:
     published for ``host:port`` (``~/.rain/secrets``, see docs/security.md), else none.
     """
 
-    def __init__(self, host="localhost", port=7210, secret=None):
+    def __init__(self, host: str = "localhost", port: int | str = 7210,
+                 secret: str | None = None) -> None:
         self._api = ServerApi(host, port, secret)
         self.host = host
         self.port = int(port)
-        self._sessions = []
+        self._sessions: list[Session] = []
 
     @property
-    def client_id(self):
+    def client_id(self) -> int | None:
         return self._api.client_id
 
-    def new_session(self, name="Unnamed Session", default=False):
-        """Opens a session on the server; ``default=True`` makes it the default session."""
-        session_id = self._api.new_session({"name": name})
+    def new_session(self, name: str = "Unnamed Session", default: bool = False,
+                    wait_for_resources: bool = False) -> Session:
+        """Opens a session on the server; ``default=True`` makes it the default session.
+
+        ``wait_for_resources=True``: a task no connected governor can ever run (it asks for
+        more cpus, memory, gpus or custom resources than any has) waits for such a governor
+        instead of failing the submit."""
+        spec: dict[str, Any] = {"name": name}
+        if wait_for_resources:
+            spec["wait_for_resources"] = True
+        session_id = self._api.new_session(spec)
         session = Session(self, session_id, name=name)
         self._sessions.append(session)
         if default:
             session.set_as_default()
         return session
 
-    def get_server_info(self):
+    def get_server_info(self) -> dict[str, Any]:
         """``{"governors": [{"governor_id", "tasks", "objects", "objects_to_delete",
         "resources"}]}`` with ids as ``rain.common.ID``."""
         return self._api.server_info()
 
-    def update(self, items):
+    def update(self, items: Iterable[Task | DataObject]) -> None:
         """Downloads the state and info of tasks/objects, which may be of several sessions."""
-        by_session = {}
+        by_session: dict[int, tuple[Session, list[Task | DataObject]]] = {}
         for item in items:
-            session = getattr(item, "session", None)
+            session: Session | None = getattr(item, "session", None)
             if session is None:
-                raise TypeError("cannot update {!r}: only tasks and data objects".format(item))
+                raise TypeError(f"cannot update {item!r}: only tasks and data objects")
             if session.client is not self:
-                raise RainException("{!r} belongs to another client".format(item))
+                raise RainException(f"{item!r} belongs to another client")
             by_session.setdefault(id(session), (session, []))[1].append(item)
         for session, session_items in by_session.values():
             session.update(session_items)
 
-    def close(self):
+    def close(self) -> None:
         """Disconnects; the server closes all sessions of this client."""
         for session in self._sessions:
             if session.active:
@@ -61,11 +81,12 @@ class Client:
                     pass  # the server is going away anyway
         self._api.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, exc_type, exc_value, traceback):
+    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.close()
 
-    def __repr__(self):
-        return "<Client {}:{} id={}>".format(self.host, self.port, self.client_id)
+    def __repr__(self) -> str:
+        return f"<Client {self.host}:{self.port} id={self.client_id}>"

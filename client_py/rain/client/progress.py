@@ -6,9 +6,14 @@ only where it cannot garble anything: on stderr when it is a terminal (one line 
 ``\\r``), or in a Jupyter notebook (one output updated in place). Otherwise nothing is written.
 """
 
+from __future__ import annotations
+
+import importlib
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import Any, Protocol, TextIO
 
 PROGRESS_ENV = "RAIN_PROGRESS"
 # Seconds between two looks at the server's counts while a bar is shown.
@@ -18,16 +23,16 @@ REDRAW_SECONDS = 0.1
 BAR_WIDTH = 30
 
 
-def progress_wanted(progress):
+def progress_wanted(progress: bool | None) -> bool:
     """``progress`` argument (True / False / None) and RAIN_PROGRESS -> bool."""
     if progress is not None:
         return bool(progress)
     return os.environ.get(PROGRESS_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def in_jupyter():
+def in_jupyter() -> bool:
     """True inside a Jupyter (IPython kernel) session."""
-    ipython = sys.modules.get("IPython")
+    ipython: Any = sys.modules.get("IPython")
     if ipython is None:
         return False
     try:
@@ -37,26 +42,26 @@ def in_jupyter():
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
-def _duration(seconds):
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
+def _duration(seconds: float) -> str:
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, whole = divmod(rest, 60)
     if hours:
-        return "{}:{:02d}:{:02d}".format(hours, minutes, seconds)
-    return "{}:{:02d}".format(minutes, seconds)
+        return f"{hours}:{minutes:02d}:{whole:02d}"
+    return f"{minutes}:{whole:02d}"
 
 
-def format_progress(label, finished, total, elapsed, unit="tasks"):
+def format_progress(label: str, finished: int, total: int, elapsed: float,
+                    unit: str = "tasks") -> str:
     """One line: ``label [#####.....] finished/total pct rate ETA`` (pure, for tests)."""
     fraction = finished / total if total else 1.0
     fraction = min(max(fraction, 0.0), 1.0)
     filled = int(round(fraction * BAR_WIDTH))
     bar = "#" * filled + "." * (BAR_WIDTH - filled)
-    parts = ["{} [{}] {:,}/{:,} {:5.1f}%".format(label, bar, finished, total, fraction * 100)]
+    parts = [f"{label} [{bar}] {finished:,}/{total:,} {fraction * 100:5.1f}%"]
     if elapsed > 0 and finished > 0:
         rate = finished / elapsed
-        parts.append("{:,.0f} {}/s".format(rate, unit) if rate >= 10
-                     else "{:.2f} {}/s".format(rate, unit))
+        parts.append(f"{rate:,.0f} {unit}/s" if rate >= 10 else f"{rate:.2f} {unit}/s")
         if finished < total:
             parts.append("ETA " + _duration((total - finished) / rate))
     if finished >= total:
@@ -64,34 +69,42 @@ def format_progress(label, finished, total, elapsed, unit="tasks"):
     return "  ".join(parts)
 
 
+class _Output(Protocol):
+    """Where a bar is drawn."""
+
+    def show(self, line: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class _TerminalOutput:
-    def __init__(self, stream):
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.width = 0
 
-    def show(self, line):
+    def show(self, line: str) -> None:
         pad = " " * max(0, self.width - len(line))
         self.width = len(line)
         self.stream.write("\r" + line + pad)
         self.stream.flush()
 
-    def close(self):
+    def close(self) -> None:
         self.stream.write("\n")
         self.stream.flush()
 
 
 class _JupyterOutput:
-    def __init__(self, display):
+    def __init__(self, display: Callable[..., Any]) -> None:
         self.display = display
-        self.handle = None
+        self.handle: Any = None
 
-    def show(self, line):
+    def show(self, line: str) -> None:
         if self.handle is None:
             self.handle = self.display({"text/plain": line}, raw=True, display_id=True)
         else:
             self.handle.update({"text/plain": line}, raw=True)
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
@@ -102,38 +115,42 @@ class ProgressBar:
     a terminal, else none. ``stream``, ``jupyter`` and ``clock`` can be given (tests).
     """
 
-    def __init__(self, label, output, clock=time.monotonic, unit="tasks"):
+    def __init__(self, label: str, output: _Output | None,
+                 clock: Callable[[], float] = time.monotonic, unit: str = "tasks") -> None:
         self.label = label
         self.output = output
         self.clock = clock
         self.unit = unit
         self.started = clock()
-        self.last_draw = None
-        self.last = None
+        self.last_draw: float | None = None
+        self.last: tuple[int, int] | None = None
         self.closed = False
 
     @classmethod
-    def create(cls, label, stream=None, jupyter=None, clock=time.monotonic, unit="tasks"):
+    def create(cls, label: str, stream: TextIO | None = None, jupyter: bool | None = None,
+               clock: Callable[[], float] = time.monotonic, unit: str = "tasks") -> ProgressBar:
         if jupyter is None:
             jupyter = in_jupyter()
         if jupyter:
             try:
-                from IPython.display import display
+                # Optional, and only inside Jupyter: imported when a bar is drawn there.
+                display = importlib.import_module("IPython.display").display
                 return cls(label, _JupyterOutput(display), clock, unit)
             except Exception:
                 pass
         stream = sys.stderr if stream is None else stream
         try:
-            tty = stream.isatty()
+            tty = stream is not None and stream.isatty()
         except Exception:
             tty = False
-        return cls(label, _TerminalOutput(stream) if tty else None, clock, unit)
+        return cls(label, _TerminalOutput(stream) if tty and stream is not None else None, clock,
+                   unit)
 
     @property
-    def active(self):
+    def active(self) -> bool:
         return self.output is not None
 
-    def update(self, finished, total, final=False):
+    def update(self, finished: int, total: int, final: bool = False) -> None:
         if self.output is None or self.closed:
             return
         now = self.clock()
@@ -148,7 +165,7 @@ class ProgressBar:
         self.output.show(format_progress(self.label, finished, total, now - self.started,
                                          self.unit))
 
-    def close(self):
+    def close(self) -> None:
         if self.output is None or self.closed:
             return
         self.closed = True

@@ -1,5 +1,10 @@
 """The server's client API, one method per endpoint (see docs/protocol.md)."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
 from ...common.errors import RainException
 from ...common.ids import ID
 from .framing import OBJECT_CONTENT_TYPE, SUBMIT_CONTENT_TYPE, frame_submit, read_header
@@ -10,13 +15,14 @@ from .transport import DeferredInterrupt, Transport
 WAIT_POLL_SECONDS = 20
 
 
-def _interrupts_held_for_last_byte(chunks, deferral):
+def _interrupts_held_for_last_byte(chunks: Iterable[bytes],
+                                   deferral: DeferredInterrupt) -> Iterator[bytes | memoryview]:
     """The body ``chunks``, with Ctrl-C held back from just before the last byte on.
 
     The server applies a submit once its whole body has arrived. Interrupted before that, the
     server drops the truncated body and nothing was submitted; after it, the client waits for
     the answer so that it knows the submit happened (KeyboardInterrupt comes right after)."""
-    previous = None
+    previous: bytes | None = None
     for chunk in chunks:
         if previous is not None:
             yield previous
@@ -28,29 +34,30 @@ def _interrupts_held_for_last_byte(chunks, deferral):
         yield view[-1:]
 
 
-def _ids(value):
+def _ids(value: Iterable[Sequence[int]]) -> list[ID]:
     return [ID(sid, i) for sid, i in value]
 
 
 class ServerApi:
-    def __init__(self, host, port, secret=None):
+    def __init__(self, host: str, port: int | str, secret: str | None = None) -> None:
         self.transport = Transport(host, port, secret)
         self.lifeline = Lifeline(self.transport)
         self.client_id = self.lifeline.client_id
 
-    def close(self):
+    def close(self) -> None:
         self.lifeline.close()
         self.transport.close()
 
-    def new_session(self, spec):
+    def new_session(self, spec: dict[str, Any]) -> int:
         answer = self.transport.call("POST", "/sessions",
                                      {"client_id": self.client_id, "spec": spec})
         return answer["session_id"]
 
-    def close_session(self, session_id):
-        self.transport.call("POST", "/sessions/{}/close".format(session_id))
+    def close_session(self, session_id: int) -> None:
+        self.transport.call("POST", f"/sessions/{session_id}/close")
 
-    def submit(self, session_id, tasks, objects, constants):
+    def submit(self, session_id: int, tasks: list[dict[str, Any]],
+               objects: list[dict[str, Any]], constants: Sequence[bytes]) -> None:
         """``tasks``/``objects``: JSON-ready ``SubmitHeader`` lists; ``constants``: data of the
         objects having ``data_size``, in order.
 
@@ -61,7 +68,7 @@ class ServerApi:
         deferral = DeferredInterrupt()
         try:
             response = self.transport.request(
-                "POST", "/sessions/{}/submit".format(session_id),
+                "POST", f"/sessions/{session_id}/submit",
                 body=_interrupts_held_for_last_byte(chunks, deferral),
                 headers={"Content-Type": SUBMIT_CONTENT_TYPE, "Content-Length": str(length)})
             self.transport.read_body(response)
@@ -75,63 +82,64 @@ class ServerApi:
             setattr(interrupt, "rain_submitted", True)
             raise
 
-    def wait(self, session_id, task_ids, object_ids, mode="all"):
+    def wait(self, session_id: int, task_ids: list[int], object_ids: list[int],
+             mode: str = "all") -> tuple[list[int], list[int]]:
         """Blocks until done (re-asking after each poll); returns the finished
         ``(task_ids, object_ids)``."""
         request = {"tasks": task_ids, "objects": object_ids, "mode": mode,
                    "timeout": WAIT_POLL_SECONDS}
-        path = "/sessions/{}/wait".format(session_id)
+        path = f"/sessions/{session_id}/wait"
         while True:
             answer = self.transport.call("POST", path, request)
             if answer.get("done"):
                 return answer.get("tasks", []), answer.get("objects", [])
 
-    def wait_all(self, session_id):
-        path = "/sessions/{}/wait_all".format(session_id)
+    def wait_all(self, session_id: int) -> None:
+        path = f"/sessions/{session_id}/wait_all"
         while not self.transport.call("POST", path, {"timeout": WAIT_POLL_SECONDS}).get("done"):
             pass
 
-    def wait_once(self, session_id, task_ids, object_ids, mode, timeout):
+    def wait_once(self, session_id: int, task_ids: list[int], object_ids: list[int], mode: str,
+                  timeout: float) -> tuple[bool, list[int], list[int]]:
         """One wait request of at most ``timeout`` s: ``(done, finished task ids, finished
         object ids)``."""
         answer = self.transport.call(
-            "POST", "/sessions/{}/wait".format(session_id),
+            "POST", f"/sessions/{session_id}/wait",
             {"tasks": task_ids, "objects": object_ids, "mode": mode, "timeout": timeout})
         return bool(answer.get("done")), answer.get("tasks", []), answer.get("objects", [])
 
-    def wait_all_once(self, session_id, timeout):
+    def wait_all_once(self, session_id: int, timeout: float) -> bool:
         """One wait_all request of at most ``timeout`` s: True when done."""
-        return bool(self.transport.call("POST", "/sessions/{}/wait_all".format(session_id),
+        return bool(self.transport.call("POST", f"/sessions/{session_id}/wait_all",
                                         {"timeout": timeout}).get("done"))
 
-    def session_progress(self, session_id):
+    def session_progress(self, session_id: int) -> tuple[int, int] | None:
         """``(finished, submitted)`` task counts of the session (GET /status), or None."""
-        status = self.transport.call("GET", "/status?session={}".format(session_id))
+        status = self.transport.call("GET", f"/status?session={session_id}")
         for s in status.get("sessions", []):
             if s.get("session_id") == session_id:
                 return s.get("tasks_finished", 0), s.get("tasks_submitted", 0)
         return None
 
-    def update(self, session_id, task_ids, object_ids):
-        return self.transport.call("POST", "/sessions/{}/update".format(session_id),
+    def update(self, session_id: int, task_ids: list[int], object_ids: list[int]) -> Any:
+        return self.transport.call("POST", f"/sessions/{session_id}/update",
                                    {"tasks": task_ids, "objects": object_ids})
 
-    def unkeep(self, session_id, object_ids):
-        self.transport.call("POST", "/sessions/{}/unkeep".format(session_id),
-                            {"objects": object_ids})
+    def unkeep(self, session_id: int, object_ids: list[int]) -> None:
+        self.transport.call("POST", f"/sessions/{session_id}/unkeep", {"objects": object_ids})
 
-    def fetch(self, session_id, object_id):
+    def fetch(self, session_id: int, object_id: int) -> tuple[dict[str, Any], bytes]:
         """Returns ``(FetchHeader, data bytes)``; the body is read as it streams in."""
         response = self.transport.stream(
-            "GET", "/sessions/{}/objects/{}/data".format(session_id, object_id),
+            "GET", f"/sessions/{session_id}/objects/{object_id}/data",
             headers={"Accept": OBJECT_CONTENT_TYPE})
         try:
             header = read_header(response)
             if header.get("data_type", "blob") == "blob":
                 data = response.read(header["size"])
                 if len(data) != header["size"] or response.read(1):
-                    raise RainException("fetched object {} announced {} bytes but sent {}"
-                                        .format(header.get("id"), header["size"], len(data)))
+                    raise RainException(f"fetched object {header.get('id')} announced "
+                                        f"{header['size']} bytes but sent {len(data)}")
             else:
                 data = response.read()
         except BaseException:
@@ -139,13 +147,13 @@ class ServerApi:
             raise
         return header, data
 
-    def server_info(self):
+    def server_info(self) -> dict[str, Any]:
         info = self.transport.call("GET", "/server_info")
         for governor in info.get("governors", []):
             for key in ("tasks", "objects", "objects_to_delete"):
                 governor[key] = _ids(governor.get(key, []))
         return info
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         self.transport.call("POST", "/shutdown")
 

@@ -1,5 +1,7 @@
 """States of tasks and data objects as the server reports them."""
 
+from __future__ import annotations
+
 import enum
 
 

@@ -3,8 +3,17 @@
 See common/framing.ts.
 """
 
+from __future__ import annotations
+
 import json
 import struct
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
 
 from ...common.errors import RainException
 
@@ -17,7 +26,7 @@ MAX_HEADER_BYTES = 1 << 30
 _CHUNK_BYTES = 1 << 20
 
 
-def frame_submit(header, constants):
+def frame_submit(header: Any, constants: Sequence[bytes]) -> tuple[int, Iterator[bytes]]:
     """Body of a submit: returns ``(total_length, iterable of bytes chunks)``.
 
     ``header`` is the ``SubmitHeader`` (plain lists/dicts); ``constants`` the data of the
@@ -31,7 +40,7 @@ def frame_submit(header, constants):
     return length, _chunks(prefix, constants)
 
 
-def _chunks(prefix, constants):
+def _chunks(prefix: bytes, constants: Sequence[bytes]) -> Iterator[bytes]:
     pending = [prefix]
     pending_size = len(prefix)
     for data in constants:
@@ -50,18 +59,19 @@ def _chunks(prefix, constants):
         yield b"".join(pending)
 
 
-def read_exact(stream, size):
+def read_exact(stream: _Readable, size: int) -> bytes:
     """Exactly ``size`` bytes from a file-like ``stream``; RainException if it ends early."""
     data = stream.read(size)
     if len(data) != size:
-        raise RainException("server response ended early: expected {} bytes, got {}"
-                            .format(size, len(data)))
+        raise RainException(
+            f"server response ended early: expected {size} bytes, got {len(data)}")
     return data
 
 
-def read_header(stream):
+def read_header(stream: _Readable) -> dict[str, Any]:
     """Reads a framed JSON header from ``stream``."""
+    length: int
     (length,) = struct.unpack(">I", read_exact(stream, 4))
     if length > MAX_HEADER_BYTES:
-        raise RainException("response header of {} bytes is too large".format(length))
+        raise RainException(f"response header of {length} bytes is too large")
     return json.loads(read_exact(stream, length).decode("utf-8"))

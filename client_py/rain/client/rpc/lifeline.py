@@ -5,19 +5,25 @@ this stream breaks the server closes all sessions of the client, so it is how th
 learns that the client has gone away.
 """
 
+# Lifeline shares the transport's headers and error decoding.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
 import http.client
 import json
 import socket
 import threading
+from typing import Any
 
 from ...common.errors import RainException
-from .transport import API_PREFIX
+from .transport import API_PREFIX, Transport
 
 PROTOCOL_VERSION = 1
 
 
 class Lifeline:
-    def __init__(self, transport):
+    def __init__(self, transport: Transport) -> None:
         self._connection = transport.open_connection()
         try:
             self._connection.request("GET", API_PREFIX + "/connect",
@@ -28,30 +34,30 @@ class Lifeline:
             first_line = response.readline()
         except OSError as error:
             self._connection.close()
-            raise RainException("cannot connect to Rain server at {}:{}: {}"
-                                .format(transport.host, transport.port, error)) from error
+            raise RainException(f"cannot connect to Rain server at {transport.host}:"
+                                f"{transport.port}: {error}") from error
         except BaseException:
             self._connection.close()
             raise
         try:
-            hello = json.loads(first_line.decode("utf-8"))
-            self.client_id = hello["client_id"]
+            hello: dict[str, Any] = json.loads(first_line.decode("utf-8"))
+            self.client_id: int = hello["client_id"]
         except (ValueError, KeyError, TypeError):
             self._connection.close()
-            raise RainException("unexpected answer to connect: {!r}".format(first_line[:200]))
-        self.protocol_version = hello.get("protocol_version")
-        self.server_version = hello.get("server_version")
+            raise RainException(f"unexpected answer to connect: {first_line[:200]!r}")
+        self.protocol_version: int | None = hello.get("protocol_version")
+        self.server_version: str | None = hello.get("server_version")
         if self.protocol_version != PROTOCOL_VERSION:
             self._connection.close()
-            raise RainException("server speaks protocol {}, this client {}".format(
-                self.protocol_version, PROTOCOL_VERSION))
+            raise RainException(
+                f"server speaks protocol {self.protocol_version}, this client {PROTOCOL_VERSION}")
         self.alive = True
         self._response = response
         self._thread = threading.Thread(target=self._read_heartbeats, daemon=True,
-                                        name="rain-lifeline-{}".format(self.client_id))
+                                        name=f"rain-lifeline-{self.client_id}")
         self._thread.start()
 
-    def _read_heartbeats(self):
+    def _read_heartbeats(self) -> None:
         try:
             while self._response.read1(4096):
                 pass
@@ -60,7 +66,7 @@ class Lifeline:
         finally:
             self.alive = False
 
-    def close(self):
+    def close(self) -> None:
         """Breaks the stream, which makes the server close this client's sessions."""
         self.alive = False
         sock = self._connection.sock

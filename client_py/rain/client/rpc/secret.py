@@ -6,6 +6,8 @@ host name when it listens on every interface); the secrets dir is ``$RAIN_SECRET
 The same rules are implemented for the server and governors in ``common/secret.ts``.
 """
 
+from __future__ import annotations
+
 import os
 import socket
 
@@ -13,29 +15,29 @@ SECRET_ENV = "RAIN_SECRET"
 SECRETS_DIR_ENV = "RAIN_SECRETS_DIR"
 
 
-def secrets_dir():
+def secrets_dir() -> str:
     explicit = os.environ.get(SECRETS_DIR_ENV)
     if explicit:
         return explicit
     return os.path.join(os.path.expanduser("~"), ".rain", "secrets")
 
 
-def secret_key(host, port):
+def secret_key(host: object, port: int | str) -> str:
     """The file name of the secret of a server listening on ``host:port``."""
     h = str(host).lower()
     if h.startswith("[") and h.endswith("]"):
         h = h[1:-1]
     if h in ("", "0.0.0.0", "::"):
         h = socket.gethostname().lower()
-    return "{}_{}".format(h.replace("/", "_"), int(port))
+    return f"{h.replace('/', '_')}_{int(port)}"
 
 
-def _is_loopback(address):
+def _is_loopback(address: str) -> bool:
     a = address.lower()
     return a.startswith("127.") or a == "::1" or a.startswith("::ffff:127.")
 
 
-def _is_local(address):
+def _is_local(address: str) -> bool:
     """True for loopback and this machine's own addresses (only those can be bound)."""
     if _is_loopback(address):
         return True
@@ -48,11 +50,12 @@ def _is_local(address):
         return False
 
 
-def candidate_keys(host, port):
+def candidate_keys(host: str, port: int | str) -> list[str]:
     """Names under which the secret of ``host:port`` may be published, most specific first."""
     keys = [secret_key(host, port)]
+    addresses: list[str]
     try:
-        addresses = sorted({info[4][0] for info in socket.getaddrinfo(
+        addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(
             host, None, proto=socket.IPPROTO_TCP)})
     except (OSError, UnicodeError):
         addresses = []
@@ -60,14 +63,14 @@ def candidate_keys(host, port):
     # A server listening on every interface is reachable through any local address.
     if str(host).lower() == "localhost" or any(_is_local(a) for a in addresses):
         keys.append(secret_key("::", port))
-    unique = []
+    unique: list[str] = []
     for k in keys:
         if k not in unique:
             unique.append(k)
     return unique
 
 
-def find_secret(host, port):
+def find_secret(host: str, port: int | str) -> str | None:
     """``$RAIN_SECRET``, else the secret published for ``host:port`` by a server of this user on
     this machine, else None (a server started with ``--insecure`` needs none)."""
     from_env = os.environ.get(SECRET_ENV)

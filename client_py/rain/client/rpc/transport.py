@@ -6,12 +6,17 @@ response) leaves its connection in an unknown state: the connection is dropped a
 next request opens a fresh one, so an interrupted client stays usable.
 """
 
+from __future__ import annotations
+
 import http.client
 import json
 import select
 import signal
 import socket
 import threading
+from collections.abc import Iterable, Mapping
+from types import FrameType
+from typing import Any, Union
 
 from ...common.errors import RainException, SessionException, TaskException
 from .secret import find_secret
@@ -19,7 +24,12 @@ from .secret import find_secret
 API_PREFIX = "/api/v1"
 CONNECT_TIMEOUT = 30.0
 
-_ERROR_CLASSES = {
+# What the signal module reports as a handler (None: installed outside Python).
+_Handler = Union["signal._HANDLER", None]  # pyright: ignore[reportPrivateUsage]
+# A request body: bytes, or chunks of bytes sent in order (a generator cannot be resent).
+Body = Union[bytes, Iterable[Union[bytes, memoryview]], None]
+
+_ERROR_CLASSES: dict[str, type[RainException]] = {
     "SessionFailed": TaskException,
     "SessionClosed": SessionException,
 }
@@ -30,7 +40,7 @@ _STALE_CONNECTION_ERRORS = (http.client.RemoteDisconnected, BrokenPipeError,
                             ConnectionResetError)
 
 
-def _closed_by_peer(connection):
+def _closed_by_peer(connection: http.client.HTTPConnection) -> bool:
     """True if an idle kept-alive connection was closed by the server (it is readable: EOF)."""
     sock = connection.sock
     if sock is None:
@@ -51,12 +61,12 @@ class DeferredInterrupt:
     re-delivers a recorded signal to it, so Ctrl-C still interrupts, just a little later.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.pending = False
-        self._previous = None
+        self._previous: _Handler = None
         self._active = False
 
-    def start(self):
+    def start(self) -> None:
         if self._active or threading.current_thread() is not threading.main_thread():
             return
         previous = signal.getsignal(signal.SIGINT)
@@ -66,10 +76,10 @@ class DeferredInterrupt:
         signal.signal(signal.SIGINT, self._record)
         self._active = True
 
-    def _record(self, signum, frame):
+    def _record(self, signum: int, frame: FrameType | None) -> None:
         self.pending = True
 
-    def finish(self):
+    def finish(self) -> None:
         """Restores the handler; delivers a held-back Ctrl-C (raises what its handler raises,
         usually KeyboardInterrupt)."""
         if not self._active:
@@ -80,7 +90,7 @@ class DeferredInterrupt:
             self.pending = False
             signal.raise_signal(signal.SIGINT)
 
-    def cancel(self):
+    def cancel(self) -> None:
         """Restores the handler, forgetting a held-back Ctrl-C (an error is already on its way)."""
         if self._active:
             self._active = False
@@ -88,7 +98,7 @@ class DeferredInterrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def server_error(kind, message):
+def server_error(kind: str, message: str) -> RainException:
     """The exception for an ``ErrorResponse``: TaskException for a failed session,
     SessionException for a closed one, RainException otherwise; ``kind`` is kept on it."""
     error = _ERROR_CLASSES.get(kind, RainException)(message)
@@ -97,7 +107,7 @@ def server_error(kind, message):
 
 
 class Transport:
-    def __init__(self, host, port, secret=None):
+    def __init__(self, host: str, port: int | str, secret: str | None = None) -> None:
         self.host = host
         self.port = int(port)
         if secret is None:
@@ -105,25 +115,25 @@ class Transport:
             secret = find_secret(host, self.port)
         self._headers = {"Authorization": "Bearer " + secret} if secret else {}
         self._local = threading.local()
-        self._all_connections = []
+        self._all_connections: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
 
     # --- connections --------------------------------------------------------------------------
 
-    def open_connection(self):
+    def open_connection(self) -> http.client.HTTPConnection:
         """A new connection; blocking reads without timeout (waits are long polls)."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=CONNECT_TIMEOUT)
         try:
             connection.connect()
         except OSError as error:
-            raise RainException("cannot connect to Rain server at {}:{}: {}"
-                                .format(self.host, self.port, error)) from error
+            raise RainException(
+                f"cannot connect to Rain server at {self.host}:{self.port}: {error}") from error
         connection.sock.settimeout(None)
         connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection
 
-    def _thread_connection(self):
-        connection = getattr(self._local, "connection", None)
+    def _thread_connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is not None and _closed_by_peer(connection):
             self._drop_thread_connection()
             connection = None
@@ -135,13 +145,13 @@ class Transport:
                 self._all_connections.append(connection)
         return connection
 
-    def _drop_thread_connection(self):
-        connection = getattr(self._local, "connection", None)
+    def _drop_thread_connection(self) -> None:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is not None:
             connection.close()
             self._local.connection = None
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             connections, self._all_connections = self._all_connections, []
         for connection in connections:
@@ -149,15 +159,17 @@ class Transport:
 
     # --- requests -----------------------------------------------------------------------------
 
-    def request(self, method, path, body=None, headers=None):
+    def request(self, method: str, path: str, body: Body = None,
+                headers: Mapping[str, str] | None = None) -> http.client.HTTPResponse:
         """Sends a request on this thread's connection; returns the response (status < 400)
         with its body unread. Error responses are raised as exceptions."""
         all_headers = dict(self._headers)
         if headers:
             all_headers.update(headers)
+        response: http.client.HTTPResponse | None = None
         for attempt in (1, 2):
             connection = self._thread_connection()
-            reused = self._local.used
+            reused: bool = self._local.used
             try:
                 connection.request(method, API_PREFIX + path, body=body, headers=all_headers)
                 response = connection.getresponse()
@@ -166,16 +178,15 @@ class Transport:
                 self._drop_thread_connection()
                 # A generator body is consumed, and a fresh connection has no excuse.
                 if attempt == 2 or not reused or not isinstance(body, (bytes, type(None))):
-                    raise RainException("connection to Rain server lost: {}".format(error)) \
-                        from error
+                    raise RainException(f"connection to Rain server lost: {error}") from error
             except (OSError, http.client.HTTPException) as error:
                 self._drop_thread_connection()
-                raise RainException("connection to Rain server lost: {}".format(error)) \
-                    from error
+                raise RainException(f"connection to Rain server lost: {error}") from error
             except BaseException:
                 # Interrupted (KeyboardInterrupt) halfway: the connection is unusable.
                 self._drop_thread_connection()
                 raise
+        assert response is not None  # the loop ends by break or by raising
         self._local.used = True
         if response.status >= 400:
             try:
@@ -186,16 +197,17 @@ class Transport:
             raise error
         return response
 
-    def _error_from(self, response):
+    def _error_from(self, response: http.client.HTTPResponse) -> RainException:
         raw = response.read()
         try:
             error = json.loads(raw.decode("utf-8"))["error"]
             return server_error(error["kind"], error["message"])
         except (ValueError, KeyError, TypeError):
-            return server_error("Internal", "server answered {} {}: {}".format(
-                response.status, response.reason, raw[:1000].decode("utf-8", "replace")))
+            text = raw[:1000].decode("utf-8", "replace")
+            return server_error("Internal",
+                                f"server answered {response.status} {response.reason}: {text}")
 
-    def call(self, method, path, payload=None):
+    def call(self, method: str, path: str, payload: Any = None) -> Any:
         """A JSON request; returns the decoded JSON answer."""
         body = None
         headers = None
@@ -206,23 +218,24 @@ class Transport:
         raw = self.read_body(response)
         return json.loads(raw.decode("utf-8")) if raw.strip() else {}
 
-    def read_body(self, response):
+    def read_body(self, response: http.client.HTTPResponse) -> bytes:
         """The whole body of ``response``; the connection is dropped if reading fails or is
         interrupted."""
         try:
             return response.read()
         except (OSError, http.client.HTTPException) as error:
             self._drop_thread_connection()
-            raise RainException("connection to Rain server lost: {}".format(error)) from error
+            raise RainException(f"connection to Rain server lost: {error}") from error
         except BaseException:
             self._drop_thread_connection()
             raise
 
-    def stream(self, method, path, body=None, headers=None):
+    def stream(self, method: str, path: str, body: Body = None,
+               headers: Mapping[str, str] | None = None) -> http.client.HTTPResponse:
         """A request whose response body the caller reads; it must be read to the end
         (or the connection dropped with ``abandon_stream``) before the next request."""
         return self.request(method, path, body, headers)
 
-    def abandon_stream(self):
+    def abandon_stream(self) -> None:
         """Forgets this thread's connection after a response was not read to the end."""
         self._drop_thread_connection()
