@@ -10,8 +10,17 @@ A hand-written codec on the standard library only. Every frame, both directions:
 A message refers to binary part k as ``"part": k``. Data is never base64-encoded.
 """
 
+from __future__ import annotations
+
 import json
+import socket
 import struct
+from collections.abc import Sequence
+from typing import Any
+
+# One message of the protocol and its binary parts.
+Message = dict[str, Any]
+Buffer = bytes | bytearray | memoryview
 
 _U32 = struct.Struct(">I")
 _U32x2 = struct.Struct(">II")
@@ -27,11 +36,11 @@ class ProtocolError(Exception):
 class Connection:
     """Frames over a connected stream socket."""
 
-    def __init__(self, sock):
+    def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._buf = bytearray()
 
-    def read(self):
+    def read(self) -> tuple[Message, list[memoryview]] | None:
         """The next ``(message, parts)``, parts as memoryviews; None at the end of the stream."""
         buf = self._buf
         recv = self._sock.recv
@@ -61,7 +70,7 @@ class Connection:
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             raise ProtocolError("frame header is not a message")
         lengths = message.get("parts")
-        parts = []
+        parts: list[memoryview] = []
         offset = 4 + h
         if lengths:
             view = memoryview(frame)
@@ -72,7 +81,7 @@ class Connection:
             raise ProtocolError("frame parts do not match its length")
         return message, parts
 
-    def send(self, message, parts=()):
+    def send(self, message: Message, parts: Sequence[Buffer] = ()) -> None:
         """Sends one message with its binary parts (bytes-like objects)."""
         if parts:
             message["parts"] = [len(p) for p in parts]

@@ -1,5 +1,13 @@
 """Turning what a task returned into the outputs of a `result` answer."""
 
+# The executor's parts share DataInstance's underscore attributes.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from ..common.content_type import encode_value, is_subtype
 from ..common.data_instance import DataInstance
 from ..common.data_type import DataType
@@ -7,45 +15,49 @@ from ..common.errors import RainException
 from ..common.labeled_list import LabeledList
 
 
-def _describe(index, spec):
+# An output's spec as the governor sends it (an ObjectSpec as JSON).
+_Spec = dict[str, Any]
+
+
+def _describe(index: int, spec: _Spec) -> str:
     label = spec.get("label")
-    return "output {}{}".format(index, " ({!r})".format(label) if label is not None else "")
+    return f"output {index}{f' ({label!r})' if label is not None else ''}"
 
 
-def split_outputs(value, specs):
+def split_outputs(value: Any, specs: Sequence[_Spec]) -> list[Any]:
     """The returned ``value`` as one value per output spec: the value itself for one output
     (whatever it is), a sequence (list, tuple, LabeledList) or a dict by label for several,
     None for none."""
     n = len(specs)
     if n == 0:
         if value is not None:
-            raise RainException("the task has no outputs, but returned {}"
-                                .format(type(value).__name__))
+            raise RainException(f"the task has no outputs, but returned {type(value).__name__}")
         return []
     if n == 1:
         return [value]
     if isinstance(value, dict):
         labels = [s.get("label") for s in specs]
         if set(value) != set(labels) or len(value) != n:
-            raise RainException("the task returned a dict with keys {}, but its outputs are "
-                                "labelled {}".format(sorted(map(repr, value)),
-                                                     [repr(lb) for lb in labels]))
+            keys = sorted(map(repr, value))
+            raise RainException(f"the task returned a dict with keys {keys}, but its outputs are "
+                                f"labelled {[repr(lb) for lb in labels]}")
         return [value[lb] for lb in labels]
     if isinstance(value, (list, tuple, LabeledList)):
         values = list(value)
         if len(values) != n:
-            raise RainException("the task returned {} values, but has {} outputs"
-                                .format(len(values), n))
+            raise RainException(f"the task returned {len(values)} values, but has {n} outputs")
         return values
-    raise RainException("the task has {} outputs, so it must return a sequence or a dict by "
-                        "label, not {}".format(n, type(value).__name__))
+    raise RainException(f"the task has {n} outputs, so it must return a sequence or a dict by "
+                        f"label, not {type(value).__name__}")
 
 
-def encode_output(index, value, spec, encode, input_index, parts):
+def encode_output(index: int, value: Any, spec: _Spec, encode: str | None,
+                  input_index: dict[int, int], parts: list[Any]) -> dict[str, Any]:
     """The protocol entry of one output (adding inline data to ``parts``)."""
     declared = spec.get("content_type")
     blob = spec.get("data_type", "blob") == "blob"
     what = _describe(index, spec)
+    entry: dict[str, Any]
     if isinstance(value, DataInstance):
         entry = {}
         content_type = value.content_type
@@ -54,31 +66,30 @@ def encode_output(index, value, spec, encode, input_index, parts):
             entry["input"] = position
         elif value._path is not None:
             if not getattr(value, "_staged", False):
-                raise RainException("{}: a file-backed DataInstance must come from "
-                                    "ctx.stage_file() or ctx.stage_directory()".format(what))
+                raise RainException(f"{what}: a file-backed DataInstance must come from "
+                                    "ctx.stage_file() or ctx.stage_directory()")
             entry["path"] = value._path
         else:
             if not blob:
-                raise RainException("{} is a directory; return ctx.stage_directory(path)"
-                                    .format(what))
+                raise RainException(f"{what} is a directory; return ctx.stage_directory(path)")
             entry["part"] = len(parts)
             parts.append(value._data)
         wanted = DataType.BLOB if blob else DataType.DIRECTORY
         if value.data_type != wanted:
-            raise RainException("{} is a {}, but a {} was returned".format(
-                what, wanted.value, value.data_type.value))
+            raise RainException(
+                f"{what} is a {wanted.value}, but a {value.data_type.value} was returned")
         if content_type:
             if not is_subtype(content_type, declared):
-                raise RainException("{} has content type {!r}, but {!r} was declared"
-                                    .format(what, content_type, declared))
+                raise RainException(
+                    f"{what} has content type {content_type!r}, but {declared!r} was declared")
             entry["content_type"] = content_type
         info = value.info
         if info is not None and (info.user or info.debug):
             entry["info"] = {k: v for k, v in (("user", info.user), ("debug", info.debug)) if v}
         return entry
     if not blob:
-        raise RainException("{} is a directory; return ctx.stage_directory(path), not {}"
-                            .format(what, type(value).__name__))
+        raise RainException(
+            f"{what} is a directory; return ctx.stage_directory(path), not {type(value).__name__}")
     if encode:
         data = encode_value(value, encode)
         content_type = encode
@@ -97,13 +108,13 @@ def encode_output(index, value, spec, encode, input_index, parts):
             data = value.encode("utf-8")
     else:
         raise RainException(
-            "{}: cannot return a value of type {}; return bytes, str or a DataInstance, or "
-            "declare the output with Output(encode=...)".format(what, type(value).__name__))
+            f"{what}: cannot return a value of type {type(value).__name__}; return bytes, str or "
+            "a DataInstance, or declare the output with Output(encode=...)")
     entry = {"part": len(parts)}
     parts.append(data)
     if content_type:
         if not is_subtype(content_type, declared):
-            raise RainException("{} has content type {!r}, but {!r} was declared"
-                                .format(what, content_type, declared))
+            raise RainException(
+                f"{what} has content type {content_type!r}, but {declared!r} was declared")
         entry["content_type"] = content_type
     return entry

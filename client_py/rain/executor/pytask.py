@@ -5,34 +5,47 @@ inside replaced by a placeholder ``(input index, load, content type)``.
 The unpickled function is kept per session (the governor then sends it as ``cached``).
 """
 
+# The executor's parts share the context's underscore attributes.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
 import base64
 import inspect
 import io
 import pickle
 import sys
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 from ..common.content_type import is_subtype
+from ..common.data_instance import DataInstance
 from ..common.errors import RainException, missing_package_error
+from .context import Context
 from .executor import TaskError
+
+# A task's function and its signature, kept per session.
+_Function = tuple[Callable[..., Any], inspect.Signature]
 
 
 class _ArgumentUnpickler(pickle.Unpickler):
-    def __init__(self, data, resolve):
+    def __init__(self, data: bytes, resolve: Callable[[Any], Any]) -> None:
         super().__init__(io.BytesIO(data))
         self._resolve = resolve
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: Any) -> Any:
         return self._resolve(pid)
 
 
-def _function(ctx):
+def _function(ctx: Context) -> _Function:
     executor = ctx._executor
-    instance = ctx.inputs[0] if ctx.inputs else None
+    instance: DataInstance | None = ctx.inputs[0] if ctx.inputs else None
     if instance is None:
         raise TaskError("a Python task needs its function as input 0")
+    assert instance.spec is not None and instance.spec.id is not None  # inputs have specs
     key = (instance.spec.id[0], instance.spec.id[1])
-    entry = executor.kept.get(key)
+    entry: _Function | None = executor.kept.get(key)
     if entry is None:
         if not hasattr(instance, "get_bytes"):
             raise TaskError("the governor sent the function as cached, but it is not kept")
@@ -40,27 +53,25 @@ def _function(ctx):
             fn = pickle.loads(instance.get_bytes())
         except ImportError as e:
             if getattr(e, "name", None) != "cloudpickle":
-                raise TaskError("cannot unpickle the function of the task: {}: {}\n{}".format(
-                    type(e).__name__, e, traceback.format_exc().rstrip())) from None
+                raise TaskError(f"cannot unpickle the function of the task: {type(e).__name__}: "
+                                f"{e}\n{traceback.format_exc().rstrip()}") from None
             # A function pickled by value (a lambda, a local or __main__ function) needs
             # cloudpickle here; one of an importable module does not.
-            raise TaskError("cannot unpickle the function of the task: {} (the executor's "
-                            "Python: {})".format(
-                                missing_package_error("cloudpickle", "a function pickled by "
-                                                      "value"), sys.executable)) from None
+            missing = missing_package_error("cloudpickle", "a function pickled by value")
+            raise TaskError(f"cannot unpickle the function of the task: {missing} (the "
+                            f"executor's Python: {sys.executable})") from None
         except BaseException as e:
-            raise TaskError("cannot unpickle the function of the task: {}: {}\n{}".format(
-                type(e).__name__, e, traceback.format_exc().rstrip())) from None
+            raise TaskError(f"cannot unpickle the function of the task: {type(e).__name__}: "
+                            f"{e}\n{traceback.format_exc().rstrip()}") from None
         if not callable(fn):
-            raise TaskError("input 0 of a Python task is not a function but {}"
-                            .format(type(fn).__name__))
+            raise TaskError(f"input 0 of a Python task is not a function but {type(fn).__name__}")
         entry = (fn, inspect.signature(fn))
         executor.kept[key] = entry
         ctx._keep.append(0)
     return entry
 
 
-def run_remote(ctx):
+def run_remote(ctx: Context) -> Any:
     """The ``py`` executor's method "": calls the task's function."""
     fn, signature = _function(ctx)
     ctx.function = fn
@@ -69,13 +80,15 @@ def run_remote(ctx):
     if encode:
         ctx._encode = encode
     args = config.get("args")
+    call_args: tuple[Any, ...]
+    call_kwargs: dict[str, Any]
     if not args:
         call_args, call_kwargs = (ctx,), {}
     else:
-        loaded = {}
+        loaded: dict[int, Any] = {}
         inputs = ctx.inputs
 
-        def resolve(pid):
+        def resolve(pid: Any) -> Any:
             index, load, content_type = pid
             instance = inputs[index]
             if content_type:
@@ -84,9 +97,8 @@ def run_remote(ctx):
                     instance._content_type = content_type
                 elif not is_subtype(actual, content_type):
                     raise RainException(
-                        "input {} ({}/{}) has content type {!r}, but {!r} was asked".format(
-                            index, instance.spec.id[0], instance.spec.id[1], actual,
-                            content_type))
+                        f"input {index} ({instance.spec.id[0]}/{instance.spec.id[1]}) has "
+                        f"content type {actual!r}, but {content_type!r} was asked")
             if not load:
                 return instance
             value = loaded.get(index, loaded)
@@ -94,15 +106,15 @@ def run_remote(ctx):
                 value = loaded[index] = instance.load()
             return value
 
-        arguments = {next(iter(signature.parameters)): ctx}
+        arguments: dict[str, Any] = {next(iter(signature.parameters)): ctx}
         for name, encoded in args.items():
             try:
                 arguments[name] = _ArgumentUnpickler(base64.b64decode(encoded), resolve).load()
             except RainException as e:
                 raise TaskError(str(e)) from None
             except BaseException as e:
-                raise TaskError("cannot unpickle argument {!r}: {}: {}\n{}".format(
-                    name, type(e).__name__, e, traceback.format_exc().rstrip())) from None
+                raise TaskError(f"cannot unpickle argument {name!r}: {type(e).__name__}: {e}\n"
+                                f"{traceback.format_exc().rstrip()}") from None
         bound = inspect.BoundArguments(signature, arguments)
         call_args, call_kwargs = bound.args, bound.kwargs
     try:
@@ -110,6 +122,7 @@ def run_remote(ctx):
     except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise
-        tb = e.__traceback__.tb_next  # from the function's own frame on
+        # From the function's own frame on (this frame is always there: the call is in it).
+        tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
         raise TaskError("".join(traceback.format_exception(type(e), e, tb)).rstrip()) \
             from None
