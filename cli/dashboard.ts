@@ -129,18 +129,19 @@ export function parseReportArgs(argv: string[], ctx: CliContext): ReportCommand 
 /** The read-only app of an old log: the event queries plus the dashboard. */
 async function postMortemApp(eventsDb: string) {
   const { Hono } = await import("hono");
-  const { EventQueries, eventsApi } = await import("../server/event_queries.ts");
+  const { PostMortemEvents } = await import("../server/events/post_mortem.ts");
+  const { eventsApi } = await import("../server/events/routes.ts");
   const { mountDashboard } = await import("../server/dashboard_routes.ts");
-  const queries = EventQueries.open(eventsDb, { readOnly: true });
+  const events = new PostMortemEvents(eventsDb);
   const app = new Hono();
-  app.route("/", eventsApi(queries));
-  mountDashboard(app, { mode: "postmortem", eventsDb, source: eventsDb });
-  return { app, queries };
+  app.route("/", eventsApi(events));
+  mountDashboard(app, { mode: "postmortem", events, source: eventsDb });
+  return { app, events };
 }
 
 /** Serves the post-mortem dashboard until SIGINT/SIGTERM. */
 export async function runDashboard(options: DashboardOptions, io: Io): Promise<number> {
-  const { app, queries } = await postMortemApp(options.eventsDb);
+  const { app, events } = await postMortemApp(options.eventsDb);
   const server = Deno.serve(
     { hostname: options.httpHost, port: options.httpPort, onListen: () => {} },
     app.fetch,
@@ -157,13 +158,13 @@ export async function runDashboard(options: DashboardOptions, io: Io): Promise<n
   await stopped;
   for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(signal, stop);
   await server.shutdown();
-  queries.close();
+  events.close();
   return 0;
 }
 
 /** Writes the report; a session missing from the log is a one-line error (exit 1). */
 export async function runReport(options: ReportOptions, io: Io): Promise<number> {
-  const { app, queries } = await postMortemApp(options.eventsDb);
+  const { app, events } = await postMortemApp(options.eventsDb);
   const { sessionReport } = await import("../server/dashboard_routes.ts");
   try {
     const html = await sessionReport(app, options.session, options.eventsDb);
@@ -174,6 +175,6 @@ export async function runReport(options: ReportOptions, io: Io): Promise<number>
     );
     return 0;
   } finally {
-    queries.close();
+    events.close();
   }
 }

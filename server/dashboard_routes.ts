@@ -11,15 +11,15 @@
  * `rain dashboard` (cli/dashboard.ts).
  */
 import type { Hono } from "hono";
-import { DatabaseSync } from "node:sqlite";
+import type { EventSource } from "./events/source.ts";
 import { ASSETS, SOURCE_HASH } from "../dashboard/assets.gen.ts";
 import { buildReportData, jsonGetter, ReportError, reportHtml } from "../dashboard/report.ts";
 import { RAIN_VERSION } from "../common/version.ts";
 
 export interface DashboardOptions {
   mode: "live" | "postmortem";
-  /** The events.db to count submits in (absent: the count is not shown). */
-  eventsDb?: string;
+  /** The event views to count submits in (absent: the count is not shown). */
+  events?: EventSource;
   /** What is shown (post-mortem: the events.db path). */
   source?: string;
 }
@@ -31,11 +31,6 @@ const TYPES: Record<string, string> = {
 };
 
 export function mountDashboard(app: Hono, options: DashboardOptions): void {
-  let db: DatabaseSync | undefined;
-  const database = () => {
-    if (!db && options.eventsDb) db = new DatabaseSync(options.eventsDb, { readOnly: true });
-    return db;
-  };
   const asset = (name: string) => (c: { req: { header(n: string): string | undefined } }) => {
     const etag = `"${SOURCE_HASH.slice(0, 16)}"`;
     if (c.req.header("if-none-match") === etag) return new Response(null, { status: 304 });
@@ -52,15 +47,13 @@ export function mountDashboard(app: Hono, options: DashboardOptions): void {
     "/dashboard/meta",
     (c) => c.json({ mode: options.mode, version: RAIN_VERSION, source: options.source }),
   );
-  app.get("/dashboard/api/sessions/:sid/submits", (c) => {
+  app.get("/dashboard/api/sessions/:sid/submits", async (c) => {
     const sid = Number(c.req.param("sid"));
-    const handle = database();
-    if (!handle || !Number.isInteger(sid)) return c.json({ submits: null });
+    const events = options.events;
+    if (!events || !Number.isInteger(sid)) return c.json({ submits: null });
     try {
-      const row = handle.prepare(
-        "SELECT COUNT(*) AS n FROM events WHERE session = ? AND event_type = 'ClientSubmit'",
-      ).get(sid);
-      return c.json({ submits: Number(row?.n ?? 0) });
+      await events.refresh();
+      return c.json({ submits: events.model.sessions.get(sid)?.submits ?? 0 });
     } catch {
       return c.json({ submits: null });
     }

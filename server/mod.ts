@@ -11,8 +11,7 @@ import { mountDashboard } from "./dashboard_routes.ts";
 import type { ServerOptions } from "./options.ts";
 import { Reactor } from "./reactor.ts";
 import { LocalityScheduler } from "./scheduler.ts";
-import { EventLog } from "./event_log.ts";
-import { EventQueries } from "./event_queries.ts";
+import { LiveEvents } from "./events/live.ts";
 export type { ServerOptions };
 
 const log = new Logger("server");
@@ -22,11 +21,12 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const spoolDir = await Deno.makeTempDir({ prefix: "rain-server-constants-" });
   const links = new GovernorLinks();
   // The event log (docs/events.md); sessions a crashed server left open are closed ServerLost.
-  const eventLog = options.eventLog === false ? undefined : EventLog.open(options.logDir);
-  const queries = eventLog ? EventQueries.open(eventLog.path) : undefined;
+  // Its views are answered from memory (server/events/live.ts).
+  const liveEvents = options.eventLog === false ? undefined : LiveEvents.open(options.logDir);
+  const eventLog = liveEvents?.log;
   const reactor = new Reactor(links, new LocalityScheduler(), {
     dropFile: (path) => Deno.remove(path).catch(() => {}),
-    events: eventLog,
+    events: liveEvents,
     firstSessionId: eventLog?.nextSessionId,
     firstClientId: eventLog?.nextClientId,
   });
@@ -69,7 +69,6 @@ export async function runServer(options: ServerOptions): Promise<void> {
           });
         }
         await eventLog.close();
-        queries?.close();
       }
       stopped();
     }, 50);
@@ -84,8 +83,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     shutdown,
     governorHeaders: authHeaders(options.secret),
   });
-  const monitoring = monitoringApi(reactor, queries);
-  mountDashboard(monitoring, { mode: "live", eventsDb: eventLog?.path });
+  const monitoring = monitoringApi(reactor, liveEvents);
+  mountDashboard(monitoring, { mode: "live", events: liveEvents });
   const main = Deno.serve(
     { hostname: options.listenHost, port: options.listenPort, onListen: () => {} },
     auth.protect((request, info) => {

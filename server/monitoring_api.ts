@@ -6,13 +6,14 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { API_PREFIX } from "../common/messages.ts";
 import { RAIN_VERSION } from "../common/version.ts";
-import { type EventQueries, eventsApi } from "./event_queries.ts";
+import { eventsApi } from "./events/routes.ts";
+import type { EventSource } from "./events/source.ts";
 import type { Reactor } from "./reactor.ts";
 
 /** `GET /api/v1/status`: also answered on the client (`--listen`) port. */
 export const STATUS_PATH = `${API_PREFIX}/status`;
 
-export function monitoringApi(reactor: Reactor, queries?: EventQueries): Hono {
+export function monitoringApi(reactor: Reactor, events?: EventSource): Hono {
   const app = new Hono();
   app.use(STATUS_PATH, cors());
   app.get(`${API_PREFIX}/server_info`, (c) => c.json(reactor.serverInfo()));
@@ -21,7 +22,7 @@ export function monitoringApi(reactor: Reactor, queries?: EventQueries): Hono {
     const only = c.req.query("session");
     return c.json(clusterStatus(reactor, only === undefined ? undefined : Number(only)));
   });
-  app.route("/", eventsApi(queries));
+  app.route("/", eventsApi(events));
   return app;
 }
 

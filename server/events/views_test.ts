@@ -1,15 +1,24 @@
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { join } from "node:path";
-import { EventLog } from "./event_log.ts";
+import { type EventCriteria, parseCriteria, QueryError } from "./criteria.ts";
+import type { PendingEvent } from "./event.ts";
+import { LiveEvents } from "./live.ts";
+import { PostMortemEvents } from "./post_mortem.ts";
+import { eventsApi } from "./routes.ts";
+import type { EventSource } from "./source.ts";
 import {
-  EventQueries,
-  eventsApi,
-  parseCriteria,
+  governorsView,
+  monitoringView,
   progressCurve,
-  QueryError,
-} from "./event_queries.ts";
-import type { PendingEvent } from "./events.ts";
-import type { SubmitPlan } from "./submit.ts";
+  sessionsView,
+  summaryView,
+  taskGraphView,
+  taskGroupsView,
+  taskStreamView,
+  taskView,
+  transfersView,
+} from "./views.ts";
+import type { SubmitPlan } from "../submit.ts";
 
 const T = Date.parse("2025-01-02T00:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -110,53 +119,108 @@ const EVENTS: PendingEvent[] = [
   { type: "SessionClosed", time: T + 3000, session: 1, reason: "ClientClose", message: "" }, // 21
 ];
 
+/** The views of one source, called as the routes call them. */
+function queries(source: EventSource) {
+  const view = (sid: number) => source.sessionView(sid);
+  return {
+    source,
+    eventsJson: (criteria: EventCriteria) => source.events(criteria),
+    sessions: async () => (await source.refresh(), sessionsView(source.model)),
+    governors: async () => (await source.refresh(), governorsView(source.model)),
+    summary: async (sid: number) => summaryView(await view(sid)),
+    taskGroups: async (sid: number) => taskGroupsView(await view(sid)),
+    taskStream: async (sid: number, from?: number, to?: number, limit?: number) =>
+      taskStreamView(source.model, await view(sid), from, to, limit),
+    taskGraph: async (sid: number, withTasks = false) => taskGraphView(await view(sid), withTasks),
+    task: async (sid: number, id: number) => taskView(await view(sid), id),
+    transfers: async (sid: number, from?: number, to?: number) =>
+      transfersView(await view(sid), from, to),
+    monitoring: async (governor?: string, from?: number, to?: number, maxPoints?: number) =>
+      monitoringView(await source.monitoring(governor, from, to), maxPoints),
+  };
+}
+type Queries = ReturnType<typeof queries>;
+
+/**
+ * Runs `fn` on the live server's views (events pushed into LiveEvents) and then on the
+ * post-mortem views of the log they were written to: both must answer the same.
+ */
 async function withLog(
-  fn: (q: EventQueries, log: EventLog, path: string) => Promise<void> | void,
+  fn: (q: Queries, push: (e: PendingEvent) => Promise<void>, path: string) => Promise<void> | void,
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
-  const log = EventLog.open(dir);
-  for (const e of EVENTS) log.push(e);
-  await log.flush();
-  const q = EventQueries.open(join(dir, "events.db"));
+  const live = LiveEvents.open(dir);
+  const path = join(dir, "events.db");
   try {
-    await fn(q, log, join(dir, "events.db"));
+    for (const e of EVENTS) live.push(e);
+    await live.log.flush();
+    await fn(queries(live), (e) => Promise.resolve(live.push(e)), path);
+    const after = await Deno.makeTempDir();
+    try {
+      // The same events in a fresh log, read post-mortem.
+      const again = LiveEvents.open(after);
+      for (const e of EVENTS) again.push(e);
+      await again.log.flush();
+      const postMortem = new PostMortemEvents(join(after, "events.db"));
+      try {
+        await fn(queries(postMortem), async (e) => {
+          again.push(e);
+          await again.log.flush();
+        }, join(after, "events.db"));
+      } finally {
+        postMortem.close();
+        await again.log.close();
+      }
+    } finally {
+      await Deno.remove(after, { recursive: true });
+    }
   } finally {
-    q.close();
-    await log.close();
+    await live.log.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-function ids(q: EventQueries, criteria: unknown): number[] {
-  return JSON.parse(q.eventsJson(parseCriteria(criteria))).map((r: { id: number }) => r.id);
+async function ids(q: Queries, criteria: unknown): Promise<number[]> {
+  return JSON.parse(await q.eventsJson(parseCriteria(criteria))).map((r: { id: number }) => r.id);
 }
 
 Deno.test("POST /events criteria: id and session modes, types OR-ed, groups AND-ed", () =>
-  withLog((q) => {
-    assertEquals(ids(q, {}).length, EVENTS.length);
-    assertEquals(ids(q, { id: { value: 3, mode: "=" } }), [3]);
-    assertEquals(ids(q, { id: { value: 3, mode: "<" } }), [1, 2]);
-    assertEquals(ids(q, { id: { value: 3, mode: "<=" } }), [1, 2, 3]);
-    assertEquals(ids(q, { id: { value: 19, mode: ">" } }), [20, 21]);
-    assertEquals(ids(q, { id: { value: 19, mode: ">=" } }), [19, 20, 21]);
-    assertEquals(ids(q, { session: { value: 2, mode: "=" } }), [15, 16, 17, 18, 19]);
-    assertEquals(ids(q, { session: { value: 2, mode: "<" } }), [4, 5, 6, 7, 9, 10, 11, 12, 14, 21]);
+  withLog(async (q) => {
+    assertEquals((await ids(q, {})).length, EVENTS.length);
+    assertEquals(await ids(q, { id: { value: 3, mode: "=" } }), [3]);
+    assertEquals(await ids(q, { id: { value: 3, mode: "<" } }), [1, 2]);
+    assertEquals(await ids(q, { id: { value: 3, mode: "<=" } }), [1, 2, 3]);
+    assertEquals(await ids(q, { id: { value: 19, mode: ">" } }), [20, 21]);
+    assertEquals(await ids(q, { id: { value: 19, mode: ">=" } }), [19, 20, 21]);
+    assertEquals(await ids(q, { session: { value: 2, mode: "=" } }), [15, 16, 17, 18, 19]);
+    assertEquals(await ids(q, { session: { value: 2, mode: "<" } }), [
+      4,
+      5,
+      6,
+      7,
+      9,
+      10,
+      11,
+      12,
+      14,
+      21,
+    ]);
     assertEquals(
-      ids(q, {
+      await ids(q, {
         event_types: [{ value: "SessionNew", mode: "=" }, { value: "SessionClosed", mode: "=" }],
       }),
       [4, 15, 19, 21],
     );
     assertEquals(
-      ids(q, {
+      await ids(q, {
         event_types: [{ value: "TaskFinished", mode: "=" }],
         session: { value: 1, mode: "=" },
         id: { value: 10, mode: ">=" },
       }),
       [10, 14],
     );
-    assertEquals(ids(q, { limit: 2 }), [1, 2]);
-    const [row] = JSON.parse(q.eventsJson(parseCriteria({ id: { value: 4, mode: "=" } })));
+    assertEquals(await ids(q, { limit: 2 }), [1, 2]);
+    const [row] = JSON.parse(await q.eventsJson(parseCriteria({ id: { value: 4, mode: "=" } })));
     assertEquals(row, {
       id: 4,
       time: iso(T),
@@ -287,25 +351,30 @@ Deno.test("governors and monitoring series (network rates)", () =>
       ["g:1", 2, []],
       ["g:2", 1, ["py"]],
     ]);
-    const m = q.monitoring();
+    const m = await q.monitoring();
     assertEquals(m.governors.length, 1);
     const points = m.governors[0].points;
     assertEquals(points.map((p) => [p.net_rx, p.net_tx]), [[0, 0], [2000, 500], [1000, 0]]);
     assertEquals(points[0].cpu, [10, 20]);
     assertEquals(points[0].mem, 30);
-    assertEquals(q.monitoring(undefined, T + 1000, T + 2000).governors[0].points.length, 1);
-    assertEquals(q.monitoring("g:2").governors, []);
-    assertEquals(q.monitoring(undefined, undefined, undefined, 2).governors[0].points.length, 2);
+    assertEquals(
+      (await q.monitoring(undefined, T + 1000, T + 2000)).governors[0]!.points.length,
+      1,
+    );
+    assertEquals((await q.monitoring("g:2")).governors, []);
+    assertEquals(
+      (await q.monitoring(undefined, undefined, undefined, 2)).governors[0]!.points.length,
+      2,
+    );
   }));
 
 Deno.test("queries catch up with events written after a first answer", () =>
-  withLog(async (q, log) => {
+  withLog(async (q, push) => {
     assertEquals((await q.sessions()).length, 2);
     assertEquals((await q.taskGroups(1))[1].count, 1);
-    log.push({ type: "SessionNew", time: T + 4000, session: 3, client: 1, spec: {} });
-    log.push({ type: "ClientSubmit", time: T + 4000, session: 3, plan: plan2 });
-    log.push(started(T + 4100, 3, 20, "g:1", T + 4100));
-    await log.flush();
+    await push({ type: "SessionNew", time: T + 4000, session: 3, client: 1, spec: {} });
+    await push({ type: "ClientSubmit", time: T + 4000, session: 3, plan: plan2 });
+    await push(started(T + 4100, 3, 20, "g:1", T + 4100));
     const s3 = (await q.sessions())[2];
     assertEquals([s3.name, s3.status, s3.tasks_total, s3.tasks_running], [
       "Unnamed Session",
@@ -314,8 +383,7 @@ Deno.test("queries catch up with events written after a first answer", () =>
       1,
     ]);
     assertEquals((await q.taskStream(3)).tasks[0].end, null);
-    log.push(finished(T + 4200, 3, 20, "g:1", T + 4100, 0.1));
-    await log.flush();
+    await push(finished(T + 4200, 3, 20, "g:1", T + 4100, 0.1));
     assertEquals((await q.sessions())[2].status, "finished");
     assertEquals((await q.taskStream(3)).tasks[0].end, 0.2);
   }));
@@ -332,8 +400,8 @@ Deno.test("progress curve counts unfinished submitted tasks", () => {
 });
 
 Deno.test("HTTP routes: JSON answers with CORS, errors, and the log turned off", () =>
-  withLog(async (q, _log, path) => {
-    const app = eventsApi(q);
+  withLog(async (q, _push, path) => {
+    const app = eventsApi(q.source);
     const post = (body: string) =>
       app.request("/events", {
         method: "POST",
@@ -377,8 +445,8 @@ Deno.test("HTTP routes: JSON answers with CORS, errors, and the log turned off",
     res = await app.request("/api/v1/sessions/1/task_stream?from=x");
     assertEquals(res.status, 400);
     // read-only, post-mortem
-    const ro = EventQueries.open(path, { readOnly: true });
-    assertEquals((await ro.sessions()).length, 2);
+    const ro = new PostMortemEvents(path);
+    assertEquals((await queries(ro).sessions()).length, 2);
     ro.close();
     const off = eventsApi(undefined);
     assertEquals(await (await off.request("/events", { method: "POST" })).json(), []);

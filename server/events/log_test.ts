@@ -1,12 +1,14 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { EventLog, topLevelValue } from "./event_log.ts";
-import { ArraySink, type PendingEvent } from "./events.ts";
-import { LocalityScheduler } from "./scheduler.ts";
-import { Reactor } from "./reactor.ts";
-import { blobEntry, RecordingComm, submit, taskEntry } from "./test_util.ts";
-import type { SubmitPlan } from "./submit.ts";
+import { EventLog } from "./log.ts";
+import { ArraySink, type PendingEvent } from "./event.ts";
+import { IsoClock, toRow } from "./rows.ts";
+import { topLevelValue } from "./submit_json.ts";
+import { LocalityScheduler } from "../scheduler.ts";
+import { Reactor } from "../reactor.ts";
+import { blobEntry, RecordingComm, submit, taskEntry } from "../test_util.ts";
+import type { SubmitPlan } from "../submit.ts";
 
 interface Row {
   id: number;
@@ -172,7 +174,16 @@ Deno.test("every event kind is written with its type, session and JSON", async (
     });
     assertEquals(events[12], { type: "SessionClosed", session: 3, reason: "Error", message: "m" });
     // The writer thread builds task rows itself: the same text as toRow().
-    for (const i of [5, 6, 7, 8]) assertEquals(got[i].event, log.toRow(everyKind()[i])[3]);
+    const clock = new IsoClock();
+    for (const i of [5, 6, 7, 8]) assertEquals(got[i]!.event, toRow(everyKind()[i]!, clock)[3]);
+    // Counts are columns of event_counts: the submit's, and the failed task's.
+    const db = new DatabaseSync(join(dir, "events.db"), { readOnly: true });
+    assertEquals(
+      db.prepare("SELECT id, tasks, objects, failed FROM event_counts ORDER BY id").all()
+        .map((r) => [r.id, r.tasks, r.objects, r.failed]),
+      [[5, 1, 2, 0], [8, 0, 0, 1]],
+    );
+    db.close();
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -377,6 +388,7 @@ Deno.test("a failing database stops the log, not the server", async () => {
     log.push({ type: "ClientNew", time: T, client: 2 });
     await log.flush(); // answered although the write failed (the error is logged once)
     log.push({ type: "ClientNew", time: T, client: 3 });
+    assertEquals(await log.query({}).catch((e: Error) => e.message), "no such table: events");
     await log.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,0 +1,130 @@
+/**
+ * Events of the event log (docs/events.md): what the reactor reports at each state change.
+ *
+ * The reactor calls `EventSink.push()` with a plain object holding references to what it has at
+ * hand (a submit plan, a governor message's info); nothing is serialized on the hot path. The
+ * event log (log.ts) turns them into JSON rows later (rows.ts), in batches.
+ */
+import type { TaskInfo } from "../../common/attributes.ts";
+import type { ClientId, GovernorId, Id, SessionId } from "../../common/ids.ts";
+import type { DataTransfer, MonitoringMessage } from "../../common/messages.ts";
+import type { SubmitPlan } from "../submit.ts";
+
+/** Why a session ended (reference §4). */
+export type CloseReason = "ClientClose" | "Error" | "ServerLost";
+
+/** Every event type stored in `events.event_type`. */
+export const EVENT_TYPES = [
+  "ServerStart",
+  "GovernorNew",
+  "GovernorRemoved",
+  "ClientNew",
+  "ClientRemoved",
+  "SessionNew",
+  "SessionClosed",
+  "ClientSubmit",
+  "ClientUnkeep",
+  "TaskStarted",
+  "TaskFinished",
+  "Monitoring",
+  "DataTransfer",
+  "GovernorStalled",
+  "ObjectLost",
+  "TaskRequeued",
+  "TaskRerun",
+] as const;
+export type EventType = typeof EVENT_TYPES[number];
+
+/**
+ * A pending event: `time` is `Date.now()` when it happened. Fields reference live objects that
+ * are never mutated after the push (infos and plans are replaced, not changed, by the reactor).
+ */
+export type PendingEvent =
+  | {
+    type: "ServerStart";
+    time: number;
+    version: string;
+    pid: number;
+    listen: string;
+    http_listen: string;
+  }
+  | {
+    type: "GovernorNew";
+    time: number;
+    governor: GovernorId;
+    cpus: number;
+    executors: string[];
+  }
+  | { type: "GovernorRemoved"; time: number; governor: GovernorId; error: string }
+  | { type: "ClientNew" | "ClientRemoved"; time: number; client: ClientId }
+  | {
+    type: "SessionNew";
+    time: number;
+    session: SessionId;
+    client: ClientId | null;
+    spec: Record<string, unknown>;
+  }
+  | {
+    type: "SessionClosed";
+    time: number;
+    session: SessionId;
+    reason: CloseReason;
+    message: string;
+  }
+  | { type: "ClientSubmit"; time: number; session: SessionId; plan: SubmitPlan }
+  | { type: "ClientUnkeep"; time: number; session: SessionId; objects: number[] }
+  | {
+    type: "TaskStarted";
+    time: number;
+    session: SessionId;
+    task: number;
+    governor: GovernorId;
+    start_time: string;
+  }
+  | {
+    type: "TaskFinished";
+    time: number;
+    session: SessionId;
+    task: number;
+    info: Readonly<TaskInfo>;
+    /** Sizes of the outputs, in spec order (absent for a failure). */
+    outputs?: { id: Id; size: number }[];
+  }
+  | { type: "Monitoring"; time: number; governor: GovernorId; sample: MonitoringMessage }
+  | { type: "DataTransfer"; time: number; to: GovernorId; transfer: DataTransfer }
+  | { type: "GovernorStalled"; time: number; governor: GovernorId; stalled: boolean }
+  | { type: "ObjectLost"; time: number; session: SessionId; object: number }
+  | {
+    type: "TaskRequeued";
+    time: number;
+    session: SessionId;
+    task: number;
+    attempt: number;
+    crashes: number;
+    reason: string;
+  }
+  | {
+    type: "TaskRerun";
+    time: number;
+    session: SessionId;
+    task: number;
+    attempt: number;
+    /** The lost object it is run again for. */
+    object: number;
+  };
+
+/** Where the reactor reports events. `push` must be O(1) and cheap. */
+export interface EventSink {
+  push(event: PendingEvent): void;
+}
+
+/** A sink keeping everything in an array (tests). */
+export class ArraySink implements EventSink {
+  readonly events: PendingEvent[] = [];
+  push(event: PendingEvent): void {
+    this.events.push(event);
+  }
+  ofType<T extends EventType>(type: T): Extract<PendingEvent, { type: T }>[] {
+    return this.events.filter((e) => e.type === type) as Extract<PendingEvent, { type: T }>[];
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The JSON answers of the event views (docs/events.md), as built by views.ts and read by the
+ * dashboard (dashboard/src/types.ts re-exports them: one set of types). Times are RFC 3339
+ * strings; offsets (`start`, `end`) are seconds from the session's creation; durations seconds.
+ * Self-contained (no imports): the dashboard is type-checked without the project's config.
+ */
+
+export type SessionStatus = "open" | "finished" | "failed" | "closed" | "lost";
+
+/** `GET /api/v1/sessions` (each). */
+export interface SessionRow {
+  session: number;
+  name: string;
+  client: number | null;
+  status: SessionStatus;
+  created: string;
+  closed?: string;
+  /** seconds from created to closed (or to the session's last event while open) */
+  duration: number;
+  tasks_total: number;
+  tasks_finished: number;
+  tasks_failed: number;
+  tasks_running: number;
+  error?: string;
+}
+
+/** `GET /api/v1/sessions/<sid>/summary` */
+export interface SessionSummary extends SessionRow {
+  objects_total: number;
+  /** Output bytes of the finished tasks. */
+  bytes: number;
+  governors: string[];
+  task_groups: number;
+  first_start?: string;
+  last_end?: string;
+  /** `[t, unfinished submitted tasks]`, t seconds from `created`. */
+  progress: [number, number][];
+}
+
+/** `GET /api/v1/sessions/<sid>/task_groups` (each): tasks grouped by name (else task type). */
+export interface TaskGroup {
+  name: string;
+  task_type: string;
+  count: number;
+  finished: number;
+  failed: number;
+  running: number;
+  duration_mean: number;
+  duration_max: number;
+  duration_total: number;
+}
+
+export interface StreamTask {
+  id: number;
+  name: string;
+  governor: string;
+  /** The cpu lane of the governor the task ran on. */
+  cpu: number;
+  start: number;
+  end: number | null;
+  failed: boolean;
+  /** cpus the task uses (lanes cpu..cpu+cpus-1); not sent by this server (1 lane per task). */
+  cpus?: number;
+}
+
+/** `GET /api/v1/sessions/<sid>/task_stream` */
+export interface TaskStream {
+  start?: string;
+  end?: string;
+  /** `lanes`: rows needed on that governor (≥ cpus). */
+  governors: { governor: string; cpus: number; lanes: number }[];
+  tasks: StreamTask[];
+  /** More tasks overlap the window than `limit`: the longest are sent. */
+  truncated: boolean;
+}
+
+/** `GET /api/v1/sessions/<sid>/transfers` (each). */
+export interface Transfer {
+  /** The object's id within the session. */
+  object: number;
+  from: string;
+  to: string;
+  bytes: number;
+  start: number;
+  duration: number;
+}
+
+export interface GraphGroup {
+  name: string;
+  task_type: string;
+  count: number;
+  finished: number;
+  failed: number;
+}
+
+export interface GraphTask {
+  id: number;
+  name: string;
+  /** The tasks producing this task's inputs. */
+  inputs: number[];
+  state: TaskState;
+}
+
+/** `GET /api/v1/sessions/<sid>/task_graph[?tasks=1]` */
+export interface TaskGraph {
+  groups: GraphGroup[];
+  edges: { from: string; to: string; count: number; bytes: number }[];
+  /** With `?tasks=1` and at most 2,000 tasks. */
+  tasks?: GraphTask[];
+}
+
+export type TaskState = "waiting" | "running" | "finished" | "failed";
+
+/** `GET /api/v1/sessions/<sid>/tasks/<id>` */
+export interface TaskDetail {
+  id: number;
+  name: string;
+  task_type: string;
+  state: TaskState;
+  /** The task's spec as submitted (ClientSubmit `tasks[i]`). */
+  spec: Record<string, unknown> | undefined;
+  info: Record<string, unknown>;
+  governor: string | null;
+  start: number | null;
+  end: number | null;
+  error?: string;
+  debug?: string;
+  inputs: {
+    id: number;
+    spec: Record<string, unknown> | undefined;
+    producer: number | null;
+    size: number | null;
+  }[];
+  outputs: {
+    id: number;
+    spec: Record<string, unknown> | undefined;
+    size: number | null;
+    consumers: number[];
+  }[];
+  transfers: Transfer[];
+}
+
+/** `GET /api/v1/governors` (each). */
+export interface GovernorRow {
+  governor: string;
+  cpus: number;
+  executors: string[];
+  added: string;
+  removed?: string;
+  error?: string;
+}
+
+export interface MonitoringPoint {
+  time: string;
+  cpu: number[];
+  mem: number;
+  /** bytes/s */
+  net_rx: number;
+  net_tx: number;
+}
+
+/** `GET /api/v1/monitoring` */
+export interface Monitoring {
+  governors: { governor: string; points: MonitoringPoint[] }[];
+}

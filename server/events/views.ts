@@ -1,0 +1,397 @@
+/**
+ * The JSON views of docs/events.md (shapes: view_types.ts), computed from a ViewModel: the same
+ * functions serve the live server (its in-memory model) and post-mortem (a replayed log).
+ */
+import { QueryError } from "./criteria.ts";
+import type {
+  GovernorAggregate,
+  MonitoringSample,
+  SessionAggregate,
+  SessionDetail,
+  TaskEntry,
+  TransferEntry,
+  ViewModel,
+} from "./view_model.ts";
+import type {
+  GovernorRow,
+  Monitoring,
+  SessionRow,
+  SessionStatus,
+  SessionSummary,
+  TaskDetail,
+  TaskGraph,
+  TaskGroup,
+  TaskStream,
+  Transfer,
+} from "./view_types.ts";
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
+}
+
+function round(x: number, digits = 6): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function sessionRow(s: SessionAggregate): SessionRow {
+  let status: SessionStatus;
+  if (s.reason === "Error") status = "failed";
+  else if (s.reason === "ServerLost") status = "lost";
+  else if (s.closed !== undefined) status = "closed";
+  else if (s.tasksTotal > 0 && s.finished >= s.tasksTotal) status = "finished";
+  else status = "open";
+  const end = s.closed ?? s.last;
+  const row: SessionRow = {
+    session: s.session,
+    name: s.name,
+    client: s.client,
+    status,
+    created: iso(s.created)!,
+    duration: round(Math.max(0, end - s.created) / 1000, 3),
+    tasks_total: s.tasksTotal,
+    tasks_finished: s.finished,
+    tasks_failed: s.failed,
+    tasks_running: Math.max(0, s.started - s.finished - s.failed),
+  };
+  if (s.closed !== undefined) row.closed = iso(s.closed);
+  if (status === "failed" && s.message) row.error = s.message;
+  return row;
+}
+
+/** Every session, oldest first. */
+export function sessionsView(model: ViewModel): SessionRow[] {
+  return [...model.sessions.values()].map(sessionRow);
+}
+
+export function governorsView(model: ViewModel): GovernorRow[] {
+  return [...model.governors.values()].map((g: GovernorAggregate) => {
+    const row: GovernorRow = {
+      governor: g.governor,
+      cpus: g.cpus,
+      executors: g.executors,
+      added: iso(g.added)!,
+    };
+    if (g.removed !== undefined) {
+      row.removed = iso(g.removed);
+      row.error = g.error;
+    }
+    return row;
+  });
+}
+
+/** A session and its details, as the session views need them. */
+export interface SessionView {
+  session: SessionAggregate;
+  detail: SessionDetail;
+}
+
+export function summaryView({ session: s, detail: d }: SessionView): SessionSummary {
+  const end = s.closed ?? Math.max(s.last, d.lastEnd);
+  return {
+    ...sessionRow(s),
+    objects_total: s.objectsTotal,
+    bytes: d.bytes,
+    governors: [...d.governors].sort(),
+    task_groups: d.groups.length,
+    first_start: iso(d.firstStart),
+    last_end: iso(d.lastEnd),
+    progress: progressCurve(s.created, end, d.submits, d.finishTimes, 200),
+  };
+}
+
+export function taskGroupsView({ detail }: SessionView): TaskGroup[] {
+  return detail.groups.map((g) => {
+    const done = g.finished + g.failed;
+    return {
+      name: g.name,
+      task_type: g.task_type,
+      count: g.count,
+      finished: g.finished,
+      failed: g.failed,
+      running: g.running,
+      duration_mean: done ? round(g.durationTotal / done) : 0,
+      duration_max: round(g.durationMax),
+      duration_total: round(g.durationTotal),
+    };
+  });
+}
+
+/** Lanes used per governor, by detail (recomputed when its started tasks changed). */
+const laneCache = new WeakMap<SessionDetail, { version: number; lanes: Map<string, number> }>();
+
+/** Gives every started task a cpu lane on its governor (greedy by start time). */
+function assignLanes(detail: SessionDetail): Map<string, number> {
+  const cached = laneCache.get(detail);
+  if (cached && cached.version === detail.version) return cached.lanes;
+  const byGovernor = new Map<string, TaskEntry[]>();
+  for (const t of detail.tasks.values()) {
+    if (t.start === undefined || !Number.isFinite(t.start) || !t.governor) continue;
+    let list = byGovernor.get(t.governor);
+    if (!list) byGovernor.set(t.governor, list = []);
+    list.push(t);
+  }
+  const lanes = new Map<string, number>();
+  for (const [governor, list] of byGovernor) {
+    list.sort((a, b) => a.start! - b.start! || a.id - b.id);
+    const busyUntil: number[] = [];
+    for (const t of list) {
+      let lane = busyUntil.findIndex((end) => end <= t.start!);
+      if (lane < 0) lane = busyUntil.push(0) - 1;
+      busyUntil[lane] = t.end ?? Infinity;
+      t.lane = lane;
+    }
+    lanes.set(governor, busyUntil.length);
+  }
+  laneCache.set(detail, { version: detail.version, lanes });
+  return lanes;
+}
+
+/**
+ * Bars of a timeline: tasks overlapping `[from, to]` (seconds from the session's creation), at
+ * most `limit` (the longest ones when more overlap), each on a cpu lane of its governor.
+ */
+export function taskStreamView(
+  model: ViewModel,
+  { session: s, detail }: SessionView,
+  from = -Infinity,
+  to = Infinity,
+  limit = 5000,
+): TaskStream {
+  const lanes = assignLanes(detail);
+  const base = s.created;
+  const lo = base + from * 1000;
+  const hi = base + to * 1000;
+  let rows: TaskEntry[] = [];
+  for (const t of detail.tasks.values()) {
+    if (t.start === undefined || !Number.isFinite(t.start) || t.lane < 0) continue;
+    if (t.start > hi || (t.end ?? Infinity) < lo) continue;
+    rows.push(t);
+  }
+  const truncated = rows.length > limit;
+  if (truncated) {
+    const length = (t: TaskEntry) => (t.end ?? Infinity) - t.start!;
+    rows.sort((a, b) => length(b) - length(a));
+    rows = rows.slice(0, limit);
+  }
+  rows.sort((a, b) => a.start! - b.start! || a.id - b.id);
+  const cpus = (g: string) => model.governors.get(g)?.cpus ?? 0;
+  const end = s.closed ?? Math.max(s.last, detail.lastEnd);
+  return {
+    start: iso(base),
+    end: iso(end),
+    governors: [...lanes].sort().map(([governor, used]) => ({
+      governor,
+      cpus: cpus(governor),
+      lanes: Math.max(used, cpus(governor)),
+    })),
+    tasks: rows.map((t) => ({
+      id: t.id,
+      name: detail.groups[t.group]!.name,
+      governor: t.governor!,
+      cpu: t.lane,
+      start: round((t.start! - base) / 1000),
+      end: t.end === undefined ? null : round((t.end - base) / 1000),
+      failed: t.state === "failed",
+    })),
+    truncated,
+  };
+}
+
+/** Tasks grouped by name; an edge where a group's outputs feed another group's tasks. */
+export function taskGraphView({ detail }: SessionView, withTasks = false): TaskGraph {
+  const edges = new Map<string, { from: string; to: string; count: number; bytes: number }>();
+  const groupName = (g: number) => detail.groups[g]!.name;
+  for (const t of detail.tasks.values()) {
+    for (const input of t.inputs) {
+      const obj = detail.objects.get(input);
+      const producer = obj?.producer === undefined ? undefined : detail.tasks.get(obj.producer);
+      if (!obj || !producer) continue;
+      const key = `${producer.group}>${t.group}`;
+      let edge = edges.get(key);
+      if (!edge) {
+        edge = { from: groupName(producer.group), to: groupName(t.group), count: 0, bytes: 0 };
+        edges.set(key, edge);
+      }
+      edge.count++;
+      edge.bytes += obj.size ?? 0;
+    }
+  }
+  const graph: TaskGraph = {
+    groups: detail.groups.map((g) => ({
+      name: g.name,
+      task_type: g.task_type,
+      count: g.count,
+      finished: g.finished,
+      failed: g.failed,
+    })),
+    edges: [...edges.values()],
+  };
+  if (withTasks && detail.tasks.size <= 2000) {
+    graph.tasks = [...detail.tasks.values()].map((t) => ({
+      id: t.id,
+      name: groupName(t.group),
+      inputs: t.inputs.flatMap((i) => {
+        const p = detail.objects.get(i)?.producer;
+        return p === undefined ? [] : [p];
+      }),
+      state: t.state,
+    }));
+  }
+  return graph;
+}
+
+/** Everything known of one task. */
+export function taskView({ session: s, detail }: SessionView, id: number): TaskDetail {
+  const t = detail.tasks.get(id);
+  if (!t) throw new QueryError(404, `task ${s.session}/${id} is not in the event log`);
+  const objectSpec = (o: number) => {
+    const obj = detail.objects.get(o);
+    return obj ? detail.specs[obj.submit]?.object(obj.pos) : undefined;
+  };
+  const info = detail.info(t);
+  const base = s.created;
+  const group = detail.groups[t.group]!;
+  const view: TaskDetail = {
+    id: t.id,
+    name: group.name,
+    task_type: group.task_type,
+    state: t.state,
+    spec: detail.specs[t.submit]?.task(t.pos),
+    info,
+    governor: t.governor ?? null,
+    start: t.start === undefined ? null : round((t.start - base) / 1000),
+    end: t.end === undefined ? null : round((t.end - base) / 1000),
+    inputs: t.inputs.map((o) => ({
+      id: o,
+      spec: objectSpec(o),
+      producer: detail.objects.get(o)?.producer ?? null,
+      size: detail.objects.get(o)?.size ?? null,
+    })),
+    outputs: t.outputs.map((o) => ({
+      id: o,
+      spec: objectSpec(o),
+      size: detail.objects.get(o)?.size ?? null,
+      consumers: detail.objects.get(o)?.consumers ?? [],
+    })),
+    transfers: detail.transfers
+      .filter((x) => x.to === t.governor && t.inputs.includes(x.object))
+      .map((x) => transferRow(x, base)),
+  };
+  if (typeof info.error === "string") view.error = info.error;
+  if (typeof info.debug === "string") view.debug = info.debug;
+  return view;
+}
+
+function transferRow(x: TransferEntry, base: number): Transfer {
+  return {
+    object: x.object,
+    from: x.from,
+    to: x.to,
+    bytes: x.bytes,
+    start: round((x.start - base) / 1000),
+    duration: x.duration,
+  };
+}
+
+/** Data transfers between governors of the session, within `[from, to]` seconds. */
+export function transfersView(
+  { session: s, detail }: SessionView,
+  from = -Infinity,
+  to = Infinity,
+): Transfer[] {
+  const base = s.created;
+  return detail.transfers
+    .filter((x) => {
+      const start = (x.start - base) / 1000;
+      return start <= to && start + x.duration >= from;
+    })
+    .map((x) => transferRow(x, base));
+}
+
+/**
+ * Monitoring series per governor (samples in log order), down-sampled to at most `maxPoints`
+ * each; network counters become rates (bytes/s).
+ */
+export function monitoringView(
+  samples: Iterable<MonitoringSample>,
+  maxPoints = 1000,
+): Monitoring {
+  const series = new Map<string, { time: string; cpu: number[]; mem: number; net: number[] }[]>();
+  for (const { governor, time, sample } of samples) {
+    let points = series.get(governor);
+    if (!points) series.set(governor, points = []);
+    let rx = 0, tx = 0;
+    for (const v of Object.values(sample.net_stat ?? {})) {
+      if (Array.isArray(v)) {
+        rx += Number(v[0]) || 0;
+        tx += Number(v[1]) || 0;
+      }
+    }
+    points.push({
+      time: sample.timestamp ?? iso(time),
+      cpu: sample.cpu_usage ?? [],
+      mem: sample.mem_usage ?? 0,
+      net: [rx, tx],
+    });
+  }
+  return {
+    governors: [...series].sort(([a], [b]) => a < b ? -1 : 1).map(([governor, points]) => {
+      const out = points.map((p, i) => {
+        const prev = points[i - 1];
+        const dt = prev ? (Date.parse(p.time) - Date.parse(prev.time)) / 1000 : 0;
+        const rate = (k: number) =>
+          prev && dt > 0 ? Math.max(0, (p.net[k]! - prev.net[k]!) / dt) : 0;
+        return {
+          time: p.time,
+          cpu: p.cpu,
+          mem: p.mem,
+          net_rx: round(rate(0), 1),
+          net_tx: round(rate(1), 1),
+        };
+      });
+      const step = Math.ceil(out.length / maxPoints);
+      return { governor, points: step > 1 ? out.filter((_, i) => i % step === 0) : out };
+    }),
+  };
+}
+
+/** Samples of `governor` (all when undefined) between `from` and `to` (server ms). */
+export function* samplesWithin(
+  samples: Iterable<MonitoringSample>,
+  governor?: string,
+  from?: number,
+  to?: number,
+): Iterable<MonitoringSample> {
+  for (const s of samples) {
+    if (governor !== undefined && s.governor !== governor) continue;
+    if (from !== undefined && s.time < from) continue;
+    if (to !== undefined && s.time > to) continue;
+    yield s;
+  }
+}
+
+/** `[seconds from created, unfinished submitted tasks]` at up to `points` instants. */
+export function progressCurve(
+  created: number,
+  end: number,
+  submits: [number, number][],
+  finishTimes: number[],
+  points: number,
+): [number, number][] {
+  if (submits.length === 0) return [];
+  const span = Math.max(0, end - created);
+  const n = span === 0 ? 1 : points;
+  const out: [number, number][] = [];
+  let s = 0, f = 0, submitted = 0;
+  for (let i = 0; i <= n; i++) {
+    const t = created + (span * i) / n;
+    for (let next = submits[s]; next !== undefined && next[0] <= t; next = submits[++s]) {
+      submitted += next[1];
+    }
+    while (f < finishTimes.length && finishTimes[f]! <= t) f++;
+    out.push([round((t - created) / 1000, 3), Math.max(0, submitted - f)]);
+    if (span === 0) break;
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+/**
+ * The event log's writer thread (a Worker; started by log.ts from writer.gen.ts, the bundle of
+ * this module: `deno task workers`). It owns the database: every batch is inserted in one
+ * transaction and `POST /events` is answered here, so SQLite never runs on the server's thread.
+ * Requests are handled strictly in arrival order, so a query sees every event posted before it.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { serveRpc } from "../../common/worker_rpc.ts";
+import type { EventCriteria } from "./criteria.ts";
+import { decodeColumns, IsoClock, type RowColumns } from "./rows.ts";
+import { eventsJson, RowInserter } from "./store.ts";
+import { type SubmitMessage, submitRowJson } from "./submit_json.ts";
+
+/** The writer's protocol (see common/worker_rpc.ts). */
+export type WriterProtocol = {
+  open: { arg: { path: string }; result: null };
+  /** Task and other events as columns (rows.ts). */
+  batch: { arg: RowColumns; result: null };
+  /** A submit with its raw header (parsed here, off the server's thread) … */
+  submit: { arg: SubmitMessage; result: null };
+  /** … or its row built already (no raw header at hand). */
+  submitRow: {
+    arg: { ts: string; session: number; json: string; tasks: number; objects: number };
+    result: null;
+  };
+  /** Answered once every earlier request is written: rows written so far. */
+  sync: { arg: null; result: number };
+  query: { arg: EventCriteria; result: string };
+  close: { arg: null; result: number };
+};
+
+let inserter: RowInserter | undefined;
+let db: DatabaseSync | undefined;
+/** The first failure: later writes are dropped (the server keeps running without its log). */
+let failure: Error | undefined;
+const clock = new IsoClock();
+
+function writing(write: (into: RowInserter) => void): null {
+  if (failure) throw failure;
+  if (!inserter) throw new Error("the event log is not open");
+  try {
+    write(inserter);
+  } catch (e) {
+    failure = e instanceof Error ? e : new Error(String(e));
+    throw failure;
+  }
+  return null;
+}
+
+serveRpc<WriterProtocol>({
+  open({ path }) {
+    db = new DatabaseSync(path);
+    inserter = new RowInserter(db);
+    return null;
+  },
+  batch: (columns) =>
+    writing((into) => {
+      const { rows, counts } = decodeColumns(columns, clock);
+      into.insert(rows, counts);
+    }),
+  submit: (m) =>
+    writing((into) =>
+      into.insertSubmit(m.ts, m.session, submitRowJson(m), {
+        tasks: m.taskCount,
+        objects: m.objects.ids.length,
+      })
+    ),
+  submitRow: (m) => writing((into) => into.insertSubmit(m.ts, m.session, m.json, m)),
+  sync: () => inserter?.written ?? 0,
+  query(criteria) {
+    if (!db) throw new Error("the event log is not open");
+    return eventsJson(db, criteria);
+  },
+  close() {
+    const written = inserter?.written ?? 0;
+    try {
+      db?.close();
+    } catch { /* closed */ }
+    db = inserter = undefined;
+    return written;
+  },
+});
