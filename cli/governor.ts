@@ -24,7 +24,8 @@ ADDR is PORT, IP or IP:PORT. Options take --option=VALUE or --option VALUE.
 Options:
   --cpus N           cpus offered to the server: 'detect' (all cores), a positive N, or
                      -X = detected minus X (default: detect)
-  --listen ADDR      governor-to-governor data address; port 0 = any free port
+  --listen ADDR      governor-to-governor data address; port 0 = any free port (default:
+                     any port on the interface that reaches the server)
                      (default: 0.0.0.0:0)
   --workdir DIR      where objects and task directories are kept
                      (default: /tmp/rain-work/governor-<hostname>-<pid>)
@@ -80,8 +81,9 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
   const server = parseAddress(args.positionals[0], serverRules("server address", "governor"));
   const cpus = parseCpus(stringValue(args, "cpus") ?? "detect", ctx.detectedCpus);
   const listen = parseAddress(
-    stringValue(args, "listen") ?? "0.0.0.0:0",
-    listenRules("--listen", "governor", 0),
+    // No IP (absent, or a port alone): "", the interface that reaches the server.
+    stringValue(args, "listen") ?? "0",
+    listenRules("--listen", "governor", 0, ""),
   );
   const name = `governor-${ctx.hostname}-${ctx.pid}`;
   const options: GovernorOptions = {

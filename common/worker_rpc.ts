@@ -44,6 +44,8 @@ export interface WorkerRpcOptions {
   other?: (message: unknown) => void;
   /** Called once when the worker dies (an uncaught error); pending calls are rejected. */
   died?: (message: string) => void;
+  /** The message pending and later calls fail with when the worker died (default: its error). */
+  failure?: (message: string) => string;
 }
 
 /** The caller's side. */
@@ -61,7 +63,7 @@ export class WorkerRpc<P extends RpcProtocol> {
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault(); // a worker's failure must not take the process down
       const message = e.message ?? "the worker failed";
-      this.#close(new Error(message));
+      this.#close(new Error(options.failure?.(message) ?? message));
       options.died?.(message);
     };
   }
@@ -69,6 +71,11 @@ export class WorkerRpc<P extends RpcProtocol> {
   /** Whether the worker was terminated or died. */
   get closed(): boolean {
     return this.#closed !== undefined;
+  }
+
+  /** The id the next `call` takes (for replies the worker sends later under that id). */
+  get nextId(): number {
+    return this.#next;
   }
 
   /** Sends `op(arg)`; resolves with the worker's result, in the order the worker answers. */

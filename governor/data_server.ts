@@ -11,6 +11,7 @@ import { errorMessage } from "./fs_util.ts";
 import type { ObjectStore } from "./object_store.ts";
 import { Logger } from "../common/log.ts";
 import { secretsEqual } from "../common/secret.ts";
+import { serveGuarded } from "../common/conn_guard.ts";
 
 const log = new Logger("governor.data");
 
@@ -39,7 +40,7 @@ export function dataApp(store: ObjectStore, stopping?: AbortSignal, secret?: str
     // Peers and the server present the cluster secret: data is never served to anyone else.
     app.use(async (c, next) => {
       const m = /^\s*bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
-      if (m === null || !secretsEqual(m[1], secret)) {
+      if (m?.[1] === undefined || !secretsEqual(m[1], secret)) {
         log.warn(`refused ${c.req.method} ${c.req.path}: ${m ? "wrong" : "missing"} secret`);
         return c.json(errorBody("Unauthorized", "the cluster secret is required"), 401);
       }
@@ -79,41 +80,60 @@ export function dataApp(store: ObjectStore, stopping?: AbortSignal, secret?: str
   return app;
 }
 
-export function startDataServer(
+/**
+ * The local address this machine uses to reach `host:port` (a TCP connection made and closed at
+ * once): the interface a governor's data listener binds to when `--listen` names none.
+ */
+export async function interfaceTowards(host: string, port: number): Promise<string> {
+  let probe: Deno.TcpConn;
+  try {
+    probe = await Deno.connect({ hostname: host, port });
+  } catch (e) {
+    throw new Error(`cannot reach the server at ${host}:${port}: ${errorMessage(e)}`);
+  }
+  const local = probe.localAddr.hostname;
+  probe.close();
+  return local;
+}
+
+export async function startDataServer(
   store: ObjectStore,
   options: { hostname: string; port: number; secret?: string },
 ): Promise<DataServer> {
   const stopping = new AbortController();
   const app = dataApp(store, stopping.signal, options.secret);
-  return new Promise((resolve, reject) => {
-    try {
-      const server = Deno.serve({
-        hostname: options.hostname,
-        port: options.port,
-        onListen: (addr) => {
-          resolve({
-            port: addr.port,
-            hostname: addr.hostname,
-            close: () => {
-              stopping.abort(new Error("governor is stopping"));
-              return server.shutdown();
-            },
-          });
-        },
-        onError: (e) => {
-          log.warn(`data listener: ${errorMessage(e)}`);
-          return new Response(JSON.stringify(errorBody("Internal", errorMessage(e))), {
-            status: 500,
-            headers: { "content-type": "application/json" },
-          });
-        },
-      }, app.fetch);
-    } catch (e) {
-      reject(
-        new Error(
-          `cannot listen on ${options.hostname}:${options.port} for data: ${errorMessage(e)}`,
-        ),
-      );
-    }
-  });
+  const secret = options.secret;
+  let server;
+  try {
+    // Guarded (common/conn_guard.ts): no peer can exhaust this governor's open files.
+    server = await serveGuarded({
+      hostname: options.hostname,
+      port: options.port,
+      trusted: (headers) => {
+        if (secret === undefined) return true;
+        const m = /^\s*bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
+        return m?.[1] !== undefined && secretsEqual(m[1], secret);
+      },
+      onError: (e) => {
+        log.warn(`data listener: ${errorMessage(e)}`);
+        return new Response(JSON.stringify(errorBody("Internal", errorMessage(e))), {
+          status: 500,
+          headers: { "content-type": "application/json" },
+        });
+      },
+    }, app.fetch);
+  } catch (e) {
+    throw new Error(
+      `cannot listen on ${options.hostname}:${options.port} for data: ${errorMessage(e)}`,
+    );
+  }
+  const guarded = server;
+  return {
+    port: guarded.addr.port,
+    hostname: guarded.addr.hostname,
+    close: () => {
+      stopping.abort(new Error("governor is stopping"));
+      return guarded.shutdown();
+    },
+  };
 }

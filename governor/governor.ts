@@ -27,7 +27,7 @@ import { authHeaders } from "../common/secret.ts";
 import { GovernorPermissions } from "./permissions.ts";
 import { executorConfigs } from "./executors/config.ts";
 import { Executors } from "./executors/pool.ts";
-import { type DataServer, startDataServer } from "./data_server.ts";
+import { type DataServer, interfaceTowards, startDataServer } from "./data_server.ts";
 import { InputFetcher } from "./fetch_input.ts";
 import { errorMessage, removeTree } from "./fs_util.ts";
 import { DEFAULT_MONITORING_INTERVAL, Monitor } from "./monitoring.ts";
@@ -144,7 +144,11 @@ export class Governor {
       await this.permissions.start();
       await this.store.init();
       this.dataServer = await startDataServer(this.store, {
-        hostname: o.listenHost,
+        // No interface given: the one this governor reaches its server by (issue 15: a server
+        // on loopback leaves nothing on other interfaces).
+        hostname: o.listenHost === ""
+          ? await interfaceTowards(o.serverHost, o.serverPort)
+          : o.listenHost,
         port: o.listenPort,
         secret: o.secret,
       });
@@ -154,7 +158,7 @@ export class Governor {
         type: "register",
         protocol_version: PROTOCOL_VERSION,
         listen_port: this.dataServer.port,
-        listen_host: o.listenHost,
+        listen_host: this.dataServer!.hostname,
         cpus: o.cpus,
         resources: this.resources,
         hostname: hostname(),

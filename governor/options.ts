@@ -4,7 +4,10 @@ export interface GovernorOptions {
   serverPort: number;
   /** Resolved number of cpus (`--cpus detect|N|-X` already applied). */
   cpus: number;
-  /** Data listener for governor-to-governor transfers (`--listen`, default 0.0.0.0:0). */
+  /**
+   * Data listener for governor-to-governor transfers (`--listen`); host "" (the default): the
+   * interface this governor reaches its server by.
+   */
   listenHost: string;
   listenPort: number;
   workDir: string;

@@ -11,10 +11,12 @@
  * User paths are resolved to their real path (symlinks followed) before the worker uses them, so
  * that Deno checks the file really read or written, not a link pointing elsewhere.
  *
- * The worker's code is the self-contained function `sandboxWorkerMain`, loaded from a blob URL:
- * that works the same from source, bundled and compiled (no module file to locate).
+ * The worker's code is the self-contained function `sandboxWorkerMain`, loaded from a blob URL
+ * (common/worker_rpc.ts `startWorker`): that works the same from source, bundled and compiled (no
+ * module file to locate). Requests and replies follow common/worker_rpc.ts.
  */
 import { basename, dirname, join } from "node:path";
+import { type RpcError, startWorker, WorkerRpc } from "../common/worker_rpc.ts";
 import { makeDirsReadOnly, removeTree } from "./fs_util.ts";
 
 /**
@@ -72,25 +74,39 @@ export type ProgramSpawner = (
   options: Deno.CommandOptions,
 ) => Promise<SandboxChild>;
 
-interface WorkerError {
-  name: string;
-  message: string;
+interface WorkerError extends RpcError {
   denied?: { kind: "read" | "write" | "run"; target: string };
 }
 
-type Reply = { id: number; ok: true; result: Record<string, unknown> } | {
-  id: number;
-  ok: false;
-  error: WorkerError;
-} | { id: number; status: Deno.CommandStatus };
+/** A request's argument and result (see `sandboxWorkerMain`'s `ops`). */
+type Op<Arg, Result = Record<string, never>> = { arg: Arg; result: Result };
+type SandboxProtocol = {
+  loadFile: Op<
+    { path: string; tmp: string; memoryLimit: number },
+    { data?: ArrayBuffer; size: number }
+  >;
+  loadDir: Op<{ path: string; tmp: string }, { size: number; links: [string, string][] }>;
+  storeBlob: Op<{ path: string; data: ArrayBuffer } | { path: string; src: string }>;
+  storeDir: Op<{ src: string; path: string }, { links: [string, string][] }>;
+  spawn: Op<
+    { program: string; options: Record<string, unknown> },
+    {
+      pid: number;
+      stdin?: WritableStream<Uint8Array>;
+      stdout?: ReadableStream<Uint8Array>;
+      stderr?: ReadableStream<Uint8Array>;
+    }
+  >;
+};
+
+/** A spawned program's exit, reported later under its spawn request's id. */
+type ExitReport = { id: number; status: Deno.CommandStatus };
 
 /** Result of `loadFile`: the bytes, or the size of the copy made at `tmp`. */
 export type Loaded = { data: Uint8Array; size: number } | { data?: undefined; size: number };
 
 export class Sandbox {
-  #worker: Worker;
-  #next = 1;
-  #calls = new Map<number, { resolve(r: Record<string, unknown>): void; reject(e: Error): void }>();
+  #rpc: WorkerRpc<SandboxProtocol>;
   #statuses = new Map<number, (s: Deno.CommandStatus) => void>();
   #describe: (kind: "read" | "write" | "run") => string;
   #closed = false;
@@ -103,10 +119,7 @@ export class Sandbox {
     describe: (kind: "read" | "write" | "run") => string,
   ) {
     this.#describe = describe;
-    const source = `(${sandboxWorkerMain.toString()})();`;
-    const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
     const options = {
-      type: "module",
       name: "rain-sandbox",
       deno: {
         permissions: {
@@ -121,26 +134,15 @@ export class Sandbox {
         },
       },
     } as WorkerOptions;
-    this.#worker = new Worker(url, options);
-    URL.revokeObjectURL(url);
-    this.#worker.onmessage = (e: MessageEvent<Reply>) => this.#reply(e.data);
-    this.#worker.onerror = (e) => {
-      e.preventDefault();
-      this.#failAll(new Error(`the governor's sandbox worker failed: ${e.message}`));
-    };
-  }
-
-  #reply(m: Reply): void {
-    if ("status" in m) {
-      this.#statuses.get(m.id)?.(m.status);
-      this.#statuses.delete(m.id);
-      return;
-    }
-    const call = this.#calls.get(m.id);
-    if (!call) return;
-    this.#calls.delete(m.id);
-    if (m.ok) call.resolve(m.result);
-    else call.reject(this.#error(m.error));
+    this.#rpc = new WorkerRpc(startWorker(`(${sandboxWorkerMain.toString()})();`, options), {
+      error: (e) => this.#error(e),
+      other: (m) => {
+        const { id, status } = m as ExitReport;
+        this.#statuses.get(id)?.(status);
+        this.#statuses.delete(id);
+      },
+      failure: (message) => `the governor's sandbox worker failed: ${message}`,
+    });
   }
 
   #error(e: WorkerError): Error {
@@ -153,18 +155,13 @@ export class Sandbox {
     return error;
   }
 
-  #failAll(error: Error): void {
-    for (const call of this.#calls.values()) call.reject(error);
-    this.#calls.clear();
-  }
-
-  #call(message: Record<string, unknown>, transfer: Transferable[] = []) {
+  #call<K extends keyof SandboxProtocol>(
+    op: K,
+    arg: SandboxProtocol[K]["arg"],
+    transfer: Transferable[] = [],
+  ): Promise<SandboxProtocol[K]["result"]> {
     if (this.#closed) return Promise.reject(new Error("the governor is stopping"));
-    const id = this.#next++;
-    return new Promise<Record<string, unknown>>((resolve, reject) => {
-      this.#calls.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...message, id }, transfer);
-    });
+    return this.#rpc.call(op, arg, transfer);
   }
 
   /**
@@ -172,27 +169,23 @@ export class Sandbox {
    * copied to `tmp` (made read-only).
    */
   async loadFile(path: string, tmp: string, memoryLimit: number): Promise<Loaded> {
-    const r = await this.#call({ op: "loadFile", path: await canonical(path), tmp, memoryLimit });
-    if (r.data instanceof ArrayBuffer) {
-      return { data: new Uint8Array(r.data), size: r.size as number };
-    }
-    return { size: r.size as number };
+    const r = await this.#call("loadFile", { path: await canonical(path), tmp, memoryLimit });
+    if (r.data instanceof ArrayBuffer) return { data: new Uint8Array(r.data), size: r.size };
+    return { size: r.size };
   }
 
   /** Copies the directory tree at `path` into `tmp` (files and directories read-only). */
   async loadDir(path: string, tmp: string): Promise<number> {
-    const r = await this.#call({ op: "loadDir", path: await canonical(path), tmp });
+    const r = await this.#call("loadDir", { path: await canonical(path), tmp });
     try {
       // In the work dir: made here, where symlinks may be created.
-      for (const [link, target] of r.links as [string, string][]) {
-        await Deno.symlink(target, link);
-      }
+      for (const [link, target] of r.links) await Deno.symlink(target, link);
       await makeDirsReadOnly(tmp);
     } catch (e) {
       await removeTree(tmp).catch(() => {});
       throw e;
     }
-    return r.size as number;
+    return r.size;
   }
 
   /** Writes a blob (bytes, or the file `src`) to `path` like `cp` (see builtins/export.ts). */
@@ -200,17 +193,17 @@ export class Sandbox {
     const path = await canonical(to);
     if ("data" in blob) {
       const copy = blob.data.slice();
-      await this.#call({ op: "storeBlob", path, data: copy.buffer }, [copy.buffer]);
+      await this.#call("storeBlob", { path, data: copy.buffer }, [copy.buffer]);
     } else {
-      await this.#call({ op: "storeBlob", path, src: blob.src });
+      await this.#call("storeBlob", { path, src: blob.src });
     }
   }
 
   /** Copies the directory `src` into `path` (created or merged, like `cp -rT`). */
   async storeDir(src: string, to: string): Promise<void> {
-    const r = await this.#call({ op: "storeDir", src, path: await canonical(to) });
+    const r = await this.#call("storeDir", { src, path: await canonical(to) });
     // Deno allowed writing each link's path (checked in the worker); links replace what is there.
-    for (const [link, target] of r.links as [string, string][]) {
+    for (const [link, target] of r.links) {
       await Deno.remove(link).catch(() => {});
       await Deno.symlink(target, link);
     }
@@ -218,7 +211,7 @@ export class Sandbox {
 
   /** Starts a program from the sandbox: Deno checks it against the run permission. */
   spawn: ProgramSpawner = async (program, options) => {
-    const id = this.#next; // the id #call below takes
+    const id = this.#rpc.nextId; // the id #call below takes
     const status = new Promise<Deno.CommandStatus>((resolve) => this.#statuses.set(id, resolve));
     const o: Record<string, unknown> = {
       args: options.args?.map(String),
@@ -229,15 +222,15 @@ export class Sandbox {
       stdout: options.stdout ?? "inherit",
       stderr: options.stderr ?? "inherit",
     };
-    let r: Record<string, unknown>;
+    let r: SandboxProtocol["spawn"]["result"];
     try {
-      r = await this.#call({ op: "spawn", program: String(program), options: o });
+      r = await this.#call("spawn", { program: String(program), options: o });
     } catch (e) {
       this.#statuses.delete(id);
       throw e;
     }
-    const pid = r.pid as number;
-    const worker = this.#worker;
+    const pid = r.pid;
+    const rpc = this.#rpc;
     const closed = () => this.#closed;
     const unavailable = (what: string) => {
       const fail = () => {
@@ -249,7 +242,7 @@ export class Sandbox {
       pid,
       status,
       kill(signal: Deno.Signal = "SIGTERM") {
-        if (!closed()) worker.postMessage({ op: "kill", pid, signal });
+        if (!closed()) rpc.post({ id: 0, op: "kill", arg: { pid, signal } });
       },
     } as Record<string, unknown>;
     for (const name of ["stdin", "stdout", "stderr"] as const) {
@@ -263,8 +256,7 @@ export class Sandbox {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#failAll(new Error("the governor is stopping"));
-    this.#worker.terminate();
+    this.#rpc.terminate("the governor is stopping");
   }
 }
 
@@ -438,7 +430,8 @@ export function sandboxWorkerMain(): void {
   };
 
   scope.onmessage = async (e: MessageEvent) => {
-    const m = e.data as Msg;
+    const { id, op, arg } = e.data as { id: number; op: string; arg: Record<string, unknown> };
+    const m = { ...arg, id, op } as Msg;
     if (m.op === "kill") {
       try {
         children.get(m.pid as number)?.kill(m.signal as Deno.Signal);

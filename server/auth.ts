@@ -4,9 +4,10 @@
  * - Client port (`--listen`): every request — client API, governor link, constants — needs the
  *   cluster secret (`Authorization: Bearer <secret>`), except the read-only `GET /api/v1/status`,
  *   which follows the monitoring rule.
- * - Monitoring port (`--http-listen`, read-only: dashboard, `POST /events`, status): open without
- *   the secret to loopback clients that are not a web page of another origin; anyone else needs it,
- *   as the header, a `rain_token` cookie, or `?token=<secret>` (a browser opening
+ * - Monitoring port (`--http-listen`, read-only: dashboard, `POST /events`, status): open
+ *   without the secret only to loopback tools of the server's own user (the peer's uid, from
+ *   /proc/net/tcp) that are not a web page of another origin; anyone else — other local users
+ *   included — needs it: the header, a `rain_token` cookie, or `?token=<secret>` (a browser opening
  *   `http://host:7222/?token=<secret>` gets the cookie and is redirected to the plain URL).
  *
  * Refusals answer 401 with an `ErrorResponse` and are logged (at most a few lines per interval).
@@ -24,6 +25,7 @@ import {
   secretsEqual,
 } from "../common/secret.ts";
 import { Logger } from "../common/log.ts";
+import { loopbackPeerUid, ownUid } from "../common/peer_uid.ts";
 
 const log = new Logger("server.auth");
 
@@ -36,7 +38,11 @@ const OPEN_ON_CLIENT_PORT = new Set([`${API_PREFIX}/status`]);
 const LOG_BURST = 10;
 const LOG_INTERVAL_MS = 10_000;
 
-type Handler = (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+/** `localAddr`: the address the peer reached (common/conn_guard.ts gives it). */
+type Handler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo & { localAddr?: Deno.NetAddr },
+) => Response | Promise<Response>;
 
 export type Port = "client" | "monitoring";
 
@@ -83,6 +89,21 @@ export class Auth {
     await this.#published?.unpublish();
   }
 
+  /**
+   * True when a request head proves its sender holds the secret (header, token cookie or
+   * `?token=`): the connection guard (common/conn_guard.ts) gives such connections the long
+   * limits. Always true without a secret.
+   */
+  knowsSecret(headers: Headers, target: string): boolean {
+    if (this.#secret === undefined) return true;
+    const given = bearerOf(headers.get("authorization"));
+    if (given !== undefined) return secretsEqual(given, this.#secret);
+    const cookie = cookieOf(headers.get("cookie"), TOKEN_COOKIE);
+    if (cookie !== undefined && secretsEqual(cookie, this.#secret)) return true;
+    const token = new URL(target, "http://x").searchParams.get(TOKEN_PARAM);
+    return token !== null && secretsEqual(token, this.#secret);
+  }
+
   /** `handler` behind the rules of `port`. */
   protect(handler: Handler, port: Port): Handler {
     if (!this.enabled) return handler;
@@ -92,7 +113,7 @@ export class Auth {
       const monitoring = port === "monitoring" ||
         (request.method === "GET" && OPEN_ON_CLIENT_PORT.has(url.pathname));
       const denied = monitoring
-        ? this.#checkMonitoring(request, url, peer)
+        ? this.#checkMonitoring(request, url, peer, () => sameUser(info))
         : this.#checkSecret(request, url, peer);
       return denied ?? handler(request, info);
     };
@@ -117,7 +138,12 @@ export class Auth {
     return undefined;
   }
 
-  #checkMonitoring(request: Request, url: URL, peer: string): Response | undefined {
+  #checkMonitoring(
+    request: Request,
+    url: URL,
+    peer: string,
+    fromThisUser: () => boolean,
+  ): Response | undefined {
     if (request.headers.has("authorization")) return this.#checkSecret(request, url, peer);
     const token = url.searchParams.get(TOKEN_PARAM);
     if (token !== null) {
@@ -139,18 +165,29 @@ export class Auth {
       return undefined;
     }
     const cookie = cookieValue(request, TOKEN_COOKIE);
-    // A stale cookie (of an earlier server) counts as none.
-    if (cookie !== undefined && secretsEqual(cookie, this.#secret!)) return undefined;
-    if (isLoopback(peer) && !foreignPage(request)) return undefined;
+    // A stale cookie (of an earlier server) counts as none. A cookie sent for a web page of
+    // another origin is refused too (SameSite=Strict keeps browsers from sending it; this
+    // also covers DNS rebinding).
+    if (cookie !== undefined && secretsEqual(cookie, this.#secret!) && !foreignPage(request)) {
+      return undefined;
+    }
+    // Loopback alone gives no exception (other users of a login node are loopback too); this
+    // user's own tools are let in, as they could read the published secret anyway.
+    if (isLoopback(peer) && !foreignPage(request) && fromThisUser()) return undefined;
     return this.#refuse(
       request,
       url,
       peer,
-      isLoopback(peer) ? "web page of another origin" : "no secret from a remote address",
+      foreignPage(request)
+        ? "web page of another origin"
+        : isLoopback(peer)
+        ? "no secret from another local user"
+        : "no secret from a remote address",
       `monitoring from ${
-        isLoopback(peer) ? "a web page of another origin" : peer
-      } requires the cluster secret: the 'Authorization: Bearer <secret>' header, or open the ` +
-        `dashboard once as http://<server>:<port>/?token=<secret>`,
+        foreignPage(request) ? "a web page of another origin" : peer
+      } requires the cluster secret: the 'Authorization: Bearer <secret>' header ` +
+        `('rain status' of the server's user finds it in ~/.rain/secrets), or open the ` +
+        `dashboard once with the address 'rain start' printed, http://<server>:<port>/?token=<secret>`,
     );
   }
 
@@ -182,16 +219,30 @@ export class Auth {
   }
 }
 
+/** True when a loopback peer runs as this process's user (Linux; false when unknown). */
+function sameUser(info: Deno.ServeHandlerInfo & { localAddr?: Deno.NetAddr }): boolean {
+  const remote = info.remoteAddr as Deno.NetAddr;
+  if (info.localAddr === undefined || typeof remote.port !== "number") return false;
+  const uid = loopbackPeerUid(remote.port, info.localAddr.port);
+  return uid !== undefined && uid === ownUid();
+}
+
 /** The bearer token of the Authorization header. */
 function bearer(request: Request): string | undefined {
-  const h = request.headers.get("authorization");
+  return bearerOf(request.headers.get("authorization"));
+}
+
+function bearerOf(h: string | null): string | undefined {
   if (h === null) return undefined;
   const m = /^\s*bearer\s+(\S+)\s*$/i.exec(h);
   return m ? m[1] : "";
 }
 
 function cookieValue(request: Request, name: string): string | undefined {
-  const header = request.headers.get("cookie");
+  return cookieOf(request.headers.get("cookie"), name);
+}
+
+function cookieOf(header: string | null, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(";")) {
     const i = part.indexOf("=");

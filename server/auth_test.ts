@@ -4,12 +4,22 @@ import { Auth } from "./auth.ts";
 const SECRET = "s3cret-s3cret-s3cret";
 const ok = () => new Response("served");
 
-function info(ip: string): Deno.ServeHandlerInfo {
-  return { remoteAddr: { transport: "tcp", hostname: ip, port: 40000 } } as Deno.ServeHandlerInfo;
+type Info = Deno.ServeHandlerInfo & { localAddr?: Deno.NetAddr };
+
+/** A real loopback connection of this process (this user), for the monitoring rule's uid check. */
+let ownConnection: { peerPort: number; localAddr: Deno.NetAddr } | undefined;
+
+function info(ip: string): Info {
+  const remoteAddr: Deno.NetAddr = {
+    transport: "tcp",
+    hostname: ip,
+    port: ownConnection?.peerPort ?? 40000,
+  };
+  return { remoteAddr, localAddr: ownConnection?.localAddr } as Info;
 }
 
 async function call(
-  handler: (r: Request, i: Deno.ServeHandlerInfo) => Response | Promise<Response>,
+  handler: (r: Request, i: Info) => Response | Promise<Response>,
   url: string,
   ip: string,
   headers: Record<string, string> = {},
@@ -38,21 +48,48 @@ Deno.test("client port: every request needs the secret, compared exactly", async
   // The governor link and constants too (loopback gives no exception).
   assert.equal((await call(h, "http://x/api/v1/governor", "127.0.0.1")).status, 401);
   assert.equal((await call(h, "http://x/api/v1/constants/1/2", "127.0.0.1")).status, 401);
-  // Read-only status follows the monitoring rule.
+  // Read-only status follows the monitoring rule (here: a loopback peer of another user).
   assert.equal(
     (await call(h, "http://127.0.0.1:7210/api/v1/status", "127.0.0.1", {
       host: "127.0.0.1:7210",
     })).status,
+    401,
+  );
+  assert.equal(
+    (await call(h, "http://x/api/v1/status", "10.0.0.5", {
+      authorization: `Bearer ${SECRET}`,
+    })).status,
     200,
   );
   assert.equal((await call(h, "http://x/api/v1/status", "10.0.0.5")).status, 401);
-  assert.equal(auth.refused, 6);
+  assert.equal(auth.refused, 7);
 });
 
-Deno.test("monitoring port: open to loopback tools, secret from anywhere else", async () => {
+Deno.test("monitoring port: open to this user's loopback tools, secret from anyone else", async () => {
   const h = new Auth(SECRET).protect(ok, "monitoring");
   const url = "http://127.0.0.1:7222/events";
   const local = { host: "127.0.0.1:7222" };
+  // A loopback peer that is not this user (here: no socket of this user at that port).
+  const stranger = await call(h, url, "127.0.0.1", local, "POST");
+  assert.equal(stranger.status, 401);
+  assert.match(JSON.parse(stranger.body).error.message, /requires the cluster secret/);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const accepted = await listener.accept();
+  ownConnection = { peerPort: client.localAddr.port, localAddr: listener.addr };
+  try {
+    await monitoringChecks(h, url, local);
+  } finally {
+    ownConnection = undefined;
+    for (const c of [client, accepted, listener]) c.close();
+  }
+});
+
+async function monitoringChecks(
+  h: (r: Request, i: Info) => Response | Promise<Response>,
+  url: string,
+  local: Record<string, string>,
+) {
   assert.equal((await call(h, url, "127.0.0.1", local, "POST")).status, 200);
   assert.equal((await call(h, url, "::1", { host: "localhost:7222" }, "POST")).status, 200);
   // The dashboard's own page (same origin) is fine; a page of another site is not, nor DNS
@@ -94,6 +131,17 @@ Deno.test("monitoring port: open to loopback tools, secret from anywhere else", 
   // A wrong bearer header is refused even from loopback.
   const wrong = { ...local, authorization: "Bearer nope" };
   assert.equal((await call(h, url, "127.0.0.1", wrong, "POST")).status, 401);
+}
+
+Deno.test("knowsSecret: header, cookie or token in the first request's head", () => {
+  const auth = new Auth(SECRET);
+  const head = (h: Record<string, string>) => new Headers(h);
+  assert.equal(auth.knowsSecret(head({ authorization: `Bearer ${SECRET}` }), "/"), true);
+  assert.equal(auth.knowsSecret(head({ authorization: "Bearer nope" }), "/"), false);
+  assert.equal(auth.knowsSecret(head({ cookie: `rain_token=${SECRET}` }), "/"), true);
+  assert.equal(auth.knowsSecret(head({}), `/?token=${SECRET}`), true);
+  assert.equal(auth.knowsSecret(head({}), "/api/v1/status"), false);
+  assert.equal(new Auth(undefined).knowsSecret(head({}), "/"), true);
 });
 
 Deno.test("--insecure: nothing is checked", async () => {

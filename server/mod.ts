@@ -4,6 +4,7 @@ import { Logger } from "../common/log.ts";
 import { RAIN_VERSION } from "../common/version.ts";
 import { authHeaders } from "../common/secret.ts";
 import { Auth } from "./auth.ts";
+import { serveGuarded } from "../common/conn_guard.ts";
 import { clientApi } from "./client_api.ts";
 import { GovernorLinks, GovernorListener } from "./governor_link.ts";
 import { monitoringApi, STATUS_PATH } from "./monitoring_api.ts";
@@ -30,7 +31,9 @@ export async function runServer(options: ServerOptions): Promise<void> {
     firstSessionId: eventLog?.nextSessionId,
     firstClientId: eventLog?.nextClientId,
   });
-  const governorListener = new GovernorListener(links, reactor);
+  const governorListener = new GovernorListener(links, reactor, {
+    heartbeatTimeout: options.heartbeatTimeout,
+  });
   const auth = new Auth(options.secret);
 
   let stopping = false;
@@ -41,6 +44,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     stopping = true;
     log.info("shutting down");
     const withdrawn = auth.withdraw(); // at once: waiting for open connections may take long
+    governorListener.close();
     links.shutdownAll();
     // A graceful HTTP shutdown waits for every open response: end the clients' never-ending
     // /connect streams and answer blocked waits now.
@@ -85,8 +89,11 @@ export async function runServer(options: ServerOptions): Promise<void> {
   });
   const monitoring = monitoringApi(reactor, liveEvents);
   mountDashboard(monitoring, { mode: "live", events: liveEvents });
-  const main = Deno.serve(
-    { hostname: options.listenHost, port: options.listenPort, onListen: () => {} },
+  // Guarded listeners (common/conn_guard.ts): header and idle timeouts, connection caps, no
+  // crash on EMFILE; connections whose first request lacks the secret get the short limits.
+  const trusted = (headers: Headers, target: string) => auth.knowsSecret(headers, target);
+  const main = await serveGuarded(
+    { hostname: options.listenHost, port: options.listenPort, trusted },
     auth.protect((request, info) => {
       const path = new URL(request.url).pathname;
       if (path === GOVERNOR_WS_PATH) {
@@ -97,8 +104,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
       return api.fetch(request);
     }, "client"),
   );
-  const http = Deno.serve(
-    { hostname: options.httpHost, port: options.httpPort, onListen: () => {} },
+  const http = await serveGuarded(
+    { hostname: options.httpHost, port: options.httpPort, trusted },
     auth.protect(monitoring.fetch, "monitoring"),
   );
   eventLog?.push({

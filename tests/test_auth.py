@@ -1,7 +1,7 @@
 """Authentication with real processes (docs/security.md): the cluster secret is required by the
 server's client port, the governor link and governors' data ports; the server publishes it for
 its user so that `Client("localhost", port)` needs nothing; read-only monitoring is open to
-loopback tools only; `--insecure` turns it all off.
+loopback tools of the server's user only; `--insecure` turns it all off.
 """
 
 import http.client
@@ -102,10 +102,45 @@ def test_governor_data_port_requires_the_secret(cluster):
     assert status == 404  # allowed in, but not held
 
 
-def test_monitoring_is_open_to_loopback_tools_only(cluster):
+OTHER_USER_REQUEST = """
+import http.client, json, sys
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+conn.request("GET", sys.argv[2], headers=json.loads(sys.argv[3]))
+res = conn.getresponse()
+print(res.status, res.read().decode())
+"""
+
+
+def request_as_other_user(port, path, headers=None):
+    """(status, body) of a GET sent by a process of another local user (uid 65534)."""
+    result = subprocess.run(
+        ["/usr/bin/python3", "-c", OTHER_USER_REQUEST, str(port), path, json.dumps(headers or {})],
+        user=65534, group=65534, capture_output=True, text=True, timeout=30, cwd="/")
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.split(" ", 1)
+    return int(status), body
+
+
+def test_monitoring_is_open_to_this_users_loopback_tools_only(cluster):
     status, body = request(cluster.http_port, "GET", "/api/v1/server_info")
     assert status == 200
     assert len(json.loads(body)["governors"]) == 2
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a request as another user")
+    # Another user of this machine reaches loopback too: the dashboard, task specs and status
+    # need the secret from them, on both ports.
+    with open(secret_path(cluster.port)) as f:
+        secret = f.read().strip()
+    for port, path in ((cluster.http_port, "/"), (cluster.http_port, "/api/v1/server_info"),
+                       (cluster.http_port, "/api/v1/sessions"), (cluster.port, "/api/v1/status")):
+        status, body = request_as_other_user(port, path)
+        assert status == 401, (port, path, body)
+        assert "requires the cluster secret" in json.loads(body)["error"]["message"]
+    status, body = request_as_other_user(cluster.http_port, "/api/v1/server_info",
+                                         {"Authorization": "Bearer " + secret})
+    assert status == 200
+    status, _ = request_as_other_user(cluster.http_port, "/api/v1/server_info?token=" + secret)
+    assert status == 200
     # A web page of another site must not read it through the user's browser.
     status, _ = request(cluster.http_port, "GET", "/api/v1/server_info",
                         {"Origin": "https://evil.example"})
