@@ -33,6 +33,7 @@ import { errorMessage, removeTree } from "./fs_util.ts";
 import { DEFAULT_MONITORING_INTERVAL, Monitor } from "./monitoring.ts";
 import { ObjectStore } from "./object_store.ts";
 import { OrphanReaper } from "./orphan_reaper.ts";
+import { reclaimDeadWorkDirs } from "./reclaim.ts";
 import { killMatching, TAG_PREFIX } from "./tagged_processes.ts";
 import type { GovernorOptions } from "./options.ts";
 import { type ConnectToServer, type ServerConnection, webSocketConnector } from "./server_link.ts";
@@ -140,6 +141,8 @@ export class Governor {
     await Deno.mkdir(o.workDir, { recursive: true });
     await this.#lockWorkDir();
     this.#reaper = OrphanReaper.start();
+    // Not awaited: a large leftover must not delay the start.
+    void reclaimDeadWorkDirs(o.workDir);
     try {
       await this.permissions.start();
       await this.store.init();
