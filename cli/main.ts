@@ -16,6 +16,7 @@ import { type Io, stdIo } from "./io.ts";
 import { parseServerArgs, runServerCommand, SERVER_USAGE } from "./server.ts";
 import { parseStartArgs, runStart, START_USAGE } from "./start.ts";
 import { parseStopArgs, runStop, STOP_USAGE } from "./stop.ts";
+import { DRAIN_USAGE, parseDrainArgs, runDrain } from "./drain.ts";
 import { parseStatusArgs, runStatus, STATUS_USAGE } from "./status.ts";
 
 export const MAIN_USAGE = `Usage: rain <command> [options]
@@ -27,6 +28,7 @@ Commands:
   start      start a server and governors in the background, wait until they are ready
   stop       shut down a running server and its governors
   status     show the governors and sessions (progress) of a running server
+  drain      stop a governor once its work is done or moved (no work lost)
   server     run the server (clients and governors connect to it)
   governor   run a governor (runs tasks) attached to a server
   dashboard  serve the dashboard over the event log of a stopped run (read-only)
@@ -99,6 +101,11 @@ async function dispatch(argv: string[], io: Io, deps: RunDeps): Promise<number> 
       const cmd = parseStopArgs(rest, (name) => ctx().env(name));
       if (cmd.help) return help(io, STOP_USAGE);
       return await runStop(cmd.server, cmd.timeout, io, cmd.secretFile);
+    }
+    case "drain": {
+      const cmd = parseDrainArgs(rest);
+      if (cmd.help) return help(io, DRAIN_USAGE);
+      return await runDrain(cmd, io);
     }
     case "status": {
       const cmd = parseStatusArgs(rest);

@@ -15,6 +15,7 @@ import { generateSecret, readSecretFile, SECRET_ENV, secretProblem } from "../co
 
 export const SERVER_USAGE = `Usage: rain server [--listen ADDR] [--http-listen ADDR] [--logdir DIR]
                    [--ready-file FILE] [--secret-file FILE | --insecure]
+                   [--heartbeat-timeout SECONDS]
 
 Runs the Rain server: clients and governors connect to its --listen address.
 ADDR is PORT, IP or IP:PORT. Options take --option=VALUE or --option VALUE.
@@ -31,6 +32,9 @@ Options:
                       a new random one); published for this user in
                       ~/.rain/secrets/<host>_<port> (see docs/security.md)
   --insecure          no secret: anyone who reaches the server can run programs (warned)
+  --heartbeat-timeout SECONDS
+                      a governor not heard from for this long is lost: its work is redone
+                      elsewhere; after a quarter of it, it gets no new work (default: 10)
   -h, --help          show this help
 
 Environment:
@@ -49,6 +53,7 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     "ready-file": { type: "string" },
     "secret-file": { type: "string" },
     "insecure": { type: "boolean" },
+    "heartbeat-timeout": { type: "string" },
   });
   if (args.help) return { help: true };
   if (args.positionals.length > 0) {
@@ -89,6 +94,17 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
   const secretFile = stringValue(args, "secret-file");
   if (secretFile !== undefined) options.secretFile = resolve(ctx.cwd, secretFile);
   if (args.values.has("insecure")) options.insecure = true;
+  const heartbeat = stringValue(args, "heartbeat-timeout");
+  if (heartbeat !== undefined) {
+    const seconds = Number(heartbeat);
+    if (!(Number.isFinite(seconds) && seconds >= 0.2)) {
+      throw new UsageError(
+        `--heartbeat-timeout must be a number of seconds ≥ 0.2, got '${heartbeat}'`,
+        "server",
+      );
+    }
+    options.heartbeatTimeout = seconds;
+  }
   return { help: false, options };
 }
 

@@ -154,6 +154,10 @@ export interface ServerInfoResponse {
     objects: Id[];
     objects_to_delete: Id[];
     resources: { cpus: number };
+    /** Its heartbeat is overdue (it gets no new work); absent when it is heard on time. */
+    stalled?: true;
+    /** `rain drain`: it gets no new work and stops once its tasks are done. */
+    draining?: true;
   }[];
 }
 
@@ -174,6 +178,23 @@ export interface RegisterMessage {
   pid: number;
   /** Executor types this governor can start besides `buildin` (e.g. `["py"]`). */
   executors: string[];
+  /**
+   * The id this governor had before its link dropped: the server resumes it (same id, its data
+   * and tasks kept) if it has not declared it lost yet; else the governor registers anew.
+   */
+  resume?: GovernorId;
+}
+
+/** Answer to `fetch_objects`: the copies now stored here, and those that could not be got. */
+export interface ObjectsFetchedMessage {
+  type: "objects_fetched";
+  objects: Id[];
+  failed: Id[];
+}
+
+/** "Still alive", every `heartbeat_interval` seconds (any frame counts as much). */
+export interface HeartbeatMessage {
+  type: "heartbeat";
 }
 
 export interface TaskStartedMessage {
@@ -245,7 +266,9 @@ export type ToServer =
   | TaskFailedMessage
   | ObjectsRemovedMessage
   | MonitoringMessage
-  | DataTransfersMessage;
+  | DataTransfersMessage
+  | ObjectsFetchedMessage
+  | HeartbeatMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Server → governor (WebSocket, msgpack arrays of these)
@@ -253,6 +276,13 @@ export type ToServer =
 export interface RegisteredMessage {
   type: "registered";
   governor_id: GovernorId;
+  /** Seconds between heartbeats the server expects (absent: none expected). */
+  heartbeat_interval?: number;
+  /**
+   * True when the server resumed the governor of `register.resume` (its data and tasks stand);
+   * false or absent: a new governor, whatever it held before is forgotten by the server.
+   */
+  resumed?: boolean;
 }
 
 /** Where a governor gets an input object it does not hold yet. */
@@ -295,6 +325,15 @@ export interface CloseSessionMessage {
   session: SessionId;
 }
 
+/**
+ * Store copies of these objects (a drained governor's sole copies move here); answered by one
+ * `objects_fetched`.
+ */
+export interface FetchObjectsMessage {
+  type: "fetch_objects";
+  objects: AssignedTask["inputs"];
+}
+
 /** The cluster is being stopped: exit. */
 export interface ShutdownMessage {
   type: "shutdown";
@@ -305,6 +344,7 @@ export type ToGovernor =
   | AssignTasksMessage
   | DeleteObjectsMessage
   | CloseSessionMessage
+  | FetchObjectsMessage
   | ShutdownMessage;
 
 /** Object state and info as the server keeps them; reused by update answers. */

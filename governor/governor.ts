@@ -16,7 +16,7 @@
 import { parse as parseToml } from "smol-toml";
 import { join } from "node:path";
 import { hostname } from "node:os";
-import type { DataTransfer, ToGovernor } from "../common/messages.ts";
+import type { DataTransfer, RegisteredMessage, ToGovernor } from "../common/messages.ts";
 import type { AssignedTask } from "../common/messages.ts";
 import { formatId } from "../common/ids.ts";
 import { Logger } from "../common/log.ts";
@@ -44,6 +44,10 @@ import { type QueuedTask, TaskRunner } from "./task_runner.ts";
 
 const log = new Logger("governor");
 
+/** How long a governor that lost the server tries to reach it again before exiting. */
+const RECONNECT_GIVE_UP_MS = 60_000;
+/** Pause between two attempts to reach the server again. */
+const RECONNECT_PAUSE_MS = 250;
 /** How long stopping waits for tasks and the data listener to wind down. */
 const STOP_GRACE_MS = 2000;
 /** Finished transfers are reported in one message this long after the first of a batch. */
@@ -70,7 +74,8 @@ export class Governor {
   readonly finished: Promise<void>;
   #resolveFinished!: () => void;
   #rejectFinished!: (e: Error) => void;
-  #registered!: (id: string) => void;
+  #registered!: (message: RegisteredMessage) => void;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #stopping: Promise<void> | undefined;
   #lockFile: string;
   /** The open, locked `governor.pid` (the lock lasts as long as the file is open). */
@@ -155,26 +160,7 @@ export class Governor {
         port: o.listenPort,
         secret: o.secret,
       });
-      const registered = new Promise<string>((resolve) => this.#registered = resolve);
-      this.link = await this.#connect((m) => this.#handle(m));
-      this.link.send({
-        type: "register",
-        protocol_version: PROTOCOL_VERSION,
-        listen_port: this.dataServer.port,
-        listen_host: this.dataServer!.hostname,
-        cpus: o.cpus,
-        resources: this.resources,
-        hostname: hostname(),
-        pid: Deno.pid,
-        executors: this.executors.names,
-      });
-      const outcome = await Promise.race([registered, this.link.closed]);
-      if (typeof outcome !== "string") {
-        throw new Error(
-          `server at ${this.link.url} did not register the governor: ${outcome.reason}`,
-        );
-      }
-      this.governorId = outcome;
+      const outcome = await this.#register(undefined);
       log.info(`registered as ${outcome} with ${o.cpus} cpus, work dir ${o.workDir}`);
       if (o.readyFile !== undefined) await writeReadyFile(o.readyFile);
       this.#startMonitoring();
@@ -182,11 +168,79 @@ export class Governor {
       await this.#shutdown();
       throw e;
     }
-    this.link.closed.then((c) => {
-      if (c.byUs) return;
-      log.error(`lost the server: ${c.reason}`);
+    this.#watchLink(this.link!);
+  }
+
+  /**
+   * Connects and registers (`resume`: the id this governor had, to be resumed by the server if
+   * it has not declared it lost yet). Resolves with the id; rejects if the server refuses.
+   */
+  async #register(resume: string | undefined): Promise<string> {
+    const o = this.options;
+    const registered = new Promise<RegisteredMessage>((resolve) => this.#registered = resolve);
+    const link = await this.#connect((m) => this.#handle(m));
+    this.link = link;
+    link.send({
+      type: "register",
+      protocol_version: PROTOCOL_VERSION,
+      listen_port: this.dataServer!.port,
+      listen_host: this.dataServer!.hostname,
+      cpus: o.cpus,
+      resources: this.resources,
+      hostname: hostname(),
+      pid: Deno.pid,
+      executors: this.executors.names,
+      ...(resume === undefined ? {} : { resume }),
+    });
+    const outcome = await Promise.race([registered, link.closed]);
+    if (!("type" in outcome)) {
+      throw new Error(`server at ${link.url} did not register the governor: ${outcome.reason}`);
+    }
+    this.governorId = outcome.governor_id;
+    this.#startHeartbeat(outcome.heartbeat_interval);
+    if (resume !== undefined && !outcome.resumed) {
+      // The server declared this governor lost: it reassigns what ran here. Stored objects
+      // stay (the server no longer counts on them; a later task may still find them here).
+      this.queue.abortAll("the server reassigned this governor's tasks");
+      this.fetcher.abortAll();
+    }
+    return outcome.governor_id;
+  }
+
+  /** When the link drops (not by us), reconnect: resumed, or registered as a new governor. */
+  #watchLink(link: ServerConnection): void {
+    link.closed.then(async (c) => {
+      if (c.byUs || this.#stopping !== undefined) return;
+      log.warn(`lost the server: ${c.reason}; reconnecting`);
+      clearInterval(this.#heartbeatTimer);
+      const previous = this.governorId;
+      const giveUp = performance.now() + RECONNECT_GIVE_UP_MS;
+      let error = "";
+      while (this.#stopping === undefined && performance.now() < giveUp) {
+        try {
+          const id = await this.#register(previous);
+          log.info(`registered again as ${id}${id === previous ? "" : ` (was ${previous})`}`);
+          if (this.#stopping !== undefined) return;
+          this.#watchLink(this.link!);
+          return;
+        } catch (e) {
+          error = errorMessage(e);
+          await new Promise((resolve) => setTimeout(resolve, RECONNECT_PAUSE_MS));
+        }
+      }
+      if (this.#stopping !== undefined) return;
+      log.error(`lost the server: ${c.reason}; ${error}`);
       this.#stop(new Error(`lost connection to the server: ${c.reason}`));
     });
+  }
+
+  #startHeartbeat(seconds: number | undefined): void {
+    clearInterval(this.#heartbeatTimer);
+    if (seconds === undefined || !(seconds > 0)) return;
+    this.#heartbeatTimer = setInterval(
+      () => this.link?.send({ type: "heartbeat" }),
+      seconds * 1000,
+    );
   }
 
   /** Stops the governor (idempotent); `finished` resolves when done. */
@@ -205,6 +259,7 @@ export class Governor {
   }
 
   async #shutdown(): Promise<void> {
+    clearInterval(this.#heartbeatTimer);
     clearTimeout(this.#monitorTimer);
     clearInterval(this.#monitorTimer);
     this.#reportTransfers();
@@ -274,7 +329,7 @@ export class Governor {
       try {
         switch (m.type) {
           case "registered":
-            this.#registered(m.governor_id);
+            this.#registered(m);
             break;
           case "assign_tasks":
             for (const t of m.tasks) this.#assign(t);
@@ -288,6 +343,9 @@ export class Governor {
             this.store.dropSession(m.session);
             this.executors.closeSession(m.session);
             break;
+          case "fetch_objects":
+            this.#fetchObjects(m.objects);
+            break;
           case "shutdown":
             log.info("shutdown requested by the server");
             this.stop();
@@ -299,6 +357,16 @@ export class Governor {
         log.error(`handling '${m?.type}' failed: ${errorMessage(e)}`);
       }
     }
+  }
+
+  /** Copies objects here (a drained governor's sole copies) and says which were stored. */
+  async #fetchObjects(objects: AssignedTask["inputs"]): Promise<void> {
+    const results = await Promise.allSettled(objects.map((o) => this.fetcher.obtain(o)));
+    this.link?.send({
+      type: "objects_fetched",
+      objects: objects.filter((_, i) => results[i]?.status === "fulfilled").map((o) => o.spec.id),
+      failed: objects.filter((_, i) => results[i]?.status === "rejected").map((o) => o.spec.id),
+    });
   }
 
   #assign(task: AssignedTask): void {

@@ -216,6 +216,17 @@ export function clientApi(ctx: ClientApiContext): Hono {
 
   app.get(`${API_PREFIX}/server_info`, (c) => c.json(reactor.serverInfo()));
 
+  // `rain drain`: answers at once; the governor stops when drained (it leaves server_info).
+  app.post(`${API_PREFIX}/governors/drain`, async (c) => {
+    const body = await jsonBody(c);
+    const id = body.governor;
+    if (typeof id !== "string") throw new ApiError("BadRequest", "'governor' must be a string");
+    const governor = reactor.governors.get(id);
+    if (!governor) throw new ApiError("NotFound", `governor ${id} is not registered`);
+    reactor.drainGovernor(governor);
+    return c.json({});
+  });
+
   app.post(`${API_PREFIX}/shutdown`, (c) => {
     log.info("shutdown requested by a client");
     queueMicrotask(() => ctx.shutdown());

@@ -29,7 +29,11 @@ const log = new Logger("server");
 /** What governors tell the server, checked; `Reactor` implements it. */
 export interface GovernorHandler {
   addGovernor(id: GovernorId, cpus: number, executors: string[]): GovernorState;
-  removeGovernor(governor: GovernorState, reason: string): void;
+  /** `orderly`: the governor stopped on purpose (no task's crash counter grows). */
+  removeGovernor(governor: GovernorState, reason: string, orderly?: boolean): void;
+  /** Its heartbeat is overdue (no new work for it) or it was heard again. */
+  setStalled(governor: GovernorState, stalled: boolean): void;
+  objectsFetched(governor: GovernorState, fetched: Id[], failed: Id[]): void;
   taskStarted(governor: GovernorState, message: TaskStartedMessage): void;
   taskFinished(governor: GovernorState, message: TaskFinishedMessage): void;
   taskFailed(governor: GovernorState, message: TaskFailedMessage): void;
@@ -83,9 +87,72 @@ export class GovernorLinks implements GovernorComm {
   }
 }
 
-/** Accepts governor connections and hands their checked messages to the handler. */
+/** Default `--heartbeat-timeout`, seconds. */
+export const DEFAULT_HEARTBEAT_TIMEOUT = 10;
+/** Heartbeats per timeout: a governor is stalled from the first one missed. */
+const HEARTBEATS_PER_TIMEOUT = 4;
+
+interface Connection {
+  socket: WebSocket;
+  /** Declares the governor lost and closes its socket. */
+  drop(reason: string): void;
+}
+
+/**
+ * Accepts governor connections and hands their checked messages to the handler. A governor is
+ * lost when its connection closes or when nothing came from it for the heartbeat timeout; it is
+ * stalled (no new work) from the first heartbeat missed.
+ */
 export class GovernorListener {
-  constructor(readonly links: GovernorLinks, readonly handler: GovernorHandler) {}
+  readonly heartbeatTimeoutMs: number;
+  readonly #connections = new Map<GovernorState, Connection>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastCheck = 0;
+
+  constructor(
+    readonly links: GovernorLinks,
+    readonly handler: GovernorHandler,
+    options: { heartbeatTimeout?: number } = {},
+  ) {
+    this.heartbeatTimeoutMs = (options.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) * 1000;
+  }
+
+  get heartbeatIntervalMs(): number {
+    return this.heartbeatTimeoutMs / HEARTBEATS_PER_TIMEOUT;
+  }
+
+  /** Stops watching heartbeats (the server stops). */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #watch(): void {
+    if (this.#timer !== undefined) return;
+    this.#lastCheck = performance.now();
+    const period = Math.max(20, Math.min(this.heartbeatIntervalMs / 2, 500));
+    this.#timer = setInterval(() => this.#check(period), period);
+  }
+
+  #check(period: number): void {
+    const now = performance.now();
+    const late = now - this.#lastCheck - period;
+    this.#lastCheck = now;
+    if (late > this.heartbeatIntervalMs) {
+      // The server itself was busy (a huge submit): frames may wait unread; blame no governor.
+      for (const governor of this.#connections.keys()) governor.lastHeard = now;
+      return;
+    }
+    const stallAfter = this.heartbeatIntervalMs * 1.5;
+    for (const [governor, connection] of [...this.#connections]) {
+      const silent = now - governor.lastHeard;
+      if (silent > this.heartbeatTimeoutMs) {
+        connection.drop(`no heartbeat for ${(silent / 1000).toFixed(1)} s`);
+      } else if (silent > stallAfter && !governor.stalled) {
+        this.handler.setStalled(governor, true);
+      }
+    }
+  }
 
   /** Answers the WebSocket upgrade of a governor connecting from `peerIp`. */
   accept(request: Request, peerIp: string): Response {
@@ -93,12 +160,22 @@ export class GovernorListener {
     socket.binaryType = "arraybuffer";
     let governor: GovernorState | undefined;
 
-    const drop = (reason: string) => {
-      if (governor) {
+    const drop = (reason: string, orderly = false) => {
+      if (governor && this.#connections.get(governor)?.socket === socket) {
+        this.#connections.delete(governor);
         this.links.delete(governor.id);
-        this.handler.removeGovernor(governor, reason);
-        governor = undefined;
+        this.handler.removeGovernor(governor, reason, orderly);
       }
+      governor = undefined;
+    };
+    const connection: Connection = {
+      socket,
+      drop: (reason) => {
+        drop(reason);
+        try {
+          socket.close(1001, reason.slice(0, 120));
+        } catch { /* already closing */ }
+      },
     };
 
     socket.onmessage = (event) => {
@@ -106,9 +183,13 @@ export class GovernorListener {
         if (!(event.data instanceof ArrayBuffer)) throw new Error("expected a binary frame");
         const messages = decode(new Uint8Array(event.data));
         if (!Array.isArray(messages)) throw new Error("a frame must hold an array of messages");
+        if (governor) {
+          governor.lastHeard = performance.now();
+          if (governor.stalled) this.handler.setStalled(governor, false);
+        }
         for (const message of messages as ToServer[]) {
           if (!governor) {
-            governor = this.#register(socket, message, peerIp);
+            governor = this.#register(connection, message, peerIp);
             continue;
           }
           this.#dispatch(governor, message);
@@ -121,12 +202,18 @@ export class GovernorListener {
         drop(`protocol error: ${(e as Error).message}`);
       }
     };
-    socket.onclose = () => drop("connection closed");
+    // Code 1000: the governor closed it on purpose (it is stopping), which costs no crash.
+    socket.onclose = (event) =>
+      drop(
+        event.code === 1000 ? "the governor stopped" : "connection closed",
+        event.code === 1000,
+      );
     socket.onerror = () => drop("connection error");
     return response;
   }
 
-  #register(socket: WebSocket, message: ToServer, peerIp: string): GovernorState {
+  #register(connection: Connection, message: ToServer, peerIp: string): GovernorState {
+    const socket = connection.socket;
     if (message?.type !== "register") {
       throw new Error(`first message must be 'register', got '${message?.type}'`);
     }
@@ -143,13 +230,37 @@ export class GovernorListener {
     const unspecified = !m.listen_host || m.listen_host === "0.0.0.0" || m.listen_host === "::";
     const host = unspecified ? peerIp : m.listen_host;
     const id = host.includes(":") ? `[${host}]:${m.listen_port}` : `${host}:${m.listen_port}`;
+    const heartbeat_interval = this.heartbeatIntervalMs / 1000;
+    const known = [...this.#connections.entries()].find(([g]) => g.id === id);
+    if (known && m.resume === id) {
+      // Its link dropped and the server had not noticed yet: same governor, new socket.
+      const [governor, old] = known;
+      this.#connections.set(governor, connection);
+      try {
+        old.socket.close(1001, "replaced by a new connection");
+      } catch { /* already closing */ }
+      this.links.add(id, socket);
+      governor.lastHeard = performance.now();
+      if (governor.stalled) this.handler.setStalled(governor, false);
+      this.links.send(id, {
+        type: "registered",
+        governor_id: id,
+        heartbeat_interval,
+        resumed: true,
+      });
+      this.links.flush();
+      log.info(`governor ${id} reconnected`);
+      return governor;
+    }
     if (this.links.has(id)) throw new Error(`governor ${id} is already registered`);
     const executors = Array.isArray(m.executors)
       ? m.executors.filter((e) => typeof e === "string")
       : [];
     this.links.add(id, socket);
     const governor = this.handler.addGovernor(id, m.cpus, executors);
-    this.links.send(id, { type: "registered", governor_id: id });
+    this.#connections.set(governor, connection);
+    this.#watch();
+    this.links.send(id, { type: "registered", governor_id: id, heartbeat_interval });
     this.links.flush();
     return governor;
   }
@@ -179,6 +290,17 @@ export class GovernorListener {
         }
         message.net_stat ??= {};
         return r.monitoring(governor, message);
+      case "heartbeat":
+        return; // its frame was noted (lastHeard)
+      case "objects_fetched":
+        if (!Array.isArray(message.objects) || !Array.isArray(message.failed)) {
+          throw new Error("objects_fetched: bad message");
+        }
+        return r.objectsFetched(
+          governor,
+          message.objects.filter(isId),
+          message.failed.filter(isId),
+        );
       case "data_transfers":
         if (!Array.isArray(message.transfers)) throw new Error("data_transfers: bad message");
         message.transfers = message.transfers.filter((t) =>

@@ -19,4 +19,6 @@ export interface ServerOptions {
   secretFile?: string;
   /** `--insecure`: run without a secret (warned about). */
   insecure?: boolean;
+  /** `--heartbeat-timeout` seconds: a governor silent this long is lost (default 10). */
+  heartbeatTimeout?: number;
 }

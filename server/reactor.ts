@@ -23,6 +23,7 @@ import type { Scheduler } from "./scheduler.ts";
 import type { Client, GovernorState, Session, WaitOutcome } from "./state.ts";
 import type { SubmitPlan } from "./submit.ts";
 import { Core, type GovernorComm, type ReactorContext } from "./reactor/core.ts";
+import * as drain from "./reactor/drain.ts";
 import * as governors from "./reactor/governors.ts";
 import * as objects from "./reactor/objects.ts";
 import * as placement from "./reactor/placement.ts";
@@ -115,8 +116,18 @@ export class Reactor implements ReactorContext, GovernorHandler {
   addGovernor(id: GovernorId, cpus: number, executors: string[]): GovernorState {
     return governors.addGovernor(this, id, cpus, executors);
   }
-  removeGovernor(governor: GovernorState, reason: string): void {
-    governors.removeGovernor(this, governor, reason);
+  removeGovernor(governor: GovernorState, reason: string, orderly = false): void {
+    governors.removeGovernor(this, governor, reason, orderly);
+  }
+  setStalled(governor: GovernorState, stalled: boolean): void {
+    governors.setStalled(this, governor, stalled);
+  }
+  /** `rain drain`: no new work for it; stopped once idle, its needed sole copies moved. */
+  drainGovernor(governor: GovernorState): void {
+    drain.drainGovernor(this, governor);
+  }
+  objectsFetched(governor: GovernorState, fetched: Id[], failed: Id[]): void {
+    drain.objectsFetched(this, governor, fetched, failed);
   }
   taskStarted(governor: GovernorState, message: TaskStartedMessage): void {
     tasks.taskStarted(this, governor, message);

@@ -104,6 +104,9 @@ export class LocalityScheduler implements Scheduler {
   }
 
   taskReady(task: Task): void {
+    // A task made ready again (after a governor loss) may still have its old entry: keep one.
+    if (task.inReadyQueue) return;
+    task.inReadyQueue = true;
     let bucket = this.#buckets.get(task.cpus);
     if (!bucket) {
       bucket = new Fifo();
@@ -138,12 +141,14 @@ export class LocalityScheduler implements Scheduler {
         const task = bucket.peek()!;
         if (task.state !== "ready" || task.session.closed || task.session.error !== undefined) {
           bucket.shift();
+          task.inReadyQueue = false;
           this.#ready--;
           continue;
         }
         const governor = this.#pick(task);
         if (!governor) break;
         bucket.shift();
+        task.inReadyQueue = false;
         this.#ready--;
         governor.assignedCpus += task.cpus; // the next pick in this pass sees it
         out.push({ task, governor });
@@ -174,7 +179,7 @@ export class LocalityScheduler implements Scheduler {
     let bestBytes = -1;
     let bestFree = -Infinity;
     for (const g of governors) {
-      if (task.cpus > g.cpus) continue;
+      if (task.cpus > g.cpus || g.stalled || g.draining) continue;
       const free = g.freeCpus;
       const fits = free >= task.cpus ||
         (short && g.assignedCpus + task.cpus <= g.cpus * (1 + QUEUE_PER_CPU));

@@ -104,6 +104,16 @@ export class Task {
   waitingInputs = 0;
   governor?: GovernorState;
   waiters?: Waiter[];
+  /** Owned by the scheduler: the task has an entry in its ready queue (never two). */
+  inReadyQueue = false;
+  /** Governors lost while this task ran on them (unexpectedly); absent on the fault-free path. */
+  crashes?: { governor: GovernorId; time: number }[];
+  /** Times this task was run again (lost outputs recomputed, or requeued); absent if none. */
+  attempts?: number;
+  /** An input was lost while the task was assigned: a failure now is the loss's, not its own. */
+  inputLost?: boolean;
+  /** Input transfers that failed for it without a known loss (see recovery.ts). */
+  transferFailures?: number;
 
   constructor(
     readonly session: Session,
@@ -140,6 +150,12 @@ export class GovernorState {
   readonly toDelete = new Set<DataObject>();
   /** The latest resource usage sample the governor sent. */
   monitoring?: MonitoringMessage;
+  /** `performance.now()` of the last frame from the governor (heartbeats, reports). */
+  lastHeard = performance.now();
+  /** A heartbeat is overdue: the scheduler gives it no new work until it is heard again. */
+  stalled = false;
+  /** `rain drain`: no new work; stopped once its tasks are done and its sole copies moved. */
+  draining = false;
 
   constructor(readonly id: GovernorId, readonly cpus: number, readonly executors: string[]) {}
 

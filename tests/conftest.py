@@ -15,9 +15,10 @@ from rain_testing import RainCluster
 def rain_cluster():
     started = []
 
-    def start(governors=(2,), server_env=None, governor_env=None, executors=None):
+    def start(governors=(2,), server_env=None, governor_env=None, executors=None,
+              server_args=()):
         cluster = RainCluster(governors, server_env=server_env, governor_env=governor_env,
-                              executors=executors)
+                              executors=executors, server_args=server_args)
         started.append(cluster)
         return cluster
 

@@ -127,8 +127,10 @@ class RainCluster:
     ``executors`` adds executor types ({name: command}).
     """
 
-    def __init__(self, governors=(2,), server_env=None, governor_env=None, executors=None):
+    def __init__(self, governors=(2,), server_env=None, governor_env=None, executors=None,
+                 server_args=()):
         self.governor_cpus = list(governors)
+        self._server_args = list(server_args)
         self._executors = executors
         self.workspace = tempfile.mkdtemp(prefix="rain-test-")
         self.port = free_port()
@@ -161,24 +163,31 @@ class RainCluster:
             RAIN_BIN, "server", "--listen", self.address,
             "--http-listen", "127.0.0.1:{}".format(self.http_port),
             "--logdir", self.path("server-logs"), "--ready-file", ready,
-        ], self.path("server.out"), self._server_env)
+        ] + self._server_args, self.path("server.out"), self._server_env)
         self._wait_ready([(self.server, ready)])
         config = self.path("governor.toml")
         with open(config, "w") as f:
             f.write(executors_config(self._executors))
-        waiting = []
-        for index, cpus in enumerate(self.governor_cpus):
-            ready = self.path("governor-{}.ready".format(index))
-            process = Process("governor-{}".format(index), [
-                RAIN_BIN, "governor", self.address, "--cpus", str(cpus),
-                "--listen", "127.0.0.1:0",
-                "--workdir", self.path("governor-{}-work".format(index)),
-                "--logdir", self.path("governor-{}-logs".format(index)),
-                "--ready-file", ready, "--config", config,
-            ], self.path("governor-{}.out".format(index)), self._governor_env)
-            self.governors.append(process)
-            waiting.append((process, ready))
-        self._wait_ready(waiting)
+        self._wait_ready([self._spawn_governor(cpus) for cpus in self.governor_cpus])
+
+    def _spawn_governor(self, cpus):
+        index = len(self.governors)
+        ready = self.path("governor-{}.ready".format(index))
+        process = Process("governor-{}".format(index), [
+            RAIN_BIN, "governor", self.address, "--cpus", str(cpus),
+            "--listen", "127.0.0.1:0",
+            "--workdir", self.path("governor-{}-work".format(index)),
+            "--logdir", self.path("governor-{}-logs".format(index)),
+            "--ready-file", ready, "--config", self.path("governor.toml"),
+        ], self.path("governor-{}.out".format(index)), self._governor_env)
+        self.governors.append(process)
+        return process, ready
+
+    def add_governor(self, cpus=1):
+        """Starts one more governor (its own work dir) and waits until it is registered."""
+        process, ready = self._spawn_governor(cpus)
+        self._wait_ready([(process, ready)])
+        return process
 
     def _wait_ready(self, waiting):
         deadline = time.monotonic() + READY_TIMEOUT

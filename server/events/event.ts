@@ -29,6 +29,7 @@ export const EVENT_TYPES = [
   "Monitoring",
   "DataTransfer",
   "GovernorStalled",
+  "GovernorDrain",
   "ObjectLost",
   "TaskRequeued",
   "TaskRerun",
@@ -93,6 +94,7 @@ export type PendingEvent =
   | { type: "Monitoring"; time: number; governor: GovernorId; sample: MonitoringMessage }
   | { type: "DataTransfer"; time: number; to: GovernorId; transfer: DataTransfer }
   | { type: "GovernorStalled"; time: number; governor: GovernorId; stalled: boolean }
+  | { type: "GovernorDrain"; time: number; governor: GovernorId }
   | { type: "ObjectLost"; time: number; session: SessionId; object: number }
   | {
     type: "TaskRequeued";

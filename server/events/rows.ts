@@ -157,6 +157,8 @@ export function toRow(e: PendingEvent, clock: IsoClock): EventRow {
         null,
         JSON.stringify({ type: e.type, governor: e.governor, stalled: e.stalled }),
       ];
+    case "GovernorDrain":
+      return [ts, e.type, null, JSON.stringify({ type: e.type, governor: e.governor })];
     case "ObjectLost":
       return [
         ts,

@@ -1,16 +1,13 @@
 /**
- * Governors joining and leaving (a lost governor fails the sessions whose work or sole data was
- * there), and the samples and transfer reports they send.
+ * Governors joining, stalling and leaving (a lost governor's work is recovered: recovery.ts), and
+ * the samples and transfer reports they send.
  */
 import type { GovernorId } from "../../common/ids.ts";
 import type { DataTransfersMessage, MonitoringMessage } from "../../common/messages.ts";
 import { Logger } from "../../common/log.ts";
-import { GovernorState, removeLocation } from "../state.ts";
+import { GovernorState } from "../state.ts";
 import { type ReactorContext, touch } from "./core.ts";
-import { objectsOn } from "./objects.ts";
-import { releaseTask } from "./placement.ts";
-import { failSession } from "./sessions.ts";
-import { describeTask } from "./tasks.ts";
+import { recoverFromLoss } from "./recovery.ts";
 
 const log = new Logger("server");
 
@@ -33,8 +30,17 @@ export function addGovernor(
   return governor;
 }
 
-/** A governor disconnected: fail the sessions whose work or data was only there. */
-export function removeGovernor(ctx: ReactorContext, governor: GovernorState, reason: string): void {
+/**
+ * A governor is gone (its connection closed, its heartbeat overdue, or it stopped): its tasks
+ * go back to the scheduler and what only it held is recomputed if still needed (recovery.ts).
+ * `orderly`: it stopped on purpose (`rain stop`, drain, SIGINT), which costs no task a crash.
+ */
+export function removeGovernor(
+  ctx: ReactorContext,
+  governor: GovernorState,
+  reason: string,
+  orderly = false,
+): void {
   const governors = ctx.core.governors;
   if (governors.get(governor.id) !== governor) return;
   governors.delete(governor.id);
@@ -45,26 +51,22 @@ export function removeGovernor(ctx: ReactorContext, governor: GovernorState, rea
     governor: governor.id,
     error: reason,
   });
-  log.warn(`governor ${governor.id} lost: ${reason}`);
-  for (const task of [...governor.tasks]) {
-    releaseTask(ctx, task);
-    failSession(
-      ctx,
-      task.session,
-      `governor ${governor.id} was lost (${reason}) while it had task ${describeTask(task)}`,
-    );
-  }
-  for (const obj of objectsOn(ctx, governor)) {
-    removeLocation(obj, governor);
-    const needed = obj.keep || obj.pendingConsumers > 0;
-    if (obj.locations.length === 0 && !obj.constant && needed && obj.state === "finished") {
-      failSession(
-        ctx,
-        obj.session,
-        `object ${obj.session.id}/${obj.id} was lost with governor ${governor.id} (${reason})`,
-      );
-    }
-  }
+  if (orderly) log.info(`governor ${governor.id} left: ${reason}`);
+  else log.warn(`governor ${governor.id} lost: ${reason}`);
+  recoverFromLoss(ctx, governor, { reason, orderly });
+  touch(ctx);
+}
+
+/**
+ * The governor's heartbeat is overdue (`stalled`) or it was heard again: a stalled governor gets
+ * no new work; its tasks stay there until it is heard again or declared lost.
+ */
+export function setStalled(ctx: ReactorContext, governor: GovernorState, stalled: boolean): void {
+  if (governor.stalled === stalled || ctx.core.governors.get(governor.id) !== governor) return;
+  governor.stalled = stalled;
+  ctx.events?.push({ type: "GovernorStalled", time: Date.now(), governor: governor.id, stalled });
+  if (stalled) log.warn(`governor ${governor.id}: heartbeat overdue, no new work for it`);
+  else log.info(`governor ${governor.id} is heard again`);
   touch(ctx);
 }
 

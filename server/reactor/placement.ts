@@ -13,6 +13,7 @@ import {
   taskSpec,
 } from "../state.ts";
 import type { ReactorContext } from "./core.ts";
+import { continueDrain } from "./drain.ts";
 import { cancelPendingDelete, sendDeletes } from "./objects.ts";
 
 /** The task's inputs are all finished: it waits for a governor. */
@@ -26,6 +27,8 @@ export function releaseTask(ctx: ReactorContext, task: Task): void {
   const governor = task.governor;
   if (!governor || !governor.tasks.delete(task)) return;
   ctx.scheduler.taskReleased(task, governor);
+  // After the current report is applied (a finished task's outputs are located after this).
+  if (governor.draining) queueMicrotask(() => continueDrain(ctx, governor));
 }
 
 /** Places ready tasks and sends everything queued. Queued once per turn by `touch()`. */

@@ -92,6 +92,8 @@ export function serverInfo(ctx: ReactorContext): ServerInfoResponse {
       objects: [...graphPartOf(ctx, g)].map((o) => o.fullId),
       objects_to_delete: [...g.toDelete].map((o) => o.fullId),
       resources: { cpus: g.cpus },
+      ...(g.stalled ? { stalled: true as const } : {}),
+      ...(g.draining ? { draining: true as const } : {}),
     })),
   };
 }

@@ -14,6 +14,7 @@ import { type ReactorContext, touch } from "./core.ts";
 import { releaseIfUnneeded } from "./objects.ts";
 import { makeReady, releaseTask } from "./placement.ts";
 import { settleWaiter, settleWaiters } from "./queries.ts";
+import { requeueIfInputLost } from "./recovery.ts";
 import { failSession } from "./sessions.ts";
 
 const log = new Logger("server");
@@ -89,7 +90,12 @@ export function taskFinished(
   session.finishedTasks++;
   settleWaiters(task, { kind: "done" });
   message.outputs.forEach((reported, i) => {
-    const obj = task.outputs[i];
+    const obj = task.outputs[i]!;
+    if (obj.state !== "unfinished") {
+      // A re-run (recovery.ts) of an output that survived elsewhere: one more copy.
+      if (obj.state === "finished") addLocation(obj, governor);
+      return;
+    }
     obj.state = "finished";
     obj.size = reported.size;
     obj.info = reported.info?.size === undefined
@@ -123,6 +129,8 @@ export function taskFailed(
 ): void {
   const task = reportedTask(ctx, governor, message.task);
   if (!task) return;
+  // The loss's fault, not the task's.
+  if (requeueIfInputLost(ctx, task, message.info.error ?? "")) return;
   task.state = "failed";
   task.info = message.info;
   ctx.events?.push({
