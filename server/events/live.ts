@@ -66,7 +66,7 @@ export class LiveEvents implements EventSink, EventSource {
         ),
       );
     }
-    return Promise.resolve({ session, detail: session.detail ?? EMPTY });
+    return Promise.resolve({ session, detail: this.model.detailOf(session) ?? EMPTY });
   }
 
   events(criteria: EventCriteria): Promise<string> {

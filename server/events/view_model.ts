@@ -1,6 +1,7 @@
 /**
  * What the event views are computed from (views.ts), kept in memory and updated from the event
- * stream in O(1) per event: live, the server feeds it every event it logs (live.ts); post-mortem,
+ * stream in O(1) per event (task events are queued per session, detail_queue.ts, and indexed
+ * when a view asks): live, the server feeds it every event it logs (live.ts); post-mortem,
  * the rows of an events.db are replayed into it (post_mortem.ts).
  *
  * Memory is bounded: a few numbers per session and governor (at most `maxSessions` sessions), the
@@ -11,6 +12,7 @@
 import type { TaskInfo } from "../../common/attributes.ts";
 import type { DataTransfer, MonitoringMessage } from "../../common/messages.ts";
 import type { PendingEvent } from "./event.ts";
+import { DetailQueue } from "./detail_queue.ts";
 import { isFailure } from "./rows.ts";
 import type { TaskState } from "./view_types.ts";
 
@@ -51,8 +53,12 @@ export interface SessionAggregate {
   failed: number;
   /** server ms of the session's last event */
   last: number;
-  /** Absent when never built or dropped (see `detailDropped`). */
+  /**
+   * Absent when never built or dropped (see `detailDropped`); live, brought up to date from
+   * `queue` by `ViewModel.detailOf`.
+   */
   detail?: SessionDetail;
+  queue?: DetailQueue;
   detailDropped: boolean;
 }
 
@@ -264,6 +270,11 @@ export class SessionDetail {
   }
 }
 
+/** Tasks in a session's details, indexed or queued. */
+function detailSize(s: SessionAggregate): number {
+  return (s.detail?.tasks.size ?? 0) + (s.queue?.queuedTasks ?? 0);
+}
+
 function isSimple(info: Readonly<TaskInfo>): boolean {
   let keys = 0;
   for (const key in info) {
@@ -342,7 +353,7 @@ export class ViewModel {
         const s = this.#touch(e.session, e.time);
         if (!s) return;
         s.started++;
-        s.detail?.started(e.task, e.governor, e.start_time);
+        s.queue?.started(e.task, e.governor, e.start_time);
         return;
       }
       case "TaskFinished": {
@@ -350,11 +361,11 @@ export class ViewModel {
         if (!s) return;
         if (isFailure(e.info)) s.failed++;
         else s.finished++;
-        s.detail?.finished(e.time, e.task, e.info, e.outputs);
+        s.queue?.finished(e.time, e.task, e.info, e.outputs);
         return;
       }
       case "DataTransfer":
-        this.sessions.get(e.transfer.object[0])?.detail?.transferred(e.to, e.transfer);
+        this.sessions.get(e.transfer.object[0])?.queue?.transferred(e.to, e.transfer);
         return;
       case "Monitoring": {
         let samples = this.monitoring.get(e.governor);
@@ -388,11 +399,17 @@ export class ViewModel {
     s.submits++;
     if (s.detailDropped) return;
     if (!s.detail) s.detail = new SessionDetail();
-    s.detail.submitted(time, tasks, objects, specs);
+    (s.queue ??= new DetailQueue()).submitted(time, tasks, objects, specs);
     this.#detailed.delete(s);
     this.#detailed.add(s);
     this.#detailTaskCount += tasks.length;
     this.#dropDetails(s);
+  }
+
+  /** The session's details, up to date (undefined: none in memory). */
+  detailOf(s: SessionAggregate): SessionDetail | undefined {
+    if (s.detail && s.queue) s.queue.drainInto(s.detail, s.session);
+    return s.detail;
   }
 
   /** Installs details rebuilt elsewhere (post-mortem: replayed from the log). */
@@ -401,7 +418,7 @@ export class ViewModel {
     s.detailDropped = false;
     this.#detailed.delete(s);
     this.#detailed.add(s);
-    this.#detailTaskCount += detail.tasks.size;
+    this.#detailTaskCount += detailSize(s);
     this.#dropDetails(s);
   }
 
@@ -410,8 +427,8 @@ export class ViewModel {
     for (const s of this.#detailed) {
       if (this.#detailTaskCount <= this.#detailTasks) break;
       if (s === keep) continue;
-      this.#detailTaskCount -= s.detail?.tasks.size ?? 0;
-      s.detail = undefined;
+      this.#detailTaskCount -= detailSize(s);
+      s.detail = s.queue = undefined;
       s.detailDropped = true;
       this.#detailed.delete(s);
     }
@@ -437,7 +454,7 @@ export class ViewModel {
     for (const old of this.sessions.values()) {
       if (old.closed === undefined) continue;
       this.sessions.delete(old.session);
-      if (this.#detailed.delete(old)) this.#detailTaskCount -= old.detail?.tasks.size ?? 0;
+      if (this.#detailed.delete(old)) this.#detailTaskCount -= detailSize(old);
       break;
     }
   }
