@@ -125,6 +125,8 @@ export async function readSecretLine(stream: ReadableStream<Uint8Array>): Promis
 export interface PublishedSecret {
   path: string;
   unpublish(): Promise<void>;
+  /** The same, synchronously: for exit paths where nothing asynchronous runs any more. */
+  unpublishSync(): void;
 }
 
 /**
@@ -157,6 +159,16 @@ export async function publishSecret(
         if ((await Deno.readTextFile(path)).trim() === secret) {
           await Deno.remove(path);
           await Deno.remove(owner).catch(() => {});
+        }
+      } catch {
+        // already gone
+      }
+    },
+    unpublishSync() {
+      try {
+        if (Deno.readTextFileSync(path).trim() === secret) {
+          Deno.removeSync(path);
+          Deno.removeSync(owner);
         }
       } catch {
         // already gone

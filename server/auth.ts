@@ -89,6 +89,11 @@ export class Auth {
     await this.#published?.unpublish();
   }
 
+  /** The same, synchronously (uncaught errors, exit). */
+  withdrawSync(): void {
+    this.#published?.unpublishSync();
+  }
+
   /**
    * True when a request head proves its sender holds the secret (header, token cookie or
    * `?token=`): the connection guard (common/conn_guard.ts) gives such connections the long

@@ -5,6 +5,7 @@ import { RAIN_VERSION } from "../common/version.ts";
 import { authHeaders } from "../common/secret.ts";
 import { Auth } from "./auth.ts";
 import { serveGuarded } from "../common/conn_guard.ts";
+import { createSpool } from "./spool.ts";
 import { clientApi } from "./client_api.ts";
 import { GovernorLinks, GovernorListener } from "./governor_link.ts";
 import { monitoringApi, STATUS_PATH } from "./monitoring_api.ts";
@@ -16,10 +17,14 @@ import { LiveEvents } from "./events/live.ts";
 export type { ServerOptions };
 
 const log = new Logger("server");
+/** SIGHUP too: a closed terminal must not leave the spool and the published secret behind. */
+const SHUTDOWN_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
 export async function runServer(options: ServerOptions): Promise<void> {
   await Deno.mkdir(options.logDir, { recursive: true });
-  const spoolDir = await Deno.makeTempDir({ prefix: "rain-server-constants-" });
+  // The spool is locked while this server lives; spools of dead servers are removed here.
+  const spool = await createSpool();
+  const spoolDir = spool.dir;
   const links = new GovernorLinks();
   // The event log (docs/events.md); sessions a crashed server left open are closed ServerLost.
   // Its views are answered from memory (server/events/live.ts).
@@ -58,7 +63,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     // Let the shutdown frames leave before the listeners close.
     setTimeout(async () => {
       await Promise.allSettled([main.shutdown(), http.shutdown()]);
-      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+      spool.removeSync();
       await withdrawn;
       if (eventLog) {
         const time = Date.now();
@@ -117,7 +122,16 @@ export async function runServer(options: ServerOptions): Promise<void> {
     http_listen: `${options.httpHost}:${http.addr.port}`,
   });
 
-  for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(signal, shutdown);
+  for (const signal of SHUTDOWN_SIGNALS) Deno.addSignalListener(signal, shutdown);
+  // Exit paths without an orderly shutdown (an uncaught error, Deno.exit): leave nothing behind
+  // that can be removed synchronously. Only SIGKILL escapes; the next server cleans up after it.
+  const leaveNothing = () => {
+    spool.removeSync();
+    auth.withdrawSync();
+  };
+  for (const event of ["error", "unhandledrejection", "unload"]) {
+    globalThis.addEventListener(event, leaveNothing);
+  }
   log.info(
     `rain ${RAIN_VERSION} server listening on ${options.listenHost}:${main.addr.port}, ` +
       `monitoring on ${options.httpHost}:${http.addr.port}, log dir ${options.logDir}`,
@@ -125,5 +139,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
   await auth.announce(options.listenHost, main.addr.port);
   if (options.readyFile) await Deno.writeTextFile(options.readyFile, "ready\n");
   await done;
-  for (const signal of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(signal, shutdown);
+  for (const signal of SHUTDOWN_SIGNALS) Deno.removeSignalListener(signal, shutdown);
+  for (const event of ["error", "unhandledrejection", "unload"]) {
+    globalThis.removeEventListener(event, leaveNothing);
+  }
 }
