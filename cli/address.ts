@@ -53,8 +53,9 @@ export function parseAddress(text: string, rules: AddressRules): Address {
   if (text.startsWith("[")) {
     const m = /^\[([^\]]*)\](?::(.*))?$/.exec(text);
     if (!m) throw bad("IPv6 addresses are written [ADDR] or [ADDR]:PORT");
-    if (!m[1].includes(":") || !IPV6.test(m[1])) throw bad(`'${m[1]}' is not an IPv6 address`);
-    return { host: m[1], port: m[2] === undefined ? rules.defaultPort : portOf(m[2]) };
+    const host = m[1]!; // the group is not optional
+    if (!host.includes(":") || !IPV6.test(host)) throw bad(`'${host}' is not an IPv6 address`);
+    return { host, port: m[2] === undefined ? rules.defaultPort : portOf(m[2]) };
   }
   const colons = text.split(":").length - 1;
   if (colons > 1) {

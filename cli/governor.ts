@@ -72,13 +72,14 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
     "allow-run": { type: "string" },
   });
   if (args.help) return { help: true };
-  if (args.positionals.length === 0) {
+  const serverText = args.positionals[0];
+  if (serverText === undefined) {
     throw new UsageError("missing the server address SERVER[:PORT]", "governor");
   }
   if (args.positionals.length > 1) {
     throw new UsageError(`unexpected argument '${args.positionals[1]}'`, "governor");
   }
-  const server = parseAddress(args.positionals[0], serverRules("server address", "governor"));
+  const server = parseAddress(serverText, serverRules("server address", "governor"));
   const cpus = parseCpus(stringValue(args, "cpus") ?? "detect", ctx.detectedCpus);
   const listen = parseAddress(
     // No IP (absent, or a port alone): "", the interface that reaches the server.

@@ -111,7 +111,7 @@ function expandItem(item: string, whole: string): string[] {
     if (last - first > MAX_HOSTS) {
       throw new Error(`host list '${whole}' names more than ${MAX_HOSTS} hosts`);
     }
-    const width = m[1].length;
+    const width = m[1]!.length; // the group is not optional
     for (let n = first; n <= last; n++) numbers.push(String(n).padStart(width, "0"));
   }
   const rests = expandItem(item.slice(close + 1), whole);

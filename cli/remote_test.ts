@@ -125,11 +125,11 @@ Deno.test("rain start --governor-host-file plans one governor per host over ssh"
   const plan = planRemote(o, SELF, "head", ["n1", "n2"], { bootId: "B", netns: "net:[1]" });
   assert.equal(plan.length, 2);
   const [g0] = plan;
-  assert.equal(g0.name, "governor 0 on n1");
-  assert.equal(g0.host, "n1");
-  assert.equal(g0.readyFile, "/tmp/rain-logs/rain-node1-4242/governor-0/ready");
-  assert.equal(g0.logFile, "/tmp/rain-logs/rain-node1-4242/governor-0/governor.log");
-  assert.deepEqual(g0.argv.slice(0, 12), [
+  assert.equal(g0!.name, "governor 0 on n1");
+  assert.equal(g0!.host, "n1");
+  assert.equal(g0!.readyFile, "/tmp/rain-logs/rain-node1-4242/governor-0/ready");
+  assert.equal(g0!.logFile, "/tmp/rain-logs/rain-node1-4242/governor-0/governor.log");
+  assert.deepEqual(g0!.argv.slice(0, 12), [
     "ssh",
     "-p",
     "2222",
@@ -143,12 +143,12 @@ Deno.test("rain start --governor-host-file plans one governor per host over ssh"
     "--",
     "n1",
   ]);
-  const remote = g0.argv[12];
-  assert.match(remote, /^exec \/bin\/sh -c '/);
-  assert.match(remote, /module load x; if \[ ! -e \/opt\/rain\/deno \]/);
+  const remote = g0!.argv[12];
+  assert.match(remote!, /^exec \/bin\/sh -c '/);
+  assert.match(remote!, /module load x; if \[ ! -e \/opt\/rain\/deno \]/);
   // The server is reached by this host's name (it listens on every interface).
   assert.match(
-    remote,
+    remote!,
     /exec \/opt\/rain\/deno run -A \/opt\/rain\/main\.ts governor head:7210 \$rain_cpus --logdir=\/tmp\/rain-logs\/rain-node1-4242\/governor-0 --ready-file=- --secret-file=- --watch-stdin --workdir=\/w\/governor-0/,
   );
   // The secret is not part of any command line.

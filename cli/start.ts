@@ -302,8 +302,9 @@ function remoteHosts(
     throw fail("--autoconf=slurm needs $SLURM_JOB_NODELIST: run it inside a Slurm job");
   }
   const srun = split("RAIN_SRUN", DEFAULT_SRUN);
+  const srunProgram = srun[0] ?? ""; // split() gives at least one word
   const onPath = (ctx.env("PATH") ?? "").split(":").some((dir) =>
-    dir !== "" && ctx.isFile(srun[0].includes("/") ? srun[0] : join(dir, srun[0]))
+    dir !== "" && ctx.isFile(srunProgram.includes("/") ? srunProgram : join(dir, srunProgram))
   );
   return onPath
     ? { source: "slurm", value: nodelist, launcher: "srun", command: srun }
@@ -489,7 +490,7 @@ export async function runStart(
   let secret: string | undefined;
   try {
     if (options.remote) {
-      const launcher = options.remote.command[0];
+      const launcher = options.remote.command[0] ?? "";
       if (!programExists(launcher)) {
         throw new Error(
           `'${launcher}' is not found here: remote governors are started with ` +

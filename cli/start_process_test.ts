@@ -113,7 +113,7 @@ Deno.test("rain start gives up after RAIN_START_TIMEOUT and kills what hangs", a
     assert.match(io.stderr, /rain: server \(pid \d+\) was not ready within 0.5 s/);
     assert.match(io.stderr, /server\.log:\n {4}still starting/);
     const [server] = pids(logDir, ["server"]);
-    assert.ok(await waitGone(server, 20_000), "SIGKILL after the grace period");
+    assert.ok(await waitGone(server!, 20_000), "SIGKILL after the grace period");
   } finally {
     await Deno.remove(logDir, { recursive: true });
   }

@@ -61,7 +61,7 @@ Deno.test("rain start --simple defaults and plan", () => {
 Deno.test("rain start -S gives the local governor --cpus=-1", () => {
   const o = options(["--simple", "-S"]);
   assert.deepEqual(o.governors, [{ arg: "-1", cpus: 3 }]);
-  assert.ok(planStart(o, SELF, "h").governors[0].argv.includes("--cpus=-1"));
+  assert.ok((planStart(o, SELF, "h").governors[0])!.argv.includes("--cpus=-1"));
   assertUsageError(
     () => options(["--simple", "-S"], testContext({ cpus: 1 })),
     /-S leaves no cpu/,
@@ -94,7 +94,7 @@ Deno.test("rain start --local-governors with every option", () => {
     "--logdir=/home/user/project/logs/server",
     "--ready-file=/home/user/project/logs/server/ready",
   ]);
-  assert.deepEqual(plan.governors[2].argv, [
+  assert.deepEqual(plan.governors[2]!.argv, [
     ...P,
     "governor",
     "127.0.0.1:7300",

@@ -79,11 +79,12 @@ export async function runStatus(server: Address, json: boolean, io: Io): Promise
 const MIB = 1024 * 1024;
 
 function table(header: string[], rows: string[][], rightAligned: Set<number>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
   const line = (cells: string[]) =>
-    cells.map((c, i) =>
-      i === cells.length - 1 ? c : rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])
-    ).join("  ").trimEnd();
+    cells.map((c, i) => {
+      const width = widths[i] ?? 0;
+      return i === cells.length - 1 ? c : rightAligned.has(i) ? c.padStart(width) : c.padEnd(width);
+    }).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
 }
 

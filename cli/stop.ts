@@ -143,5 +143,5 @@ function reason(e: unknown): string {
   const cause = (err as { cause?: Error })?.cause;
   const msg = cause?.message ?? err?.message ?? String(e);
   if (/refused/i.test(msg)) return "connection refused";
-  return msg.split("\n")[0];
+  return msg.split("\n", 1)[0] ?? "";
 }

@@ -224,8 +224,9 @@ function submitStream(
 }
 
 function joinParts(parts: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
-  if (parts.length === 1 && parts[0].buffer instanceof ArrayBuffer) {
-    return parts[0] as Uint8Array<ArrayBuffer>;
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only?.buffer instanceof ArrayBuffer) {
+    return only as Uint8Array<ArrayBuffer>;
   }
   const out = new Uint8Array(size);
   let offset = 0;

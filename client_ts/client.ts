@@ -12,7 +12,7 @@ import { formatAddress, Lifeline, Transport } from "./transport.ts";
 import type { ServerInfoResponse } from "./types.ts";
 
 /** Wire protocol version this client speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Default port of a Rain server. */
 export const DEFAULT_PORT = 7210;
 
@@ -50,6 +50,11 @@ export interface ClientOptions {
 export interface SessionOptions {
   /** Name of the session (default `"Unnamed Session"`). */
   name?: string;
+  /**
+   * Tasks no connected governor can ever run wait for such a governor instead of failing the
+   * submit (docs/resources.md).
+   */
+  wait_for_resources?: boolean;
   /** Further free attributes of the session. */
   [key: string]: unknown;
 }
@@ -65,7 +70,7 @@ export function parseAddress(
   let port = DEFAULT_PORT;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
   if (v6) {
-    host = v6[1];
+    host = v6[1]!; // the group is not optional
     if (v6[2] !== undefined) port = Number(v6[2]);
   } else {
     const colon = address.lastIndexOf(":");

@@ -49,7 +49,7 @@ export function checkContentType(contentType: string | undefined | null): void {
 function isRefinement(general: string, specific: string): boolean {
   if (general === "pickle" && specific === "cloudpickle") return true;
   return specific.startsWith(general) && specific.length > general.length &&
-    "-/".includes(specific[general.length]);
+    "-/".includes(specific.charAt(general.length));
 }
 
 /**

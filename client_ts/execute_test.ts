@@ -191,8 +191,8 @@ Deno.test({ name: "execute against a real cluster", ignore: !HAVE_RUN }, async (
       }).keepOutputs();
       await session.submit();
       const [one, two] = await task.fetchOutputs();
-      assert.equal(one.text(), "data\n");
-      assert.equal(two.text(), "data\n");
+      assert.equal(one!.text(), "data\n");
+      assert.equal(two!.text(), "data\n");
       assert.deepEqual(task.outputs.labels, ["output2", "output1"]);
     },
   );

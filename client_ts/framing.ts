@@ -47,7 +47,8 @@ export class ByteReader {
   }
 
   #take(n: number): Uint8Array {
-    const first = this.#chunks[0];
+    // Called with n <= #buffered: the chunks hold at least n bytes.
+    const first = this.#chunks[0]!;
     if (first.length >= n) {
       const out = first.subarray(0, n);
       if (first.length === n) this.#chunks.shift();
@@ -58,7 +59,7 @@ export class ByteReader {
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const chunk = this.#chunks[0];
+      const chunk = this.#chunks[0]!;
       const part = Math.min(chunk.length, n - filled);
       out.set(chunk.subarray(0, part), filled);
       filled += part;
@@ -92,7 +93,7 @@ export class ByteReader {
     while (this.#buffered === 0) {
       if (!await this.#more()) return null;
     }
-    return this.#take(Math.min(max, this.#chunks[0].length));
+    return this.#take(Math.min(max, this.#chunks[0]!.length));
   }
 
   /** Skips exactly `n` bytes. */

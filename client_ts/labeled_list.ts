@@ -62,7 +62,7 @@ export class LabeledList<T> implements Iterable<T> {
       if (index === undefined) {
         throw new RangeError(`no item labelled '${key}'`);
       }
-      return this.#items[index];
+      return this.#items[index]!; // the label map only holds valid indexes
     }
     const index = key < 0 ? this.#items.length + key : key;
     if (!Number.isInteger(index) || index < 0 || index >= this.#items.length) {
@@ -70,7 +70,7 @@ export class LabeledList<T> implements Iterable<T> {
         `index ${key} out of range (length ${this.#items.length})`,
       );
     }
-    return this.#items[index];
+    return this.#items[index]!; // in range: checked above
   }
 
   /** True if an item has this label. */

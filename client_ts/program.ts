@@ -100,10 +100,9 @@ export class Program {
     const bind = (item: Input): Input => {
       const label = item.label!;
       used.add(label);
-      if (!(label in objects)) {
-        throw new RainError(`${this}: no object for input '${label}'`);
-      }
-      return item.withData(objects[label]);
+      const data = Object.hasOwn(objects, label) ? objects[label] : undefined;
+      if (data === undefined) throw new RainError(`${this}: no object for input '${label}'`);
+      return item.withData(data);
     };
     const args = typeof this.args === "string"
       ? this.args

@@ -108,7 +108,7 @@ export async function findSecret(
     const path = `${dir}/${key}`;
     if (!granted({ name: "read", path })) continue;
     try {
-      const secret = (await Deno.readTextFile(path)).split("\n")[0].trim();
+      const secret = (await Deno.readTextFile(path)).split("\n", 1)[0]!.trim();
       if (secret) return secret;
     } catch {
       // not published under this name (or not readable)

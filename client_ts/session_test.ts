@@ -131,7 +131,7 @@ Deno.test("sessions against a real cluster", async (t) => {
       await session.submit();
       await session.waitAll();
       for (const task of tasks) assert.equal(task.state, "finished");
-      await tasks[0].wait();
+      await tasks[0]!.wait();
     },
   );
 

@@ -37,8 +37,9 @@ export function shellSplit(text: string): string[] {
           i++;
           break;
         }
-        if (d === "\\" && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) {
-          word += text[i + 1];
+        const next = text[i + 1];
+        if (d === "\\" && next !== undefined && '"\\$`'.includes(next)) {
+          word += next;
           i += 2;
         } else {
           word += d;

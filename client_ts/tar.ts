@@ -187,11 +187,12 @@ function field(block: Uint8Array, offset: number, width: number): string {
 }
 
 function numberField(block: Uint8Array, offset: number, width: number): number {
-  if (block[offset] & 0x80) {
+  // Header fields lie inside the 512-byte block: every index below is in range.
+  if (block[offset]! & 0x80) {
     // GNU base-256 for large values.
     let value = 0;
     for (let i = offset + 1; i < offset + width; i++) {
-      value = value * 256 + block[i];
+      value = value * 256 + block[i]!;
     }
     return value;
   }

@@ -137,7 +137,7 @@ export class TestCluster implements AsyncDisposable {
   /** The cluster secret the server published. */
   secret(): string {
     return Deno.readTextFileSync(`${this.secretsDir}/127.0.0.1_${this.port}`)
-      .split("\n")[0].trim();
+      .split("\n", 1)[0]!.trim();
   }
 
   async #start(options: ClusterOptions): Promise<void> {

@@ -134,8 +134,8 @@ Deno.test({
       }).keepOutputs();
       await session.submit();
       const [original, copy] = await task.fetchOutputs();
-      assert.equal(original.text(), "same");
-      assert.equal(copy.text(), "same");
+      assert.equal(original!.text(), "same");
+      assert.equal(copy!.text(), "same");
       assert.equal(task.outputs.get("copy").label, "copy");
     });
 

@@ -142,7 +142,7 @@ export function parseRunConfig(
       inSeen.add(STDIN_PATH);
     } else {
       parsed.path = normalizeRelativePath(entry.path);
-      place(parsed.path, inputs[i], "input", inSeen);
+      place(parsed.path, inputs[i]!, "input", inSeen); // lengths are checked above
     }
     parsedIn.push(parsed);
   });
@@ -157,7 +157,7 @@ export function parseRunConfig(
       parsedOut.push(path);
     } else {
       const norm = normalizeRelativePath(path);
-      place(norm, outputs[i], "output", outSeen);
+      place(norm, outputs[i]!, "output", outSeen); // lengths are checked above
       parsedOut.push(norm);
     }
   });

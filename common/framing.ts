@@ -46,7 +46,8 @@ export class ExactReader {
   }
 
   #take(n: number): Uint8Array {
-    const first = this.#chunks[0];
+    // Called with n <= #buffered: the chunks hold at least n bytes.
+    const first = this.#chunks[0]!;
     if (first.length >= n) {
       const out = first.subarray(0, n);
       if (first.length === n) this.#chunks.shift();
@@ -57,7 +58,7 @@ export class ExactReader {
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const chunk = this.#chunks[0];
+      const chunk = this.#chunks[0]!;
       const part = Math.min(chunk.length, n - filled);
       out.set(chunk.subarray(0, part), filled);
       filled += part;
@@ -83,7 +84,7 @@ export class ExactReader {
     while (this.#buffered === 0) {
       if (!await this.#more()) return null;
     }
-    return this.#take(Math.min(max, this.#chunks[0].length));
+    return this.#take(Math.min(max, this.#chunks[0]!.length));
   }
 
   /** Reads a framed JSON header. */

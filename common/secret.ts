@@ -85,7 +85,7 @@ export async function readSecretFile(path: string, privateOnly = true): Promise<
     if (e instanceof Error && e.message.startsWith("secret file")) throw e;
     throw new Error(`cannot read secret file '${path}': ${(e as Error).message}`);
   }
-  const secret = text.split("\n")[0].trim();
+  const secret = text.split("\n", 1)[0]!.trim(); // split gives at least one string
   const problem = secretProblem(secret);
   if (problem) throw new Error(`the secret in '${path}' cannot be used: ${problem}`);
   return secret;
@@ -233,7 +233,7 @@ export async function findSecret(
   const dir = secretsDir(env);
   for (const key of await secretCandidates(host, port)) {
     try {
-      const secret = (await Deno.readTextFile(join(dir, key))).split("\n")[0].trim();
+      const secret = (await Deno.readTextFile(join(dir, key))).split("\n", 1)[0]!.trim();
       if (secret !== "") return secret;
     } catch {
       // not published under this name

@@ -17,10 +17,10 @@ Deno.test("dashboard/assets.gen.ts is built from the current sources (deno task 
 });
 
 Deno.test("the embedded page loads its script and style", () => {
-  assert.match(ASSETS["index.html"], /<script type="module" src="app.js"><\/script>/);
-  assert.match(ASSETS["index.html"], /<link rel="stylesheet" href="style.css">/);
-  assert.ok(ASSETS["app.js"].length > 10_000);
-  assert.ok(ASSETS["style.css"].includes(".stream-canvas"));
+  assert.match(ASSETS["index.html"]!, /<script type="module" src="app.js"><\/script>/);
+  assert.match(ASSETS["index.html"]!, /<link rel="stylesheet" href="style.css">/);
+  assert.ok(ASSETS["app.js"]!.length > 10_000);
+  assert.ok(ASSETS["style.css"]!.includes(".stream-canvas"));
 });
 
 Deno.test("a report is one file: style, script and data inlined, nothing fetched", () => {
@@ -33,8 +33,8 @@ Deno.test("a report is one file: style, script and data inlined, nothing fetched
   assert.ok(html.includes("<style>") && html.includes('id="rain-report-data"'));
   // The data cannot close its script element early.
   const dataScript = html.split('id="rain-report-data" type="application/json">')[1];
-  assert.ok(dataScript.indexOf("</script>") > dataScript.indexOf("\\u003c/script>"));
+  assert.ok(dataScript!.indexOf("</script>") > dataScript!.indexOf("\\u003c/script>"));
   assert.match(html, /<title>Rain report: session 3/);
-  const json = dataScript.slice(0, dataScript.indexOf("</script>"));
+  const json = dataScript!.slice(0, dataScript!.indexOf("</script>"));
   assert.equal(JSON.parse(json).summary.name, "a </script> name");
 });

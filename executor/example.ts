@@ -28,11 +28,11 @@ import { Executor, TaskError } from "./mod.ts";
 new Executor()
   .task("hello", async (ctx) => {
     ctx.checkInputs(1);
-    return `Hello ${await ctx.inputs[0].text()}!`;
+    return `Hello ${await ctx.input(0).text()}!`;
   })
   .task("stats", async (ctx) => {
     ctx.checkInputs(1);
-    const numbers = await ctx.inputs[0].json();
+    const numbers = await ctx.input(0).json();
     if (!Array.isArray(numbers) || !numbers.every((n) => typeof n === "number")) {
       throw new TaskError("stats needs a JSON list of numbers");
     }
@@ -47,10 +47,10 @@ new Executor()
   })
   .task("tee", async (ctx) => {
     ctx.checkInputs(1);
-    await Deno.writeFile("copy", await ctx.inputs[0].bytes());
+    await Deno.writeFile("copy", await ctx.input(0).bytes());
     return [ctx.passInput(0), ctx.stageFile("copy")];
   })
   .task("fail", async (ctx) => {
-    throw new TaskError(await ctx.inputs[0].text());
+    throw new TaskError(await ctx.input(0).text());
   })
   .run();

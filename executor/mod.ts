@@ -15,7 +15,7 @@
  * new Executor()
  *   .task("hello", async (ctx) => {
  *     ctx.checkInputs(1);
- *     return `Hello ${await ctx.inputs[0].text()}!`;
+ *     return `Hello ${await ctx.input(0).text()}!`;
  *   })
  *   .run();
  * ```
@@ -208,6 +208,13 @@ export class Context {
     return this.#debug.join("\n");
   }
 
+  /** Input `index`; fails the task if there is no such input. */
+  input(index: number): InputData {
+    const input = this.inputs[index];
+    if (input === undefined) throw new TaskError(`there is no input ${index}`);
+    return input;
+  }
+
   /** Fails the task unless it got exactly `n` inputs. */
   checkInputs(n: number): void {
     if (this.inputs.length !== n) {
@@ -393,7 +400,11 @@ export class Executor {
         const k = kept?.get(entry.spec.id[1]);
         return new InputData(i, entry, k?.data, k?.path, k?.value);
       }
-      const data = entry.part === undefined ? undefined : parts[entry.part].slice();
+      const part = entry.part === undefined ? undefined : parts[entry.part];
+      if (entry.part !== undefined && part === undefined) {
+        throw new Error(`input ${i} names part ${entry.part} of ${parts.length}`);
+      }
+      const data = part?.slice();
       return new InputData(i, entry, data, entry.path, undefined);
     });
     cleanWorkDir(workDir);
@@ -462,7 +473,7 @@ function toOutputs(ctx: Context, result: TaskResult, parts: Uint8Array[]): CallO
   }
   return values.map((v, i) => {
     if (v === undefined || v === null) throw new TaskError(`output ${i} was not returned`);
-    const spec = ctx.outputs[i];
+    const spec = ctx.outputs[i]!; // as many values as outputs: checked above
     const o = v instanceof Output
       ? v
       : typeof v === "string"

@@ -99,7 +99,7 @@ export class FakeServer {
     while (this.connections.length <= i) {
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
-    return this.connections[i];
+    return this.connections[i]!;
   }
 
   /** Accepts governor i: waits for `register`, answers `registered` with its data address. */

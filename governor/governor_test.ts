@@ -149,7 +149,7 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
       ],
     });
     const f3 = await conn.waitFor<TaskFinishedMessage>(finishedOf([1, 30]), "make_directory");
-    assertEquals(f3.outputs[0].size, 22);
+    assertEquals(f3.outputs[0]!.size, 22);
     conn.send({
       type: "assign_tasks",
       tasks: [
@@ -238,7 +238,7 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
     await governor.runner.idle();
     conn.send({ type: "delete_objects", objects: [[9, 1]] });
     await conn.waitFor(
-      (m) => m.type === "objects_removed" && same(m.objects[0], [9, 1]),
+      (m) => m.type === "objects_removed" && same(m.objects[0]!, [9, 1]),
       "marker objects_removed",
     );
     assertEquals(conn.received.filter((m) => "task" in m && m.task[0] === 2).length, 1);
@@ -297,9 +297,9 @@ Deno.test("governor: two governors move data directly between them", async () =>
       ],
     });
     const fa = await ca.waitFor<TaskFinishedMessage>(finishedOf([1, 10]), "open");
-    assertEquals(fa.outputs[0].size, data.length);
+    assertEquals(fa.outputs[0]!.size, data.length);
     const fd = await ca.waitFor<TaskFinishedMessage>(finishedOf([1, 12]), "open_dir");
-    assertEquals(fd.outputs[0].size, 9);
+    assertEquals(fd.outputs[0]!.size, 9);
     const out = join(dir.path, "exported.bin");
     const outDir = join(dir.path, "exported-tree");
     cb.send({

@@ -25,7 +25,7 @@ export function parseCpuTimes(stat: string): CpuTimes {
   for (const line of stat.split("\n")) {
     const m = /^cpu\d+\s+(.*)$/.exec(line);
     if (!m) continue;
-    const v = m[1].trim().split(/\s+/).map(Number);
+    const v = m[1]!.trim().split(/\s+/).map(Number);
     // user nice system idle iowait irq softirq steal (guest time is already in user)
     const total = v.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
     const idle = (v[3] || 0) + (v[4] || 0);
@@ -48,8 +48,9 @@ export function parseNetStat(netdev: string): Record<string, [number, number]> {
   for (const line of netdev.split("\n").slice(2)) {
     const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
     if (!m) continue;
-    const v = m[2].trim().split(/\s+/).map(Number);
-    if (v.length >= 9) out[m[1]] = [v[0], v[8]];
+    // Both groups always match; v[0] and v[8] exist once the length is checked.
+    const v = m[2]!.trim().split(/\s+/).map(Number);
+    if (v.length >= 9) out[m[1]!] = [v[0]!, v[8]!];
   }
   return out;
 }

@@ -245,7 +245,7 @@ export class ObjectStore {
       throw e;
     }
     if (tmp === undefined) {
-      const data = chunks.length === 1 ? chunks[0] : concatBytes(chunks, total);
+      const data = chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
       return this.putMemory(id, data, contentType);
     }
     return this.adopt(id, "blob", tmp, total, contentType);

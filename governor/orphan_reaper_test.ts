@@ -7,7 +7,7 @@ const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 /** Whether a process is gone (or a zombie nobody reaped yet). */
 function dead(pid: number): boolean {
   try {
-    return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].startsWith("Z");
+    return (Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1])!.startsWith("Z");
   } catch {
     return true;
   }

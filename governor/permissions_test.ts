@@ -71,16 +71,16 @@ Deno.test("Load and LoadDir read only allowed paths; the message names the path"
   const [small] = await call(p.fns, t.store, "open", { path: join(allowed.path, "small") }, [], [
     "blob",
   ]);
-  assertEquals(small.data, enc.encode("hello"));
+  assertEquals(small!.data, enc.encode("hello"));
   const [large] = await call(p.fns, t.store, "open", { path: join(allowed.path, "big") }, [], [
     "blob",
   ]);
-  assertEquals(await Deno.readFile(large.path!), big);
+  assertEquals(await Deno.readFile(large!.path!), big);
   const [dir] = await call(p.fns, t.store, "open_dir", { path: join(allowed.path, "dir") }, [], [
     "dir",
   ]);
   assertEquals(
-    await describeTree(dir.path!),
+    await describeTree(dir!.path!),
     await describeTree(join(allowed.path, "dir")),
   );
 
@@ -144,10 +144,10 @@ Deno.test("Store writes only where allowed", async () => {
   await using src = await tempDir();
   await makeSampleTree(src.path);
   const [tree] = await call(p.fns, t.store, "open_dir", { path: src.path }, [], ["dir"]);
-  await call(p.fns, t.store, "export", { path: join(out.path, "tree") }, [tree], []);
+  await call(p.fns, t.store, "export", { path: join(out.path, "tree") }, [tree!], []);
   assertEquals(await describeTree(join(out.path, "tree")), await describeTree(src.path));
   await assertRejects(
-    () => call(p.fns, t.store, "export", { path: join(other.path, "tree") }, [tree], []),
+    () => call(p.fns, t.store, "export", { path: join(other.path, "tree") }, [tree!], []),
     Error,
     `write access to '${join(other.path, "tree")}' is not allowed`,
   );
@@ -164,7 +164,7 @@ Deno.test("Execute runs only allowed programs, checked by Deno", async () => {
     out_paths: ["+out"],
   });
   const [out] = await call(p.fns, t.store, "run", config(["cat"]), [input], ["blob"]);
-  assertEquals(out.data, enc.encode("through cat"));
+  assertEquals(out!.data, enc.encode("through cat"));
   await assertRejects(
     () => call(p.fns, t.store, "run", config(["tail"]), [input], ["blob"]),
     Error,
@@ -180,7 +180,7 @@ Deno.test("no lists: unrestricted, no sandbox (Rain 0.4)", async () => {
   const [o] = await call(p.wrap(BUILTINS), t.store, "open", { path: "/etc/hostname" }, [], [
     "blob",
   ]);
-  assert(o.size > 0);
+  assert(o!.size > 0);
   p.close();
 });
 

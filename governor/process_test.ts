@@ -80,7 +80,7 @@ function programTask(script: string): AssignedTask {
 /** Whether a process is gone (or a zombie nobody reaped yet). */
 function dead(pid: number): boolean {
   try {
-    return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].startsWith("Z");
+    return (Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1])!.startsWith("Z");
   } catch {
     return true;
   }

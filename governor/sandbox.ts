@@ -450,7 +450,9 @@ export function sandboxWorkerMain(): void {
       let denied: { kind: string; target: string } | undefined;
       if (error instanceof Deno.errors.NotCapable) {
         const d = /Requires (read|write|run) access to "((?:[^"\\]|\\.)*)"/.exec(error.message);
-        if (d) denied = { kind: d[1], target: d[2].replace(/\\(.)/g, "$1") };
+        if (d?.[1] && d[2] !== undefined) {
+          denied = { kind: d[1], target: d[2].replace(/\\(.)/g, "$1") };
+        }
       }
       scope.postMessage({
         id: m.id,

@@ -49,7 +49,7 @@ Deno.test("killTagged kills a process tree of one tag and spares other tags", as
   assertEquals(victimStatus.success, false, `victim exited with ${JSON.stringify(victimStatus)}`);
   const alive = (pid: number) => {
     try {
-      return !Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].startsWith("Z");
+      return !(Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1])!.startsWith("Z");
     } catch {
       return false;
     }

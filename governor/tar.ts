@@ -87,8 +87,8 @@ export async function extractTar(
   const ensureParent = async (rel: string, original: string) => {
     const parts = rel.split("/");
     let cur = "";
-    for (let i = 0; i < parts.length - 1; i++) {
-      cur = cur ? `${cur}/${parts[i]}` : parts[i];
+    for (const part of parts.slice(0, -1)) {
+      cur = cur ? `${cur}/${part}` : part;
       const kind = kinds.get(cur);
       if (kind === undefined) {
         await Deno.mkdir(join(dest, cur), { mode: 0o755 });

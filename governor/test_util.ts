@@ -121,7 +121,7 @@ export function makeTask(
       size: i.size,
       source: { kind: "local" },
     })),
-    outputs: outIds.map((id, k) => ({ id, data_type: outputs[k] })),
+    outputs: outIds.map((id, k) => ({ id, data_type: outputs[k]! })),
   };
 }
 
@@ -154,6 +154,8 @@ export class RecordingLink implements ServerConnection {
 
   /** The `ConnectToServer` handing this link to the governor. */
   connect: ConnectToServer = (onMessages) => {
+    // Once lost, the server stays unreachable: a governor trying again is refused.
+    if (this.#isClosed) return Promise.reject(new Error(`cannot connect to ${this.url}`));
     this.#handler = onMessages;
     return Promise.resolve(this);
   };

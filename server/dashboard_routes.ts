@@ -34,8 +34,9 @@ export function mountDashboard(app: Hono, options: DashboardOptions): void {
   const asset = (name: string) => (c: { req: { header(n: string): string | undefined } }) => {
     const etag = `"${SOURCE_HASH.slice(0, 16)}"`;
     if (c.req.header("if-none-match") === etag) return new Response(null, { status: 304 });
-    return new Response(ASSETS[name], {
-      headers: { "content-type": TYPES[name], "cache-control": "no-cache", etag },
+    const type = TYPES[name] ?? "application/octet-stream";
+    return new Response(ASSETS[name] ?? null, {
+      headers: { "content-type": type, "cache-control": "no-cache", etag },
     });
   };
   app.get("/", asset("index.html"));

@@ -46,12 +46,12 @@ Deno.test("never assigns more cpus than free to tasks of unknown duration", () =
 
 Deno.test("places a task where most bytes of its inputs already are", () => {
   const { scheduler, governors, object, task } = setup([4, 4, 4]);
-  const big = object(1000, [governors[2]]);
-  const small = object(10, [governors[1]]);
+  const big = object(1000, [governors[2]!]);
+  const small = object(10, [governors[1]!]);
   const t = task([small, big]);
   const [a] = scheduler.schedule();
-  assertEquals(a.task, t);
-  assertEquals(a.governor, governors[2]);
+  assertEquals(a!.task, t);
+  assertEquals(a!.governor, governors[2]);
 });
 
 Deno.test("objects present on every governor do not attract", () => {
@@ -59,16 +59,16 @@ Deno.test("objects present on every governor do not attract", () => {
   const everywhere = object(1e9, governors);
   task([everywhere]);
   const [a] = scheduler.schedule();
-  assertEquals(a.governor, governors[1]); // most free cpus wins the tie
+  assertEquals(a!.governor, governors[1]); // most free cpus wins the tie
 });
 
 Deno.test("a governor that can start the task now beats one holding its data but busy", () => {
   const { scheduler, governors, object, task } = setup([1, 1]);
-  const data = object(1000, [governors[0]]);
-  governors[0].assignedCpus = 1;
+  const data = object(1000, [governors[0]!]);
+  governors[0]!.assignedCpus = 1;
   task([data]);
   const [a] = scheduler.schedule();
-  assertEquals(a.governor, governors[1]);
+  assertEquals(a!.governor, governors[1]);
 });
 
 Deno.test("tasks with more cpus are placed first; a too-big task does not block others", () => {
@@ -78,7 +78,7 @@ Deno.test("tasks with more cpus are placed first; a too-big task does not block 
   const huge = task([], 3);
   const out = scheduler.schedule();
   assertEquals(out.map((a) => a.task), [big]);
-  governors[0].assignedCpus = 0;
+  governors[0]!.assignedCpus = 0;
   const next = scheduler.schedule();
   assertEquals(next.map((a) => a.task), [small]);
   assertEquals(huge.state, "ready");
@@ -89,7 +89,7 @@ Deno.test("known-short tasks are queued beyond free cpus, up to the queue limit"
   const first = task([], 1, "tiny");
   scheduler.schedule();
   scheduler.taskFinished(first, 0.001);
-  governors[0].assignedCpus = 0;
+  governors[0]!.assignedCpus = 0;
   for (let i = 0; i < 1000; i++) task([], 1, "tiny");
   const out = scheduler.schedule();
   assertEquals(out.length, 2 * (1 + QUEUE_PER_CPU));
@@ -108,7 +108,7 @@ Deno.test("test-mode placement hints attract tasks", () => {
   const { scheduler, governors, object, task } = setup([2, 2, 2]);
   const hinted = object(0, []);
   hinted.size = 5000;
-  hinted.testLocations = [governors[1]];
+  hinted.testLocations = [governors[1]!];
   task([hinted]);
-  assertEquals(scheduler.schedule()[0].governor, governors[1]);
+  assertEquals((scheduler.schedule()[0])!.governor, governors[1]);
 });

@@ -34,6 +34,8 @@ export function layoutDag(
   options: { hGap?: number; vGap?: number; margin?: number } = {},
 ): Layout {
   const hGap = options.hGap ?? 24, vGap = options.vGap ?? 56, margin = options.margin ?? 16;
+  // Nodes are numbered 0..n-1 (their index in `nodes`); every array below has one entry per
+  // node or per layer, and is only indexed by such numbers: those accesses are in range (`!`).
   const ids = nodes.map((n) => n.id);
   const index = new Map(ids.map((id, i) => [id, i]));
   const out: number[][] = ids.map(() => []);
@@ -41,8 +43,8 @@ export function layoutDag(
   for (const e of edges) {
     const a = index.get(e.from), b = index.get(e.to);
     if (a === undefined || b === undefined || a === b) continue;
-    out[a].push(b);
-    inc[b].push(a);
+    out[a]!.push(b);
+    inc[b]!.push(a);
   }
   // Break cycles: an iterative DFS marks edges to nodes on the stack as back edges.
   const state = new Uint8Array(ids.length); // 0 new, 1 on stack, 2 done
@@ -53,11 +55,12 @@ export function layoutDag(
     const stack: [number, number][] = [[root, 0]];
     state[root] = 1;
     while (stack.length) {
-      const top = stack[stack.length - 1];
+      const top = stack[stack.length - 1]!;
       const [v, k] = top;
-      if (k < out[v].length) {
+      const successors = out[v]!;
+      if (k < successors.length) {
         top[1]++;
-        const w = out[v][k];
+        const w = successors[k]!;
         if (state[w] === 1) back.add(v * n + w);
         else if (state[w] === 0) {
           state[w] = 1;
@@ -71,51 +74,53 @@ export function layoutDag(
   }
   const fwdOut = out.map((list, a) => list.filter((b) => !back.has(a * n + b)));
   const fwdIn: number[][] = ids.map(() => []);
-  fwdOut.forEach((list, a) => list.forEach((b) => fwdIn[b].push(a)));
+  fwdOut.forEach((list, a) => list.forEach((b) => fwdIn[b]!.push(a)));
   // Longest-path layering in topological order (Kahn).
   const indeg = fwdIn.map((l) => l.length);
   const layer = new Int32Array(n);
   const queue: number[] = [];
   for (let i = 0; i < n; i++) if (indeg[i] === 0) queue.push(i);
   for (let q = 0; q < queue.length; q++) {
-    const v = queue[q];
-    for (const w of fwdOut[v]) {
-      layer[w] = Math.max(layer[w], layer[v] + 1);
-      if (--indeg[w] === 0) queue.push(w);
+    const v = queue[q]!;
+    for (const w of fwdOut[v]!) {
+      layer[w] = Math.max(layer[w]!, layer[v]! + 1);
+      indeg[w]!--;
+      if (indeg[w] === 0) queue.push(w);
     }
   }
   const layerCount = n === 0 ? 0 : Math.max(...layer) + 1;
   const layers: number[][] = Array.from({ length: layerCount }, () => []);
-  for (let i = 0; i < n; i++) layers[layer[i]].push(i);
+  layer.forEach((l, i) => layers[l]!.push(i));
   // Barycenter sweeps.
   const pos = new Float64Array(n);
   const setPos = () => layers.forEach((l) => l.forEach((v, i) => (pos[v] = i)));
   setPos();
   const bary = (v: number, neighbours: number[]) =>
-    neighbours.length ? neighbours.reduce((s, w) => s + pos[w], 0) / neighbours.length : pos[v];
+    neighbours.length ? neighbours.reduce((s, w) => s + pos[w]!, 0) / neighbours.length : pos[v]!;
   for (let sweep = 0; sweep < 4; sweep++) {
     const down = sweep % 2 === 0;
     const order = down ? layers.keys() : [...layers.keys()].reverse().values();
     for (const li of order) {
-      const l = layers[li];
-      const key = new Map(l.map((v) => [v, bary(v, down ? fwdIn[v] : fwdOut[v])]));
-      l.sort((a, b) => key.get(a)! - key.get(b)! || pos[a] - pos[b]);
+      const l = layers[li]!;
+      const key = new Map(l.map((v) => [v, bary(v, (down ? fwdIn[v] : fwdOut[v])!)]));
+      l.sort((a, b) => key.get(a)! - key.get(b)! || pos[a]! - pos[b]!);
       l.forEach((v, i) => (pos[v] = i));
     }
   }
   // Coordinates: layers centred on the widest one.
   const widths = layers.map((l) =>
-    l.reduce((s, v) => s + nodes[v].width, 0) + Math.max(0, l.length - 1) * hGap
+    l.reduce((s, v) => s + nodes[v]!.width, 0) + Math.max(0, l.length - 1) * hGap
   );
   const maxWidth = Math.max(0, ...widths);
   const placed = new Map<string, Placed>();
   let y = margin;
   layers.forEach((l, li) => {
-    let x = margin + (maxWidth - widths[li]) / 2;
-    const lh = Math.max(0, ...l.map((v) => nodes[v].height));
+    let x = margin + (maxWidth - widths[li]!) / 2;
+    const lh = Math.max(0, ...l.map((v) => nodes[v]!.height));
     for (const v of l) {
-      placed.set(ids[v], { x, y: y + (lh - nodes[v].height) / 2, layer: li });
-      x += nodes[v].width + hGap;
+      const node = nodes[v]!;
+      placed.set(node.id, { x, y: y + (lh - node.height) / 2, layer: li });
+      x += node.width + hGap;
     }
     y += lh + vGap;
   });
@@ -123,6 +128,6 @@ export function layoutDag(
     nodes: placed,
     width: maxWidth + 2 * margin,
     height: Math.max(0, y - vGap + margin),
-    layers: layers.map((l) => l.map((v) => ids[v])),
+    layers: layers.map((l) => l.map((v) => ids[v]!)),
   };
 }

@@ -122,7 +122,7 @@ export class StreamModel {
     for (const g of governors) ensure(g.governor, Math.max(0, Math.max(g.cpus, g.lanes ?? 0) - 1));
     for (const t of this.tasks.values()) {
       const cpus = Math.max(1, t.cpus ?? 1);
-      for (let c = 0; c < cpus; c++) ensure(t.governor, t.cpu + c).cpus[t.cpu + c].push(t);
+      for (let c = 0; c < cpus; c++) ensure(t.governor, t.cpu + c).cpus[t.cpu + c]!.push(t); // ensure() made it
       if (t.end === null) this.#hasRunning = true;
     }
     this.transfers.forEach((t, i) => ensure(t.to, 0).transfers.push(i));
@@ -153,10 +153,8 @@ export class StreamModel {
         });
         lanes.push(lane);
       });
-      const tr = entry.transfers.map((i) => this.transfers[i]).map((t, k) => ({
-        t,
-        i: entry.transfers[k],
-      }));
+      // Indexes into this.transfers, so each names a transfer.
+      const tr = entry.transfers.map((i) => ({ t: this.transfers[i]!, i }));
       tr.sort((a, b) => a.t.start - b.t.start);
       const n = tr.length;
       const lane: Lane = {
@@ -188,7 +186,7 @@ export function lowerBound(arr: Float64Array, value: number): number {
   let lo = 0, hi = arr.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (arr[mid] < value) lo = mid + 1;
+    if (arr[mid]! < value) lo = mid + 1; // mid < arr.length
     else hi = mid;
   }
   return lo;
@@ -204,7 +202,7 @@ export function hitTest(lane: Lane, t: number, tolerance: number): number {
   const [from, to] = visibleRange(lane, t - tolerance, t + tolerance);
   let best = -1, bestDist = Infinity;
   for (let i = from; i < to; i++) {
-    const s = lane.starts[i], e = lane.ends[i];
+    const s = lane.starts[i]!, e = lane.ends[i]!; // i < to <= the lane's length
     const dist = t < s ? s - t : t > e ? t - e : 0;
     if (dist <= tolerance && dist < bestDist) {
       best = i;
@@ -223,7 +221,7 @@ export function utilization(lanes: Lane[], t0: number, t1: number, cpus?: number
     count++;
     const [from, to] = visibleRange(lane, t0, t1);
     for (let i = from; i < to; i++) {
-      const s = Math.max(t0, lane.starts[i]), e = Math.min(t1, lane.ends[i]);
+      const s = Math.max(t0, lane.starts[i]!), e = Math.min(t1, lane.ends[i]!); // i < length
       if (e > s) busy += e - s;
     }
   }

@@ -36,10 +36,10 @@ Deno.test("lanes: one per governor cpu plus a transfer lane, bars sorted by star
     "g2:0",
     "g2:-1",
   ]);
-  assert.deepEqual([...lanes[0].ids], [1, 2]);
-  assert.equal(lanes[1].ends[0], 5, "a running task ends now");
-  assert.equal(lanes[3].failed[0], 1);
-  assert.equal(lanes[4].starts.length, 1);
+  assert.deepEqual([...lanes[0]!.ids], [1, 2]);
+  assert.equal(lanes[1]!.ends[0], 5, "a running task ends now");
+  assert.equal(lanes[3]!.failed[0], 1);
+  assert.equal(lanes[4]!.starts.length, 1);
   assert.equal(m.earliestRunning(), 0.5);
   assert.equal(m.latest(), 4);
 });
@@ -70,11 +70,11 @@ Deno.test("visible range, hit test and utilization over 100k bars", () => {
   const lanes = m.build(600);
   const built = performance.now() - t0;
   assert.ok(built < 2000, `build took ${built} ms`);
-  const [from, to] = visibleRange(lanes[0], 10, 10.1);
+  const [from, to] = visibleRange(lanes[0]!, 10, 10.1);
   assert.ok(to - from >= 10 && to - from <= 12, `${to - from} bars`);
-  const i = hitTest(lanes[0], 10.002, 0.0001);
-  assert.equal(lanes[0].ids[i], 2000);
-  assert.equal(hitTest(lanes[0], 10.0075, 0.001), -1);
+  const i = hitTest(lanes[0]!, 10.002, 0.0001);
+  assert.equal(lanes[0]!.ids[i], 2000);
+  assert.equal(hitTest(lanes[0]!, 10.0075, 0.001), -1);
   const u = utilization(lanes.filter((l) => l.governor === "g1"), 0, 500);
   assert.ok(Math.abs(u - 0.5) < 0.01, `utilization ${u}`);
 });

@@ -6,10 +6,11 @@
 import { formatId } from "../../common/ids.ts";
 import { MEMORY_LIMIT, type StoredObject } from "../object_store.ts";
 import type { TaskContext, TaskOutputs } from "../task_context.ts";
+import { inputAt, outputAt } from "../task_args.ts";
 
 export function concat(ctx: TaskContext): TaskOutputs {
   const { inputs, store } = ctx;
-  const out = ctx.task.spec.outputs[0];
+  const out = outputAt(ctx, 0);
   let total = 0;
   let inMemory = true;
   for (const input of inputs) {
@@ -20,7 +21,7 @@ export function concat(ctx: TaskContext): TaskOutputs {
     if (input.data === undefined) inMemory = false;
   }
   if (inputs.length === 1) {
-    const only = inputs[0];
+    const only = inputAt(ctx, 0);
     return only.data !== undefined ? [store.putMemory(out, only.data)] : clone(ctx, only);
   }
   if (inMemory && total <= MEMORY_LIMIT) {
@@ -36,7 +37,7 @@ export function concat(ctx: TaskContext): TaskOutputs {
 }
 
 async function clone(ctx: TaskContext, input: StoredObject): Promise<StoredObject[]> {
-  return [await ctx.store.clone(input, ctx.task.spec.outputs[0], undefined)];
+  return [await ctx.store.clone(input, outputAt(ctx, 0), undefined)];
 }
 
 async function streamed(ctx: TaskContext, total: number): Promise<StoredObject[]> {
@@ -52,7 +53,7 @@ async function streamed(ctx: TaskContext, total: number): Promise<StoredObject[]
             controller.close();
             return;
           }
-          current = (await store.openStream(inputs[i++])).getReader();
+          current = (await store.openStream(inputAt(ctx, i++))).getReader();
         }
         const { value, done } = await current.read();
         if (done) {
@@ -67,5 +68,5 @@ async function streamed(ctx: TaskContext, total: number): Promise<StoredObject[]
       return current?.cancel(reason);
     },
   });
-  return [await store.putStream(ctx.task.spec.outputs[0], "blob", stream, undefined, total)];
+  return [await store.putStream(outputAt(ctx, 0), "blob", stream, undefined, total)];
 }

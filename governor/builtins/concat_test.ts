@@ -11,22 +11,22 @@ Deno.test("concat of small in-memory blobs is synchronous", async () => {
   const task = makeTask("buildin/concat", undefined, [a, b], ["blob"]);
   const out = concat(makeContext(t.store, task, [a, b]));
   assert(Array.isArray(out), "no promise for the in-memory path");
-  assertEquals(out[0].data, enc.encode("Hello world"));
-  assertEquals(out[0].id, task.spec.outputs[0]);
-  assertEquals(out[0].contentType, undefined);
-  assert(t.store.get(task.spec.outputs[0]) === out[0]);
+  assertEquals(out[0]!.data, enc.encode("Hello world"));
+  assertEquals(out[0]!.id, task.spec.outputs[0]);
+  assertEquals(out[0]!.contentType, undefined);
+  assert(t.store.get(task.spec.outputs[0]!) === out[0]);
 });
 
 Deno.test("concat of no inputs is an empty blob; one input is shared, not copied", async () => {
   await using t = await tempStore();
   const none = makeTask("buildin/concat", undefined, [], ["blob"]);
   const [empty] = await concat(makeContext(t.store, none, []));
-  assertEquals(empty.size, 0);
+  assertEquals(empty!.size, 0);
   const a = t.store.putMemory(newId(), enc.encode("x"), "text");
   const one = makeTask("buildin/concat", undefined, [a], ["blob"]);
   const [out] = await concat(makeContext(t.store, one, [a]));
-  assert(out.data === a.data);
-  assertEquals(out.contentType, undefined, "concat leaves the content type unset");
+  assert(out!.data === a.data);
+  assertEquals(out!.contentType, undefined, "concat leaves the content type unset");
 });
 
 Deno.test("concat of large blobs streams into a file", async () => {
@@ -37,9 +37,9 @@ Deno.test("concat of large blobs streams into a file", async () => {
   const c = await t.store.putBlob(newId(), big);
   const task = makeTask("buildin/concat", undefined, [a, b, c], ["blob"]);
   const [out] = await concat(makeContext(t.store, task, [a, b, c]));
-  assert(out.path !== undefined);
-  assertEquals(out.size, 2 * big.length + 4);
-  const data = await Deno.readFile(out.path);
+  assert(out!.path !== undefined);
+  assertEquals(out!.size, 2 * big.length + 4);
+  const data = await Deno.readFile(out!.path);
   assertEquals(data.subarray(big.length, big.length + 4), enc.encode("tail"));
   assertEquals(data[data.length - 1], 7);
 });

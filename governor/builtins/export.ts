@@ -10,10 +10,11 @@
 import { copyTree, fsReason } from "../fs_util.ts";
 import type { StoredObject } from "../object_store.ts";
 import { configAbsolutePath, type TaskContext } from "../task_context.ts";
+import { inputAt } from "../task_args.ts";
 
 export async function exportTask(ctx: TaskContext): Promise<StoredObject[]> {
   const path = configAbsolutePath(ctx);
-  const input = ctx.inputs[0];
+  const input = inputAt(ctx, 0);
   try {
     if (input.dataType === "dir") {
       await copyTree(input.path!, path, "writable");

@@ -9,6 +9,7 @@ import { checkRelativePath } from "../../common/builtin_tasks.ts";
 import { copyFile, copyTree, fsReason, makeDirsReadOnly, removeTree } from "../fs_util.ts";
 import type { StoredObject } from "../object_store.ts";
 import type { TaskContext } from "../task_context.ts";
+import { inputAt, outputAt } from "../task_args.ts";
 
 /** Normalises a relative path inside a directory; throws naming it if invalid. */
 export function relativePath(path: string): string {
@@ -35,10 +36,10 @@ export async function makeDirectory(ctx: TaskContext): Promise<StoredObject[]> {
   let size = 0;
   try {
     await Deno.mkdir(tmp, { mode: 0o755 });
-    for (let i = 0; i < rels.length; i++) {
+    for (const [i, rel] of rels.entries()) {
       ctx.signal.throwIfAborted();
-      const input = ctx.inputs[i];
-      const target = join(tmp, rels[i]);
+      const input = inputAt(ctx, i);
+      const target = join(tmp, rel);
       try {
         await Deno.mkdir(dirname(target), { recursive: true, mode: 0o755 });
         if (input.dataType === "dir") {
@@ -64,5 +65,5 @@ export async function makeDirectory(ctx: TaskContext): Promise<StoredObject[]> {
     await removeTree(tmp).catch(() => {});
     throw e;
   }
-  return [await ctx.store.adopt(ctx.task.spec.outputs[0], "dir", tmp, size)];
+  return [await ctx.store.adopt(outputAt(ctx, 0), "dir", tmp, size)];
 }

@@ -29,9 +29,9 @@ Deno.test("make_directory places blobs and directories at relative paths", async
     ["dir"],
   );
   const [out] = await makeDirectory(makeContext(t.store, task, inputs));
-  assertEquals(out.dataType, "dir");
-  assertEquals(out.size, 1 + big.size + dir.size);
-  const tree = await describeTree(out.path!);
+  assertEquals(out!.dataType, "dir");
+  assertEquals(out!.size, 1 + big.size + dir.size);
+  const tree = await describeTree(out!.path!);
   const expectedSub = (await describeTree(src.path)).map((l) => "sub/tree/" + l);
   assertEquals(
     tree.filter((l) => l.startsWith("sub/tree/") && l !== "sub/tree/ dir"),
@@ -39,10 +39,10 @@ Deno.test("make_directory places blobs and directories at relative paths", async
   );
   assertEquals(tree.includes("a.txt file A"), true);
   assertEquals(tree.includes("deep/er/ dir"), true);
-  const modes = await treeModes(out.path!);
+  const modes = await treeModes(out!.path!);
   assertEquals(modes.get("a.txt"), 0o444);
   assertEquals(modes.get("deep/er"), 0o555);
-  assertEquals((await Deno.stat(out.path!)).mode! & 0o777, 0o555);
+  assertEquals((await Deno.stat(out!.path!)).mode! & 0o777, 0o555);
 });
 
 Deno.test("make_directory errors name the path", async () => {
@@ -59,7 +59,7 @@ Deno.test("make_directory errors name the path", async () => {
   for (const [paths, message] of cases) {
     const task = makeTask("buildin/make_directory", { paths }, [a, b], ["dir"]);
     await assertRejects(() => makeDirectory(makeContext(t.store, task, [a, b])), Error, message);
-    assertEquals(t.store.has(task.spec.outputs[0]), false);
+    assertEquals(t.store.has(task.spec.outputs[0]!), false);
   }
   assertEquals([...Deno.readDirSync(t.store.tmpDir)].length, 0, "no temp leftovers");
 });

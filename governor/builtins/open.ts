@@ -7,6 +7,7 @@
 import { copyTree, fsReason, makeDirsReadOnly, removeTree } from "../fs_util.ts";
 import { MEMORY_LIMIT, type StoredObject } from "../object_store.ts";
 import { configAbsolutePath, type TaskContext } from "../task_context.ts";
+import { outputAt } from "../task_args.ts";
 
 async function statSource(path: string): Promise<Deno.FileInfo> {
   try {
@@ -18,7 +19,7 @@ async function statSource(path: string): Promise<Deno.FileInfo> {
 
 export async function open(ctx: TaskContext): Promise<StoredObject[]> {
   const path = configAbsolutePath(ctx);
-  const out = ctx.task.spec.outputs[0];
+  const out = outputAt(ctx, 0);
   const info = await statSource(path);
   if (info.isDirectory) throw new Error(`cannot open '${path}': is a directory`);
   if (!info.isFile) throw new Error(`cannot open '${path}': not a regular file`);
@@ -44,7 +45,7 @@ export async function open(ctx: TaskContext): Promise<StoredObject[]> {
 
 export async function openDir(ctx: TaskContext): Promise<StoredObject[]> {
   const path = configAbsolutePath(ctx);
-  const out = ctx.task.spec.outputs[0];
+  const out = outputAt(ctx, 0);
   const info = await statSource(path);
   if (!info.isDirectory) throw new Error(`cannot open '${path}': not a directory`);
   const tmp = ctx.store.tempPath();

@@ -23,16 +23,16 @@ Deno.test("open copies a small file into memory and a large one into a read-only
 
   const t1 = makeTask("buildin/open", { path: join(d.path, "small") }, [], ["blob"]);
   const [small] = await open(makeContext(t.store, t1, []));
-  assertEquals(small.data, enc.encode("hello"));
+  assertEquals(small!.data, enc.encode("hello"));
 
   const t2 = makeTask("buildin/open", { path: join(d.path, "big") }, [], ["blob"]);
   const [large] = await open(makeContext(t.store, t2, []));
-  assert(large.path !== undefined);
-  assertEquals(large.size, big.length);
-  assertEquals((await Deno.stat(large.path)).mode! & 0o777, 0o444);
+  assert(large!.path !== undefined);
+  assertEquals(large!.size, big.length);
+  assertEquals((await Deno.stat(large!.path)).mode! & 0o777, 0o444);
   // A copy: changing the source later does not change the object.
   await Deno.writeTextFile(join(d.path, "big"), "changed");
-  assertEquals(await Deno.readFile(large.path), big);
+  assertEquals(await Deno.readFile(large!.path), big);
 });
 
 Deno.test("open errors name the path", async () => {
@@ -56,10 +56,10 @@ Deno.test("open_dir copies a tree with empty dirs and symlinks, read-only", asyn
   await makeSampleTree(d.path);
   const task = makeTask("buildin/open_dir", { path: d.path }, [], ["dir"]);
   const [out] = await openDir(makeContext(t.store, task, []));
-  assertEquals(out.dataType, "dir");
-  assertEquals(out.size, SAMPLE_TREE_SIZE);
-  assertEquals(await describeTree(out.path!), await describeTree(d.path));
-  const modes = await treeModes(out.path!);
+  assertEquals(out!.dataType, "dir");
+  assertEquals(out!.size, SAMPLE_TREE_SIZE);
+  assertEquals(await describeTree(out!.path!), await describeTree(d.path));
+  const modes = await treeModes(out!.path!);
   assertEquals(modes.get("a.txt"), 0o444);
   assertEquals(modes.get("run.sh"), 0o555);
   assertEquals(modes.get("sub/empty"), 0o555);

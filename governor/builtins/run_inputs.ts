@@ -26,10 +26,12 @@ export async function placeInputs(
   inputs: StoredObject[],
   labels: (string | undefined)[],
 ): Promise<StoredObject | undefined> {
+  if (paths.length !== inputs.length) {
+    throw new Error(`${paths.length} input paths for ${inputs.length} inputs`);
+  }
   let stdin: StoredObject | undefined;
-  for (let i = 0; i < paths.length; i++) {
-    const { path, write } = paths[i];
-    const input = inputs[i];
+  for (const [i, { path, write }] of paths.entries()) {
+    const input = inputs[i]!; // as many as paths: checked above
     if (path === STDIN_PATH) {
       stdin = input;
       continue;

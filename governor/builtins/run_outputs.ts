@@ -59,24 +59,27 @@ export async function collectOutputs(
   stdout: CapturedOutput | undefined,
   readOnlyInputDirs: string[] = [],
 ): Promise<StoredObject[]> {
-  const dirOutputs = outPaths.filter((p, i) => specs[i].data_type === "dir" && p !== STDOUT_PATH);
+  if (outPaths.length !== specs.length) {
+    throw new Error(`${outPaths.length} output paths for ${specs.length} outputs`);
+  }
+  // Below, specs[i] exists for every index of outPaths (checked above).
+  const dirOutputs = outPaths.filter((p, i) => specs[i]!.data_type === "dir" && p !== STDOUT_PATH);
   const within = (path: string, dirs: string[]) =>
     dirs.some((d) => path === d || path.startsWith(d + "/"));
   const found: (Found | undefined)[] = [];
-  for (let i = 0; i < outPaths.length; i++) {
-    const path = outPaths[i];
+  for (const [i, path] of outPaths.entries()) {
     if (path === STDOUT_PATH) {
       found.push(undefined);
       continue;
     }
     const keepSource = within(path, readOnlyInputDirs) ||
       dirOutputs.some((d) => path.startsWith(d + "/"));
-    found.push(await find(store, workDir, path, specs[i], keepSource));
+    found.push(await find(store, workDir, path, specs[i]!, keepSource));
   }
   const stored = new Array<StoredObject>(outPaths.length);
-  const order = outPaths.map((_, i) => i).sort((a, b) => outPaths[b].length - outPaths[a].length);
-  for (const i of order) {
-    const spec = specs[i];
+  const order = [...outPaths.entries()].sort(([, a], [, b]) => b.length - a.length);
+  for (const [i] of order) {
+    const spec = specs[i]!;
     const f = found[i];
     if (f !== undefined) {
       stored[i] = await take(store, f);

@@ -43,8 +43,8 @@ function runTask(store: ObjectStore, spec: RunSpec): Promise<StoredObject[]> {
     (spec.outputs ?? []).map(([, type]) => type),
   );
   (spec.outputs ?? []).forEach(([path, , contentType], i) => {
-    task.outputs[i].label = path;
-    if (contentType) task.outputs[i].content_type = contentType;
+    task.outputs[i]!.label = path;
+    if (contentType) task.outputs[i]!.content_type = contentType;
   });
   return Promise.resolve(run(makeContext(store, task, inputs, spec.signal)));
 }
@@ -73,10 +73,10 @@ Deno.test("run: stdout, stdin and an output file; content type from the output s
     inputs: [[data, "+in"]],
     outputs: [["+out", "blob", "text"], ["output1", "blob"]],
   });
-  assertEquals(await text(t.store, out), "It is\nrainy day\n");
-  assertEquals(out.contentType, "text");
-  assertEquals(await text(t.store, copy), "It is\nrainy day\n");
-  assertEquals(copy.contentType, undefined);
+  assertEquals(await text(t.store, out!), "It is\nrainy day\n");
+  assertEquals(out!.contentType, "text");
+  assertEquals(await text(t.store, copy!), "It is\nrainy day\n");
+  assertEquals(copy!.contentType, undefined);
   assertEquals(await leftovers(t.store), []);
 });
 
@@ -95,9 +95,9 @@ Deno.test("run: inputs are read-only hard links to the store, or writable copies
     inputs: [[big, "big"], [small, "sub/small"], [small, "mine", true]],
     outputs: [["+out", "blob"]],
   });
-  const lines = (await text(t.store, report)).trim().split("\n");
+  const lines = (await text(t.store, report!)).trim().split("\n");
   assertEquals(lines[0], `big 444 ${storeInode} regular file`);
-  assert(lines[1].startsWith("sub/small 444 "), lines[1]);
+  assert(lines[1]!.startsWith("sub/small 444 "), lines[1]);
   assertEquals(lines.slice(2), ["smallmore"]); // the copy was writable; no symlink line
   assertEquals(await text(t.store, small), "small", "the stored object is unchanged");
   assertEquals(await leftovers(t.store), []);
@@ -118,12 +118,12 @@ Deno.test("run: an input directory is a real, read-only directory of hard links"
     inputs: [[dir, "d"], [dir, "w", true]],
     outputs: [["+out", "blob"], ["w", "dir"]],
   });
-  assertEquals((await text(t.store, report)).split("\n").slice(0, 4), ["real", "555", "555", "2"]);
-  const tree = await describeTree(copy.path!);
+  assertEquals((await text(t.store, report!)).split("\n").slice(0, 4), ["real", "555", "555", "2"]);
+  const tree = await describeTree(copy!.path!);
   assert(tree.includes("a.txt file changed\n"), tree.join("|"));
   assert(tree.includes("new/ dir"));
   assertEquals(await Deno.readTextFile(join(dir.path!, "a.txt")), "alpha", "store unchanged");
-  const modes = await treeModes(copy.path!);
+  const modes = await treeModes(copy!.path!);
   assertEquals(modes.get("a.txt"), 0o444);
   assertEquals(modes.get("new"), 0o555);
   assertEquals(await leftovers(t.store), []);
@@ -150,13 +150,13 @@ Deno.test("run: outputs — nested paths, directories, empty, large and via a sy
     ],
   });
   const [stdout, nested, dir, empty, bigFile, link] = outs;
-  assertEquals([stdout.size, stdout.data, stdout.path !== undefined], [big, undefined, true]);
-  assertEquals(await text(t.store, nested), "a\n");
-  assertEquals(await describeTree(dir.path!), ["a file a\n", "deep/ dir", "deep/empty file "]);
-  assertEquals([empty.size, await text(t.store, empty)], [0, ""]);
-  assertEquals([bigFile.size, bigFile.data], [big, undefined]);
-  assertEquals(((await Deno.stat(bigFile.path!)).mode ?? 0) & 0o777, 0o444);
-  assertEquals(await text(t.store, link), "target\n");
+  assertEquals([stdout!.size, stdout!.data, stdout!.path !== undefined], [big, undefined, true]);
+  assertEquals(await text(t.store, nested!), "a\n");
+  assertEquals(await describeTree(dir!.path!), ["a file a\n", "deep/ dir", "deep/empty file "]);
+  assertEquals([empty!.size, await text(t.store, empty!)], [0, ""]);
+  assertEquals([bigFile!.size, bigFile!.data], [big, undefined]);
+  assertEquals(((await Deno.stat(bigFile!.path!)).mode ?? 0) & 0o777, 0o444);
+  assertEquals(await text(t.store, link!), "target\n");
   assertEquals(await leftovers(t.store), []);
 });
 
@@ -172,15 +172,15 @@ Deno.test("run: outputs inside a read-only input directory are hard links to its
     inputs: [[dir, "d"]],
     outputs: [["d/a.txt", "blob"], ["d/sub/big.bin", "blob"], ["d/sub", "dir"], ["d", "dir"]],
   });
-  assertEquals(await text(t.store, file), "alpha");
-  assertEquals([big.size, big.data], [bigData.length, undefined]);
+  assertEquals(await text(t.store, file!), "alpha");
+  assertEquals([big!.size, big!.data], [bigData.length, undefined]);
   const inode = async (path: string) => (await Deno.stat(path)).ino;
   const storedBig = await inode(join(dir.path!, "sub/big.bin"));
-  assertEquals(await inode(big.path!), storedBig, "the big file is a link, not a copy");
-  assertEquals(await inode(join(sub.path!, "big.bin")), storedBig);
-  assertEquals(await describeTree(whole.path!), await describeTree(dir.path!));
+  assertEquals(await inode(big!.path!), storedBig, "the big file is a link, not a copy");
+  assertEquals(await inode(join(sub!.path!, "big.bin")), storedBig);
+  assertEquals(await describeTree(whole!.path!), await describeTree(dir.path!));
   assertEquals(await describeTree(dir.path!), await describeTree(src.path), "input unchanged");
-  assertEquals(((await Deno.stat(sub.path!)).mode ?? 0) & 0o777, 0o555);
+  assertEquals(((await Deno.stat(sub!.path!)).mode ?? 0) & 0o777, 0o555);
   assertEquals(await leftovers(t.store), []);
 });
 
@@ -202,8 +202,8 @@ Deno.test("run: taking outputs from a read-only input directory leaves it in pla
     undefined,
     ["d"],
   );
-  assertEquals(await text(t.store, file), "alpha");
-  assertEquals(await describeTree(tree.path!), ["b.txt file bravo!", "empty/ dir"]);
+  assertEquals(await text(t.store, file!), "alpha");
+  assertEquals(await describeTree(tree!.path!), ["b.txt file bravo!", "empty/ dir"]);
   // Nothing was renamed out of the input (a non-root governor could not: its dirs are 0555).
   assertEquals(await describeTree(join(workDir, "d")), before);
 });
@@ -242,7 +242,7 @@ Deno.test("run: an input path escaping the working directory fails the task", as
   const a = t.store.putMemory(newId(), enc.encode("a"));
   for (const [path, message] of [["../x", "must not contain '..'"], ["/abs", "must be relative"]]) {
     await assertRejects(
-      () => runTask(t.store, { args: ["true"], inputs: [[a, path]] }),
+      () => runTask(t.store, { args: ["true"], inputs: [[a, path!]] }),
       Error,
       message,
     );
@@ -304,7 +304,7 @@ Deno.test("run: input content types are checked against the declared ones", asyn
 /** Whether a process is gone (or a zombie nobody reaped yet). */
 function dead(pid: number): boolean {
   try {
-    return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].startsWith("Z");
+    return (Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1])!.startsWith("Z");
   } catch {
     return true;
   }
@@ -347,7 +347,7 @@ Deno.test("run: a program is over when it exits; what it left running is killed"
     args: ["sh", "-c", `sleep 100 & echo $! > ${pidFile}; echo done`],
     outputs: [["+out", "blob"]],
   });
-  assertEquals(await text(t.store, out), "done\n");
+  assertEquals(await text(t.store, out!), "done\n");
   const pid = Number(await Deno.readTextFile(pidFile));
   await waitFor(() => dead(pid), "the leftover sleep to die");
 });
@@ -367,7 +367,7 @@ Deno.test("run: every program starts in an empty, writable directory of its own"
       args: ["sh", "-c", script],
       outputs: [["+out", "blob"]],
     });
-    seen.push(await text(t.store, out));
+    seen.push(await text(t.store, out!));
   }
   assertEquals(seen, ["", "", "", "writable\n", "writable\n"]);
   assertEquals(await leftovers(t.store), []);
@@ -381,5 +381,5 @@ Deno.test("run: a leftover holding the standard input does not keep the task", a
     inputs: [[big, "+in"]],
     outputs: [["+out", "blob"]],
   });
-  assertEquals(await text(t.store, out), "started\n");
+  assertEquals(await text(t.store, out!), "started\n");
 });

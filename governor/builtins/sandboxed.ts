@@ -9,6 +9,7 @@ import { fsReason } from "../fs_util.ts";
 import { MEMORY_LIMIT, type StoredObject } from "../object_store.ts";
 import { PermissionViolation, type Sandbox } from "../sandbox.ts";
 import { configAbsolutePath, type TaskContext, type TaskFn } from "../task_context.ts";
+import { inputAt, outputAt } from "../task_args.ts";
 
 function reason(e: unknown): string {
   return e instanceof PermissionViolation ? e.message : fsReason(e);
@@ -17,7 +18,7 @@ function reason(e: unknown): string {
 export function sandboxedOpen(sandbox: Sandbox): TaskFn {
   return async (ctx: TaskContext): Promise<StoredObject[]> => {
     const path = configAbsolutePath(ctx);
-    const out = ctx.task.spec.outputs[0];
+    const out = outputAt(ctx, 0);
     const tmp = ctx.store.tempPath();
     let loaded;
     try {
@@ -33,7 +34,7 @@ export function sandboxedOpen(sandbox: Sandbox): TaskFn {
 export function sandboxedOpenDir(sandbox: Sandbox): TaskFn {
   return async (ctx: TaskContext): Promise<StoredObject[]> => {
     const path = configAbsolutePath(ctx);
-    const out = ctx.task.spec.outputs[0];
+    const out = outputAt(ctx, 0);
     const tmp = ctx.store.tempPath();
     let size: number;
     try {
@@ -48,7 +49,7 @@ export function sandboxedOpenDir(sandbox: Sandbox): TaskFn {
 export function sandboxedExport(sandbox: Sandbox): TaskFn {
   return async (ctx: TaskContext): Promise<StoredObject[]> => {
     const path = configAbsolutePath(ctx);
-    const input = ctx.inputs[0];
+    const input = inputAt(ctx, 0);
     try {
       if (input.dataType === "dir") await sandbox.storeDir(input.path!, path);
       else if (input.data !== undefined) await sandbox.storeBlob(path, { data: input.data });

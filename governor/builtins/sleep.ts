@@ -4,6 +4,7 @@
  */
 import type { TaskContext } from "../task_context.ts";
 import type { StoredObject } from "../object_store.ts";
+import { inputAt, outputAt } from "../task_args.ts";
 
 export async function sleep(ctx: TaskContext): Promise<StoredObject[]> {
   const c = ctx.config;
@@ -12,9 +13,9 @@ export async function sleep(ctx: TaskContext): Promise<StoredObject[]> {
     throw new Error("config must be {seconds: number >= 0}");
   }
   if (seconds > 0) await abortableDelay(seconds * 1000, ctx.signal);
-  const input = ctx.inputs[0];
-  const contentType = input.contentType ?? ctx.task.inputs[0].spec.content_type;
-  return [await ctx.store.clone(input, ctx.task.spec.outputs[0], contentType)];
+  const input = inputAt(ctx, 0);
+  const contentType = input.contentType ?? ctx.task.inputs[0]?.spec.content_type;
+  return [await ctx.store.clone(input, outputAt(ctx, 0), contentType)];
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it is aborted. */

@@ -9,14 +9,15 @@ import { copyFile, copyTree, fsReason, makeDirsReadOnly, removeTree } from "../f
 import { MEMORY_LIMIT, type StoredObject } from "../object_store.ts";
 import { configString, type TaskContext } from "../task_context.ts";
 import { relativePath } from "./make_directory.ts";
+import { inputAt, outputAt } from "../task_args.ts";
 
 export async function sliceDirectory(ctx: TaskContext): Promise<StoredObject[]> {
   const path = configString(ctx, "path");
   const wantDir = path.endsWith("/");
-  const input = ctx.inputs[0];
+  const input = inputAt(ctx, 0);
   if (input.dataType !== "dir") throw new Error("slice_directory input must be a directory");
   const rel = wantDir && /^(\.\/?)+$/.test(path) ? "" : relativePath(path);
-  const out = ctx.task.spec.outputs[0];
+  const out = outputAt(ctx, 0);
   let source: string;
   let info: Deno.FileInfo;
   try {

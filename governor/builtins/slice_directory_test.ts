@@ -28,21 +28,21 @@ Deno.test("slice_directory gives a file as a blob and a subdirectory as a dir", 
 
   const t1 = makeTask("buildin/slice_directory", { path: "sub/b.txt" }, [dir], ["blob"]);
   const [file] = await sliceDirectory(makeContext(t.store, t1, [dir]));
-  assertEquals(file.data, enc.encode("bravo!"));
+  assertEquals(file!.data, enc.encode("bravo!"));
 
   const t2 = makeTask("buildin/slice_directory", { path: "sub/big.bin" }, [dir], ["blob"]);
   const [big] = await sliceDirectory(makeContext(t.store, t2, [dir]));
-  assert(big.path !== undefined);
-  assertEquals(big.size, MEMORY_LIMIT + 3);
+  assert(big!.path !== undefined);
+  assertEquals(big!.size, MEMORY_LIMIT + 3);
 
   const t3 = makeTask("buildin/slice_directory", { path: "sub/" }, [dir], ["dir"]);
   const [sub] = await sliceDirectory(makeContext(t.store, t3, [dir]));
-  assertEquals(await describeTree(sub.path!), await describeTree(join(src.path, "sub")));
-  assertEquals(sub.size, 6 + MEMORY_LIMIT + 3);
+  assertEquals(await describeTree(sub!.path!), await describeTree(join(src.path, "sub")));
+  assertEquals(sub!.size, 6 + MEMORY_LIMIT + 3);
 
   const t4 = makeTask("buildin/slice_directory", { path: "link" }, [dir], ["blob"]);
   const [viaLink] = await sliceDirectory(makeContext(t.store, t4, [dir]));
-  assertEquals(viaLink.data, enc.encode("bravo!"));
+  assertEquals(viaLink!.data, enc.encode("bravo!"));
 });
 
 Deno.test("slice_directory errors name the path", async () => {

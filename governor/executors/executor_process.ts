@@ -46,7 +46,7 @@ class Tail {
   push(chunk: Uint8Array): void {
     this.#chunks.push(chunk);
     this.#size += chunk.length;
-    while (this.#chunks.length > 1 && this.#size - this.#chunks[0].length >= TAIL_BYTES) {
+    while (this.#chunks.length > 1 && this.#size - this.#chunks[0]!.length >= TAIL_BYTES) {
       this.#size -= this.#chunks.shift()!.length;
     }
   }
@@ -187,7 +187,7 @@ export class ExecutorProcess {
     let child: Deno.ChildProcess;
     const registered = o.hub.expect(token);
     try {
-      child = new Deno.Command(config.command[0], {
+      child = new Deno.Command(config.command[0]!, { // config.ts refuses an empty command
         args: config.command.slice(1),
         cwd: o.workDir,
         env,

@@ -128,7 +128,7 @@ Deno.test("executors: the example TypeScript executor runs its tasks", async () 
       tasks: [task([1, 10], "example1/hello", [{ id: [1, 11], text: "world" }], [[1, 12]])],
     });
     const hello = await result(conn, [1, 10]);
-    assertEquals(hello.outputs[0].info, { content_type: "text" });
+    assertEquals(hello.outputs[0]!.info, { content_type: "text" });
     assertEquals(await text(g, [1, 12]), "Hello world!");
 
     conn.send({
@@ -142,7 +142,7 @@ Deno.test("executors: the example TypeScript executor runs its tasks", async () 
     });
     const stats = await result(conn, [1, 20]);
     assertEquals(JSON.parse(await text(g, [1, 22])), { count: 4, sum: 12, mean: 3 });
-    assertEquals(stats.outputs[0].info, { content_type: "json" });
+    assertEquals(stats.outputs[0]!.info, { content_type: "json" });
     assertEquals(stats.info.user, { count: 4 });
     assertEquals(stats.info.debug, "summed 4 numbers");
     await result(conn, [1, 30]);
@@ -196,7 +196,7 @@ Deno.test("executors: reuse, kept inputs, staged directories, clean working dire
 
     conn.send({ type: "assign_tasks", tasks: [task([1, 300], "t/dir", [], [[[1, 301], "dir"]])] });
     const dir = await result(conn, [1, 300]);
-    assertEquals(dir.outputs[0].size, 10);
+    assertEquals(dir.outputs[0]!.size, 10);
     const path = g.store.get([1, 301])!.path!;
     assertEquals(await Deno.readTextFile(join(path, "sub/b.txt")), "bravo");
     assertEquals((await Deno.stat(join(path, "a.txt"))).mode! & 0o222, 0);

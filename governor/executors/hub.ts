@@ -42,7 +42,7 @@ export class ExecutorHub {
     let path = join(dir, "executors.sock");
     if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH) {
       const tmp = Deno.env.get("TMPDIR") || "/tmp";
-      const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+      const random = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
       path = join(tmp, `rain-${Deno.pid}-${random}.sock`);
     }
     try {

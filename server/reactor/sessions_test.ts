@@ -20,15 +20,15 @@ Deno.test("closed sessions are told from unknown ones without a record per close
   });
   const client = reactor.newClient();
   const opened = Array.from({ length: 1000 }, (_, i) => reactor.newSession(client, `s${i}`));
-  assertEquals(opened[0].id, 5);
+  assertEquals(opened[0]!.id, 5);
   const failed = opened[10];
-  reactor.failSession(failed, "boom");
+  reactor.failSession(failed!, "boom");
   for (const s of opened) if (s !== opened[500]) reactor.closeSession(s);
 
   assertEquals(apiErrorKind(() => reactor.session(5)), "SessionClosed");
   throws(() => reactor.session(1004), /session 1004 is closed/);
-  assertEquals(apiErrorKind(() => reactor.session(failed.id)), "SessionClosed");
-  assertEquals(reactor.session(opened[500].id), opened[500]);
+  assertEquals(apiErrorKind(() => reactor.session(failed!.id)), "SessionClosed");
+  assertEquals(reactor.session(opened[500]!.id), opened[500]);
   // Ids this server never gave out: earlier servers' (below the first) and future ones.
   assertEquals(apiErrorKind(() => reactor.session(4)), "NotFound");
   throws(() => reactor.session(1005), /session 1005 does not exist/);
@@ -44,7 +44,7 @@ Deno.test("closed sessions are told from unknown ones without a record per close
     if (value instanceof Map || value instanceof Set) assertEquals([field, value.size], [field, 0]);
     ok(!Array.isArray(value), field);
   }
-  assertEquals(apiErrorKind(() => reactor.session(opened[500].id)), "SessionClosed");
+  assertEquals(apiErrorKind(() => reactor.session(opened[500]!.id)), "SessionClosed");
   assertEquals(apiErrorKind(() => reactor.liveSession(1005)), "SessionClosed");
 });
 
