@@ -144,7 +144,8 @@ async function measure(executable: string): Promise<void> {
   }
 
   try {
-    for (const [label, method] of [["(a) trivial", "trivial"], ["(b) hello", "hello"]]) {
+    const methods: [string, string][] = [["(a) trivial", "trivial"], ["(b) hello", "hello"]];
+    for (const [label, method] of methods) {
       await round(method, 200); // starts and warms the executors
       const rates = [];
       const cpuBefore = await cpuSeconds(executable);

@@ -263,7 +263,9 @@ function cookieOf(header: string | null, name: string): string | undefined {
  */
 function foreignPage(request: Request): boolean {
   const host = (request.headers.get("host") ?? "").toLowerCase();
-  const hostname = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
+  const hostname = host.startsWith("[")
+    ? host.slice(0, host.indexOf("]") + 1)
+    : host.split(":", 1)[0] ?? "";
   if (hostname !== "" && hostname !== "localhost" && !isLoopback(hostname)) return true;
   const origin = request.headers.get("origin");
   if (origin === null || origin === "null") return origin === "null";

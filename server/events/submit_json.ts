@@ -74,8 +74,7 @@ export function objectColumns(objects: PlannedObject[]) {
   const strings: string[] = [];
   const interned = new Map<string, number>();
   const extra: [number, string | null, string | null][] = [];
-  for (let i = 0; i < count; i++) {
-    const o = objects[i];
+  for (const [i, o] of objects.entries()) {
     ids[i] = o.id;
     flags[i] = (o.dataType === "dir" ? 1 : 0) | (o.keep ? 2 : 0) |
       (o.dataSize !== undefined ? 4 : 0);
@@ -224,7 +223,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function topLevelValue(bytes: Uint8Array, key: string): [number, number] | null {
   const n = bytes.length;
-  const ws = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+  // Callers check i < n first; past the end is not whitespace either.
+  const ws = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
   const skipWs = (i: number) => {
     while (i < n && ws(bytes[i])) i++;
     return i;
