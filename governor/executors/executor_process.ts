@@ -27,6 +27,7 @@ import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.
 import type { ExecutorConfig } from "./config.ts";
 import { rainPythonPath } from "./config.ts";
 import type { ExecutorHub } from "./hub.ts";
+import { CappedLog } from "../../common/capped_log.ts";
 
 const log = new Logger("governor.executors");
 
@@ -64,16 +65,16 @@ class Tail {
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, tail: Tail, logPath?: string) {
-  let file: Deno.FsFile | undefined;
+  // Capped: a chatty executor must not fill the disk (head and tail kept, the gap counted).
+  let file: CappedLog | undefined;
   let fileFailed = logPath === undefined;
   try {
     for await (const chunk of stream) {
       tail.push(chunk);
       if (fileFailed) continue;
       try {
-        file ??= await Deno.open(logPath!, { create: true, append: true });
-        let written = 0;
-        while (written < chunk.length) written += await file.write(chunk.subarray(written));
+        file ??= new CappedLog(await Deno.open(logPath!, { create: true, append: true }));
+        await file.write(chunk);
       } catch (e) {
         fileFailed = true;
         log.warn(`cannot write ${logPath}: ${errorMessage(e)}`);
@@ -82,7 +83,7 @@ async function pump(stream: ReadableStream<Uint8Array>, tail: Tail, logPath?: st
   } catch {
     // the pipe broke: the process is gone
   } finally {
-    file?.close();
+    await file?.close().catch(() => {});
   }
 }
 
