@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { hitTest, StreamModel, tickStep, utilization, visibleRange } from "./stream_model.ts";
-import type { TaskStream } from "./types.ts";
+import type { StreamTask, TaskStream } from "./types.ts";
 
-function stream(tasks: TaskStream["tasks"]): TaskStream {
+/** A stream of `tasks` (not failed unless said). */
+function stream(tasks: (Omit<StreamTask, "failed"> & { failed?: boolean })[]): TaskStream {
   return {
     start: "2025-01-01T00:00:00.000Z",
     end: null,
-    governors: [{ governor: "g1", cpus: 2 }, { governor: "g2", cpus: 1 }],
-    tasks,
+    governors: [{ governor: "g1", cpus: 2, lanes: 2 }, { governor: "g2", cpus: 1, lanes: 1 }],
+    tasks: tasks.map((t) => ({ failed: false, ...t })),
     truncated: false,
   };
 }

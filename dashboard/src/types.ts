@@ -1,6 +1,7 @@
 /**
  * Shapes of the monitoring port's JSON answers (docs/events.md) as the dashboard reads them.
- * Times are RFC 3339 strings; offsets and durations are seconds.
+ * Times are RFC 3339 strings; offsets and durations are seconds. The server's own definitions are
+ * server/events/view_types.ts; server/events/view_types_test.ts fails when these drift from them.
  */
 
 export type SessionStatus = "open" | "finished" | "failed" | "closed" | "lost";
@@ -16,8 +17,8 @@ export interface SessionRow {
   tasks_total: number;
   tasks_finished: number;
   tasks_failed: number;
-  /** Tasks running now (not in every answer). */
-  tasks_running?: number;
+  /** Tasks running now. */
+  tasks_running: number;
   error?: string;
 }
 
@@ -54,7 +55,7 @@ export interface StreamTask {
   cpu: number;
   start: number;
   end: number | null;
-  failed?: boolean;
+  failed: boolean;
   /** cpus the task uses (lanes cpu..cpu+cpus-1); 1 when absent. */
   cpus?: number;
 }
@@ -63,7 +64,7 @@ export interface TaskStream {
   start: string;
   end: string | null;
   /** `lanes`: rows needed on that governor (≥ cpus). */
-  governors: { governor: string; cpus: number; lanes?: number }[];
+  governors: { governor: string; cpus: number; lanes: number }[];
   tasks: StreamTask[];
   truncated: boolean;
 }
@@ -102,21 +103,21 @@ export interface TaskDetail {
   id: number;
   name: string;
   state: string;
-  spec: Record<string, unknown>;
-  info: Record<string, unknown> | null;
-  governor?: string | null;
+  spec?: Record<string, unknown>;
+  info: Record<string, unknown>;
+  governor: string | null;
   error?: string;
   debug?: string;
   inputs: {
-    id?: number;
+    id: number;
     spec?: Record<string, unknown>;
-    producer?: number | null;
-    size?: number | null;
+    producer: number | null;
+    size: number | null;
   }[];
   outputs: {
-    id?: number;
+    id: number;
     spec?: Record<string, unknown>;
-    size?: number | null;
+    size: number | null;
     consumers: number[];
   }[];
   transfers: Transfer[];
@@ -125,7 +126,7 @@ export interface TaskDetail {
 export interface GovernorRow {
   governor: string;
   cpus: number;
-  executors?: string[];
+  executors: string[];
   added: string;
   removed?: string;
   error?: string;

@@ -65,8 +65,8 @@ export interface StreamTask {
 
 /** `GET /api/v1/sessions/<sid>/task_stream` */
 export interface TaskStream {
-  start?: string;
-  end?: string;
+  start: string;
+  end: string;
   /** `lanes`: rows needed on that governor (≥ cpus). */
   governors: { governor: string; cpus: number; lanes: number }[];
   tasks: StreamTask[];
@@ -118,7 +118,7 @@ export interface TaskDetail {
   task_type: string;
   state: TaskState;
   /** The task's spec as submitted (ClientSubmit `tasks[i]`). */
-  spec: Record<string, unknown> | undefined;
+  spec?: Record<string, unknown>;
   info: Record<string, unknown>;
   governor: string | null;
   start: number | null;
@@ -127,13 +127,13 @@ export interface TaskDetail {
   debug?: string;
   inputs: {
     id: number;
-    spec: Record<string, unknown> | undefined;
+    spec?: Record<string, unknown>;
     producer: number | null;
     size: number | null;
   }[];
   outputs: {
     id: number;
-    spec: Record<string, unknown> | undefined;
+    spec?: Record<string, unknown>;
     size: number | null;
     consumers: number[];
   }[];

@@ -178,8 +178,8 @@ export function taskStreamView(
   const cpus = (g: string) => model.governors.get(g)?.cpus ?? 0;
   const end = s.closed ?? Math.max(s.last, detail.lastEnd);
   return {
-    start: iso(base),
-    end: iso(end),
+    start: iso(base)!,
+    end: iso(end)!,
     governors: [...lanes].sort().map(([governor, used]) => ({
       governor,
       cpus: cpus(governor),
