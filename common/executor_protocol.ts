@@ -164,11 +164,8 @@ export interface Frame<T> {
 export function encodeFrame(message: object, parts: Uint8Array[] = []): Uint8Array {
   let partBytes = 0;
   if (parts.length) {
-    const lengths = new Array<number>(parts.length);
-    for (let i = 0; i < parts.length; i++) {
-      lengths[i] = parts[i].length;
-      partBytes += parts[i].length;
-    }
+    const lengths = parts.map((p) => p.length);
+    for (const n of lengths) partBytes += n;
     (message as { parts?: number[] }).parts = lengths;
   }
   const header = encoder.encode(JSON.stringify(message));
@@ -264,7 +261,8 @@ export class FrameSplitter {
     if (available < 4) return undefined;
     const b = this.#buf;
     const s = this.#start;
-    const n = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
+    // available >= 4: the four length bytes are in the buffer.
+    const n = ((b[s]! << 24) | (b[s + 1]! << 16) | (b[s + 2]! << 8) | b[s + 3]!) >>> 0;
     if (available < 4 + n) {
       // Make room for the whole frame at once.
       if (this.#buf.length - this.#start < 4 + n) this.space(4 + n - available);

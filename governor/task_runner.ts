@@ -110,11 +110,10 @@ export class TaskRunner {
     let ctx: TaskContext | undefined;
     try {
       const fn = this.resolve(spec.task_type);
-      const n = task.inputs.length;
-      const inputs = new Array<StoredObject>(n);
+      const inputs = new Array<StoredObject>(task.inputs.length);
       let waits: Promise<void>[] | undefined;
-      for (let i = 0; i < n; i++) {
-        const r = this.#o.fetcher.obtain(task.inputs[i]);
+      for (const [i, input] of task.inputs.entries()) {
+        const r = this.#o.fetcher.obtain(input);
         if (r instanceof Promise) (waits ??= []).push(r.then((o) => void (inputs[i] = o)));
         else inputs[i] = r;
       }
@@ -135,8 +134,7 @@ export class TaskRunner {
         throw new Error(`produced ${outputs.length} outputs, ${spec.outputs.length} expected`);
       }
       const reported = new Array(outputs.length);
-      for (let i = 0; i < outputs.length; i++) {
-        const o = outputs[i];
+      for (const [i, o] of outputs.entries()) {
         const declared = task.outputs[i]?.data_type;
         if (declared !== undefined && o.dataType !== declared) {
           throw new Error(

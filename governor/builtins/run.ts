@@ -18,6 +18,7 @@ import { isContentSubtype } from "../../common/content_type.ts";
 import { formatId } from "../../common/ids.ts";
 import type { StoredObject } from "../object_store.ts";
 import type { TaskContext } from "../task_context.ts";
+import { inputAt } from "../task_args.ts";
 import { placeInputs } from "./run_inputs.ts";
 import { collectOutputs } from "./run_outputs.ts";
 import { discard, runProgram } from "./run_program.ts";
@@ -31,10 +32,12 @@ export async function run(ctx: TaskContext): Promise<StoredObject[]> {
     task.outputs.map((o) => o.data_type),
   );
   const labels = task.inputs.map((i, k) => task.spec.inputs[k]?.label ?? i.spec.label);
+  // parseRunConfig checked: one in_paths entry per input.
   config.in_paths.forEach((p, i) => {
-    const actual = inputs[i].contentType ?? task.inputs[i].spec.content_type;
+    const input = inputAt(ctx, i);
+    const actual = input.contentType ?? task.inputs[i]?.spec.content_type;
     if (p.content_type && actual && !isContentSubtype(actual, p.content_type)) {
-      const name = labels[i] ? `'${labels[i]}'` : formatId(inputs[i].id);
+      const name = labels[i] ? `'${labels[i]}'` : formatId(input.id);
       throw new Error(
         `input ${name} has content type '${actual}', but '${p.content_type}' is expected`,
       );
@@ -56,7 +59,7 @@ export async function run(ctx: TaskContext): Promise<StoredObject[]> {
       spawn: ctx.spawn,
     });
     const readOnlyInputDirs = config.in_paths
-      .filter((p, i) => !p.write && p.path !== STDIN_PATH && inputs[i].dataType === "dir")
+      .filter((p, i) => !p.write && p.path !== STDIN_PATH && inputAt(ctx, i).dataType === "dir")
       .map((p) => p.path);
     try {
       return await collectOutputs(
@@ -74,7 +77,7 @@ export async function run(ctx: TaskContext): Promise<StoredObject[]> {
   } finally {
     const placed = new Set<string>();
     for (const { path } of config.in_paths) {
-      if (path !== STDIN_PATH) placed.add(path.split("/")[0]);
+      if (path !== STDIN_PATH) placed.add(path.split("/", 1)[0]!); // split gives a first part
     }
     releaseWorkDir(store, workDir, [...placed]);
   }

@@ -47,6 +47,8 @@ export interface ProgramResult {
 
 /** Runs the program; resolves when it exited successfully, throws a message otherwise. */
 export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
+  const program = o.args[0];
+  if (program === undefined) throw new Error("no program to run (args is empty)");
   const tag = newProcessTag();
   let child: Deno.ChildProcess | SandboxChild;
   try {
@@ -58,11 +60,9 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
       stdout: o.captureStdout ? "piped" : "null",
       stderr: "piped",
     };
-    child = o.spawn
-      ? await o.spawn(o.args[0], options)
-      : new Deno.Command(o.args[0], options).spawn();
+    child = o.spawn ? await o.spawn(program, options) : new Deno.Command(program, options).spawn();
   } catch (e) {
-    throw new Error(spawnError(o.args[0], e));
+    throw new Error(spawnError(program, e));
   }
   const onAbort = () => {
     try {
@@ -155,7 +155,7 @@ async function tail(stream: ReadableStream<Uint8Array>): Promise<string> {
     if (done) break;
     chunks.push(chunk);
     held += chunk.length;
-    while (held - chunks[0].length >= STDERR_TAIL) {
+    while (held - chunks[0]!.length >= STDERR_TAIL) { // held > 0: a chunk is there
       held -= chunks.shift()!.length;
       cut = true;
     }
@@ -205,7 +205,7 @@ async function capture(
     throw e;
   }
   if (file !== undefined) return { file, size };
-  return { data: chunks.length === 1 ? chunks[0] : concat(chunks, size), size };
+  return { data: chunks.length === 1 ? chunks[0]! : concat(chunks, size), size };
 }
 
 /** Removes a captured output that will not become an object. */

@@ -30,6 +30,7 @@ import { settlesWithin } from "../../common/timeout.ts";
 import { errorMessage, readOnlyMode, removeTree } from "../fs_util.ts";
 import { MEMORY_LIMIT, type StoredObject } from "../object_store.ts";
 import type { TaskContext, TaskFn } from "../task_context.ts";
+import { outputAt } from "../task_args.ts";
 import type { ExecutorConfig } from "./config.ts";
 import { ExecutorProcess } from "./executor_process.ts";
 import { ExecutorHub } from "./hub.ts";
@@ -222,11 +223,9 @@ export class ExecutorPool {
 function callInputs(ctx: TaskContext, proc: ExecutorProcess, parts: Uint8Array[]): CallInput[] {
   const session = ctx.task.spec.id[0];
   const cached = proc.cached.get(session);
-  const n = ctx.inputs.length;
-  const out = new Array<CallInput>(n);
-  for (let i = 0; i < n; i++) {
-    const stored = ctx.inputs[i];
-    const assigned = ctx.task.inputs[i];
+  const out = new Array<CallInput>(ctx.inputs.length);
+  for (const [i, stored] of ctx.inputs.entries()) {
+    const assigned = ctx.task.inputs[i]!; // ctx.inputs holds one stored object per task input
     const input: CallInput = { spec: assigned.spec, size: stored.size };
     let info = assigned.info;
     const contentType = stored.contentType;
@@ -290,8 +289,8 @@ async function storeOutputs(
   let async = false;
   for (let i = 0; i < outputs.length; i++) {
     const o: CallOutput = outputs[i] ?? {};
-    const spec = specs[i];
-    const id = ctx.task.spec.outputs[i];
+    const spec = specs[i]!; // as many as outputs: checked above
+    const id = outputAt(ctx, i);
     const what = `output ${i} (${formatId(id)}${spec.label ? ` '${spec.label}'` : ""})`;
     const contentType = o.content_type === undefined || o.content_type === null
       ? undefined
@@ -327,7 +326,7 @@ async function storeOutputs(
           `${what} is a ${spec.data_type}, but input ${o.input} is a ${src.dataType}`,
         );
       }
-      const ct = contentType ?? src.contentType ?? ctx.task.inputs[o.input].spec.content_type;
+      const ct = contentType ?? src.contentType ?? ctx.task.inputs[o.input]?.spec.content_type;
       if (ct !== undefined && !isContentSubtype(ct, spec.content_type)) {
         throw new Error(
           `${what} has content type '${ct}' (of input ${o.input}), ` +
