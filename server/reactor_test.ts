@@ -34,10 +34,10 @@ Deno.test("a concat of two constants is assigned with inline data and finishes",
   }, { 10: bytes("ab"), 11: bytes("c") });
   reactor.endTurn();
   const [assign] = comm.take("assign_tasks");
-  assertEquals(assign.governor, "127.0.0.1:1");
-  const task = assign.message.tasks[0];
-  assertEquals(task.spec.task_type, "buildin/concat");
-  assertEquals(task.inputs.map((i) => i.source), [
+  assertEquals(assign!.governor, "127.0.0.1:1");
+  const task = assign!.message.tasks[0];
+  assertEquals(task!.spec.task_type, "buildin/concat");
+  assertEquals(task!.inputs.map((i) => i.source), [
     { kind: "inline", data: bytes("ab") },
     { kind: "inline", data: bytes("c") },
   ]);
@@ -48,13 +48,13 @@ Deno.test("a concat of two constants is assigned with inline data and finishes",
   reactor.endTurn();
   // Constants are no longer needed; the kept output stays.
   const [del] = comm.take("delete_objects");
-  assertEquals(del.message.objects, [[s.id, 10], [s.id, 11]]);
+  assertEquals(del!.message.objects, [[s.id, 10], [s.id, 11]]);
   assertEquals(s.objects.get(12)!.state, "finished");
   assertEquals(reactor.governors.get("127.0.0.1:1")!.assignedCpus, 0);
   const info = reactor.serverInfo().governors[0];
-  assertEquals(info.objects_to_delete.length, 2);
+  assertEquals(info!.objects_to_delete.length, 2);
   reactor.objectsRemoved(reactor.governors.get("127.0.0.1:1")!, [[s.id, 10], [s.id, 11]]);
-  assertEquals(reactor.serverInfo().governors[0].objects, [[s.id, 12]]);
+  assertEquals((reactor.serverInfo().governors[0])!.objects, [[s.id, 12]]);
 });
 
 Deno.test("a consumer becomes ready when its input is produced and fetches it from the producer", () => {
@@ -85,8 +85,8 @@ Deno.test("a consumer becomes ready when its input is produced and fetches it fr
   finish(reactor, gov20, s.id, 20, [11]);
   reactor.endTurn();
   const [next] = comm.take("assign_tasks");
-  assertEquals(next.governor, gov20); // the only free one, and it holds the input
-  assertEquals(next.message.tasks[0].inputs[0].source, { kind: "local" });
+  assertEquals(next!.governor, gov20); // the only free one, and it holds the input
+  assertEquals(next!.message.tasks[0]!.inputs[0]!.source, { kind: "local" });
 });
 
 Deno.test("input from another governor is fetched from the governors holding it", () => {
@@ -108,8 +108,8 @@ Deno.test("input from another governor is fetched from the governors holding it"
   });
   reactor.endTurn();
   const [a] = comm.take("assign_tasks");
-  assertEquals(a.governor, "b:1");
-  assertEquals(a.message.tasks[0].inputs[0].source, { kind: "governors", governors: ["a:1"] });
+  assertEquals(a!.governor, "b:1");
+  assertEquals(a!.message.tasks[0]!.inputs[0]!.source, { kind: "governors", governors: ["a:1"] });
 });
 
 Deno.test("submit validation rejects bad graphs naming the id, and applies nothing", () => {
@@ -241,9 +241,9 @@ Deno.test("client constants stay usable by later submits until the session close
   });
   reactor.endTurn();
   const [assign] = comm.take("assign_tasks").slice(-1);
-  assertEquals(assign.message.tasks[0].inputs[0].source, { kind: "inline", data: bytes("c") });
+  assertEquals(assign!.message.tasks[0]!.inputs[0]!.source, { kind: "inline", data: bytes("c") });
   // Used again: no longer on the governor's delete list.
-  assertEquals(reactor.serverInfo().governors[0].objects_to_delete, [[s.id, 12]]);
+  assertEquals((reactor.serverInfo().governors[0])!.objects_to_delete, [[s.id, 12]]);
   reactor.closeSession(s);
   assertEquals(constant.constant, undefined);
 });
@@ -262,8 +262,8 @@ Deno.test("server info lists each governor's part of the graph", () => {
   reactor.endTurn();
   // Task 11 is assigned: its input is there (inline) and its output will be.
   const info = reactor.serverInfo().governors[0];
-  assertEquals(info.tasks, [[s.id, 11]]);
-  assertEquals(info.objects.sort(), [[s.id, 10], [s.id, 12]]);
+  assertEquals(info!.tasks, [[s.id, 11]]);
+  assertEquals(info!.objects.sort(), [[s.id, 10], [s.id, 12]]);
 });
 
 Deno.test("a failed task fails the session, wakes waiters and stops its work everywhere", async () => {

@@ -106,9 +106,9 @@ Deno.test("every event kind is written with its type, session and JSON", async (
     const got = rows(dir);
     assertEquals(got.map((r) => r.event_type), everyKind().map((e) => e.type));
     assertEquals(got.map((r) => r.id), got.map((_, i) => i + 1));
-    assertEquals(got[0].timestamp, "2025-01-02T03:04:05.678Z");
+    assertEquals(got[0]!.timestamp, "2025-01-02T03:04:05.678Z");
     const events = got.map((r) => JSON.parse(r.event));
-    for (const [i, e] of events.entries()) assertEquals(e.type, got[i].event_type);
+    for (const [i, e] of events.entries()) assertEquals(e.type, got[i]!.event_type);
     assertEquals(
       got.map((r) => r.session),
       [null, null, null, 3, 3, 3, 3, 3, 3, 3, 3, null, 3, null, null],
@@ -213,7 +213,7 @@ Deno.test("a ClientSubmit splices the tasks of the raw header, objects from the 
       "ClientSubmit",
       "ClientNew",
     ]);
-    assertEquals(JSON.parse(got[1].event), {
+    assertEquals(JSON.parse(got[1]!.event), {
       type: "ClientSubmit",
       session: 1,
       task_count: 1,
@@ -230,7 +230,7 @@ Deno.test("a ClientSubmit splices the tasks of the raw header, objects from the 
         { id: [1, 11], data_type: "dir", content_type: "text", user: { a: 1 }, keep: true },
       ],
     });
-    assertEquals(JSON.parse(got[2].event).tasks, []);
+    assertEquals(JSON.parse(got[2]!.event).tasks, []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -366,14 +366,14 @@ Deno.test("the reactor reports every state change to its EventSink", () => {
     "ClientRemoved",
     "GovernorRemoved",
   ]);
-  assertEquals(events.ofType("SessionNew")[0].spec, { name: "s", extra: 1 });
+  assertEquals((events.ofType("SessionNew")[0])!.spec, { name: "s", extra: 1 });
   const closed = events.ofType("SessionClosed");
   assertEquals(closed.map((e) => [e.session, e.reason]), [[8, "Error"], [other.id, "ClientClose"]]);
-  ok(closed[0].message.includes("bad"));
+  ok(closed[0]!.message.includes("bad"));
   const finished = events.ofType("TaskFinished");
-  assertEquals(finished[0].outputs, [{ id: [8, 11], size: 1, info: {} }]);
-  assertEquals(finished[1].info.error, "bad");
-  assertEquals(finished[1].outputs, undefined);
+  assertEquals(finished[0]!.outputs, [{ id: [8, 11], size: 1, info: {} }]);
+  assertEquals(finished[1]!.info.error, "bad");
+  assertEquals(finished[1]!.outputs, undefined);
 });
 
 Deno.test("a failing database stops the log, not the server", async () => {

@@ -255,9 +255,9 @@ Deno.test("session list, summary and task groups", () =>
       tasks_running: 0,
       closed: iso(T + 3000),
     });
-    assertEquals(s2.status, "failed");
-    assertEquals([s2.tasks_total, s2.tasks_finished, s2.tasks_failed], [1, 0, 1]);
-    assertEquals(s2.error, "failed: x");
+    assertEquals(s2!.status, "failed");
+    assertEquals([s2!.tasks_total, s2!.tasks_finished, s2!.tasks_failed], [1, 0, 1]);
+    assertEquals(s2!.error, "failed: x");
     const summary = await q.summary(1);
     assertEquals(summary.objects_total, 4);
     assertEquals(summary.bytes, 16);
@@ -313,7 +313,7 @@ Deno.test("task stream: cpu lanes per governor, time windows, truncation", () =>
     assertEquals((await q.taskStream(1, 1.15, 1.19)).tasks.map((t) => t.id), []);
     const longest = await q.taskStream(1, undefined, undefined, 1);
     assertEquals([longest.truncated, longest.tasks.map((t) => t.id)], [true, [12]]);
-    assertEquals((await q.taskStream(2)).tasks[0].failed, true);
+    assertEquals(((await q.taskStream(2)).tasks[0])!.failed, true);
   }));
 
 Deno.test("task graph grouped by name, task detail and transfers", () =>
@@ -332,7 +332,7 @@ Deno.test("task graph grouped by name, task detail and transfers", () =>
     assertEquals(t.info, { governor: "g:2", start_time: iso(T + 1200), duration: 0.2 });
     assertEquals(t.inputs.map((i) => [i.id, i.producer, i.size]), [[11, 12, 5], [13, 14, 3]]);
     assertEquals(t.outputs.map((o) => [o.id, o.size, o.consumers]), [[15, 8, []]]);
-    assertEquals(t.outputs[0].spec, { id: [1, 15], data_type: "blob", label: "out", keep: true });
+    assertEquals(t.outputs[0]!.spec, { id: [1, 15], data_type: "blob", label: "out", keep: true });
     assertEquals(t.transfers, [
       { object: 11, from: "g:1", to: "g:2", bytes: 5, start: 1.15, duration: 0.05 },
     ]);
@@ -353,10 +353,10 @@ Deno.test("governors and monitoring series (network rates)", () =>
     ]);
     const m = await q.monitoring();
     assertEquals(m.governors.length, 1);
-    const points = m.governors[0].points;
+    const points = m.governors[0]!.points;
     assertEquals(points.map((p) => [p.net_rx, p.net_tx]), [[0, 0], [2000, 500], [1000, 0]]);
-    assertEquals(points[0].cpu, [10, 20]);
-    assertEquals(points[0].mem, 30);
+    assertEquals(points[0]!.cpu, [10, 20]);
+    assertEquals(points[0]!.mem, 30);
     assertEquals(
       (await q.monitoring(undefined, T + 1000, T + 2000)).governors[0]!.points.length,
       1,
@@ -371,21 +371,21 @@ Deno.test("governors and monitoring series (network rates)", () =>
 Deno.test("queries catch up with events written after a first answer", () =>
   withLog(async (q, push) => {
     assertEquals((await q.sessions()).length, 2);
-    assertEquals((await q.taskGroups(1))[1].count, 1);
+    assertEquals(((await q.taskGroups(1))[1])!.count, 1);
     await push({ type: "SessionNew", time: T + 4000, session: 3, client: 1, spec: {} });
     await push({ type: "ClientSubmit", time: T + 4000, session: 3, plan: plan2 });
     await push(started(T + 4100, 3, 20, "g:1", T + 4100));
     const s3 = (await q.sessions())[2];
-    assertEquals([s3.name, s3.status, s3.tasks_total, s3.tasks_running], [
+    assertEquals([s3!.name, s3!.status, s3!.tasks_total, s3!.tasks_running], [
       "Unnamed Session",
       "open",
       1,
       1,
     ]);
-    assertEquals((await q.taskStream(3)).tasks[0].end, null);
+    assertEquals(((await q.taskStream(3)).tasks[0])!.end, null);
     await push(finished(T + 4200, 3, 20, "g:1", T + 4100, 0.1));
-    assertEquals((await q.sessions())[2].status, "finished");
-    assertEquals((await q.taskStream(3)).tasks[0].end, 0.2);
+    assertEquals(((await q.sessions())[2])!.status, "finished");
+    assertEquals(((await q.taskStream(3)).tasks[0])!.end, 0.2);
   }));
 
 Deno.test("progress curve counts unfinished submitted tasks", () => {
