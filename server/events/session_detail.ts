@@ -1,0 +1,236 @@
+/**
+ * The details of one session the event views need beyond its counts (view_model.ts): its tasks,
+ * objects, groups and transfers, indexed from its submits and task events.
+ */
+import type { TaskInfo } from "../../common/attributes.ts";
+import type { DataTransfer } from "../../common/messages.ts";
+import { isFailure } from "./rows.ts";
+import type { TaskState } from "./view_types.ts";
+
+/** A submitted task as the views need it (a PlannedTask has these fields). */
+export interface SubmittedTask {
+  id: number;
+  taskType: string;
+  name?: string;
+  inputs: readonly number[];
+  outputs: readonly number[];
+}
+
+export interface SubmittedObject {
+  id: number;
+  dataSize?: number;
+}
+
+/** The specs of one submit's tasks and objects (by position), for task details. */
+export interface SubmitSpecs {
+  task(pos: number): Record<string, unknown> | undefined;
+  object(pos: number): Record<string, unknown> | undefined;
+}
+
+export interface TaskEntry {
+  id: number;
+  group: number;
+  /** Index of its submit in `SessionDetail.specs`, and position there. */
+  submit: number;
+  pos: number;
+  inputs: readonly number[];
+  outputs: readonly number[];
+  state: TaskState;
+  governor?: string;
+  startTime?: string;
+  /** ms (governor clock, from info.start_time) */
+  start?: number;
+  end?: number;
+  duration?: number;
+  /** The finished info when it is more than `{governor, start_time, duration}`. */
+  info?: Readonly<TaskInfo>;
+  lane: number;
+}
+
+export interface ObjectEntry {
+  submit: number;
+  pos: number;
+  producer?: number;
+  consumers?: number[];
+  size?: number;
+}
+
+export interface GroupEntry {
+  name: string;
+  task_type: string;
+  count: number;
+  finished: number;
+  failed: number;
+  running: number;
+  durationTotal: number;
+  durationMax: number;
+}
+
+export interface TransferEntry {
+  object: number;
+  from: string;
+  to: string;
+  bytes: number;
+  /** ms (governor clock) */
+  start: number;
+  duration: number;
+}
+
+/** The details of one session. */
+export class SessionDetail {
+  readonly tasks = new Map<number, TaskEntry>();
+  readonly objects = new Map<number, ObjectEntry>();
+  readonly groups: GroupEntry[] = [];
+  readonly #groupIds = new Map<string, number>();
+  readonly specs: SubmitSpecs[] = [];
+  /** [server time ms, tasks submitted] */
+  readonly submits: [number, number][] = [];
+  /** server time (ms) of every TaskFinished, in order */
+  readonly finishTimes: number[] = [];
+  readonly transfers: TransferEntry[] = [];
+  readonly governors = new Set<string>();
+  bytes = 0;
+  firstStart = Infinity;
+  lastEnd = -Infinity;
+  /** Changes to started tasks (lanes are recomputed when it moved). */
+  version = 0;
+
+  #group(name: string, taskType: string): number {
+    const key = `${name}\u0000${taskType}`;
+    let g = this.#groupIds.get(key);
+    if (g === undefined) {
+      g = this.groups.push({
+        name,
+        task_type: taskType,
+        count: 0,
+        finished: 0,
+        failed: 0,
+        running: 0,
+        durationTotal: 0,
+        durationMax: 0,
+      }) - 1;
+      this.#groupIds.set(key, g);
+    }
+    return g;
+  }
+
+  submitted(
+    time: number,
+    tasks: readonly SubmittedTask[],
+    objects: readonly SubmittedObject[],
+    specs: SubmitSpecs,
+  ): void {
+    const submit = this.specs.push(specs) - 1;
+    for (let pos = 0; pos < objects.length; pos++) {
+      const o = objects[pos]!;
+      this.objects.set(o.id, { submit, pos, size: o.dataSize });
+    }
+    for (let pos = 0; pos < tasks.length; pos++) {
+      const t = tasks[pos]!;
+      const group = this.#group(t.name ? t.name : t.taskType, t.taskType);
+      this.groups[group]!.count++;
+      this.tasks.set(t.id, {
+        id: t.id,
+        group,
+        submit,
+        pos,
+        inputs: t.inputs,
+        outputs: t.outputs,
+        state: "waiting",
+        lane: -1,
+      });
+      for (const o of t.outputs) {
+        const obj = this.objects.get(o);
+        if (obj) obj.producer = t.id;
+      }
+      for (const i of t.inputs) {
+        const obj = this.objects.get(i);
+        if (obj) (obj.consumers ??= []).push(t.id);
+      }
+    }
+    this.submits.push([time, tasks.length]);
+  }
+
+  started(id: number, governor: string, startTime: string): void {
+    const task = this.tasks.get(id);
+    if (!task || task.state !== "waiting") return;
+    task.state = "running";
+    task.governor = governor;
+    task.startTime = startTime;
+    task.start = Date.parse(startTime);
+    this.governors.add(governor);
+    if (task.start < this.firstStart) this.firstStart = task.start;
+    this.groups[task.group]!.running++;
+    this.version++;
+  }
+
+  finished(
+    time: number,
+    id: number,
+    info: Readonly<TaskInfo>,
+    outputs: readonly { id: readonly [number, number]; size: number }[] | undefined,
+  ): void {
+    const task = this.tasks.get(id);
+    if (!task || task.state === "finished" || task.state === "failed") return;
+    const group = this.groups[task.group]!;
+    if (task.state === "running") group.running--;
+    const failed = isFailure(info);
+    task.state = failed ? "failed" : "finished";
+    task.governor = info.governor ?? task.governor;
+    if (task.governor) this.governors.add(task.governor);
+    if (info.start_time !== undefined) task.startTime = info.start_time;
+    const start = info.start_time === undefined ? NaN : Date.parse(info.start_time);
+    if (Number.isFinite(start)) task.start = start;
+    const duration = typeof info.duration === "number" ? info.duration : 0;
+    task.duration = duration;
+    if (!isSimple(info)) task.info = info;
+    if (task.start !== undefined && Number.isFinite(task.start)) {
+      task.end = task.start + duration * 1000;
+      if (task.start < this.firstStart) this.firstStart = task.start;
+      if (task.end > this.lastEnd) this.lastEnd = task.end;
+    }
+    if (failed) group.failed++;
+    else group.finished++;
+    group.durationTotal += duration;
+    if (duration > group.durationMax) group.durationMax = duration;
+    if (outputs !== undefined) {
+      for (const o of outputs) {
+        const obj = this.objects.get(o.id[1]);
+        if (obj) obj.size = o.size;
+        this.bytes += o.size;
+      }
+    }
+    this.finishTimes.push(time);
+    this.version++;
+  }
+
+  transferred(to: string, t: Readonly<DataTransfer>): void {
+    this.transfers.push({
+      object: t.object[1],
+      from: t.from,
+      to,
+      bytes: t.bytes,
+      start: Date.parse(t.start_time),
+      duration: t.duration,
+    });
+  }
+
+  /** The info a task's detail shows: the finished one, else what its start told. */
+  info(task: TaskEntry): Record<string, unknown> {
+    if (task.info !== undefined) return { ...task.info };
+    const info: Record<string, unknown> = {};
+    if (task.governor !== undefined) info.governor = task.governor;
+    if (task.startTime !== undefined) info.start_time = task.startTime;
+    if (task.duration !== undefined) info.duration = task.duration;
+    return info;
+  }
+}
+
+function isSimple(info: Readonly<TaskInfo>): boolean {
+  let keys = 0;
+  for (const key in info) {
+    if (key !== "governor" && key !== "start_time" && key !== "duration") return false;
+    keys++;
+  }
+  return keys <= 3;
+}
