@@ -18,7 +18,7 @@ import type {
 import type { Id } from "../common/ids.ts";
 import { Governor } from "./governor.ts";
 import type { GovernorOptions } from "./options.ts";
-import { enc, RecordingLink, tempDir } from "./test_util.ts";
+import { enc, RecordingServer, tempDir } from "./test_util.ts";
 
 const same = (a: Id, b: Id) => a[0] === b[0] && a[1] === b[1];
 const isRegister = (m: ToServer): m is RegisterMessage => m.type === "register";
@@ -53,8 +53,9 @@ function inlineTask(id: Id, taskType: string, config: unknown, texts: string[], 
   return { task, inputs, output };
 }
 
-function startGovernor(dir: string, extra: Partial<GovernorOptions> = {}) {
-  const link = new RecordingLink();
+/** A governor starting against a `RecordingServer`; `link` is its first connection. */
+async function startGovernor(dir: string, extra: Partial<GovernorOptions> = {}) {
+  const server = new RecordingServer();
   const options: GovernorOptions = {
     serverHost: "127.0.0.1",
     serverPort: 1, // never dialled: the recording link replaces the socket
@@ -68,15 +69,16 @@ function startGovernor(dir: string, extra: Partial<GovernorOptions> = {}) {
     monitoringInterval: 0,
     ...extra,
   };
-  const governor = new Governor(options, link.connect);
+  const governor = new Governor(options, server.connect);
   const started = governor.start();
   started.catch(() => {});
-  return { governor, link, options, started };
+  const link = await server.link(0);
+  return { governor, link, options, server, started };
 }
 
 /** A started governor, registered as `127.0.0.1:<its data port>`. */
 async function registeredGovernor(dir: string, extra: Partial<GovernorOptions> = {}) {
-  const g = startGovernor(dir, extra);
+  const g = await startGovernor(dir, extra);
   const register = await g.link.waitFor(isRegister, "register");
   const governorId = `127.0.0.1:${register.listen_port}`;
   g.link.deliver({ type: "registered", governor_id: governorId });
@@ -86,7 +88,7 @@ async function registeredGovernor(dir: string, extra: Partial<GovernorOptions> =
 
 Deno.test("governor messages: registered ends the start; the ready file only comes after it", async () => {
   await using dir = await tempDir();
-  const { governor, link, options, started } = startGovernor(dir.path);
+  const { governor, link, options, started } = await startGovernor(dir.path);
   const register = await link.waitFor(isRegister, "register");
   assertEquals(register.cpus, 2);
   assertEquals(register.pid, Deno.pid);
@@ -102,7 +104,7 @@ Deno.test("governor messages: registered ends the start; the ready file only com
 
 Deno.test("governor messages: a link that closes before registered is a start error", async () => {
   await using dir = await tempDir();
-  const { link, options, started } = startGovernor(dir.path);
+  const { link, options, started } = await startGovernor(dir.path);
   await link.waitFor(isRegister, "register");
   link.lose("the server went away");
   await assertRejects(
@@ -211,4 +213,81 @@ Deno.test("governor messages: losing the link stops the governor with an error",
   const error = await assertRejects(() => governor.finished, Error);
   assertStringIncludes(error.message, "lost connection to the server: the server crashed");
   await assertRejects(() => Deno.stat(options.workDir), Deno.errors.NotFound);
+});
+
+Deno.test("governor messages: a lost link is opened again; resumed, the running task goes on", async () => {
+  await using dir = await tempDir();
+  const { governor, link, server, governorId } = await registeredGovernor(dir.path);
+  const sleeping = inlineTask([1, 10], "buildin/sleep", { seconds: 600 }, ["x"]);
+  link.deliver({ type: "assign_tasks", tasks: [sleeping.task] });
+  await link.waitFor(startedOf([1, 10]), "task_started");
+  link.lose("the server restarted its socket");
+  const again = await server.link(1);
+  const register = await again.waitFor(isRegister, "the second register");
+  assertEquals(register.resume, governorId);
+  again.deliver({ type: "registered", governor_id: governorId, resumed: true });
+  // Resumed: the queue still runs the sleep (nothing aborted, nothing reported).
+  const marker: Id = [9, 1];
+  again.deliver({ type: "delete_objects", objects: [marker] });
+  await again.waitFor(removedOf(marker), "a reply on the new link");
+  assertEquals(governor.queue.runningItems().map((t) => t.task.spec.id), [[1, 10]]);
+  assertEquals(again.sent.filter(aboutSession(1)), []);
+  again.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: registered again but not resumed, the governor drops its tasks", async () => {
+  await using dir = await tempDir();
+  const { governor, link, server, governorId } = await registeredGovernor(dir.path);
+  const sleeping = inlineTask([1, 10], "buildin/sleep", { seconds: 600 }, ["x"]);
+  link.deliver({ type: "assign_tasks", tasks: [sleeping.task] });
+  await link.waitFor(startedOf([1, 10]), "task_started");
+  link.lose();
+  const again = await server.link(1);
+  await again.waitFor(isRegister, "the second register");
+  again.deliver({ type: "registered", governor_id: "127.0.0.1:2", resumed: false });
+  await governor.runner.idle();
+  assertEquals(governor.queue.runningItems(), []);
+  assertEquals(governor.governorId, "127.0.0.1:2");
+  assert(governor.governorId !== governorId);
+  assertEquals(again.sent.filter(aboutSession(1)), []);
+  again.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: registered with a heartbeat interval, the governor sends heartbeats", async () => {
+  await using dir = await tempDir();
+  const { governor, link, started } = await startGovernor(dir.path);
+  await link.waitFor(isRegister, "register");
+  link.deliver({ type: "registered", governor_id: "127.0.0.1:3", heartbeat_interval: 0.01 });
+  await started;
+  await link.waitFor((m): m is ToServer => m.type === "heartbeat", "a heartbeat");
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: fetch_objects stores the objects it can get and names the others", async () => {
+  await using dir = await tempDir();
+  const { governor, link } = await registeredGovernor(dir.path);
+  const copied: AssignedTask["inputs"][number] = {
+    spec: { id: [1, 50], data_type: "blob" },
+    size: 4,
+    source: { kind: "inline", data: enc.encode("kept") },
+  };
+  // "local" but not here: it cannot be obtained.
+  const missing: AssignedTask["inputs"][number] = {
+    spec: { id: [1, 51], data_type: "blob" },
+    size: 4,
+    source: { kind: "local" },
+  };
+  link.deliver({ type: "fetch_objects", objects: [copied, missing] });
+  const answer = await link.waitFor(
+    (m): m is Extract<ToServer, { type: "objects_fetched" }> => m.type === "objects_fetched",
+    "objects_fetched",
+  );
+  assertEquals(answer.objects, [[1, 50]]);
+  assertEquals(answer.failed, [[1, 51]]);
+  assert(governor.store.has([1, 50]));
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
 });

@@ -136,6 +136,34 @@ export function makeContext(
 }
 
 /**
+ * A server the governor reaches without a socket: every connection is a new `RecordingLink`.
+ * `new Governor(options, server.connect)`; `refusing` makes connecting fail (the server is down).
+ */
+export class RecordingServer {
+  readonly links: RecordingLink[] = [];
+  refusing = false;
+  #waiters: (() => void)[] = [];
+
+  connect: ConnectToServer = (onMessages) => {
+    if (this.refusing) return Promise.reject(new Error("cannot connect to recording://server"));
+    const link = new RecordingLink();
+    this.links.push(link);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+    return link.connect(onMessages);
+  };
+
+  /** Connection `i` (0: the first), once the governor has made it. */
+  async link(i: number): Promise<RecordingLink> {
+    while (this.links.length <= i) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+    return this.links[i]!;
+  }
+}
+
+/**
  * The governor's link to the server, without a socket: records what the governor sends and
  * delivers server messages straight to its handler. `new Governor(options, link.connect)`.
  */
@@ -154,7 +182,7 @@ export class RecordingLink implements ServerConnection {
 
   /** The `ConnectToServer` handing this link to the governor. */
   connect: ConnectToServer = (onMessages) => {
-    // Once lost, the server stays unreachable: a governor trying again is refused.
+    // A link is used once: a governor connecting again gets a new one (RecordingServer).
     if (this.#isClosed) return Promise.reject(new Error(`cannot connect to ${this.url}`));
     this.#handler = onMessages;
     return Promise.resolve(this);
