@@ -29,8 +29,18 @@ const deno = Deno.execPath();
 const tmp = await Deno.makeTempDir({ prefix: "rain-dashboard-" });
 try {
   const entry = join(dir, "src", "main.ts");
+  // The browser code is checked on its own (DOM types, no npm imports), with the repository's
+  // strict flags (deno.json compilerOptions).
+  const { compilerOptions } = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
+  const checkConfig = join(tmp, "check.json");
+  await Deno.writeTextFile(
+    checkConfig,
+    JSON.stringify({
+      compilerOptions: { ...compilerOptions, lib: ["dom", "dom.iterable", "esnext"] },
+    }),
+  );
   const check = await new Deno.Command(deno, {
-    args: ["check", "--quiet", "--no-config", "--no-lock", entry],
+    args: ["check", "--quiet", "--config", checkConfig, "--no-lock", entry],
     cwd: root,
     stdout: "inherit",
     stderr: "inherit",

@@ -51,7 +51,7 @@ export function lineChart(series: Series[], options: ChartOptions = {}): SVGSVGE
   if (!Number.isFinite(x0)) x0 = 0, x1 = 1;
   if (x1 <= x0) x1 = x0 + 1;
   const ticks = niceTicks(yMax > 0 ? yMax : 1);
-  const top_ = Math.max(ticks[ticks.length - 1], yMax || 1);
+  const top_ = Math.max(ticks.at(-1) ?? 1, yMax || 1);
   const sx = (x: number) => left + (x - x0) / (x1 - x0) * pw;
   const sy = (y: number) => top + ph - (y / top_) * ph;
   const yFmt = options.yFormat ?? ((v: number) => String(v));
@@ -98,9 +98,9 @@ export function lineChart(series: Series[], options: ChartOptions = {}): SVGSVGE
       else if (options.step) d += `H${px}V${py}`;
       else d += `L${px},${py}`;
     });
-    if (options.area && index === 0) {
-      const first = sx(s.points[0][0]).toFixed(1),
-        last = sx(s.points[s.points.length - 1][0]).toFixed(1);
+    const firstPoint = s.points[0], lastPoint = s.points.at(-1);
+    if (options.area && index === 0 && firstPoint && lastPoint) {
+      const first = sx(firstPoint[0]).toFixed(1), last = sx(lastPoint[0]).toFixed(1);
       root.appendChild(svg("path", {
         d: `${d}L${last},${sy(0)}L${first},${sy(0)}Z`,
         fill: s.color,

@@ -116,9 +116,8 @@ const colorCache = new Map<string, string>();
 /** Gives the next palette colours to `names` not coloured yet (call with the groups' order). */
 export function seedColors(names: string[]): void {
   for (const name of names) {
-    if (!colorCache.has(name) && colorCache.size < PALETTE.length) {
-      colorCache.set(name, PALETTE[colorCache.size]);
-    }
+    const next = PALETTE[colorCache.size];
+    if (!colorCache.has(name) && next !== undefined) colorCache.set(name, next);
   }
 }
 
@@ -126,9 +125,8 @@ export function seedColors(names: string[]): void {
 export function nameColor(name: string): string {
   let c = colorCache.get(name);
   if (c) return c;
-  if (colorCache.size < PALETTE.length) {
-    c = PALETTE[colorCache.size];
-  } else {
+  c = PALETTE[colorCache.size];
+  if (c === undefined) { // the palette is used up
     let hash = 2166136261;
     for (let i = 0; i < name.length; i++) {
       hash ^= name.charCodeAt(i);

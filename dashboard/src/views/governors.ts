@@ -30,7 +30,8 @@ export function governorsView(ctx: Ctx): View {
     if (!track) tracks.set(governor, track = { t: [], points: [] });
     for (const p of points) {
       const t = Date.parse(p.time);
-      if (track.t.length && t <= track.t[track.t.length - 1]) continue;
+      const latest = track.t.at(-1);
+      if (latest !== undefined && t <= latest) continue;
       track.t.push(t);
       track.points.push(p);
       if (last === undefined || t > last) last = t;
@@ -49,8 +50,9 @@ export function governorsView(ctx: Ctx): View {
     const state = live?.governors.find((x) => x.governor_id === g.governor);
     const status = g.removed ? "lost" : live === null ? "closed" : state ? "open" : "lost";
     const cores = track.points[0]?.cpu.length ?? 0;
+    const timeOf = (i: number) => track.t[i]!; // t and points are pushed together
     const mean = track.points.map((p, i) =>
-      [track.t[i], p.cpu.length ? p.cpu.reduce((a, b) => a + b, 0) / p.cpu.length : 0] as [
+      [timeOf(i), p.cpu.length ? p.cpu.reduce((a, b) => a + b, 0) / p.cpu.length : 0] as [
         number,
         number,
       ]
@@ -58,14 +60,14 @@ export function governorsView(ctx: Ctx): View {
     const perCore = cores <= 16
       ? Array.from({ length: cores }, (_, c) => ({
         name: `core ${c}`,
-        color: CORE_COLORS[c % CORE_COLORS.length],
+        color: CORE_COLORS[c % CORE_COLORS.length]!,
         width: 1,
         opacity: 0.8,
-        points: track.points.map((p, i) => [track.t[i], p.cpu[c] ?? 0] as [number, number]),
+        points: track.points.map((p, i) => [timeOf(i), p.cpu[c] ?? 0] as [number, number]),
       }))
       : [];
     const xFormat = (v: number) => clock(v);
-    const lastPoint = track.points[track.points.length - 1];
+    const lastPoint = track.points.at(-1);
     return h(
       "div",
       { class: "card governor-card", "data-governor": g.governor },
@@ -87,16 +89,14 @@ export function governorsView(ctx: Ctx): View {
         ),
         g.error ? h("div", { class: "failed" }, g.error) : null,
       ),
-      track.points.length === 0 ? h("p", { class: "muted" }, "No monitoring sample yet.") : h(
+      lastPoint === undefined ? h("p", { class: "muted" }, "No monitoring sample yet.") : h(
         "div",
         { class: "charts" },
         lineChart([
           { name: "mean of cores", color: "#1f5fa8", width: 2, points: mean },
           ...perCore,
         ], {
-          title: `CPU % (${cores} cores)${
-            lastPoint ? ` — now ${mean[mean.length - 1][1].toFixed(0)}%` : ""
-          }`,
+          title: `CPU % (${cores} cores)${` — now ${(mean.at(-1)?.[1] ?? 0).toFixed(0)}%`}`,
           yMax: 100,
           height: 150,
           xFormat,
@@ -106,7 +106,7 @@ export function governorsView(ctx: Ctx): View {
             name: "memory used",
             color: "#8c3fa8",
             width: 2,
-            points: track.points.map((p, i) => [track.t[i], p.mem]),
+            points: track.points.map((p, i) => [timeOf(i), p.mem]),
           },
         ], {
           title: `Memory % — now ${lastPoint.mem.toFixed(1)}%`,
@@ -120,13 +120,13 @@ export function governorsView(ctx: Ctx): View {
             name: "received",
             color: "#2a9d4b",
             width: 1.5,
-            points: track.points.map((p, i) => [track.t[i], p.net_rx]),
+            points: track.points.map((p, i) => [timeOf(i), p.net_rx]),
           },
           {
             name: "sent",
             color: "#e07a1f",
             width: 1.5,
-            points: track.points.map((p, i) => [track.t[i], p.net_tx]),
+            points: track.points.map((p, i) => [timeOf(i), p.net_tx]),
           },
         ], {
           title: `Network B/s — rx ${fmtBytes(lastPoint.net_rx)}/s, tx ${

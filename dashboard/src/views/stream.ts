@@ -164,14 +164,15 @@ export function streamView(ctx: Ctx, sid: number): View {
       const [from, to] = visibleRange(lane, t0, t1);
       let lastPx = -1, lastKey = "";
       for (let i = from; i < to; i++) {
-        const s = lane.starts[i], e = lane.ends[i];
+        // i < to <= the lane's length: every lane array has entry i.
+        const s = lane.starts[i]!, e = lane.ends[i]!;
         if (e < t0) continue;
         const x0 = Math.max(LABEL_W, xOf(s)), x1 = Math.min(width, xOf(e));
         const color = lane.cpu < 0
           ? "#8a94a6"
           : lane.failed[i]
           ? "#d62828"
-          : nameColor(model.names[lane.names[i]]);
+          : nameColor(model.names[lane.names[i]!] ?? "");
         const px = Math.floor(x0);
         if (x1 - x0 < 1) {
           if (px === lastPx && color === lastKey) continue;
@@ -197,7 +198,8 @@ export function streamView(ctx: Ctx, sid: number): View {
       const [from, to] = visibleRange(lane, t0, t1);
       for (let i = from; i < to; i++) {
         if (!lane.failed[i]) continue;
-        const x0 = Math.max(LABEL_W, xOf(lane.starts[i])), x1 = Math.min(width, xOf(lane.ends[i]));
+        const x0 = Math.max(LABEL_W, xOf(lane.starts[i]!)),
+          x1 = Math.min(width, xOf(lane.ends[i]!));
         g.strokeRect(x0 + 0.5, y + 0.5, Math.max(2, x1 - x0 - 1), lh - 1);
       }
     }
@@ -301,7 +303,8 @@ export function streamView(ctx: Ctx, sid: number): View {
     const i = hitTest(row.lane, t, 2 / scale);
     if (i < 0) return null;
     if (row.lane.cpu < 0) {
-      const tr = model.transfers[row.lane.ids[i]];
+      const tr = model.transfers[row.lane.ids[i]!]; // i: a bar hitTest found
+      if (tr === undefined) return null;
       const obj = Array.isArray(tr.object) ? tr.object.join("/") : String(tr.object);
       return {
         lines: [
@@ -312,7 +315,7 @@ export function streamView(ctx: Ctx, sid: number): View {
         ],
       };
     }
-    const task = model.tasks.get(row.lane.ids[i])!;
+    const task = model.tasks.get(row.lane.ids[i]!)!;
     return {
       task: task.id,
       lines: [
