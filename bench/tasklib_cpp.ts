@@ -14,9 +14,8 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { AssignedTask, ToServer } from "../common/messages.ts";
-import { Governor } from "../governor/governor.ts";
-import { FakeServer } from "../governor/fake_server.ts";
+import type { AssignedTask } from "../common/messages.ts";
+import { benchGovernor, tasksPerSecond } from "./fake_cluster.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { scale: { type: "string" } } });
 const scale = Number(values.scale ?? "1");
@@ -79,24 +78,7 @@ async function measure(executable: string): Promise<void> {
     config,
     `[executors.example1]\ncommand = ${JSON.stringify([executable])}\n`,
   );
-  const server = new FakeServer();
-  const governor = new Governor(
-    {
-      serverHost: "127.0.0.1",
-      serverPort: server.port,
-      cpus: 2,
-      listenHost: "127.0.0.1",
-      listenPort: 0,
-      workDir: join(dir, "work"),
-      logDir: join(dir, "logs"),
-      configFile: config,
-      deleteListTimeout: 0,
-      monitoringInterval: 0,
-    } as ConstructorParameters<typeof Governor>[0],
-  );
-  const started = governor.start();
-  const { conn } = await server.register();
-  await started;
+  const { conn, close } = await benchGovernor(dir, config);
 
   let session = 0;
   const input = new TextEncoder().encode("world");
@@ -125,22 +107,7 @@ async function measure(executable: string): Promise<void> {
         outputs: [{ id: outputId, data_type: "blob" }],
       });
     }
-    let done = 0;
-    const t0 = performance.now();
-    return new Promise((resolve, reject) => {
-      const seen = conn.received.length;
-      const check = () => {
-        for (const m of conn.received.splice(seen) as ToServer[]) {
-          if (m.type === "task_failed") return reject(new Error(m.info.error));
-          if (m.type === "task_finished" && ++done === count) {
-            return resolve(count / ((performance.now() - t0) / 1000));
-          }
-        }
-        setTimeout(check, 1);
-      };
-      conn.send({ type: "assign_tasks", tasks });
-      check();
-    });
+    return tasksPerSecond(conn, tasks);
   }
 
   try {
@@ -158,7 +125,6 @@ async function measure(executable: string): Promise<void> {
       );
     }
   } finally {
-    await governor.stop();
-    await server.close();
+    await close();
   }
 }

@@ -13,9 +13,8 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { AssignedTask, ToServer } from "../common/messages.ts";
-import { Governor } from "../governor/governor.ts";
-import { FakeServer } from "../governor/fake_server.ts";
+import type { AssignedTask } from "../common/messages.ts";
+import { benchGovernor, tasksPerSecond } from "./fake_cluster.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { scale: { type: "string" } } });
 const scale = Number(values.scale ?? "1");
@@ -41,24 +40,7 @@ if (!build.success) {
 const dir = await Deno.makeTempDir({ prefix: "rain-bench-rust-" });
 const config = join(dir, "governor.toml");
 await Deno.writeTextFile(config, `[executors.rust]\ncommand = ${JSON.stringify([binary])}\n`);
-const server = new FakeServer();
-const governor = new Governor(
-  {
-    serverHost: "127.0.0.1",
-    serverPort: server.port,
-    cpus: 2,
-    listenHost: "127.0.0.1",
-    listenPort: 0,
-    workDir: join(dir, "work"),
-    logDir: join(dir, "logs"),
-    configFile: config,
-    deleteListTimeout: 0,
-    monitoringInterval: 0,
-  } as ConstructorParameters<typeof Governor>[0],
-);
-const started = governor.start();
-const { conn } = await server.register();
-await started;
+const { conn, close } = await benchGovernor(dir, config);
 
 const input = new TextEncoder().encode("world");
 let session = 0;
@@ -86,23 +68,7 @@ function round(method: "trivial" | "hello", count: number): Promise<number> {
       outputs: [{ id: [session, id + 2], data_type: "blob" }],
     });
   }
-  let done = 0;
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const seen = conn.received.length;
-    const check = () => {
-      for (const m of conn.received.splice(seen) as ToServer[]) {
-        if (m.type === "task_failed") reject(new Error(m.info.error));
-        if (m.type === "task_finished" && ++done === count) {
-          resolve(count / ((performance.now() - t0) / 1000));
-          return;
-        }
-      }
-      setTimeout(check, 1);
-    };
-    conn.send({ type: "assign_tasks", tasks });
-    check();
-  });
+  return tasksPerSecond(conn, tasks);
 }
 
 try {
@@ -116,7 +82,6 @@ try {
     );
   }
 } finally {
-  await governor.stop();
-  await server.close();
+  await close();
   await Deno.remove(dir, { recursive: true });
 }
