@@ -11,6 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { Logger } from "../../common/log.ts";
 import { startWorker, WorkerRpc } from "../../common/worker_rpc.ts";
+import { settlesWithin } from "../../common/timeout.ts";
 import type { EventCriteria } from "./criteria.ts";
 import type { EventSink, PendingEvent } from "./event.ts";
 import { encodeEvent, IsoClock, newColumns, type RowColumns } from "./rows.ts";
@@ -168,20 +169,14 @@ export class EventLog implements EventSink {
     if (this.#closed) return this.#closed;
     this.#post();
     const writer = this.#writer;
-    this.#closed = new Promise<void>((resolve) => {
-      if (writer.closed) return resolve();
+    this.#closed = (async () => {
+      if (writer.closed) return;
       // A writer that does not answer in time (e.g. a disk that hangs) is abandoned.
-      const timer = setTimeout(() => {
+      if (!await settlesWithin(writer.call("close", null), CLOSE_TIMEOUT_MS)) {
         log.warn(`event log ${this.path}: the writer did not finish in time; stopping it`);
-        writer.terminate();
-        resolve();
-      }, CLOSE_TIMEOUT_MS);
-      writer.call("close", null).catch(() => {}).finally(() => {
-        clearTimeout(timer);
-        writer.terminate();
-        resolve();
-      });
-    });
+      }
+      writer.terminate();
+    })();
     return this.#closed;
   }
 }
