@@ -53,6 +53,7 @@ await using client = await Client.connect(Deno.args[0] ?? "localhost:7210");
   } catch (e) {
     if (!(e instanceof TaskError)) throw e;
     // The first paragraph: which task failed where, and the executor's message.
-    console.log("failed as expected:", e.message.split("\n\n")[0].replaceAll("\n", " "));
+    const [summary = ""] = e.message.split("\n\n", 1);
+    console.log("failed as expected:", summary.replaceAll("\n", " "));
   }
 }

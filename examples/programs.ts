@@ -37,6 +37,7 @@ const fromProgram = session.program(grep, { text: data }).keepOutputs();
 await session.submit();
 console.log("grep:", JSON.stringify((await found.output.fetch()).text()));
 const [out, copy] = await tee.fetchOutputs();
+if (!out || !copy) throw new Error("tee has two outputs");
 console.log("tee:", out.text() === copy.text() ? "stdout and file agree" : "outputs differ");
 const entries = await (await tree.output.fetch()).entries();
 console.log("directory:", entries.map((e) => `${e.type} ${e.name}`).sort().join(", "));

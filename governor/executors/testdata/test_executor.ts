@@ -15,7 +15,7 @@ let parsed = 0;
 new Executor()
   .task("pid", () => String(Deno.pid))
   .task("parse", async (ctx) => {
-    const input = ctx.inputs[0];
+    const input = ctx.input(0);
     if (input.kept === undefined) {
       parsed++;
       input.keep(await input.text());
