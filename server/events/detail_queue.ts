@@ -2,7 +2,7 @@
  * A session's task events not indexed yet. Live, the reactor's thread only appends a few numbers
  * and shared strings per event here (O(1), no object kept of a governor message in the common
  * case); the session's details (view_model.ts `SessionDetail`) are brought up to date when a view
- * asks for them (`drainInto`), so a session nobody looks at costs next to nothing.
+ * asks for them (`drainSome`, in slices), so a session nobody looks at costs next to nothing.
  */
 import type { TaskInfo } from "../../common/attributes.ts";
 import type { DataTransfer } from "../../common/messages.ts";
@@ -75,18 +75,22 @@ export class DetailQueue {
     this.#refs.push(to, transfer);
   }
 
-  /** Applies what is queued to `detail`, in order, and empties the queue. */
-  drainInto(detail: SessionDetail, session: number): void {
-    if (this.#kinds.length === 0) return;
+  /** Where `drainSome` is in the queue, and in a submit it indexes in slices. */
+  #k = 0;
+  #n = 0;
+  #s = 0;
+  #r = 0;
+  #submit: { index: number; objects: number; tasks: number } | undefined;
+
+  /**
+   * Applies what is queued to `detail`, in order, about `budget` tasks, objects or events at a
+   * time (a submit of 100k tasks in slices); true once the queue is empty. Calls may interleave
+   * with pushes and with each other: each resumes where the last one stopped.
+   */
+  drainSome(detail: SessionDetail, session: number, budget: number): boolean {
     const kinds = this.#kinds, numbers = this.#numbers, strings = this.#strings, refs = this.#refs;
-    this.#kinds = [];
-    this.#numbers = [];
-    this.#strings = [];
-    this.#refs = [];
-    this.queuedTasks = 0;
-    let n = 0, s = 0, r = 0;
-    const num = () => numbers[n++]!;
-    const str = () => strings[s++]!;
+    const num = () => numbers[this.#n++]!;
+    const str = () => strings[this.#s++]!;
     const outputs = () => {
       const count = num();
       if (count < 0) return undefined;
@@ -94,12 +98,35 @@ export class DetailQueue {
       for (let o = 0; o < count; o++) list[o] = { id: [session, num()], size: num() };
       return list;
     };
-    for (const kind of kinds) {
-      switch (kind) {
+    while (budget > 0 && this.#k < kinds.length) {
+      switch (kinds[this.#k]) {
         case Kind.Submit: {
-          const tasks = refs[r++] as readonly SubmittedTask[];
-          const objects = refs[r++] as readonly SubmittedObject[];
-          detail.submitted(num(), tasks, objects, refs[r++] as SubmitSpecs);
+          // refs stay put until the submit is indexed whole.
+          const tasks = refs[this.#r] as readonly SubmittedTask[];
+          const objects = refs[this.#r + 1] as readonly SubmittedObject[];
+          const at = this.#submit ??= {
+            index: detail.beginSubmit(
+              numbers[this.#n]!,
+              tasks.length,
+              refs[this.#r + 2] as SubmitSpecs,
+            ),
+            objects: 0,
+            tasks: 0,
+          };
+          const objectsTo = Math.min(objects.length, at.objects + budget);
+          detail.addObjects(at.index, objects, at.objects, objectsTo);
+          budget -= objectsTo - at.objects;
+          at.objects = objectsTo;
+          if (at.objects < objects.length) continue;
+          const tasksTo = Math.min(tasks.length, at.tasks + Math.max(0, budget));
+          detail.addTasks(at.index, tasks, at.tasks, tasksTo);
+          budget -= tasksTo - at.tasks;
+          at.tasks = tasksTo;
+          if (at.tasks < tasks.length) continue;
+          this.queuedTasks -= tasks.length;
+          this.#submit = undefined;
+          this.#n++;
+          this.#r += 3;
           break;
         }
         case Kind.Started: {
@@ -120,16 +147,30 @@ export class DetailQueue {
         case Kind.Finished: {
           const time = num();
           const task = num();
-          detail.finished(time, task, refs[r++] as TaskInfo, outputs());
+          detail.finished(time, task, refs[this.#r++] as TaskInfo, outputs());
           break;
         }
         case Kind.Transfer: {
-          const to = refs[r++] as string;
-          detail.transferred(to, refs[r++] as DataTransfer);
+          const to = refs[this.#r++] as string;
+          detail.transferred(to, refs[this.#r++] as DataTransfer);
           break;
         }
       }
+      this.#k++;
+      budget--;
     }
+    if (this.#k < kinds.length) return false;
+    // Drained: start over with empty columns.
+    this.#kinds = [];
+    this.#numbers = [];
+    this.#strings = [];
+    this.#refs = [];
+    this.#k =
+      this.#n =
+      this.#s =
+      this.#r =
+        0;
+    return true;
   }
 }
 

@@ -52,21 +52,18 @@ export class LiveEvents implements EventSink, EventSource {
     return Promise.resolve();
   }
 
-  sessionView(sid: number): Promise<SessionView> {
+  async sessionView(sid: number): Promise<SessionView> {
     const session = this.model.sessions.get(sid);
-    if (!session) {
-      return Promise.reject(new QueryError(404, `session ${sid} is not in the event log`));
-    }
+    if (!session) throw new QueryError(404, `session ${sid} is not in the event log`);
+    const detail = await this.model.detailOf(session);
     if (session.detailDropped) {
-      return Promise.reject(
-        new QueryError(
-          404,
-          `the details of session ${sid} are no longer in the server's memory (newer sessions ` +
-            `took their place); see them with rain dashboard --logdir`,
-        ),
+      throw new QueryError(
+        404,
+        `the details of session ${sid} are no longer in the server's memory (newer sessions ` +
+          `took their place); see them with rain dashboard --logdir`,
       );
     }
-    return Promise.resolve({ session, detail: this.model.detailOf(session) ?? EMPTY });
+    return { session, detail: detail ?? EMPTY };
   }
 
   events(criteria: EventCriteria): Promise<string> {

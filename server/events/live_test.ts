@@ -100,3 +100,19 @@ Deno.test("a log of an older server (no event_counts) is counted from its JSON",
     assertEquals(summaryView(await postMortem.sessionView(1)).tasks_failed, 1);
     postMortem.close();
   }));
+
+Deno.test("a big session is indexed in slices; concurrent views and new events agree", () =>
+  withDir(async (dir) => {
+    const live = LiveEvents.open(dir);
+    const count = 45_000; // more than two slices of tasks alone
+    for (const e of session(1, count)) live.push(e);
+    const first = live.sessionView(1); // yields between slices ...
+    const second = live.sessionView(1); // ... and shares the work
+    live.push({ type: "SessionNew", time: T + 9, session: 2, client: null, spec: {} });
+    const [a, b] = await Promise.all([first, second]);
+    assertEquals(a.detail, b.detail);
+    const [group] = taskGroupsView(a);
+    assertEquals([group?.count, group?.finished], [count, count]);
+    assertEquals(summaryView(a).progress.at(-1), [0.502, 0]); // to the last end (start + 0.5 s)
+    await live.log.close();
+  }));

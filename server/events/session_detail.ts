@@ -120,12 +120,28 @@ export class SessionDetail {
     objects: readonly SubmittedObject[],
     specs: SubmitSpecs,
   ): void {
-    const submit = this.specs.push(specs) - 1;
-    for (let pos = 0; pos < objects.length; pos++) {
+    const submit = this.beginSubmit(time, tasks.length, specs);
+    this.addObjects(submit, objects, 0, objects.length);
+    this.addTasks(submit, tasks, 0, tasks.length);
+  }
+
+  /** A submit's first step (then its objects, then its tasks, maybe in slices): its index. */
+  beginSubmit(time: number, taskCount: number, specs: SubmitSpecs): number {
+    this.submits.push([time, taskCount]);
+    return this.specs.push(specs) - 1;
+  }
+
+  /** The objects `from..to` of submit `submit`. */
+  addObjects(submit: number, objects: readonly SubmittedObject[], from: number, to: number): void {
+    for (let pos = from; pos < to; pos++) {
       const o = objects[pos]!;
       this.objects.set(o.id, { submit, pos, size: o.dataSize });
     }
-    for (let pos = 0; pos < tasks.length; pos++) {
+  }
+
+  /** The tasks `from..to` of submit `submit` (after all its objects). */
+  addTasks(submit: number, tasks: readonly SubmittedTask[], from: number, to: number): void {
+    for (let pos = from; pos < to; pos++) {
       const t = tasks[pos]!;
       const group = this.#group(t.name ? t.name : t.taskType, t.taskType);
       this.groups[group]!.count++;
@@ -148,7 +164,6 @@ export class SessionDetail {
         if (obj) (obj.consumers ??= []).push(t.id);
       }
     }
-    this.submits.push([time, tasks.length]);
   }
 
   started(id: number, governor: string, startTime: string): void {

@@ -67,6 +67,9 @@ export interface GovernorAggregate {
   error?: string;
 }
 
+/** Tasks, objects or events indexed between two yields (about 10 ms). */
+const DRAIN_SLICE = 20_000;
+
 /** Tasks in a session's details, indexed or queued. */
 function detailSize(s: SessionAggregate): number {
   return (s.detail?.tasks.size ?? 0) + (s.queue?.queuedTasks ?? 0);
@@ -194,10 +197,17 @@ export class ViewModel {
     this.#dropDetails(s);
   }
 
-  /** The session's details, up to date (undefined: none in memory). */
-  detailOf(s: SessionAggregate): SessionDetail | undefined {
-    if (s.detail && s.queue) s.queue.drainInto(s.detail, s.session);
-    return s.detail;
+  /**
+   * The session's details, brought up to date a slice at a time with a yield to the event loop
+   * between slices (the server stays responsive while 100k tasks are indexed); undefined when
+   * none are in memory.
+   */
+  async detailOf(s: SessionAggregate): Promise<SessionDetail | undefined> {
+    for (;;) {
+      const { detail, queue } = s;
+      if (!detail || !queue || queue.drainSome(detail, s.session, DRAIN_SLICE)) return s.detail;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
   }
 
   /** Installs details rebuilt elsewhere (post-mortem: replayed from the log). */
