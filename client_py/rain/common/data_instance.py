@@ -25,6 +25,9 @@ class DataInstance:
     when nothing is known), so a task may fill ``info.user`` of an instance it returns.
     """
 
+    # True on outputs made by ctx.stage_file()/stage_directory() (set there, read with getattr).
+    _staged: bool
+
     def __init__(self, data: bytes | bytearray | memoryview | None = None, *,
                  path: StrPath | None = None, data_type: DataType | str | None = None,
                  content_type: str | None = None, spec: ObjectSpec | None = None,

@@ -10,7 +10,7 @@ from .executor import Executor, TaskError, serve
 __all__ = ["Context", "Executor", "TaskError", "serve", "main"]
 
 
-def main():
+def main() -> None:
     """The ``py`` executor: serves Python tasks (task type ``py/``)."""
     from .pytask import run_remote
     serve({"": run_remote}, executor_type="py")
