@@ -157,9 +157,11 @@ export class EventLog implements EventSink {
     await this.#writer.call("sync", null).catch(() => {});
   }
 
-  /** `POST /events` (criteria checked), answered by the writer after what is pending now. */
+  /**
+   * `POST /events` (criteria checked), answered by the writer over what is written: events still
+   * pending (at most `flushMs`) are not seen yet, as in Rain 0.4's batched log.
+   */
   query(criteria: EventCriteria): Promise<string> {
-    this.#post();
     if (this.#writer.closed) return Promise.resolve("[]");
     return this.#writer.call("query", criteria);
   }
