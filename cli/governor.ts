@@ -52,6 +52,8 @@ Environment:
                               0 = at once (default: ${DEFAULT_DELETE_LIST_TIMEOUT})
   RAIN_MONITORING_INTERVAL=S  seconds between resource usage reports to the server's event
                               log; 0 = none (default: 2)
+  RAIN_RECONNECT_TIMEOUT=S    seconds to keep trying to reach the server after the link
+                              dropped, then exit; 0 = exit at once (default: 60)
   RAIN_LOG_LEVEL              debug, info, warn or error (default: info)
 `;
 
@@ -97,6 +99,17 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
     logDir: resolve(ctx.cwd, stringValue(args, "logdir") ?? `/tmp/rain-logs/${name}`),
     deleteListTimeout: parseDeleteListTimeout(ctx.env("RAIN_DELETE_LIST_TIMEOUT")),
   };
+  const reconnect = ctx.env("RAIN_RECONNECT_TIMEOUT");
+  if (reconnect !== undefined && reconnect.trim() !== "") {
+    const seconds = Number(reconnect.trim());
+    if (!(seconds >= 0)) {
+      throw new UsageError(
+        `RAIN_RECONNECT_TIMEOUT must be a number of seconds >= 0 (got '${reconnect}')`,
+        "governor",
+      );
+    }
+    options.reconnectTimeout = seconds;
+  }
   const monitoring = ctx.env("RAIN_MONITORING_INTERVAL");
   if (monitoring !== undefined && monitoring.trim() !== "") {
     const seconds = Number(monitoring.trim());

@@ -44,8 +44,8 @@ import { type QueuedTask, TaskRunner } from "./task_runner.ts";
 
 const log = new Logger("governor");
 
-/** How long a governor that lost the server tries to reach it again before exiting. */
-const RECONNECT_GIVE_UP_MS = 60_000;
+/** Seconds a governor that lost the server tries to reach it again before exiting (default). */
+export const DEFAULT_RECONNECT_TIMEOUT = 60;
 /** Pause between two attempts to reach the server again. */
 const RECONNECT_PAUSE_MS = 250;
 /** How long stopping waits for tasks and the data listener to wind down. */
@@ -214,7 +214,8 @@ export class Governor {
       log.warn(`lost the server: ${c.reason}; reconnecting`);
       clearInterval(this.#heartbeatTimer);
       const previous = this.governorId;
-      const giveUp = performance.now() + RECONNECT_GIVE_UP_MS;
+      const seconds = this.options.reconnectTimeout ?? DEFAULT_RECONNECT_TIMEOUT;
+      const giveUp = performance.now() + seconds * 1000;
       let error = "";
       while (this.#stopping === undefined && performance.now() < giveUp) {
         try {

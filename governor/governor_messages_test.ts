@@ -205,7 +205,7 @@ Deno.test("governor messages: an unknown or broken message is skipped, the rest 
 
 Deno.test("governor messages: losing the link stops the governor with an error", async () => {
   await using dir = await tempDir();
-  const { governor, link, options } = await registeredGovernor(dir.path);
+  const { governor, link, options } = await registeredGovernor(dir.path, { reconnectTimeout: 0 });
   const sleeping = inlineTask([1, 10], "buildin/sleep", { seconds: 600 }, ["x"]);
   link.deliver({ type: "assign_tasks", tasks: [sleeping.task] });
   await link.waitFor(startedOf([1, 10]), "task_started");

@@ -369,7 +369,7 @@ Deno.test("governor: losing the server stops the governor and its tasks", async 
   await using dir = await tempDir();
   const server = new FakeServer();
   try {
-    const g = startGovernor(server, dir.path, { deleteListTimeout: 5 });
+    const g = startGovernor(server, dir.path, { deleteListTimeout: 5, reconnectTimeout: 0 });
     const { conn } = await server.register();
     conn.send({
       type: "assign_tasks",

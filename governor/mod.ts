@@ -1,4 +1,7 @@
-/** `rain governor`: runs until the server tells it to shut down or its link to the server is lost. */
+/**
+ * `rain governor`: runs until the server tells it to shut down (a dropped link to the server is
+ * reconnected; it exits only if the server stays out of reach for a minute).
+ */
 import type { GovernorOptions } from "./options.ts";
 import { Governor } from "./governor.ts";
 import { Logger } from "../common/log.ts";
@@ -14,7 +17,7 @@ export const SIGTERM_EXIT_CODE = 143;
  * Runs a governor. Resolves when it has shut down cleanly (a `shutdown` message, the end of the
  * server connection, SIGINT, or `stopWhen` settling): running work is killed and the work dir
  * cleaned. Rejects with a one-line error when it cannot start (e.g. the server is unreachable)
- * or when its link to the server is lost (cleaned up too).
+ * or when the server stayed out of reach after its link dropped (cleaned up too).
  *
  * SIGTERM ends the process at once, as it ended Rain 0.4's governor: its programs and executors
  * are killed, its work directory is left as it is (the next governor on it cleans it).

@@ -18,6 +18,11 @@ export interface GovernorOptions {
   configFile?: string;
   /** Seconds before a deleted object is really removed (`RAIN_DELETE_LIST_TIMEOUT`, default 5). */
   deleteListTimeout: number;
+  /**
+   * Seconds a governor whose link dropped keeps trying to reach the server before it exits
+   * (`RAIN_RECONNECT_TIMEOUT`, default 60; 0 = exit at once, as Rain 0.4).
+   */
+  reconnectTimeout?: number;
   /** Seconds between resource usage reports (`RAIN_MONITORING_INTERVAL`, default 2; 0 = none). */
   monitoringInterval?: number;
   /** The cluster secret presented to the server and required from peers (docs/security.md). */

@@ -150,7 +150,8 @@ Deno.test("process: a busy governor whose server goes away stops and cleans its 
   await using dir = await tempDir();
   const server = new FakeServer();
   try {
-    const options = governorOptions(dir.path, server, "only");
+    // Exits at once rather than trying to reach the server again (RAIN_RECONNECT_TIMEOUT=0).
+    const options = { ...governorOptions(dir.path, server, "only"), reconnectTimeout: 0 };
     await using governor = governorProcess(options);
     const { conn } = await server.register(0);
     assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
