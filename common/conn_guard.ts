@@ -36,11 +36,14 @@ export interface GuardOptions {
   /** Idle limit of unauthenticated connections (default 15 s). */
   unauthenticatedIdleMs?: number;
   /**
-   * Unauthenticated connections (incl. those still sending their head) at once (default 256);
-   * one more closes the oldest.
+   * Unauthenticated connections (incl. those still sending their head) at once (default 256,
+   * at most half of `maxConnections`); one more closes the oldest.
    */
   maxUnauthenticated?: number;
-  /** All connections at once (default: (open-file limit - 256) / 3: each costs up to 3 fds). */
+  /**
+   * All connections at once (default: (open-file limit - reserve) / 3, as each costs up to 3
+   * descriptors; the reserve is a quarter of the limit, at most 256).
+   */
   maxConnections?: number;
   /** True when the first request's head proves the peer knows the secret (default: all true). */
   trusted?: (head: Headers, target: string) => boolean;
@@ -105,9 +108,17 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
   const maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024;
   const idleTimeoutMs = options.idleTimeoutMs ?? 15 * 60_000;
   const unauthenticatedIdleMs = options.unauthenticatedIdleMs ?? 15_000;
-  const maxUnauthenticated = options.maxUnauthenticated ?? 256;
-  const maxConnections = options.maxConnections ??
-    Math.max(64, Math.floor(((openFileLimit() ?? 4096) - 256) / 3));
+  // Without a fixed cap, follow the open-file limit (re-read every second: it may change).
+  const connectionCap = () => {
+    if (options.maxConnections !== undefined) return options.maxConnections;
+    const limit = openFileLimit() ?? 4096;
+    return Math.max(16, Math.floor((limit - Math.min(256, Math.floor(limit / 4))) / 3));
+  };
+  let maxConnections = connectionCap();
+  // Half the connections at most are unauthenticated: secret holders always find room.
+  const unauthenticatedCap = () =>
+    Math.max(1, Math.min(options.maxUnauthenticated ?? 256, Math.floor(maxConnections / 2)));
+  let maxUnauthenticated = unauthenticatedCap();
   const trusted = options.trusted ?? (() => true);
   const stats: GuardStats = {
     accepted: 0,
@@ -183,6 +194,8 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
 
   const sweep = setInterval(() => {
     const now = Date.now();
+    maxConnections = connectionCap();
+    maxUnauthenticated = unauthenticatedCap();
     for (const relay of relays) {
       if (relay.headDeadline !== undefined) {
         if (now > relay.headDeadline) {
@@ -286,9 +299,15 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
         conn = await listener.accept();
       } catch (e) {
         if (stopping || e instanceof Deno.errors.BadResource) return;
-        // EMFILE/ENFILE and the like: back off, keep every open connection, try again.
+        // EMFILE/ENFILE and the like: keep the authenticated connections, free a descriptor
+        // by closing the oldest unauthenticated one, back off, try again.
         stats.acceptErrors++;
         logRefusal(String(e));
+        const oldest = unauthenticated.values().next().value;
+        if (oldest !== undefined) {
+          close(oldest);
+          stats.refusedUnauthenticated++;
+        }
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }

@@ -74,8 +74,13 @@ Deno.test("guard: over maxConnections new connections are closed at once; none c
   );
   const opened: Deno.TcpConn[] = [];
   try {
-    for (let i = 0; i < 5; i++) opened.push(await halfOpen(server.addr.port));
-    await until(() => server.stats.open === 5);
+    // Five keep-alive connections of secret holders (the default trusts every complete head).
+    for (let i = 0; i < 5; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      await conn.write(enc.encode("GET / HTTP/1.1\r\nhost: x\r\n\r\n"));
+      opened.push(conn);
+    }
+    await until(() => server.stats.open === 5 && server.stats.unauthenticated === 0);
     const extra = await halfOpen(server.addr.port);
     opened.push(extra);
     await closedByServer(extra);

@@ -85,9 +85,10 @@ class DataObject:
     def wait(self) -> None:
         self.session.wait((self,))
 
-    def fetch(self) -> DataInstance:
-        """The object's data (a DataInstance); it must be kept."""
-        return self.session.fetch(self)
+    def fetch(self, path: StrPath | None = None) -> DataInstance:
+        """The object's data (a DataInstance); it must be kept. ``path``: streamed to a new
+        file or directory there instead of memory."""
+        return self.session.fetch(self, path)
 
     def update(self) -> None:
         self.session.update((self,))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import os
 import re
 from collections.abc import Generator, Iterable
 from types import TracebackType
@@ -323,20 +324,32 @@ class Session:
         for task in self._submitted_tasks.values():
             task._mark_finished()
 
-    def fetch(self, obj: DataLike) -> DataInstance:
-        """Downloads a kept data object (waiting until it is finished) as a DataInstance."""
+    def fetch(self, obj: DataLike, path: str | os.PathLike[str] | None = None) -> DataInstance:
+        """Downloads a kept data object (waiting until it is finished) as a DataInstance:
+        in memory (one copy), or with ``path`` streamed to a new file (a directory: unpacked
+        into a new directory) in O(1) memory, the instance then backed by that path."""
         obj = to_dataobj(obj)
         self._split_items((obj,), "fetch")
         if not obj._keep:
             raise RainException(f"cannot fetch {obj}: it is not kept (call keep() before submit)")
         header: JsonObject
+        if path is not None:
+            header = self._server_call("fetch_to", obj.id.id, os.fspath(path))
+            self._fetched(obj, header)
+            return DataInstance(path=os.fspath(path),
+                                data_type=DataType.from_str(header.get("data_type", "blob")),
+                                spec=obj.spec, info=obj.info, data_object=obj)
         header, data = self._server_call("fetch", obj.id.id)
+        self._fetched(obj, header)
+        return DataInstance(data, data_type=DataType.from_str(header.get("data_type", "blob")),
+                            spec=obj.spec, info=obj.info, data_object=obj)
+
+    @staticmethod
+    def _fetched(obj: DataObject, header: JsonObject) -> None:
         obj.info = ObjectInfo.from_json(header.get("info", {}))
         if header.get("content_type") and not obj.info.content_type:
             obj.info.content_type = header["content_type"]
         obj._mark_finished()
-        return DataInstance(data, data_type=DataType.from_str(header.get("data_type", "blob")),
-                            spec=obj.spec, info=obj.info, data_object=obj)
 
     def update(self, items: Items) -> None:
         """Downloads the current state and info of the given tasks and data objects."""

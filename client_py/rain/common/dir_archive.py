@@ -7,8 +7,8 @@ import os
 import stat
 import tarfile
 
-from collections.abc import Iterator
-from typing import Union
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO, Union
 
 from .errors import RainException
 
@@ -30,10 +30,12 @@ def pack_directory(path: StrPath) -> bytes:
     return buffer.getvalue()
 
 
-def _safe_members(archive: tarfile.TarFile, target: StrPath) -> Iterator[tarfile.TarInfo]:
-    """Refuses entries that would land outside ``target`` or are not plain files/dirs/links."""
+def _safe_members(archive: tarfile.TarFile, target: StrPath,
+                  members: Iterable[tarfile.TarInfo] | None = None) -> Iterator[tarfile.TarInfo]:
+    """Refuses entries that would land outside ``target`` or are not plain files/dirs/links.
+    ``members``: the archive itself for a stream (checked as they come)."""
     root = os.path.realpath(target)
-    for member in archive.getmembers():
+    for member in archive.getmembers() if members is None else members:
         name = member.name
         destination = os.path.realpath(os.path.join(root, name))
         if os.path.isabs(name) or not (destination == root or
@@ -52,6 +54,18 @@ def unpack_directory(data: bytes | bytearray | memoryview, target: StrPath) -> N
     os.makedirs(target, exist_ok=False)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
         archive.extractall(target, members=list(_safe_members(archive, target)))
+    _make_writable(target)
+
+
+def unpack_directory_stream(stream: BinaryIO, target: StrPath) -> None:
+    """Extracts a tar stream (read once, in order, in O(1) memory) into a new directory."""
+    os.makedirs(target, exist_ok=False)
+    with tarfile.open(fileobj=stream, mode="r|") as archive:
+        archive.extractall(target, members=_safe_members(archive, target, archive))
+    _make_writable(target)
+
+
+def _make_writable(target: StrPath) -> None:
     # The archive may come from read-only storage; the copy is the user's to change.
     for directory, dirnames, filenames in os.walk(target):
         for name in [directory] + [os.path.join(directory, n) for n in dirnames + filenames]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from ...common.dir_archive import unpack_directory_stream
 from ...common.errors import RainException
 from ...common.ids import ID
 from .framing import OBJECT_CONTENT_TYPE, SUBMIT_CONTENT_TYPE, frame_submit, read_header
@@ -36,6 +38,26 @@ def _interrupts_held_for_last_byte(chunks: Iterable[bytes],
 
 def _ids(value: Iterable[Sequence[int]]) -> list[ID]:
     return [ID(sid, i) for sid, i in value]
+
+
+#: Bytes read per call when streaming an object (large reads: few Python-level calls).
+FETCH_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+def _read_into(response: http.client.HTTPResponse, target: memoryview,
+               header: dict[str, Any]) -> None:
+    """Fills ``target`` from ``response``, in chunks of at most FETCH_CHUNK_BYTES."""
+    done = 0
+    while done < len(target):
+        n = response.readinto(target[done:done + FETCH_CHUNK_BYTES])
+        if not n:
+            raise _size_error(header, "fewer")
+        done += n
+
+
+def _size_error(header: dict[str, Any], how: str) -> RainException:
+    return RainException(f"fetched object {header.get('id')} announced {header['size']} bytes "
+                         f"but sent {how}")
 
 
 class ServerApi:
@@ -128,24 +150,55 @@ class ServerApi:
     def unkeep(self, session_id: int, object_ids: list[int]) -> None:
         self.transport.call("POST", f"/sessions/{session_id}/unkeep", {"objects": object_ids})
 
-    def fetch(self, session_id: int, object_id: int) -> tuple[dict[str, Any], bytes]:
-        """Returns ``(FetchHeader, data bytes)``; the body is read as it streams in."""
-        response = self.transport.stream(
-            "GET", f"/sessions/{session_id}/objects/{object_id}/data",
-            headers={"Accept": OBJECT_CONTENT_TYPE})
+    def fetch(self, session_id: int, object_id: int) -> tuple[dict[str, Any], bytearray]:
+        """Returns ``(FetchHeader, data)``; the body is read as it streams in, into one
+        buffer (no second copy: a large object costs its size once)."""
+        response = self._fetch_response(session_id, object_id)
         try:
             header = read_header(response)
             if header.get("data_type", "blob") == "blob":
-                data = response.read(header["size"])
-                if len(data) != header["size"] or response.read(1):
-                    raise RainException(f"fetched object {header.get('id')} announced "
-                                        f"{header['size']} bytes but sent {len(data)}")
+                data = bytearray(header["size"])
+                _read_into(response, memoryview(data), header)
+                if response.read(1):
+                    raise _size_error(header, "more")
             else:
-                data = response.read()
+                data = bytearray(response.read())
         except BaseException:
             self.transport.abandon_stream()
             raise
         return header, data
+
+    def fetch_to(self, session_id: int, object_id: int, path: str) -> dict[str, Any]:
+        """Streams an object to ``path`` in O(1) memory: a blob to a new file, a directory
+        unpacked into a new directory. Returns the FetchHeader."""
+        response = self._fetch_response(session_id, object_id)
+        try:
+            header = read_header(response)
+            if header.get("data_type", "blob") == "blob":
+                buffer = memoryview(bytearray(FETCH_CHUNK_BYTES))
+                left = header["size"]
+                with open(path, "xb", buffering=0) as f:
+                    while left > 0:
+                        n = response.readinto(buffer[:min(left, len(buffer))])
+                        if not n:
+                            raise _size_error(header, "fewer")
+                        f.write(buffer[:n])
+                        left -= n
+                if response.read(1):
+                    raise _size_error(header, "more")
+            else:
+                unpack_directory_stream(response, path)  # type: ignore[arg-type]
+                while response.read(FETCH_CHUNK_BYTES):  # tar padding after the end blocks
+                    pass
+        except BaseException:
+            self.transport.abandon_stream()
+            raise
+        return header
+
+    def _fetch_response(self, session_id: int, object_id: int) -> http.client.HTTPResponse:
+        return self.transport.stream(
+            "GET", f"/sessions/{session_id}/objects/{object_id}/data",
+            headers={"Accept": OBJECT_CONTENT_TYPE})
 
     def server_info(self) -> dict[str, Any]:
         info = self.transport.call("GET", "/server_info")
