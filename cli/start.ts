@@ -564,6 +564,13 @@ export async function runStart(
       `Cluster secret: clients of this user on this machine find it in ${path}; ` +
         `elsewhere give it as RAIN_SECRET (see docs/security.md)\n`,
     );
+    // Monitoring needs the secret from anyone but this user's own tools: the Jupyter-style
+    // address opens the dashboard in a browser (it sets a cookie and drops the token).
+    const dashboard = formatAddress(dashboardHost(options.httpListen, ctx.hostname));
+    io.out(
+      `Dashboard (the address holds the secret: do not share it): ` +
+        `http://${dashboard}/?token=${secret}\n`,
+    );
   } else {
     io.out(
       "WARNING: authentication is off (--insecure): anyone who reaches the server can run " +
@@ -571,6 +578,11 @@ export async function runStart(
     );
   }
   return 0;
+}
+
+/** The address a browser opens for a listen address (this machine's name for a wildcard). */
+function dashboardHost(listen: Address, hostname: string): Address {
+  return { host: isWildcard(listen.host) ? hostname : listen.host, port: listen.port };
 }
 
 /** The "Rain started" line for remote governors, with their cpus as the server reports them. */

@@ -36,6 +36,10 @@ function pidsUnder(logDir: string): number[] {
   return pids;
 }
 
+function secretOf(port: number): string {
+  return Deno.readTextFileSync(`${secretsDir()}/127.0.0.1_${port}`).trim();
+}
+
 Deno.test("rain start --local-governors=[1,1], a client sees both governors, rain stop", async () => {
   const logDir = await Deno.makeTempDir({ prefix: "rain-e2e-" });
   const port = freePort();
@@ -56,10 +60,12 @@ Deno.test("rain start --local-governors=[1,1], a client sees both governors, rai
         `2 governors (1, 1 cpus); stop with: rain stop 127.0.0.1:${port}\n` +
         `Cluster secret: clients of this user on this machine find it in ` +
         `${secretsDir()}/127.0.0.1_${port}; elsewhere give it as RAIN_SECRET ` +
-        `(see docs/security.md)\n`,
+        `(see docs/security.md)\n` +
+        `Dashboard (the address holds the secret: do not share it): ` +
+        `http://127.0.0.1:${http}/?token=${secretOf(port)}\n`,
     );
     // The secret is required, and published for this user; it is on no command line.
-    const secret = Deno.readTextFileSync(`${secretsDir()}/127.0.0.1_${port}`).trim();
+    const secret = secretOf(port);
     assert.equal(Deno.statSync(`${secretsDir()}/127.0.0.1_${port}`).mode! & 0o777, 0o600);
     const refused = await fetch(`http://127.0.0.1:${port}/api/v1/server_info`);
     assert.equal(refused.status, 401);
