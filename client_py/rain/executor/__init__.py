@@ -6,11 +6,11 @@ See docs/executors.md for the protocol.
 
 from .context import Context
 from .executor import Executor, TaskError, serve
+from .pytask import run_remote
 
 __all__ = ["Context", "Executor", "TaskError", "serve", "main"]
 
 
 def main() -> None:
     """The ``py`` executor: serves Python tasks (task type ``py/``)."""
-    from .pytask import run_remote
     serve({"": run_remote}, executor_type="py")
