@@ -22,8 +22,8 @@ server/events.db). ADDR is PORT, IP or IP:PORT.
 
 Options:
   --logdir DIR        the log directory to read (or give the events.db file instead)
-  --http-listen ADDR  where to serve the dashboard (default: 127.0.0.1:${DEFAULT_HTTP_PORT};
-                      it serves without a secret, so expose it to other hosts knowingly)
+  --http-listen ADDR  where to serve the dashboard (default: 127.0.0.1:${DEFAULT_HTTP_PORT});
+                      anyone but this user's own local tools needs the printed token
   --ready-file FILE   written with one line "ready" once the dashboard is served (default: none)
   -h, --help          show this help
 `;
@@ -95,8 +95,7 @@ export function parseDashboardArgs(argv: string[], ctx: CliContext): DashboardCo
   if (args.help) return { help: true };
   const eventsDb = eventsDbArg("dashboard", stringValue(args, "logdir"), args.positionals, ctx);
   const http = parseAddress(
-    // Loopback by default: a post-mortem dashboard has no cluster secret to check, and an event
-    // log holds task specs and errors.
+    // Loopback by default: an event log holds task specs and errors (a token guards it too).
     stringValue(args, "http-listen") ?? `127.0.0.1:${DEFAULT_HTTP_PORT}`,
     listenRules("--http-listen", "dashboard", DEFAULT_HTTP_PORT),
   );
@@ -142,15 +141,29 @@ async function postMortemApp(eventsDb: string) {
 /** Serves the post-mortem dashboard until SIGINT/SIGTERM. */
 export async function runDashboard(options: DashboardOptions, io: Io): Promise<number> {
   const { app, events } = await postMortemApp(options.eventsDb);
-  const server = Deno.serve(
-    { hostname: options.httpHost, port: options.httpPort, onListen: () => {} },
-    app.fetch,
+  const { Auth } = await import("../server/auth.ts");
+  const { serveGuarded } = await import("../common/conn_guard.ts");
+  const { generateSecret } = await import("../common/secret.ts");
+  // An event log holds task specs, command lines and errors: a token of this run is needed by
+  // anyone but this user's own loopback tools (the server's monitoring rule).
+  const token = generateSecret();
+  const auth = new Auth(token);
+  const server = await serveGuarded(
+    {
+      hostname: options.httpHost,
+      port: options.httpPort,
+      trusted: (headers, target) => auth.knowsSecret(headers, target),
+    },
+    auth.protect(app.fetch, "monitoring"),
   );
   const where = formatAddress({
     host: options.httpHost === "0.0.0.0" ? "127.0.0.1" : options.httpHost,
     port: server.addr.port,
   });
-  io.out(`Rain dashboard (post-mortem, read-only) of ${options.eventsDb} on http://${where}/\n`);
+  io.out(
+    `Rain dashboard (post-mortem, read-only) of ${options.eventsDb} on ` +
+      `http://${where}/?token=${token} (the address holds the access token)\n`,
+  );
   if (options.readyFile) await Deno.writeTextFile(options.readyFile, "ready\n");
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
