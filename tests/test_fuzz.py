@@ -705,3 +705,49 @@ def test_directory_fetch_streams_into_a_path(client, tmp_path):
     assert (fetched / "top").read_text() == "top"
     assert os.readlink(str(fetched / "link")) == "sub/file.txt"
     assert instance.data_type.value == "dir"
+
+
+def test_sessions_of_two_clients_never_share_an_executor(rain_cluster):
+    """One governor with one cpu: a task of client A's session changes its process (an
+    environment variable, an rlimit, a monkeypatched json.dumps) and starts a child; a later
+    task of client B's session runs in another process and sees none of it; the child dies
+    when A's session closes."""
+    from rain.client import remote
+
+    @remote(outputs=("report",))
+    def tamper(ctx):
+        import json, os, resource, subprocess
+        os.environ["RAIN_TAMPERED"] = "yes"
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (77, hard))
+        json.dumps = lambda *a, **k: "tampered"
+        child = subprocess.Popen(["sleep", "600"])
+        return ctx.blob(("%d %d" % (os.getpid(), child.pid)).encode())
+
+    @remote(outputs=("report",))
+    def inspect(ctx):
+        import json, os, resource
+        return ctx.blob(" ".join([
+            str(os.getpid()), os.environ.get("RAIN_TAMPERED", "-"),
+            str(resource.getrlimit(resource.RLIMIT_NOFILE)[0]), json.dumps([1])]).encode())
+
+    cluster = rain_cluster(governors=[1])
+    first, second = cluster.client(), cluster.client()
+    with first.new_session() as a:
+        t = tamper()
+        t.output.keep()
+        a.submit()
+        pid_a, child = (int(v) for v in t.output.fetch().get_bytes().split())
+        assert os.path.exists("/proc/{}".format(child))
+        with second.new_session() as b:
+            u = inspect()
+            u.output.keep()
+            b.submit()
+            pid_b, env, nofile, dumped = u.output.fetch().get_bytes().decode().split()
+    assert pid_b != pid_a
+    assert (env, dumped) == ("-", "[1]")
+    assert int(nofile) != 77
+    # A's session is closed: its executor and the child its task started are gone.
+    assert wait_until(lambda: not os.path.exists("/proc/{}".format(child)) or
+                      open("/proc/{}/stat".format(child)).read().split()[2] == "Z",
+                      timeout=20), child

@@ -1,7 +1,9 @@
 /**
  * Executor-backed tasks (`<executor>/<method>`): one pool of executor processes per executor type.
  *
- * - Executors are started on demand and reused: an idle one takes the next task of its type, so
+ * - Executors are started on demand and reused within one session (an executor serves one
+ *   session only and is killed when it closes, with what its tasks started; issue 15): an idle
+ *   one takes the next task of its type and session, so
  *   at most one per running task exists (the task queue never runs more cpus than the governor
  *   has). Each runs one task at a time.
  * - A task's call carries its spec, inputs and output specs (docs/executors.md): in-memory
@@ -142,6 +144,11 @@ export class ExecutorPool {
   #owner: Executors;
   #idle: ExecutorProcess[] = [];
   #all = new Set<ExecutorProcess>();
+  /**
+   * The one session each executor serves: what a task changes in its process (modules,
+   * environment, rlimits) is never seen by another session's (or client's) tasks.
+   */
+  #sessionOf = new Map<ExecutorProcess, SessionId>();
 
   constructor(config: ExecutorConfig, owner: Executors) {
     this.config = config;
@@ -161,14 +168,19 @@ export class ExecutorPool {
   run = async (ctx: TaskContext): Promise<StoredObject[]> => {
     const taskType = ctx.task.spec.task_type;
     const method = taskType.slice(taskType.indexOf("/") + 1);
-    let proc = this.#idle.pop();
-    while (proc !== undefined && proc.dead) proc = this.#idle.pop();
+    const session = ctx.task.spec.id[0];
+    let proc = this.#takeIdle(session);
     if (proc === undefined) {
+      // Room for the new one: an idle executor of another session goes (bounded as before).
+      const other = this.#idle.find((p) => this.#sessionOf.get(p) !== session);
+      other?.kill();
       proc = await this.#owner.spawn(this.config, ctx.signal);
       this.#all.add(proc);
+      this.#sessionOf.set(proc, session);
       const p = proc;
       p.onDeath = () => {
         this.#all.delete(p);
+        this.#sessionOf.delete(p);
         const i = this.#idle.indexOf(p);
         if (i >= 0) this.#idle.splice(i, 1);
       };
@@ -203,8 +215,25 @@ export class ExecutorPool {
     }
   };
 
+  /** The most recently idle live executor of `session` (dead ones are dropped). */
+  #takeIdle(session: SessionId): ExecutorProcess | undefined {
+    this.#idle = this.#idle.filter((p) => !p.dead);
+    for (let i = this.#idle.length - 1; i >= 0; i--) {
+      const proc = this.#idle[i]!;
+      if (this.#sessionOf.get(proc) === session) {
+        this.#idle.splice(i, 1);
+        return proc;
+      }
+    }
+    return undefined;
+  }
+
   closeSession(session: SessionId): void {
-    for (const proc of this.#all) proc.dropSession(session);
+    for (const proc of [...this.#all]) {
+      // Its executors go with it, and with them every process its tasks started.
+      if (this.#sessionOf.get(proc) === session) proc.kill();
+      else proc.dropSession(session);
+    }
   }
 
   killAll(): void {
