@@ -89,7 +89,9 @@ interface Relay {
 }
 
 const HEAD_END = new Uint8Array([13, 10, 13, 10]);
-const BUFFER_BYTES = 256 * 1024;
+/** Relay buffers: small while a connection is quiet, large once it moves bulk data. */
+const SMALL_BUFFER_BYTES = 16 * 1024;
+const LARGE_BUFFER_BYTES = 1024 * 1024;
 
 /** The soft open-file limit of this process (Linux /proc; undefined elsewhere). */
 export function openFileLimit(): number | undefined {
@@ -212,12 +214,19 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
   }, Math.min(1000, Math.max(50, Math.floor(headerTimeoutMs / 4))));
 
   const pump = async (relay: Relay, from: Deno.TcpConn, to: Deno.TcpConn, half: boolean) => {
-    const buffer = new Uint8Array(BUFFER_BYTES);
+    let buffer = new Uint8Array(SMALL_BUFFER_BYTES);
     try {
       while (!relay.closed) {
         const n = await from.read(buffer);
         if (n === null) break;
         relay.lastActivity = Date.now();
+        if (n === buffer.length && n < LARGE_BUFFER_BYTES) {
+          const full = buffer;
+          buffer = new Uint8Array(LARGE_BUFFER_BYTES);
+          let sent = 0;
+          while (sent < n) sent += await to.write(full.subarray(sent, n));
+          continue;
+        }
         let sent = 0;
         while (sent < n) sent += await to.write(buffer.subarray(sent, n));
       }
