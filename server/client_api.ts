@@ -302,15 +302,45 @@ function seconds(value: unknown): number {
   return Math.min(value, MAX_WAIT_SECONDS);
 }
 
+/** The body as text, refused (BadRequest) beyond `limit` bytes before it is all read. */
+async function limitedText(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  const tooLarge = () =>
+    new ApiError("BadRequest", `request body larger than ${limit} bytes (RAIN_MAX_JSON_BYTES)`);
+  if (declared > limit) throw tooLarge();
+  if (request.body === null) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Largest JSON request body (bytes), secret holders included: a bounded request costs bounded
+ * memory. `RAIN_MAX_JSON_BYTES` in the server's environment changes it.
+ */
+export const MAX_JSON_BYTES = Number(Deno.env.get("RAIN_MAX_JSON_BYTES") ?? "") || 64 << 20;
+
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await c.req.text();
+    text = await limitedText(c.req.raw, MAX_JSON_BYTES);
   } catch (e) {
+    if (e instanceof ApiError) throw e;
     // The client went away or sent less than it announced: its fault, not ours.
     throw new ApiError("BadRequest", `cannot read the request body: ${(e as Error).message}`);
   }

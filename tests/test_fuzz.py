@@ -751,3 +751,21 @@ def test_sessions_of_two_clients_never_share_an_executor(rain_cluster):
     assert wait_until(lambda: not os.path.exists("/proc/{}".format(child)) or
                       open("/proc/{}/stat".format(child)).read().split()[2] == "Z",
                       timeout=20), child
+
+
+def test_json_bodies_are_bounded_for_secret_holders_too(rain_cluster):
+    """RAIN_MAX_JSON_BYTES bounds a JSON request of a secret holder: refused (400) when declared
+    larger, or as soon as a chunked body goes beyond it; the server goes on."""
+    cluster = rain_cluster(governors=[1], server_env={"RAIN_MAX_JSON_BYTES": "1000"})
+    with open(os.path.expanduser("~/.rain/secrets/127.0.0.1_{}".format(cluster.port))) as f:
+        auth = {"Authorization": "Bearer " + f.read().strip(), "Content-Type": "application/json"}
+    declared = dict(auth, **{"Content-Length": str(100 << 20)})
+    status, _, body = request(cluster.port, "POST", "/api/v1/sessions", b"{", declared,
+                              half_close=True)
+    assert status == 400 and b"larger than 1000 bytes" in body, body
+    spec = json.dumps({"spec": {"name": "x" * 5000}}).encode()
+    chunked = dict(auth, **{"Content-Length": None, "Transfer-Encoding": "chunked"})
+    status, _, body = request(cluster.port, "POST", "/api/v1/sessions",
+                              b"%x\r\n%s\r\n0\r\n\r\n" % (len(spec), spec), chunked)
+    assert status == 400 and b"larger than 1000 bytes" in body, body
+    _pipeline(cluster.client(), rounds=1)
