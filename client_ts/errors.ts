@@ -95,9 +95,16 @@ export class SessionError extends RainError {
  * ```
  */
 export class TaskError extends SessionError {
-  /** An error about a failed session. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, "SessionFailed", options);
+  /**
+   * An error about a failed session (`kind` "SessionFailed"), or about tasks that failed or
+   * were cancelled in a session that goes on (`kind` "TaskFailed", docs/policies.md).
+   */
+  constructor(
+    message: string,
+    options?: ErrorOptions,
+    kind: "SessionFailed" | "TaskFailed" = "SessionFailed",
+  ) {
+    super(message, kind, options);
     this.name = "TaskError";
   }
 }
@@ -105,6 +112,7 @@ export class TaskError extends SessionError {
 /** The error for an `ErrorResponse` of the server. */
 export function serverError(kind: ErrorKind, message: string): RainError {
   if (kind === "SessionFailed") return new TaskError(message);
+  if (kind === "TaskFailed") return new TaskError(message, undefined, "TaskFailed");
   if (kind === "SessionClosed") return new SessionError(message);
   return new RainError(message, kind);
 }

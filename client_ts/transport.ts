@@ -37,6 +37,7 @@ const ERROR_KINDS = new Set<string>([
   "InvalidGraph",
   "NotFound",
   "SessionFailed",
+  "TaskFailed",
   "SessionClosed",
   "NotAvailable",
   "Unauthorized",

@@ -182,6 +182,42 @@ export interface TaskSpec {
   name?: string;
   /** Free user attributes. */
   user?: UserAttributes;
+  /** Retries and limits (docs/policies.md); absent: one attempt, no limit. */
+  policy?: TaskPolicy;
+}
+
+/**
+ * What to do when a task's own execution fails or runs too long (docs/policies.md).
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@rain/client";
+ * await using client = await Client.connect();
+ * await using session = await client.newSession();
+ * session.execute("./flaky.sh", { maxRetries: 2, retryOn: [75], timeLimit: 60 });
+ * ```
+ */
+export interface TaskPolicy {
+  /** Attempts after the first when the task itself fails; default 0. */
+  max_retries?: number;
+  /** Retry only these failures: exit codes, exception class names, or `"time_limit"`. */
+  retry_on?: (number | string)[];
+  /** Seconds an attempt may run; it is then killed and counts as a failure. */
+  time_limit?: number;
+  /** Losses of the governor running the task it survives (default 5). */
+  crash_limit?: number;
+}
+
+/** One run of a task (`TaskInfo.attempts`). */
+export interface TaskAttempt {
+  /** The governor it ran on. */
+  governor?: GovernorId;
+  /** RFC 3339 time it started. */
+  start_time?: string;
+  /** Seconds it ran. */
+  duration?: number;
+  /** Why it ended; absent for the attempt that finished the task. */
+  error?: string;
 }
 
 /**
@@ -212,6 +248,14 @@ export interface TaskInfo {
   debug?: string;
   /** Free user attributes set by the task. */
   user?: UserAttributes;
+  /** The exit code of a program that failed. */
+  exit_code?: number;
+  /** Class names of the exception a Python task raised, most specific first. */
+  exception_types?: string[];
+  /** The attempt was killed at its `policy.time_limit`. */
+  time_limit_exceeded?: boolean;
+  /** Every attempt, in order, when there was more than one. */
+  attempts?: TaskAttempt[];
 }
 
 /**
@@ -282,6 +326,7 @@ export type ErrorKind =
   | "InvalidGraph"
   | "NotFound"
   | "SessionFailed"
+  | "TaskFailed"
   | "SessionClosed"
   | "NotAvailable"
   | "Unauthorized"

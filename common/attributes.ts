@@ -26,6 +26,32 @@ export interface TaskSpec {
   resources: { cpus: number };
   name?: string;
   user?: UserAttributes;
+  /** Retries and limits (docs/policies.md); absent: Rain 0.4 (one attempt, no limit). */
+  policy?: TaskPolicy;
+}
+
+/** What to do when a task's own execution fails or runs too long (docs/policies.md). */
+export interface TaskPolicy {
+  /** Attempts after the first when the task itself fails; default 0. */
+  max_retries?: number;
+  /**
+   * Retry only failures matching one entry: an exit code (programs), an exception class name
+   * (Python tasks; the class or any base), or `"time_limit"`. Absent: every failure.
+   */
+  retry_on?: (number | string)[];
+  /** Seconds an attempt may run; it is then killed and counts as a failure. */
+  time_limit?: number;
+  /** Losses of the governor running the task it survives (default 5). */
+  crash_limit?: number;
+}
+
+/** One run of a task that did not finish it (`TaskInfo.attempts`), or the last one. */
+export interface TaskAttempt {
+  governor?: GovernorId;
+  start_time?: string;
+  duration?: number;
+  /** Why it ended; absent for the attempt that finished the task. */
+  error?: string;
 }
 
 export interface TaskInfo {
@@ -38,6 +64,14 @@ export interface TaskInfo {
   governor?: GovernorId;
   debug?: string;
   user?: UserAttributes;
+  /** The exit code of a program that failed. */
+  exit_code?: number;
+  /** Class names of the exception a Python task raised, most specific first (its MRO). */
+  exception_types?: string[];
+  /** The attempt was killed at its `policy.time_limit`. */
+  time_limit_exceeded?: boolean;
+  /** Every attempt, in order, when there was more than one (absent: one attempt). */
+  attempts?: TaskAttempt[];
 }
 
 export interface ObjectSpec {

@@ -103,6 +103,11 @@ export interface CallFailed {
   task: Id;
   /** What went wrong (e.g. a Python traceback); becomes `info.error` of the task. */
   error: string;
+  /**
+   * Class names of the exception raised, most specific first (e.g. the Python MRO); matched by
+   * `policy.retry_on`.
+   */
+  exception_types?: string[];
   info?: ExecutorTaskInfo;
   keep?: number[];
 }
@@ -137,6 +142,12 @@ export interface Call {
   inputs: CallInput[];
   /** Specs of the outputs to produce, one per `spec.outputs`, same order. */
   outputs: ObjectSpec[];
+  /**
+   * The run of the task: 1 (absent) the first time, 2, 3… when it is retried (`policy`) or run
+   * again after a lost governor. Executors give it to the task (`ctx.attempt`,
+   * `RAIN_TASK_ATTEMPT`).
+   */
+  attempt?: number;
   parts?: number[];
 }
 

@@ -47,6 +47,11 @@ export type ErrorKind =
   | "NotFound"
   /** The session failed; the message is the error of the task that failed it. */
   | "SessionFailed"
+  /**
+   * Tasks waited for failed or were cancelled, but the session goes on (`"continue"` sessions,
+   * `cancel`); the message names them.
+   */
+  | "TaskFailed"
   /** The session was closed (by the client, a disconnect or the server). */
   | "SessionClosed"
   /** The object cannot be fetched (not kept, removed, or failed). */
@@ -69,8 +74,12 @@ export interface ConnectResponse {
 /** `POST /api/v1/sessions` */
 export interface NewSessionRequest {
   client_id: ClientId;
-  /** Free attributes of the session, e.g. `{"name": "Unnamed Session"}`. */
-  spec?: { name?: string; [key: string]: unknown };
+  /**
+   * Free attributes of the session, e.g. `{"name": "Unnamed Session"}`. `on_failure`:
+   * `"fail"` (default, Rain 0.4: the first failed task fails the session) or `"continue"` (a
+   * failed task fails only its dependents; see docs/policies.md).
+   */
+  spec?: { name?: string; on_failure?: "fail" | "continue"; [key: string]: unknown };
 }
 export interface NewSessionResponse {
   session_id: SessionId;
@@ -108,12 +117,40 @@ export interface WaitResponse {
   objects: number[];
 }
 
-/** `POST /api/v1/sessions/<sid>/wait_all` — body `{timeout?}`, answer `{done}`. */
+/**
+ * `POST /api/v1/sessions/<sid>/wait_all` — body `{timeout?}`, answer `{done}`. In a
+ * `"continue"` session whose tasks are all over but some failed, the answer is the error
+ * `TaskFailed` summarising them (the session stays usable).
+ */
 export interface WaitAllRequest {
   timeout?: number;
 }
 export interface WaitAllResponse {
   done: boolean;
+}
+
+/**
+ * `POST /api/v1/sessions/<sid>/cancel` — body `{tasks: number[]}`: stops these tasks (running
+ * ones are killed) and every task depending on them; answer `{tasks}`, the ids cancelled.
+ */
+export interface CancelRequest {
+  tasks: number[];
+}
+
+/**
+ * `GET /api/v1/sessions/<sid>/failed_tasks` — the tasks that failed in a `"continue"` session
+ * (their own failure, or an input's), in the order they failed.
+ */
+export interface FailedTasksResponse {
+  tasks: { id: number; error: string }[];
+}
+
+/**
+ * `POST /api/v1/sessions/<sid>/rerun_failed` — the failed tasks of a `"continue"` session and
+ * their dependents run again; answer `{tasks}`, the ids requeued.
+ */
+export interface RerunFailedResponse {
+  tasks: number[];
 }
 
 /** `POST /api/v1/sessions/<sid>/update` */
@@ -305,6 +342,8 @@ export interface AssignedTask {
   inputs: { spec: ObjectSpec; size: number; source: ObjectSource; info?: ObjectInfo }[];
   /** One per `spec.outputs` entry, same order. */
   outputs: ObjectSpec[];
+  /** 1 for the first run of the task, then 2, 3… (`RAIN_TASK_ATTEMPT`); absent means 1. */
+  attempt?: number;
 }
 
 /** Tasks to run; the governor queues them and runs them FIFO as its cpus allow. */
@@ -323,6 +362,12 @@ export interface DeleteObjectsMessage {
 export interface CloseSessionMessage {
   type: "close_session";
   session: SessionId;
+}
+
+/** The client cancelled these tasks: kill them if running, drop them if queued. */
+export interface CancelTasksMessage {
+  type: "cancel_tasks";
+  tasks: Id[];
 }
 
 /**
@@ -344,6 +389,7 @@ export type ToGovernor =
   | AssignTasksMessage
   | DeleteObjectsMessage
   | CloseSessionMessage
+  | CancelTasksMessage
   | FetchObjectsMessage
   | ShutdownMessage;
 

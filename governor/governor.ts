@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { hostname } from "node:os";
 import type { DataTransfer, RegisteredMessage, ToGovernor } from "../common/messages.ts";
 import type { AssignedTask } from "../common/messages.ts";
-import { formatId } from "../common/ids.ts";
+import { formatId, type Id } from "../common/ids.ts";
 import { Logger } from "../common/log.ts";
 import { PROTOCOL_VERSION } from "../common/version.ts";
 import { settlesWithin } from "../common/timeout.ts";
@@ -343,6 +343,9 @@ export class Governor {
             this.store.dropSession(m.session);
             this.executors.closeSession(m.session);
             break;
+          case "cancel_tasks":
+            this.#cancelTasks(m.tasks);
+            break;
           case "fetch_objects":
             this.#fetchObjects(m.objects);
             break;
@@ -356,6 +359,19 @@ export class Governor {
       } catch (e) {
         log.error(`handling '${m?.type}' failed: ${errorMessage(e)}`);
       }
+    }
+  }
+
+  /** The client cancelled them: running ones are killed, queued ones dropped; none reported. */
+  #cancelTasks(ids: Id[]): void {
+    const bySession = new Map<number, Set<number>>();
+    for (const [session, id] of ids) {
+      let set = bySession.get(session);
+      if (!set) bySession.set(session, set = new Set());
+      set.add(id);
+    }
+    for (const [session, set] of bySession) {
+      this.queue.cancelWhere(session, (q) => set.has(q.task.spec.id[1]), "cancelled");
     }
   }
 

@@ -291,3 +291,38 @@ Deno.test("governor messages: fetch_objects stores the objects it can get and na
   link.deliver({ type: "shutdown" });
   await governor.finished;
 });
+
+Deno.test("governor messages: cancel_tasks kills the running task and drops the queued one, reporting neither", async () => {
+  await using dir = await tempDir();
+  const { governor, link } = await registeredGovernor(dir.path);
+  const sleeping = inlineTask([4, 10], "buildin/sleep", { seconds: 600 }, ["zz"], 2);
+  const queued = inlineTask([4, 20], "buildin/concat", undefined, ["q"]);
+  const kept = inlineTask([4, 30], "buildin/concat", undefined, ["k"]);
+  link.deliver({ type: "assign_tasks", tasks: [sleeping.task, queued.task, kept.task] });
+  await link.waitFor(startedOf([4, 10]), "the sleep's task_started");
+  link.deliver({ type: "cancel_tasks", tasks: [[4, 10], [4, 20]] });
+  // The sleep's cpus are free at once: the task not cancelled runs.
+  await link.waitFor(finishedOf([4, 30]), "the remaining task");
+  await governor.runner.idle();
+  assertEquals(
+    link.sent.filter(aboutSession(4)).map((m) => [m.type, (m as { task: Id }).task[1]]),
+    [["task_started", 10], ["task_started", 30], ["task_finished", 30]],
+  );
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: a task over its time limit is killed and reported failed, naming the limit", async () => {
+  await using dir = await tempDir();
+  const { governor, link } = await registeredGovernor(dir.path);
+  const sleeping = inlineTask([5, 10], "buildin/sleep", { seconds: 600 }, ["zz"]);
+  sleeping.task.spec.policy = { time_limit: 0.2 };
+  sleeping.task.attempt = 2;
+  link.deliver({ type: "assign_tasks", tasks: [sleeping.task] });
+  const failed = await link.waitFor(finishedOf([5, 10]), "the sleep's failure");
+  assertEquals(failed.type, "task_failed");
+  assertStringIncludes(failed.info.error ?? "", "time limit of 0.2 s");
+  assertEquals(failed.info.time_limit_exceeded, true);
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});

@@ -19,6 +19,8 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Id of this governor (for messages). */
   readonly governorId: string;
+  /** 1 (absent) for the task's first run, then 2, 3… (retries, re-runs); `RAIN_TASK_ATTEMPT`. */
+  readonly attempt?: number;
   /**
    * Task info set by the task (`debug`, `user`): reported with its result or its failure.
    * Executor tasks set it; built-ins leave it unset.

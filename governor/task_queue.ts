@@ -123,6 +123,18 @@ export class TaskQueue<T extends QueueItem> {
     this.#schedule();
   }
 
+  /** Aborts the session's running tasks that `match` and drops its queued ones that do. */
+  cancelWhere(session: SessionId, match: (item: T) => boolean, reason: string): void {
+    const set = this.#sessions.get(session);
+    if (set === undefined) return;
+    for (const node of [...set]) {
+      if (!match(node.item)) continue;
+      set.delete(node);
+      this.#cancel(node, reason);
+    }
+    this.#schedule();
+  }
+
   /** Aborts every running task and drops every queued one. */
   abortAll(reason = "governor is stopping"): void {
     this.#sessions.clear();

@@ -98,6 +98,19 @@ export class TaskRunner {
 
   async #run(task: AssignedTask, signal: AbortSignal): Promise<void> {
     const { spec } = task;
+    // A time limit aborts the attempt like a cancel, but the governor reports it as a failure.
+    const limit = spec.policy?.time_limit;
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outer = signal;
+    if (limit !== undefined) {
+      const limiter = new AbortController();
+      timer = setTimeout(() => {
+        timedOut = true;
+        limiter.abort(new Error(`time limit of ${limit} s exceeded`));
+      }, limit * 1000);
+      signal = AbortSignal.any([outer, limiter.signal]);
+    }
     const t0 = performance.now();
     const startTime = new Date().toISOString();
     const { send } = this.#o;
@@ -118,7 +131,8 @@ export class TaskRunner {
         else inputs[i] = r;
       }
       if (waits !== undefined) await Promise.all(waits);
-      if (signal.aborted) return;
+      if (outer.aborted) return;
+      if (timedOut) throw signal.reason;
       ctx = {
         task,
         config: spec.config,
@@ -126,10 +140,12 @@ export class TaskRunner {
         store: this.#o.store,
         signal,
         governorId: this.#o.governorId(),
+        attempt: task.attempt ?? 1,
       };
       let outputs = fn(ctx);
       if (outputs instanceof Promise) outputs = await outputs;
-      if (signal.aborted) return;
+      if (outer.aborted) return;
+      if (timedOut) throw signal.reason;
       if (outputs.length !== spec.outputs.length) {
         throw new Error(`produced ${outputs.length} outputs, ${spec.outputs.length} expected`);
       }
@@ -153,14 +169,23 @@ export class TaskRunner {
       if (ctx.info !== undefined) Object.assign(i, ctx.info);
       send({ type: "task_finished", task: spec.id, info: i, outputs: reported });
     } catch (e) {
-      if (signal.aborted || e instanceof SessionClosedError) return;
+      if (outer.aborted || e instanceof SessionClosedError) return;
       const i = info();
       if (ctx?.info !== undefined) Object.assign(i, ctx.info);
       // The server names the task and governor when it reports the failure; info.error is the
       // cause itself.
       i.error = errorMessage(e);
+      if (timedOut) {
+        i.error = `the task ran longer than its time limit of ${limit} s and was killed`;
+        i.time_limit_exceeded = true;
+      }
+      const exitCode = (e as { exitCode?: unknown } | undefined)?.exitCode;
+      if (typeof exitCode === "number") i.exit_code = exitCode;
+      const types = (e as { exceptionTypes?: unknown } | undefined)?.exceptionTypes;
+      if (Array.isArray(types)) i.exception_types = types.map(String);
       send({ type: "task_failed", task: spec.id, info: i });
     } finally {
+      clearTimeout(timer);
       this.#settled();
     }
   }

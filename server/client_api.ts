@@ -100,6 +100,13 @@ export function clientApi(ctx: ClientApiContext): Hono {
       if (!client) throw new ApiError("NotFound", `client ${body.client_id} is not connected`);
     }
     const spec = isRecord(body.spec) ? body.spec : {};
+    const onFailure = spec.on_failure ?? "fail";
+    if (onFailure !== "fail" && onFailure !== "continue") {
+      throw new ApiError(
+        "BadRequest",
+        `on_failure must be "fail" or "continue", got ${JSON.stringify(onFailure)}`,
+      );
+    }
     const name = typeof spec.name === "string" ? spec.name : "Unnamed Session";
     const session = reactor.newSession(client, name, { ...spec, name });
     return c.json({ session_id: session.id });
@@ -164,6 +171,22 @@ export function clientApi(ctx: ClientApiContext): Hono {
     return c.json({});
   });
 
+  app.post(`${API_PREFIX}/sessions/:sid/cancel`, async (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    const body = await jsonBody(c);
+    return c.json({ tasks: reactor.cancelTasks(session, idList(body.tasks, "tasks")) });
+  });
+
+  app.get(`${API_PREFIX}/sessions/:sid/failed_tasks`, (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    return c.json({ tasks: reactor.failedTasks(session) });
+  });
+
+  app.post(`${API_PREFIX}/sessions/:sid/rerun_failed`, (c) => {
+    const session = reactor.liveSession(intParam(c, "sid"));
+    return c.json({ tasks: reactor.rerunFailed(session) });
+  });
+
   app.post(`${API_PREFIX}/sessions/:sid/close`, (c) => {
     const sid = intParam(c, "sid");
     const session = reactor.sessions.get(sid);
@@ -183,6 +206,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
     }
     const outcome = await reactor.wait(session, [], [id], "all");
     if (outcome.kind === "failed") throw new ApiError("SessionFailed", outcome.error);
+    if (outcome.kind === "taskFailed") throw new ApiError("TaskFailed", outcome.error);
     if (outcome.kind === "closed") {
       throw new ApiError("SessionClosed", `session ${session.id} is closed`);
     }
@@ -290,6 +314,7 @@ async function waitWithTimeout(
   const outcome = await withTimeout(waiting, timeoutSeconds * 1000);
   if (outcome === TIMED_OUT) return false;
   if (outcome.kind === "failed") throw new ApiError("SessionFailed", outcome.error);
+  if (outcome.kind === "taskFailed") throw new ApiError("TaskFailed", outcome.error);
   if (outcome.kind === "closed") throw new ApiError("SessionClosed", "the session was closed");
   return true;
 }

@@ -7,6 +7,7 @@ const STATUS: Record<ErrorKind, number> = {
   Unauthorized: 401,
   NotFound: 404,
   SessionFailed: 409,
+  TaskFailed: 409,
   SessionClosed: 409,
   NotAvailable: 409,
   Internal: 500,

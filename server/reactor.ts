@@ -23,6 +23,7 @@ import type { Scheduler } from "./scheduler.ts";
 import type { Client, GovernorState, Session, WaitOutcome } from "./state.ts";
 import type { SubmitPlan } from "./submit.ts";
 import { Core, type GovernorComm, type ReactorContext } from "./reactor/core.ts";
+import * as failures from "./reactor/failures.ts";
 import * as drain from "./reactor/drain.ts";
 import * as governors from "./reactor/governors.ts";
 import * as objects from "./reactor/objects.ts";
@@ -110,6 +111,17 @@ export class Reactor implements ReactorContext, GovernorHandler {
   }
   unkeep(session: Session, ids: number[]): void {
     sessions.unkeep(this, session, ids);
+  }
+  /** Stops the tasks and their dependents (reactor/failures.ts); the ids stopped. */
+  cancelTasks(session: Session, ids: number[]): number[] {
+    return failures.cancelTasks(this, session, ids);
+  }
+  failedTasks(session: Session): { id: number; error: string }[] {
+    return failures.failedTasks(session);
+  }
+  /** The failed tasks of a "continue" session and their dependents run again; their ids. */
+  rerunFailed(session: Session): number[] {
+    return failures.rerunFailed(this, session);
   }
 
   // Governors and their reports (reactor/governors.ts, tasks.ts, objects.ts)

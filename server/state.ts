@@ -10,7 +10,9 @@ import type {
   ObjectInfo,
   ObjectSpec,
   ObjectState,
+  TaskAttempt,
   TaskInfo,
+  TaskPolicy,
   TaskSpec,
   TaskState,
   UserAttributes,
@@ -26,9 +28,12 @@ export interface Waiter {
   resolve(result: WaitOutcome): void;
 }
 
-export type WaitOutcome = { kind: "done" } | { kind: "failed"; error: string } | {
-  kind: "closed";
-};
+/** `failed`: the session failed; `taskFailed`: items waited for failed, the session goes on. */
+export type WaitOutcome =
+  | { kind: "done" }
+  | { kind: "failed"; error: string }
+  | { kind: "taskFailed"; error: string }
+  | { kind: "closed" };
 
 /**
  * Shared, frozen empty values: most objects never get a second location or consumer, and infos
@@ -56,6 +61,10 @@ export class Session {
   /** Tasks and objects submitted so far, for progress reporting. */
   submittedTasks = 0;
   finishedTasks = 0;
+  /** `"continue"`: a failed task fails only its dependents (docs/policies.md). */
+  onFailure: "fail" | "continue" = "fail";
+  /** `"continue"` sessions: tasks failed (their own failure or an input's), in order. */
+  readonly failed = new Set<Task>();
 
   constructor(
     readonly id: SessionId,
@@ -81,6 +90,8 @@ export class DataObject {
   /** Client-uploaded data (small constants in memory; large ones spooled to `file`). */
   constant?: { data?: Uint8Array; file?: string };
   waiters?: Waiter[];
+  /** Its producer failed (`"continue"` session) or was cancelled: why it will not exist. */
+  error?: string;
 
   constructor(
     readonly session: Session,
@@ -114,6 +125,16 @@ export class Task {
   inputLost?: boolean;
   /** Input transfers that failed for it without a known loss (see recovery.ts). */
   transferFailures?: number;
+  /** `spec.policy` as submitted (retries, time limit); absent: Rain 0.4 behaviour. */
+  policy?: TaskPolicy;
+  /** `policy.crash_limit`, read by recovery.ts. */
+  crashLimit?: number;
+  /** Failed attempts retried so far (at most `policy.max_retries`). */
+  retries?: number;
+  /** Attempts that ended without finishing the task (for `info.attempts`). */
+  attemptLog?: TaskAttempt[];
+  /** Cancelled by the client (its state is "failed", `info.error` says so). */
+  cancelled?: boolean;
 
   constructor(
     readonly session: Session,
@@ -197,6 +218,7 @@ export function taskSpec(task: Task): TaskSpec {
   if (task.config !== undefined) spec.config = task.config;
   if (task.name !== undefined) spec.name = task.name;
   if (task.user !== undefined) spec.user = task.user;
+  if (task.policy !== undefined) spec.policy = task.policy;
   return spec;
 }
 

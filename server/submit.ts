@@ -2,10 +2,11 @@
  * Validation of a submit. Everything is checked before anything is applied, so a rejected submit
  * leaves the session untouched. Each error names the offending id (`session/id`).
  */
-import type { DataType, JsonValue, UserAttributes } from "../common/attributes.ts";
+import type { DataType, JsonValue, TaskPolicy, UserAttributes } from "../common/attributes.ts";
 import { BUILDIN, checkBuiltinTask } from "../common/builtin_tasks.ts";
 import type { SubmitHeader } from "../common/messages.ts";
 import { ApiError } from "./errors.ts";
+import { checkPolicy } from "./policy.ts";
 import type { DataObject, Session } from "./state.ts";
 
 /** A new object, checked. */
@@ -32,6 +33,8 @@ export interface PlannedTask {
   cpus: number;
   name?: string;
   user?: UserAttributes;
+  /** `spec.policy`, checked (server/policy.ts). */
+  policy?: TaskPolicy;
 }
 
 export interface SubmitPlan {
@@ -207,8 +210,15 @@ export function planTasks(
       return outputId;
     });
     const user = optionalUser(spec.user, name);
+    let policy: TaskPolicy | undefined;
+    try {
+      policy = checkPolicy(spec.policy);
+    } catch (e) {
+      invalid(`${name}: ${(e as Error).message}`);
+    }
     return {
       id,
+      policy,
       taskType: spec.task_type,
       config: spec.config === null ? undefined : spec.config as JsonValue | undefined,
       inputs,

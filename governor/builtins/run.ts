@@ -57,6 +57,7 @@ export async function run(ctx: TaskContext): Promise<StoredObject[]> {
       stdin,
       captureStdout: config.out_paths.includes(STDOUT_PATH),
       spawn: ctx.spawn,
+      env: { RAIN_TASK_ATTEMPT: String(ctx.attempt ?? 1) },
     });
     const readOnlyInputDirs = config.in_paths
       .filter((p, i) => !p.write && p.path !== STDIN_PATH && inputAt(ctx, i).dataType === "dir")

@@ -34,6 +34,8 @@ export interface ProgramOptions {
   captureStdout: boolean;
   /** Starts the program when the governor restricts programs (`--allow-run`, permissions.ts). */
   spawn?: ProgramSpawner;
+  /** Added to the governor's environment (the task's resources, see common/resources.ts). */
+  env?: Record<string, string>;
 }
 
 /** A captured standard output: bytes in memory, or a file under the store's temp directory. */
@@ -55,7 +57,7 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
     const options: Deno.CommandOptions = {
       args: o.args.slice(1),
       cwd: o.cwd,
-      env: { [PROCESS_TAG_ENV]: tag },
+      env: { ...o.env, [PROCESS_TAG_ENV]: tag },
       stdin: o.stdin ? "piped" : "null",
       stdout: o.captureStdout ? "piped" : "null",
       stderr: "piped",
@@ -99,8 +101,13 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
       const how = status.signal
         ? `was killed by signal ${status.signal}`
         : `exited with code ${status.code}`;
-      throw new Error(
-        `program ${how}: ${commandLine(o.args)}` + (stderrText ? `\nstderr:\n${stderrText}` : ""),
+      throw Object.assign(
+        new Error(
+          `program ${how}: ${commandLine(o.args)}` +
+            (stderrText ? `\nstderr:\n${stderrText}` : ""),
+        ),
+        // Read by the task runner for `info.exit_code` (`policy.retry_on`).
+        status.signal ? {} : { exitCode: status.code },
       );
     }
     return { stdout: captured };

@@ -194,14 +194,17 @@ export class ExecutorPool {
         spec: ctx.task.spec,
         inputs: callInputs(ctx, proc, parts),
         outputs: ctx.task.outputs,
+        ...(ctx.attempt === undefined || ctx.attempt === 1 ? {} : { attempt: ctx.attempt }),
       };
       const { message, parts: answerParts } = await proc.call(call, parts, ctx.signal);
       reusable = true;
       remember(ctx, proc, message);
       if (message.info !== undefined) ctx.info = cleanTaskInfo(message.info);
       if (message.type === "failed") {
-        throw new Error(
-          typeof message.error === "string" && message.error ? message.error : "failed",
+        throw Object.assign(
+          new Error(typeof message.error === "string" && message.error ? message.error : "failed"),
+          // Read by the task runner for `info.exception_types` (`policy.retry_on`).
+          Array.isArray(message.exception_types) ? { exceptionTypes: message.exception_types } : {},
         );
       }
       return await storeOutputs(ctx, proc, message, answerParts);

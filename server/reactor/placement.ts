@@ -65,6 +65,8 @@ function assign(ctx: ReactorContext): void {
         return input;
       }),
       outputs: task.outputs.map(objectSpec),
+      // The run's number (retries and recovery re-runs count), given to the task.
+      ...(task.attempts === undefined ? {} : { attempt: task.attempts }),
     });
   }
   for (const [governor, tasks] of batches) {

@@ -8,6 +8,7 @@ import { ApiError } from "../errors.ts";
 import type { DataObject, Session, Task, Waiter, WaitOutcome } from "../state.ts";
 import type { ReactorContext } from "./core.ts";
 import { graphPartOf } from "./objects.ts";
+import { allDoneOutcome } from "./failures.ts";
 
 /**
  * Waits until the given tasks and objects are finished ("all") or one of them is ("some").
@@ -29,6 +30,12 @@ export function wait(
     if (!obj) throw new ApiError("NotFound", `object ${session.id}/${id} was not submitted`);
     return obj;
   });
+  // Over without result ("continue" sessions, cancel): the wait fails at once.
+  const failedTask = tasks.find((t) => t.state === "failed");
+  const error = failedTask
+    ? failedTask.info.error ?? "failed"
+    : objects.find((o) => o.error)?.error;
+  if (error !== undefined) return Promise.resolve({ kind: "taskFailed", error });
   const pending: (Task | DataObject)[] = [
     ...tasks.filter((t) => t.state !== "finished"),
     ...objects.filter((o) => o.state === "unfinished"),
@@ -49,7 +56,7 @@ export function wait(
 }
 
 export function waitAll(session: Session): Promise<WaitOutcome> {
-  if (session.unfinishedTasks === 0) return Promise.resolve({ kind: "done" });
+  if (session.unfinishedTasks === 0) return Promise.resolve(allDoneOutcome(session));
   return new Promise((resolve) => {
     session.allWaiters.push({ remaining: 1, settled: false, resolve });
   });

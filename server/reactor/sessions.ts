@@ -45,6 +45,7 @@ export function newSession(
 ): Session {
   const core = ctx.core;
   const session = new Session(core.nextSessionId++, client, name);
+  if (spec.on_failure === "continue") session.onFailure = "continue";
   core.sessions.set(session.id, session);
   client?.sessions.add(session);
   ctx.events?.push({
@@ -177,6 +178,10 @@ export function submit(
       p.name,
       p.user,
     );
+    if (p.policy !== undefined) {
+      task.policy = p.policy;
+      task.crashLimit = p.policy.crash_limit;
+    }
     session.tasks.set(p.id, task);
     for (const o of outputs) o.producer = task;
     newTasks.push(task);

@@ -13,8 +13,10 @@ import { addLocation, type GovernorState, type Task } from "../state.ts";
 import { type ReactorContext, touch } from "./core.ts";
 import { releaseIfUnneeded } from "./objects.ts";
 import { makeReady, releaseTask } from "./placement.ts";
-import { settleWaiter, settleWaiters } from "./queries.ts";
+import { settleWaiters } from "./queries.ts";
 import { requeueIfInputLost } from "./recovery.ts";
+import { failTaskOnly, retryTask, settleAllWaiters, withAttempts } from "./failures.ts";
+import { shouldRetry } from "../policy.ts";
 import { failSession } from "./sessions.ts";
 
 const log = new Logger("server");
@@ -75,7 +77,7 @@ export function taskFinished(
     return;
   }
   task.state = "finished";
-  task.info = message.info;
+  task.info = withAttempts(task, message.info);
   ctx.events?.push({
     type: "TaskFinished",
     time: Date.now(),
@@ -115,10 +117,7 @@ export function taskFinished(
     input.pendingConsumers--;
     releaseIfUnneeded(ctx, input);
   }
-  if (--session.unfinishedTasks === 0) {
-    session.allWaiters.forEach((w) => settleWaiter(w, { kind: "done" }));
-    session.allWaiters = [];
-  }
+  if (--session.unfinishedTasks === 0) settleAllWaiters(session);
   touch(ctx);
 }
 
@@ -131,8 +130,12 @@ export function taskFailed(
   if (!task) return;
   // The loss's fault, not the task's.
   if (requeueIfInputLost(ctx, task, message.info.error ?? "")) return;
+  if (shouldRetry(task.policy, task.retries ?? 0, message.info)) {
+    retryTask(ctx, task, message.info);
+    return;
+  }
   task.state = "failed";
-  task.info = message.info;
+  task.info = withAttempts(task, message.info);
   ctx.events?.push({
     type: "TaskFinished",
     time: Date.now(),
@@ -142,11 +145,10 @@ export function taskFailed(
   });
   releaseTask(ctx, task);
   const debug = message.info.debug ? `\n\nDebug:\n${message.info.debug}` : "";
-  failSession(
-    ctx,
-    task.session,
-    `Task ${describeTask(task)} failed on governor ${governor.id}:\n${
-      message.info.error || "unknown error"
-    }${debug}`,
-  );
+  const tries = task.retries ? ` (attempt ${task.retries + 1}, after ${task.retries} retries)` : "";
+  const error = `Task ${describeTask(task)} failed on governor ${governor.id}${tries}:\n${
+    message.info.error || "unknown error"
+  }${debug}`;
+  if (task.session.onFailure === "continue") failTaskOnly(ctx, task, error);
+  else failSession(ctx, task.session, error);
 }
