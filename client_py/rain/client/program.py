@@ -1,6 +1,10 @@
 """Program: a reusable Execute pattern whose Inputs are filled in at each call."""
 
+from __future__ import annotations
+
 import shlex
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..common.data_type import DataType
 from ..common.errors import RainException
@@ -8,7 +12,7 @@ from .data import DataObject
 from .input import Input, InputBase
 from .output import OutputBase
 from .task import Task
-from .tasks import Execute
+from .tasks import Execute, ExecuteArg, Stdout
 
 
 class Program:
@@ -21,19 +25,24 @@ class Program:
     an output's label replaces that output's declaration (e.g. to set a content type).
     """
 
-    def __init__(self, args, stdout=None, stdin=None, input_paths=(), output_paths=(),
-                 shell=False, name=None, cpus=1, *, input_files=None, output_files=None):
+    def __init__(self, args: str | Iterable[ExecuteArg], stdout: Stdout = None,
+                 stdin: str | InputBase | None = None,
+                 input_paths: Iterable[str | InputBase] = (),
+                 output_paths: Iterable[str | OutputBase] = (), shell: bool = False,
+                 name: str | None = None, cpus: int = 1, *,
+                 input_files: Iterable[str | InputBase] | None = None,
+                 output_files: Iterable[str | OutputBase] | None = None) -> None:
         if input_files is not None:
             input_paths = input_files
         if output_files is not None:
             output_paths = output_files
         if isinstance(args, str) and not shell:
             args = shlex.split(args)
-        self.args = args if isinstance(args, str) else tuple(args)
+        self.args: str | tuple[Any, ...] = args if isinstance(args, str) else tuple(args)
         self.stdout = stdout
-        self.stdin = Input(stdin) if isinstance(stdin, str) else stdin
-        self.input_paths = tuple(Input(item) if isinstance(item, str) else item
-                                 for item in input_paths)
+        self.stdin: InputBase | None = Input(stdin) if isinstance(stdin, str) else stdin
+        self.input_paths: tuple[InputBase, ...] = tuple(
+            Input(item) if isinstance(item, str) else item for item in input_paths)
         self.output_paths = tuple(output_paths)
         self.shell = shell
         self.name = name
@@ -41,29 +50,28 @@ class Program:
         for item in self._patterns():
             if isinstance(item, (DataObject, Task)) or \
                     (isinstance(item, InputBase) and item.dataobj is not None):
-                raise RainException("a Program's inputs are Inputs without data, not {!r}"
-                                    .format(item))
+                raise RainException(f"a Program's inputs are Inputs without data, not {item!r}")
             if isinstance(item, InputBase) and item.label is None:
-                raise RainException("every Input of a Program needs a label, {!r} has none"
-                                    .format(item))
+                raise RainException(f"every Input of a Program needs a label, {item!r} has none")
 
-    def _patterns(self):
+    def _patterns(self) -> list[Any]:
         args = () if isinstance(self.args, str) else self.args
         return list(args) + [self.stdin] + list(self.input_paths)
 
-    def __call__(self, **objects):
+    def __call__(self, **objects: Any) -> Execute:
         # ``name`` is the task's name, unless it is the object of an input labelled "name".
         name = self.name
         if "name" in objects and not isinstance(objects["name"], (DataObject, Task)):
             name = objects.pop("name")
             if name is not None and not isinstance(name, str):
-                raise TypeError("name must be a str, not {!r}".format(name))
-        overrides = {label: value for label, value in objects.items()
-                     if isinstance(value, OutputBase)}
+                raise TypeError(f"name must be a str, not {name!r}")
+        overrides: dict[str, OutputBase] = {label: value for label, value in objects.items()
+                                            if isinstance(value, OutputBase)}
 
-        def bind(item):
+        def bind(item: Any) -> Any:
             if isinstance(item, InputBase):
-                return item.with_dataobj(objects[item.label])  # KeyError names the missing label
+                label: Any = item.label  # every Input of a Program has one (checked)
+                return item.with_dataobj(objects[label])  # KeyError names the missing label
             if isinstance(item, OutputBase):
                 return _override_output(item, overrides)
             return item
@@ -74,7 +82,7 @@ class Program:
                        output_paths=[_override_output(o, overrides) for o in self.output_paths],
                        shell=self.shell, cpus=self.cpus, name=name)
 
-    def _bind_stdout(self, overrides):
+    def _bind_stdout(self, overrides: Mapping[str, OutputBase]) -> Stdout:
         stdout = self.stdout
         if stdout is True or (isinstance(stdout, OutputBase) and stdout.label is None):
             label = "stdout"
@@ -83,18 +91,19 @@ class Program:
         else:
             label = stdout  # None, or the label of a blob
         override = overrides.get(label) if isinstance(label, str) else None
-        if override is None:
+        if override is None or not isinstance(label, str):
             return stdout
         if override.path is not None:
-            raise RainException("the stdout Output cannot have a path ({!r})".format(override))
+            raise RainException(f"the stdout Output cannot have a path ({override!r})")
         return _replacement(override, label, None, DataType.BLOB)
 
-    def __repr__(self):
-        return "<Program {!r}>".format(self.args if isinstance(self.args, str)
-                                       else " ".join(map(str, self.args)))
+    def __repr__(self) -> str:
+        shown = self.args if isinstance(self.args, str) else " ".join(map(str, self.args))
+        return f"<Program {shown!r}>"
 
 
-def _override_output(pattern, overrides):
+def _override_output(pattern: str | OutputBase,
+                     overrides: Mapping[str, OutputBase]) -> str | OutputBase:
     """An output of ``output_paths`` or ``args`` (a path, or an Output), or the Output given for
     its label at the call instead."""
     if isinstance(pattern, OutputBase):
@@ -108,16 +117,17 @@ def _override_output(pattern, overrides):
     if override is None:
         return pattern
     if override.path is not None and override.path != path:
-        raise RainException("{!r} cannot move output {!r}: the Program writes it to {!r}"
-                            .format(override, label, path))
+        raise RainException(
+            f"{override!r} cannot move output {label!r}: the Program writes it to {path!r}")
     return _replacement(override, label, path, data_type)
 
 
-def _replacement(override, label, path, data_type):
+def _replacement(override: OutputBase, label: str | None, path: str | None,
+                 data_type: DataType | None) -> OutputBase:
     """``override`` with the pattern's path, and the pattern's label unless it names one."""
     if override.DATA_TYPE != data_type:
-        raise RainException("output {!r} is a {}, {!r} cannot replace it".format(
-            label, data_type.value, override))
+        kind = data_type.value if data_type is not None else None
+        raise RainException(f"output {label!r} is a {kind}, {override!r} cannot replace it")
     return type(override)(override.label if override.label is not None else label,
                           size_hint=override.size_hint, content_type=override.content_type,
                           encode=override.encode, path=path)

@@ -8,12 +8,16 @@ config, each data object replaced by a placeholder ``(input index, load, content
 executor resolves to a ``DataInstance`` (or to its loaded value).
 """
 
+from __future__ import annotations
+
 import base64
 import functools
 import inspect
 import io
 import pickle
 import types
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, Union, cast, overload
 
 from ..common.data_type import DataType
 from ..common.errors import RainException, RainWarning, import_optional
@@ -21,8 +25,17 @@ from .data import DataObject
 from .input import InputBase
 from .output import Output, OutputBase
 from .session import get_active_session
-from .task import Task
+from .task import Task, check_cpus
 
+if TYPE_CHECKING:
+    from .session import Session
+
+# One output declaration: None (an unlabeled blob), a label, an Output or an unsubmitted object.
+OutputDecl = Union[None, str, OutputBase, DataObject]
+# ``outputs=``: a count, one declaration, or several.
+Outputs = Union[int, str, OutputBase, DataObject, Iterable[OutputDecl], None]
+# The input placeholder pickled in place of a data object: (input index, load, content type).
+Placeholder = tuple[int, bool, Union[str, None]]
 PY_TASK_TYPE = "py/"
 # A pickled argument larger than this raises RainWarning: big data belongs in data objects.
 PICKLE_ARG_SIZE_LIMIT = 256 * 1024
@@ -30,62 +43,65 @@ PICKLE_ARG_SIZE_LIMIT = 256 * 1024
 _PARAMETER_KINDS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
-def _picklers():
+def _picklers() -> tuple[Any, Any]:
     """``(argument pickler, function pickler)`` classes, made on first use: cloudpickle is
     optional (everything else in the client works without it), imported only by Python tasks."""
     global _PICKLERS
     if _PICKLERS is not None:
         return _PICKLERS
-    cloudpickle = import_optional("cloudpickle", "@remote (Python tasks)")
+    cloudpickle: Any = import_optional("cloudpickle", "@remote (Python tasks)")
+    base: Any = cloudpickle.CloudPickler
 
-    class ArgumentPickler(cloudpickle.CloudPickler):
+    class ArgumentPickler(base):
         """Cloudpickles one argument, replacing data objects by input placeholders."""
 
-        def __init__(self, file, collector, load, content_type):
-            super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        def __init__(self, file: IO[bytes], collector: _InputCollector, load: bool | None,
+                     content_type: str | None) -> None:
+            base.__init__(self, file, protocol=pickle.HIGHEST_PROTOCOL)
             self._collector = collector
             self._load = load
             self._content_type = content_type
 
-        def persistent_id(self, obj):
+        def persistent_id(self, obj: object) -> Placeholder | None:
             if isinstance(obj, (DataObject, Task, InputBase)):
                 return self._collector.placeholder(obj, self._load, self._content_type)
             return None
 
-        def reducer_override(self, obj):
+        def reducer_override(self, obj: object) -> Any:
             # A generator cannot be pickled: it arrives as an iterator over its items.
             if isinstance(obj, types.GeneratorType):
-                return iter, (list(obj),)
-            return super().reducer_override(obj)
+                return iter, (list(obj),)  # pyright: ignore[reportUnknownArgumentType]
+            return base.reducer_override(self, obj)
 
-    class FunctionPickler(cloudpickle.CloudPickler):
-        def persistent_id(self, obj):
+    class FunctionPickler(base):
+        def persistent_id(self, obj: object) -> None:
             if isinstance(obj, (DataObject, Task)) or \
                     (isinstance(obj, InputBase) and obj.dataobj is not None):
-                raise RainException(
-                    "the function of a Python task refers to {!r}; pass data objects as "
-                    "arguments".format(obj))
+                raise RainException(f"the function of a Python task refers to {obj!r}; pass "
+                                    "data objects as arguments")
             return None
 
-    _PICKLERS = (ArgumentPickler, FunctionPickler)
+    # (A cache filled once; the name is upper-case because tests reset it.)
+    _PICKLERS = (ArgumentPickler, FunctionPickler)  # pyright: ignore[reportConstantRedefinition]
     return _PICKLERS
 
 
-_PICKLERS = None
+_PICKLERS: tuple[Any, Any] | None = None
 
 
 class _InputCollector:
     """The task's data inputs, in order of first appearance (input 0 is the function)."""
 
-    def __init__(self, session):
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.objects = []
-        self._index = {}
+        self.objects: list[DataObject] = []
+        self._index: dict[int, int] = {}
 
-    def placeholder(self, obj, load, content_type):
+    def placeholder(self, obj: DataObject | Task | InputBase, load: bool | None,
+                    content_type: str | None) -> Placeholder:
         if isinstance(obj, InputBase):
             if obj.dataobj is None:
-                raise RainException("{!r} inside an argument has no data object".format(obj))
+                raise RainException(f"{obj!r} inside an argument has no data object")
             if obj.load is not None:
                 load = obj.load
             if obj.content_type is not None:
@@ -93,11 +109,11 @@ class _InputCollector:
             obj = obj.dataobj
         elif isinstance(obj, Task):
             if len(obj.outputs) != 1:
-                raise RainException("{} has {} outputs; pass one of task.outputs as an argument"
-                                    .format(obj, len(obj.outputs)))
+                raise RainException(f"{obj} has {len(obj.outputs)} outputs; pass one of "
+                                    "task.outputs as an argument")
             obj = obj.output
         if obj.session is not self.session:
-            raise RainException("{} belongs to another session than the task".format(obj))
+            raise RainException(f"{obj} belongs to another session than the task")
         index = self._index.get(id(obj))
         if index is None:
             self.objects.append(obj)
@@ -105,7 +121,7 @@ class _InputCollector:
         return (index, bool(load), content_type)
 
 
-def _is_output_annotation(value):
+def _is_output_annotation(value: object) -> bool:
     """A return annotation declaring outputs: an Output, a count, or a non-empty tuple/list whose
     items are all Outputs or labels (strings), mixed freely: ``-> ("a", Output("b"))``.
 
@@ -114,12 +130,15 @@ def _is_output_annotation(value):
     functions declare their outputs with ``outputs=``)."""
     if isinstance(value, bool):
         return False
-    return isinstance(value, (int, OutputBase)) or \
-        (isinstance(value, (tuple, list)) and len(value) > 0 and
-         all(isinstance(v, (OutputBase, str)) for v in value))
+    if isinstance(value, (int, OutputBase)):
+        return True
+    if not isinstance(value, (tuple, list)):
+        return False
+    items = cast("Sequence[object]", value)
+    return len(items) > 0 and all(isinstance(v, (OutputBase, str)) for v in items)
 
 
-def _output_items(outputs):
+def _output_items(outputs: Outputs) -> list[OutputDecl]:
     """Output declarations as a list of None / label / OutputBase / DataObject."""
     if outputs is None:
         return [None]
@@ -134,26 +153,26 @@ def _output_items(outputs):
     return list(outputs)
 
 
-def _as_output(item):
+def _as_output(item: object) -> OutputBase | DataObject:
     if item is None:
         return Output()
     if isinstance(item, str):
         return Output(item)
     if isinstance(item, (OutputBase, DataObject)):
         return item
-    raise TypeError("an output must be a label, an Output or a DataObject, not {!r}"
-                    .format(item))
+    raise TypeError(f"an output must be a label, an Output or a DataObject, not {item!r}")
 
 
-def _merge_output(declared, given):
+def _merge_output(declared: OutputBase | DataObject,
+                  given: OutputDecl) -> OutputBase | DataObject:
     """A per-call output on top of the declared one (label, content type, encode)."""
     if given is None:
         return declared
     if isinstance(given, DataObject):
         return given
     given = _as_output(given)
-    if isinstance(declared, DataObject) or not isinstance(declared, OutputBase):
-        return given
+    if isinstance(given, DataObject) or not isinstance(declared, OutputBase):
+        return given  # (given is an OutputBase: _as_output of a label or an Output)
     if type(given) is not type(declared):
         return given
     return type(given)(
@@ -176,41 +195,43 @@ class Remote:
     ``name`` (default: the function's name) and ``cpus`` go to every task.
     """
 
-    def __init__(self, fn, inputs=(), outputs=None, auto_load=None, auto_encode=None,
-                 name=None, cpus=1):
+    def __init__(self, fn: Callable[..., Any],
+                 inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
+                 outputs: Outputs = None, auto_load: bool | None = None,
+                 auto_encode: str | None = None, name: str | None = None,
+                 cpus: int = 1) -> None:
         if not callable(fn):
-            raise TypeError("remote needs a function, not {!r}".format(fn))
-        if not isinstance(cpus, int) or isinstance(cpus, bool) or cpus < 1:
-            raise RainException("cpus must be a positive integer, not {!r}".format(cpus))
+            raise TypeError(f"remote needs a function, not {fn!r}")
+        check_cpus(cpus)
         self.fn = fn
         functools.update_wrapper(self, fn)
         self.signature = inspect.signature(fn)
         params = list(self.signature.parameters.values())
         if not params or params[0].kind not in _PARAMETER_KINDS:
-            raise RainException("the function {!r} of a Python task must take the context "
-                                "(ctx) as its first argument".format(fn.__name__))
+            raise RainException(f"the function {_name_of(fn)!r} of a Python task must take the "
+                                "context (ctx) as its first argument")
         self._params = params
         self._has_name_parameter = any(
             p.name == "name" and p.kind != inspect.Parameter.POSITIONAL_ONLY for p in params[1:])
-        self.inputs = {}
+        self.inputs: dict[str, InputBase] = {}
         for p in params[1:]:
             if isinstance(p.annotation, InputBase):
                 self.inputs[p.name] = p.annotation
+        items: Iterable[tuple[str, object]]
         if isinstance(inputs, dict):
-            items = inputs.items()
+            items = cast("dict[str, object]", inputs).items()
         else:
             items = [(p.name, i) for p, i in zip(params[1:], inputs)]
             if len(inputs) > len(params) - 1:
-                raise RainException("{} inputs given for {} parameters".format(
-                    len(inputs), len(params) - 1))
+                raise RainException(f"{len(inputs)} inputs given for {len(params) - 1} parameters")
         names = {p.name for p in params[1:]}
         for pname, decl in items:
             if pname not in names:
-                raise RainException("{!r} has no parameter {!r}".format(fn.__name__, pname))
+                raise RainException(f"{_name_of(fn)!r} has no parameter {pname!r}")
             if decl is None:
                 continue
             if not isinstance(decl, InputBase):
-                raise TypeError("inputs must be Inputs, not {!r}".format(decl))
+                raise TypeError(f"inputs must be Inputs, not {decl!r}")
             self.inputs[pname] = decl
         if outputs is None:
             annotation = self.signature.return_annotation
@@ -222,12 +243,13 @@ class Remote:
         self.name = name if name is not None else getattr(fn, "__name__", None)
         self.cpus = cpus
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         # Pickled inside another function's globals: only the function matters remotely.
         return Remote, (self.fn,), None
 
-    def _pickled_function(self, session):
-        cache = session.__dict__.setdefault("_rain_remote_functions", {})
+    def _pickled_function(self, session: Session) -> DataObject:
+        cache: dict[Remote, DataObject] = session.__dict__.setdefault(
+            "_rain_remote_functions", {})
         obj = cache.get(self)
         if obj is None:
             buffer = io.BytesIO()
@@ -238,7 +260,9 @@ class Remote:
             cache[self] = obj
         return obj
 
-    def _outputs_for_call(self, output, outputs):
+    def _outputs_for_call(self, output: OutputDecl,
+                          outputs: Outputs) -> tuple[list[OutputBase | DataObject],
+                                                     list[str | None]]:
         if output is not None and outputs is not None:
             raise RainException("give output= or outputs=, not both")
         if output is not None:
@@ -252,14 +276,14 @@ class Remote:
                 items = [_merge_output(d, g) for d, g in zip(declared, given)]
             else:
                 items = [_as_output(g) for g in given]
-        encode = []
-        result = []
+        encode: list[str | None] = []
+        result: list[OutputBase | DataObject] = []
         for i, item in enumerate(items):
             if isinstance(item, DataObject):
                 encode.append(self.auto_encode)
                 result.append(item)
                 continue
-            label = item.label if item.label is not None else "out{}".format(i)
+            label = item.label if item.label is not None else f"out{i}"
             enc = item.encode if item.encode is not None else (
                 self.auto_encode if item.content_type is None and
                 item.DATA_TYPE == DataType.BLOB else None)
@@ -271,7 +295,8 @@ class Remote:
             result.append(item)
         return result, encode
 
-    def __call__(self, *args, output=None, outputs=None, **kwargs):
+    def __call__(self, *args: Any, output: OutputDecl = None, outputs: Outputs = None,
+                 **kwargs: Any) -> Task:
         """Creates the task. ``output=``/``outputs=`` override the declared outputs; ``name=``
         names this task (unless the function has a parameter ``name``: then it is that
         argument)."""
@@ -282,7 +307,7 @@ class Remote:
         argument_pickler = _picklers()[0]
         bound = self.signature.bind(None, *args, **kwargs)
         collector = _InputCollector(session)
-        pickled = {}
+        pickled: dict[str, str] = {}
         ctx_name = self._params[0].name
         for pname, value in bound.arguments.items():
             if pname == ctx_name:
@@ -300,12 +325,12 @@ class Remote:
             if len(data) > PICKLE_ARG_SIZE_LIMIT:
                 # Rain 0.4's wording: users match on its start.
                 raise RainWarning(
-                    "Pickled object {} length {} > {} (argument of {!r}); pass large data as "
-                    "a data object (e.g. blob(...)) instead".format(
-                        pname, len(data), PICKLE_ARG_SIZE_LIMIT, task_name))
+                    f"Pickled object {pname} length {len(data)} > {PICKLE_ARG_SIZE_LIMIT} "
+                    f"(argument of {task_name!r}); pass large data as a data object (e.g. "
+                    "blob(...)) instead")
             pickled[pname] = base64.b64encode(data).decode("ascii")
         out_items, encode = self._outputs_for_call(output, outputs)
-        config = {}
+        config: dict[str, Any] = {}
         if pickled:
             config["args"] = pickled
         if any(encode):
@@ -314,17 +339,38 @@ class Remote:
         return Task([fn_obj] + collector.objects, out_items, config=config or None,
                     session=session, task_type=PY_TASK_TYPE, cpus=self.cpus, name=task_name)
 
-    def __repr__(self):
-        return "<Remote {}>".format(getattr(self.fn, "__qualname__", self.fn))
+    def __repr__(self) -> str:
+        return f"<Remote {getattr(self.fn, '__qualname__', self.fn)}>"
 
 
-def remote(outputs=None, inputs=(), auto_load=None, auto_encode=None, name=None, cpus=1):
+def _name_of(fn: Callable[..., Any]) -> str:
+    # AttributeError for a callable without a name, as fn.__name__ gives.
+    return getattr(fn, "__name__")
+
+
+@overload
+def remote(outputs: Callable[..., Any], /) -> Remote: ...
+
+
+@overload
+def remote(outputs: Outputs = None,
+           inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
+           auto_load: bool | None = None, auto_encode: str | None = None,
+           name: str | None = None,
+           cpus: int = 1) -> Callable[[Callable[..., Any]], Remote]: ...
+
+
+def remote(outputs: Outputs | Callable[..., Any] = None,
+           inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
+           auto_load: bool | None = None, auto_encode: str | None = None,
+           name: str | None = None,
+           cpus: int = 1) -> Remote | Callable[[Callable[..., Any]], Remote]:
     """Decorator: ``@remote(...)`` makes a function create Python tasks (see ``Remote``)."""
     if callable(outputs) and not isinstance(outputs, (OutputBase, DataObject)):
         # Used bare, as ``@remote``.
         return Remote(outputs)
 
-    def decorator(fn):
+    def decorator(fn: Callable[..., Any]) -> Remote:
         return Remote(fn, inputs=inputs, outputs=outputs, auto_load=auto_load,
                       auto_encode=auto_encode, name=name, cpus=cpus)
     return decorator

@@ -6,6 +6,11 @@ of ``methods``; a method is called as ``method(ctx)`` and returns its outputs (s
 ``@remote`` (method "", task type ``py/``).
 """
 
+# The executor's parts share the context's underscore attributes.
+# pyright: reportPrivateUsage=false
+
+from __future__ import annotations
+
 import os
 import shutil
 import socket
@@ -13,6 +18,8 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..common.attributes import ObjectInfo, ObjectSpec
 from ..common.data_instance import DataInstance
@@ -20,17 +27,20 @@ from ..common.data_type import DataType
 from ..common.errors import RainException
 from .._version import __version__
 from .context import Context
-from .framing import Connection
+from .framing import Buffer, Connection, Message
 from .outputs import encode_output, split_outputs
 
 PROTOCOL_VERSION = 1
+
+# A method of an executor: called with the task's context, returns its outputs.
+Method = Callable[[Context], Any]
 
 
 class TaskError(Exception):
     """A task failure whose message is already complete (no traceback is added)."""
 
 
-def _watch_parent(parent):
+def _watch_parent(parent: int) -> None:
     """Exits when the governor (our parent) is gone, even in the middle of a long task."""
     while True:
         time.sleep(1.0)
@@ -41,15 +51,15 @@ def _watch_parent(parent):
 class Executor:
     """One connection to the governor and the state kept across calls."""
 
-    def __init__(self, methods, executor_type=None):
+    def __init__(self, methods: Mapping[str, Method], executor_type: str | None = None) -> None:
         self.methods = dict(methods)
         env = os.environ
         try:
             self.socket_path = env["RAIN_EXECUTOR_SOCKET"]
             self.executor_id = env["RAIN_EXECUTOR_ID"]
         except KeyError as e:
-            raise SystemExit("rain.executor: {} is not set; executors are started by a Rain "
-                             "governor".format(e.args[0]))
+            raise SystemExit(f"rain.executor: {e.args[0]} is not set; executors are started by "
+                             "a Rain governor")
         self.executor_type = executor_type or env.get("RAIN_EXECUTOR_TYPE", "")
         # The executor's directory holds the tasks' working directory and, beside it, the
         # staging directory: staged outputs leave the working directory at once, by a rename.
@@ -58,26 +68,26 @@ class Executor:
         self.staging_dir = os.path.join(base_dir, ".staged")
         self.governor_id = env.get("RAIN_GOVERNOR_ID")
         # Objects kept for later calls: (session, id) -> value (e.g. an unpickled function).
-        self.kept = {}
-        self.conn = None
+        self.kept: dict[tuple[int, int], Any] = {}
+        self.conn: Connection | None = None
 
-    def connect(self):
+    def connect(self) -> Connection:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(self.socket_path)
-        self.conn = Connection(sock)
-        self.conn.send({
+        self.conn = conn = Connection(sock)
+        conn.send({
             "type": "register",
             "protocol_version": PROTOCOL_VERSION,
             "executor_id": self.executor_id,
             "executor_type": self.executor_type,
             "pid": os.getpid(),
-            "library": "rain-python {}".format(__version__),
+            "library": f"rain-python {__version__}",
         })
+        return conn
 
-    def run(self):
-        self.connect()
+    def run(self) -> None:
+        conn = self.connect()
         threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
-        conn = self.conn
         while True:
             frame = conn.read()
             if frame is None:
@@ -92,10 +102,9 @@ class Executor:
                 for key in [k for k in self.kept if k[0] == session]:
                     del self.kept[key]
             else:
-                print("rain.executor: ignoring unknown message {!r}".format(kind),
-                      file=sys.stderr)
+                print(f"rain.executor: ignoring unknown message {kind!r}", file=sys.stderr)
 
-    def _clean_work_dir(self):
+    def _clean_work_dir(self) -> None:
         """Every call starts in an empty working directory: what the previous task left there
         is removed, and so is what it staged but did not return (the governor moved the
         returned outputs into its storage before this call)."""
@@ -116,13 +125,14 @@ class Executor:
                 else:
                     os.unlink(entry.path)
 
-    def _inputs(self, call, parts):
-        inputs = []
+    def _inputs(self, call: Message, parts: list[memoryview]) -> list[Any]:
+        inputs: list[DataInstance | _Cached] = []
         for entry in call["inputs"]:
             spec = ObjectSpec.from_json(entry["spec"])
             info = entry.get("info")
             # Always an info, so that the task may fill ``info.user`` of an input it returns.
             info = ObjectInfo.from_json(info) if info else ObjectInfo()
+            instance: DataInstance | _Cached
             if "part" in entry:
                 instance = DataInstance(parts[entry["part"]], spec=spec, info=info)
             elif "path" in entry:
@@ -133,7 +143,7 @@ class Executor:
             inputs.append(instance)
         return inputs
 
-    def handle_call(self, call, parts):
+    def handle_call(self, call: Message, parts: list[memoryview]) -> tuple[Message, list[Any]]:
         """Runs one call; returns the answer message and its binary parts."""
         task = call["spec"]["id"]
         self._clean_work_dir()
@@ -144,29 +154,29 @@ class Executor:
         try:
             method = self.methods.get(call["method"])
             if method is None:
-                raise TaskError("executor {!r} has no method {!r} (it has: {})".format(
-                    self.executor_type, call["method"],
-                    ", ".join(repr(m) for m in sorted(self.methods)) or "none"))
+                known = ", ".join(repr(m) for m in sorted(self.methods)) or "none"
+                raise TaskError(f"executor {self.executor_type!r} has no method "
+                                f"{call['method']!r} (it has: {known})")
             value = method(ctx)
-            answer_parts = []
+            answer_parts: list[Buffer] = []
             try:
                 outputs = self._outputs(ctx, call, value, answer_parts)
             except RainException as e:
                 raise TaskError(str(e)) from None
             except Exception as e:
-                raise TaskError("cannot encode the result: {}: {}".format(
-                    type(e).__name__, e)) from None
+                raise TaskError(f"cannot encode the result: {type(e).__name__}: {e}") from None
         except BaseException as e:  # noqa: B902 - a task may raise anything, even SystemExit
             if isinstance(e, KeyboardInterrupt):
                 raise
-            answer = {"type": "failed", "task": task, "error": _describe_error(e)}
+            answer: Message = {"type": "failed", "task": task, "error": _describe_error(e)}
             self._add_info(answer, ctx)
             return answer, []
         answer = {"type": "result", "task": task, "outputs": outputs}
         self._add_info(answer, ctx)
         return answer, answer_parts
 
-    def _outputs(self, ctx, call, value, parts):
+    def _outputs(self, ctx: Context, call: Message, value: Any,
+                 parts: list[Any]) -> list[dict[str, Any]]:
         specs = call["outputs"]
         values = split_outputs(value, specs)
         encode = ctx._encode
@@ -175,10 +185,10 @@ class Executor:
         return [encode_output(i, v, specs[i], encode[i] if encode else None, input_index, parts)
                 for i, v in enumerate(values)]
 
-    def _add_info(self, answer, ctx):
+    def _add_info(self, answer: Message, ctx: Context) -> None:
         if ctx._keep:
             answer["keep"] = ctx._keep
-        info = {}
+        info: dict[str, Any] = {}
         if ctx._debug:
             info["debug"] = ctx.debug_text
         if ctx.info.user:
@@ -190,13 +200,14 @@ class Executor:
 class _Cached:
     """Placeholder of an input the executor kept (its value is in ``Executor.kept``)."""
 
-    def __init__(self, spec, info):
+    def __init__(self, spec: ObjectSpec, info: ObjectInfo) -> None:
         self.spec = spec
         self.info = info
         self.data_type = spec.data_type if spec is not None else DataType.BLOB
 
 
-def _make_writable_and_retry(function, path, _exc_info):
+def _make_writable_and_retry(function: Callable[[str], object], path: str,
+                             _exc_info: object) -> None:
     for p in (os.path.dirname(path), path):
         try:
             os.chmod(p, 0o700)
@@ -205,7 +216,7 @@ def _make_writable_and_retry(function, path, _exc_info):
     function(path)
 
 
-def _describe_error(e):
+def _describe_error(e: BaseException) -> str:
     if isinstance(e, TaskError):
         return str(e)
     tb = e.__traceback__
@@ -215,7 +226,8 @@ def _describe_error(e):
     return "".join(traceback.format_exception(type(e), e, tb)).rstrip()
 
 
-def serve(methods, executor_type=None):
+def serve(methods: Mapping[str, Method], executor_type: str | None = None) -> None:
     """Runs an executor serving ``methods`` ({method name: function(ctx)}) until the governor
     closes the connection."""
     Executor(methods, executor_type).run()
+
