@@ -2,17 +2,20 @@
 import { resolve } from "node:path";
 import type { GovernorOptions } from "../governor/options.ts";
 import { DEFAULT_SERVER_PORT, listenRules, parseAddress, serverRules } from "./address.ts";
-import { parseCommandArgs, stringValue } from "./args.ts";
+import { parseCommandArgs, type ParsedArgs, stringValue } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import { parseCpus } from "./cpus.ts";
 import { UsageError } from "./errors.ts";
 import { findSecret, readSecretFile, readSecretLine, SECRET_ENV } from "../common/secret.ts";
 import { normalizeList, splitFlag } from "../governor/permissions.ts";
+import { checkSettings, type ResourceSettings } from "../governor/resources.ts";
+import { parseCustomResources } from "../common/resources.ts";
 
 export const DEFAULT_DELETE_LIST_TIMEOUT = 5;
 
 export const GOVERNOR_USAGE =
-  `Usage: rain governor SERVER[:PORT] [--cpus N] [--listen ADDR] [--workdir DIR]
+  `Usage: rain governor SERVER[:PORT] [--cpus N] [--memory SIZE] [--gpus IDS]
+                     [--resources NAME=AMOUNT,...] [--listen ADDR] [--workdir DIR]
                      [--logdir DIR] [--config FILE] [--ready-file FILE]
                      [--secret-file FILE] [--watch-stdin]
                      [--allow-read PATHS] [--allow-write PATHS] [--allow-run PROGRAMS]
@@ -24,6 +27,14 @@ ADDR is PORT, IP or IP:PORT. Options take --option=VALUE or --option VALUE.
 Options:
   --cpus N           cpus offered to the server: 'detect' (all cores), a positive N, or
                      -X = detected minus X (default: detect)
+  --memory SIZE      memory tasks may ask for: 'detect' (the machine's, or the cgroup limit
+                     when lower) or a size such as 64GiB, 512MB (default: detect)
+  --gpus IDS         gpus tasks may ask for: 'detect' (CUDA_VISIBLE_DEVICES or
+                     ROCR_VISIBLE_DEVICES, else nvidia-smi -L / rocm-smi, else
+                     /proc/driver/nvidia/gpus), 'none', a count N (ids 0..N-1) or ids
+                     '0,2,3' (one id: '1,') (default: detect)
+  --resources LIST   custom summed resources, NAME=AMOUNT[,NAME=AMOUNT...] (e.g. licence=2);
+                     these add to [resources] of --config (docs/resources.md)
   --listen ADDR      governor-to-governor data address; port 0 = any free port (default:
                      any port on the interface that reaches the server)
                      (default: 0.0.0.0:0)
@@ -62,6 +73,9 @@ export type GovernorCommand = { help: true } | { help: false; options: GovernorO
 export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorCommand {
   const args = parseCommandArgs("governor", argv, {
     "cpus": { type: "string", dashValue: true },
+    "memory": { type: "string" },
+    "gpus": { type: "string" },
+    "resources": { type: "string" },
     "listen": { type: "string" },
     "workdir": { type: "string" },
     "logdir": { type: "string" },
@@ -130,6 +144,8 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
     options.secretFile = secretFile === "-" ? "-" : resolve(ctx.cwd, secretFile);
   }
   if (args.values.has("watch-stdin")) options.watchStdin = true;
+  const resources = resourceSettings(args);
+  if (resources !== undefined) options.resources = resources;
   for (const kind of ["read", "write", "run"] as const) {
     const value = stringValue(args, `allow-${kind}`);
     if (value === undefined) continue;
@@ -145,6 +161,24 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
     options.configFile = path;
   }
   return { help: false, options };
+}
+
+/** `--memory`, `--gpus`, `--resources`, checked (detection happens when the governor starts). */
+function resourceSettings(args: ParsedArgs): ResourceSettings | undefined {
+  const memory = stringValue(args, "memory");
+  const gpus = stringValue(args, "gpus");
+  const custom = stringValue(args, "resources");
+  if (memory === undefined && gpus === undefined && custom === undefined) return undefined;
+  const settings: ResourceSettings = {};
+  try {
+    if (memory !== undefined) settings.memory = memory.trim();
+    if (gpus !== undefined) settings.gpus = gpus.trim();
+    if (custom !== undefined) settings.custom = parseCustomResources(custom);
+    checkSettings(settings);
+  } catch (e) {
+    throw new UsageError((e as Error).message, "governor");
+  }
+  return settings;
 }
 
 /** `RAIN_DELETE_LIST_TIMEOUT`: seconds (fractions allowed), default 5, 0 = delete at once. */

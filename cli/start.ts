@@ -46,6 +46,8 @@ import {
   secretsDir,
 } from "../common/secret.ts";
 import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
+import { parseCustomResources } from "../common/resources.ts";
+import { checkSettings, type ResourceSettings } from "../governor/resources.ts";
 
 export const DEFAULT_START_TIMEOUT = 30;
 /** How long, after a process failed, other remote starts may take to settle (ms). */
@@ -55,6 +57,7 @@ export const START_USAGE =
   `Usage: rain start (--simple | --local-governors=LIST | --governor-host-file=FILE |
                    --autoconf=pbs|slurm) [-S] [--listen ADDR] [--http-listen ADDR]
                   [--logdir DIR] [--workdir DIR] [--governor-config FILE]
+                  [--governor-resources SPEC]
                   [--runprefix CMD] [--remote-init CMDS] [--secret-file FILE | --insecure]
 
 Starts a Rain server and governors in the background, waits until all are ready, prints where
@@ -84,6 +87,10 @@ Options:
   --workdir DIR             governor i works in DIR/governor-<i>
                             (default: each governor's own default)
   --governor-config FILE    passed to every governor as --config (default: none)
+  --governor-resources SPEC resources of every governor, entries separated by ';':
+                            memory=SIZE|detect, gpus=detect|none|N|ID,ID..., and custom
+                            NAME=AMOUNT, e.g. "memory=32GiB;gpus=0,1;licence=2"; passed as
+                            --memory, --gpus, --resources (default: each governor detects)
   --runprefix CMD           prefix of every started process, split like a shell,
                             e.g. --runprefix="valgrind --tool=callgrind" (default: none)
   --remote-init CMDS        /bin/sh commands run on each remote host before its governor,
@@ -117,6 +124,8 @@ export interface StartOptions {
   logDir: string;
   workDir?: string;
   governorConfig?: string;
+  /** `--governor-resources`, as `rain governor` arguments (`--memory=…`, `--gpus=…`, …). */
+  governorResourceArgs?: string[];
   runPrefix: string[];
   /** Seconds to wait until everything is ready. */
   timeout: number;
@@ -162,6 +171,7 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     "logdir": { type: "string" },
     "workdir": { type: "string" },
     "governor-config": { type: "string" },
+    "governor-resources": { type: "string" },
     "runprefix": { type: "string" },
     "remote-init": { type: "string" },
     "secret-file": { type: "string" },
@@ -248,6 +258,14 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     if (!ctx.isFile(path)) throw fail(`--governor-config file '${path}' does not exist`);
     options.governorConfig = path;
   }
+  const resources = stringValue(args, "governor-resources");
+  if (resources !== undefined) {
+    try {
+      options.governorResourceArgs = governorResourceArgs(resources);
+    } catch (e) {
+      throw fail(`--governor-resources: ${(e as Error).message}`);
+    }
+  }
   if (remote) {
     options.remote = remote;
     if (reserve) options.reserveCpu = true;
@@ -322,6 +340,34 @@ export async function readRemoteHosts(remote: RemoteHosts): Promise<string[]> {
     throw new Error(`cannot read ${what}: ${(e as Error).message}`);
   }
   return remote.source === "pbs" ? parsePbsNodefile(text, what) : parseHostFile(text, what);
+}
+
+/** `memory=32GiB;gpus=0,1;licence=2` → `--memory=32GiB --gpus=0,1 --resources=licence=2`. */
+export function governorResourceArgs(spec: string): string[] {
+  const out: string[] = [];
+  const custom: string[] = [];
+  for (const entry of spec.split(/[;\s]+/).filter((e) => e !== "")) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new Error(`'${entry}' is not NAME=VALUE`);
+    const name = entry.slice(0, eq);
+    const value = entry.slice(eq + 1);
+    if (name === "memory") out.push(`--memory=${value}`);
+    else if (name === "gpus") out.push(`--gpus=${value}`);
+    else if (name === "cpus") throw new Error("cpus are set by --simple / --local-governors");
+    else custom.push(entry);
+  }
+  const settings: ResourceSettings = {};
+  for (const arg of out) {
+    const [flag, value] = [arg.slice(2, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
+    if (flag === "memory") settings.memory = value;
+    else settings.gpus = value;
+  }
+  if (custom.length) {
+    settings.custom = parseCustomResources(custom.join(","));
+    out.push(`--resources=${custom.join(",")}`);
+  }
+  checkSettings(settings);
+  return out;
 }
 
 /** `[4,4,2]`, `4,4,2` or `4` → `[4, 4, 2]`; every entry a positive number of cpus. */
@@ -402,6 +448,7 @@ export function planStart(options: StartOptions, self: string[], hostname: strin
       argv.push(`--workdir=${join(options.workDir, `governor-${i}`)}`);
     }
     if (options.governorConfig !== undefined) argv.push(`--config=${options.governorConfig}`);
+    argv.push(...options.governorResourceArgs ?? []);
     return {
       name: `governor ${i}`,
       argv,
@@ -452,6 +499,7 @@ export function planRemote(
       args.push(`--workdir=${join(options.workDir, `governor-${i}`)}`);
     }
     if (options.governorConfig !== undefined) args.push(`--config=${options.governorConfig}`);
+    args.push(...options.governorResourceArgs ?? []);
     const script = remoteScript({
       command: [...prefix, "governor", server],
       args,

@@ -3,6 +3,7 @@ import { type Address, DEFAULT_SERVER_PORT, formatAddress, serverArgument } from
 import { parseCommandArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { authHeaders, findSecret } from "../common/secret.ts";
+import { formatSize, type GovernorResources, type ResourceUsage } from "../common/resources.ts";
 
 export const STATUS_USAGE = `Usage: rain status [SERVER[:PORT]] [--json]
 
@@ -37,6 +38,9 @@ export interface ClusterStatus {
     tasks: number;
     running_tasks?: number;
     monitoring?: { timestamp: string; cpu_usage: number[]; mem_usage: number };
+    /** Offered and held by assigned tasks (absent from older servers). */
+    resources?: GovernorResources;
+    resources_in_use?: ResourceUsage;
   }[];
   sessions: {
     session_id: number;
@@ -93,6 +97,32 @@ function bar(fraction: number, width = 20): string {
   return "[" + "#".repeat(filled) + ".".repeat(width - filled) + "]";
 }
 
+/** `memory 2 GiB/16 GiB, gpus 1.5/4 [0:1 1:0.5], licence 1/2` (cpus have their columns). */
+export function formatResourceUse(
+  offered: GovernorResources | undefined,
+  used: ResourceUsage | undefined,
+): string {
+  if (offered === undefined) return "-";
+  const parts: string[] = [];
+  if (offered.memory !== undefined) {
+    parts.push(`memory ${formatSize(used?.memory ?? 0)}/${formatSize(offered.memory)}`);
+  }
+  const gpus = offered.gpus ?? [];
+  if (gpus.length > 0) {
+    const shares = used?.gpus ?? [];
+    const total = shares.reduce((a, b) => a + b, 0);
+    const busy = gpus.map((id, i) => [id, shares[i] ?? 0] as const).filter(([, s]) => s > 0);
+    parts.push(
+      `gpus ${Math.round(total * 100) / 100}/${gpus.length}` +
+        (busy.length ? ` [${busy.map(([id, s]) => `${id}:${s}`).join(" ")}]` : ""),
+    );
+  }
+  for (const [name, amount] of Object.entries(offered.custom ?? {})) {
+    parts.push(`${name} ${used?.custom[name] ?? 0}/${amount}`);
+  }
+  return parts.length ? parts.join(", ") : "-";
+}
+
 /** The human-readable status (pure, for tests). */
 export function formatStatus(s: ClusterStatus, where: string): string {
   const cpus = s.governors.reduce((a, g) => a + g.cpus, 0);
@@ -104,7 +134,7 @@ export function formatStatus(s: ClusterStatus, where: string): string {
     out += "No governors.\n";
   } else {
     out += table(
-      ["GOVERNOR", "CPUS", "BUSY", "TASKS", "RUNNING", "CPU%", "MEM%"],
+      ["GOVERNOR", "CPUS", "BUSY", "TASKS", "RUNNING", "CPU%", "MEM%", "RESOURCES (USED/OFFERED)"],
       s.governors.map((g) => {
         const m = g.monitoring;
         const cpu = m && m.cpu_usage.length
@@ -118,6 +148,7 @@ export function formatStatus(s: ClusterStatus, where: string): string {
           g.running_tasks === undefined ? "-" : String(g.running_tasks),
           cpu,
           m ? m.mem_usage.toFixed(1) : "-",
+          formatResourceUse(g.resources, g.resources_in_use),
         ];
       }),
       new Set([1, 2, 3, 4, 5, 6]),

@@ -30,6 +30,14 @@ const status: ClusterStatus = {
       tasks: 6,
       running_tasks: 4,
       monitoring: { timestamp: "t", cpu_usage: [100, 50, 0, 50], mem_usage: 12.34 },
+      resources: {
+        cpus: 4,
+        memory: 16 * 2 ** 30,
+        gpus: ["0", "1"],
+        gpu_kind: "cuda",
+        custom: { licence: 2 },
+      },
+      resources_in_use: { cpus: 4, memory: 2 * 2 ** 30, gpus: [1, 0.5], custom: { licence: 1 } },
     },
     { governor_id: "127.0.0.1:4002", cpus: 1, assigned_cpus: 0, tasks: 0 },
   ],
@@ -56,9 +64,15 @@ Deno.test("rain status table", () => {
     "Rain 0.4.0 server at 127.0.0.1:7210 (pid 42, memory 64 MiB): 2 governors, 5 cpus, " +
       "3 open sessions, 7 ready tasks",
   );
-  assert.match(out, /^GOVERNOR\s+CPUS\s+BUSY\s+TASKS\s+RUNNING\s+CPU%\s+MEM%$/m);
-  assert.match(out, /^127\.0\.0\.1:4001\s+4\s+4\s+6\s+4\s+50\.0\s+12\.3$/m);
-  assert.match(out, /^127\.0\.0\.1:4002\s+1\s+0\s+0\s+-\s+-\s+-$/m);
+  assert.match(
+    out,
+    /^GOVERNOR\s+CPUS\s+BUSY\s+TASKS\s+RUNNING\s+CPU%\s+MEM%\s+RESOURCES \(USED\/OFFERED\)$/m,
+  );
+  assert.match(
+    out,
+    /^127\.0\.0\.1:4001\s+4\s+4\s+6\s+4\s+50\.0\s+12\.3\s+memory 2 GiB\/16 GiB, gpus 1\.5\/2 \[0:1 1:0\.5\], licence 1\/2$/m,
+  );
+  assert.match(out, /^127\.0\.0\.1:4002\s+1\s+0\s+0\s+-\s+-\s+-\s+-$/m);
   assert.match(out, /^SESSION\s+NAME\s+CLIENT\s+STATUS\s+FINISHED\s+TOTAL\s+DONE\s+PROGRESS$/m);
   assert.match(out, /^\s+3\s+etl\s+1\s+running\s+50\s+200\s+25\.0%\s+\[#####\.{15}\]$/m);
   assert.match(out, /^\s+4\s+bad\s+-\s+failed\s+1\s+2\s+50\.0%/m);

@@ -40,8 +40,14 @@ export { Session } from "./session.ts";
 export type { SessionItem } from "./session.ts";
 export { DataInstance, DataObject, DataStream, FetchedData } from "./data.ts";
 export type { BlobOptions, BlobValue, DataLike, TarEntry } from "./data.ts";
-export { Task } from "./task.ts";
-export type { TaskInputItem, TaskInputs, TaskOptions, TaskOutputItem } from "./task.ts";
+export { makeResources, parseSize, Task } from "./task.ts";
+export type {
+  ResourceOptions,
+  TaskInputItem,
+  TaskInputs,
+  TaskOptions,
+  TaskOutputItem,
+} from "./task.ts";
 export { Input, InputDir, Output, OutputDir } from "./io.ts";
 export type { InputOptions, OutputOptions } from "./io.ts";
 export { Program } from "./program.ts";

@@ -29,7 +29,7 @@ import {
   taskState,
 } from "./internal.ts";
 import type { Program } from "./program.ts";
-import { Task, type TaskOptions } from "./task.ts";
+import { type ResourceOptions, Task, type TaskOptions } from "./task.ts";
 import * as builtin from "./tasks.ts";
 import type { BuiltinOptions, ExecuteArg, ExecuteOptions } from "./tasks.ts";
 import type { ObjectSpec, SessionId, SubmitHeader, SubmittedObject, TaskSpec } from "./types.ts";
@@ -165,7 +165,7 @@ export class Session implements AsyncDisposable {
   sleep(
     input: DataLike,
     seconds: number,
-    options?: BuiltinOptions & { cpus?: number },
+    options?: BuiltinOptions & ResourceOptions,
   ): Task {
     return builtin.sleep(this, input, seconds, options);
   }

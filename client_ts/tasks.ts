@@ -12,7 +12,7 @@ import { shellSplit as splitWords } from "./shlex.ts";
 import { Input, InputDir, Output, OutputDir } from "./io.ts";
 import type { Session } from "./session.ts";
 import type { JsonValue } from "./types.ts";
-import { Task } from "./task.ts";
+import { type ResourceOptions, Task } from "./task.ts";
 
 /**
  * Options common to every built-in task.
@@ -79,7 +79,7 @@ export function sleep(
   session: Session,
   input: DataLike,
   seconds: number,
-  options: BuiltinOptions & { cpus?: number } = {},
+  options: BuiltinOptions & ResourceOptions = {},
 ): Task {
   const obj = toDataObject(input);
   if (
@@ -236,7 +236,7 @@ export type ExecuteArg = string | number | DataLike | Input | Output;
  * });
  * ```
  */
-export interface ExecuteOptions {
+export interface ExecuteOptions extends ResourceOptions {
   /** Capture standard output: `true` (label `"stdout"`), a label, or an `Output` (no path). */
   stdout?: true | string | Output;
   /** Object (or `Input`) fed to the standard input. */
@@ -247,8 +247,6 @@ export interface ExecuteOptions {
   outputPaths?: Iterable<string | Output>;
   /** Run the joined arguments with `/bin/sh -c`. */
   shell?: boolean;
-  /** Cpus the program needs (default 1). */
-  cpus?: number;
   /** Name of the task. */
   name?: string;
 }
@@ -287,6 +285,9 @@ export function execute(
       out_paths: plan.outPaths,
     },
     cpus: options.cpus,
+    memory: options.memory,
+    gpus: options.gpus,
+    resources: options.resources,
     // Unnamed unless asked, as in the Python client (Rain 0.4): views group unnamed tasks by type.
     name: options.name,
   });

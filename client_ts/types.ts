@@ -176,8 +176,11 @@ export interface TaskSpec {
   inputs: TaskInput[];
   /** Output object ids, in order. */
   outputs: Id[];
-  /** Resources the task needs (cpus, a positive integer). */
-  resources: { cpus: number };
+  /**
+   * Resources the task needs: cpus (a positive integer), and when asked for memory (bytes),
+   * gpus (whole, or a fraction < 1 of one device) and custom amounts (docs/resources.md).
+   */
+  resources: { cpus: number; memory?: number; gpus?: number; custom?: Record<string, number> };
   /** Name of the task (groups tasks in the dashboard). */
   name?: string;
   /** Free user attributes. */
@@ -248,6 +251,8 @@ export interface TaskInfo {
   debug?: string;
   /** Free user attributes set by the task. */
   user?: UserAttributes;
+  /** Peak resident bytes of the task's processes (measured for tasks over 0.1 s). */
+  peak_memory?: number;
   /** The exit code of a program that failed. */
   exit_code?: number;
   /** Class names of the exception a Python task raised, most specific first. */
@@ -418,7 +423,21 @@ export interface ServerInfoResponse {
     tasks: Id[];
     objects: Id[];
     objects_to_delete: Id[];
-    resources: { cpus: number };
+    /** Offered: cpus, and memory (bytes), gpu ids, custom amounts when the governor has them. */
+    resources: {
+      cpus: number;
+      memory?: number;
+      gpus?: string[];
+      gpu_kind?: "cuda" | "rocm";
+      custom?: Record<string, number>;
+    };
+    /** Held by assigned tasks: cpus, memory, share of each gpu, custom amounts. */
+    resources_in_use: {
+      cpus: number;
+      memory: number;
+      gpus: number[];
+      custom: Record<string, number>;
+    };
   }[];
 }
 

@@ -3,6 +3,7 @@
  * Transmitted as JSON; empty values may be omitted. See docs/protocol.md.
  */
 import type { GovernorId, Id } from "./ids.ts";
+import type { ResourceRequest } from "./resources.ts";
 
 export type DataType = "blob" | "dir";
 
@@ -23,7 +24,8 @@ export interface TaskSpec {
   config?: JsonValue;
   inputs: TaskInput[];
   outputs: Id[];
-  resources: { cpus: number };
+  /** cpus, and optionally memory (bytes), gpus (count or fraction ≤ 1), custom amounts. */
+  resources: ResourceRequest;
   name?: string;
   user?: UserAttributes;
   /** Retries and limits (docs/policies.md); absent: Rain 0.4 (one attempt, no limit). */
@@ -62,6 +64,8 @@ export interface TaskInfo {
   /** seconds */
   duration?: number;
   governor?: GovernorId;
+  /** Peak resident memory (bytes) of the task's processes, measured by the governor. */
+  peak_memory?: number;
   debug?: string;
   user?: UserAttributes;
   /** The exit code of a program that failed. */

@@ -24,6 +24,7 @@
  */
 import type { ObjectInfo, ObjectSpec, TaskSpec, UserAttributes } from "./attributes.ts";
 import type { Id, SessionId } from "./ids.ts";
+import type { ResourceAllocation } from "./resources.ts";
 
 export const EXECUTOR_PROTOCOL_VERSION = 1;
 
@@ -142,6 +143,12 @@ export interface Call {
   inputs: CallInput[];
   /** Specs of the outputs to produce, one per `spec.outputs`, same order. */
   outputs: ObjectSpec[];
+  /**
+   * What the task was given: `cpus`, and when it asked for them `memory`, `gpus` (device ids),
+   * `gpu_share`, `gpu_kind`, `custom` (common/resources.ts). The executor should make the task
+   * use only these (e.g. set `CUDA_VISIBLE_DEVICES` for the call).
+   */
+  resources?: ResourceAllocation;
   /**
    * The run of the task: 1 (absent) the first time, 2, 3… when it is retried (`policy`) or run
    * again after a lost governor. Executors give it to the task (`ctx.attempt`,

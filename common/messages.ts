@@ -18,6 +18,7 @@ import type {
   TaskState,
 } from "./attributes.ts";
 import type { ClientId, GovernorId, Id, SessionId } from "./ids.ts";
+import type { GovernorResources, ResourceAllocation, ResourceUsage } from "./resources.ts";
 
 // ---------------------------------------------------------------------------------------------
 // HTTP paths
@@ -190,7 +191,10 @@ export interface ServerInfoResponse {
     tasks: Id[];
     objects: Id[];
     objects_to_delete: Id[];
-    resources: { cpus: number };
+    /** What the governor offers (`memory`, `gpus`, `custom` when it has them). */
+    resources: GovernorResources;
+    /** What of it assigned tasks hold: cpus, memory (bytes), share per gpu, custom amounts. */
+    resources_in_use: ResourceUsage;
     /** Its heartbeat is overdue (it gets no new work); absent when it is heard on time. */
     stalled?: true;
     /** `rain drain`: it gets no new work and stops once its tasks are done. */
@@ -211,6 +215,10 @@ export interface RegisterMessage {
   /** IP of the data listener; empty or unspecified (0.0.0.0, ::) = use the connection's peer IP. */
   listen_host: string;
   cpus: number;
+  /**
+   * Everything the governor offers (`cpus` repeated); absent from older governors: cpus only.
+   */
+  resources?: GovernorResources;
   hostname: string;
   pid: number;
   /** Executor types this governor can start besides `buildin` (e.g. `["py"]`). */
@@ -342,6 +350,12 @@ export interface AssignedTask {
   inputs: { spec: ObjectSpec; size: number; source: ObjectSource; info?: ObjectInfo }[];
   /** One per `spec.outputs` entry, same order. */
   outputs: ObjectSpec[];
+  /**
+   * What the task is given (gpu ids chosen by the server, memory, custom amounts); absent when
+   * it asked for cpus only. The server never oversubscribes a governor: the governor only
+   * counts cpus and hands this to the task.
+   */
+  resources?: ResourceAllocation;
   /** 1 for the first run of the task, then 2, 3… (`RAIN_TASK_ATTEMPT`); absent means 1. */
   attempt?: number;
 }

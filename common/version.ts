@@ -11,4 +11,4 @@ export const RAIN_VERSION: string = version.trim();
  * Version of the wire protocol between client, server, governor and executor.
  * Bumped on any incompatible change of a message in `messages.ts`.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

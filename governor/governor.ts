@@ -141,7 +141,7 @@ export class Governor {
       this.executors.configure(executorConfigs(config, o.configFile));
       configResources = settingsFromConfig(config.resources, o.configFile);
     }
-    this.resources = await resolveResources(o.cpus, {}, configResources);
+    this.resources = await resolveResources(o.cpus, o.resources ?? {}, configResources);
     await Deno.mkdir(o.logDir, { recursive: true });
     await Deno.mkdir(o.workDir, { recursive: true });
     await this.#lockWorkDir();
@@ -186,6 +186,7 @@ export class Governor {
       listen_port: this.dataServer!.port,
       listen_host: this.dataServer!.hostname,
       cpus: o.cpus,
+      resources: this.resources,
       hostname: hostname(),
       pid: Deno.pid,
       executors: this.executors.names,
@@ -401,7 +402,7 @@ export class Governor {
       });
       return;
     }
-    this.queue.push({ session, cpus, task });
+    this.queue.push({ session, cpus, task, allocation: task.resources ?? { cpus } });
   }
 
   // -------------------------------------------------------------------------------------------

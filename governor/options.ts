@@ -1,9 +1,13 @@
+import type { ResourceSettings } from "./resources.ts";
+
 /** Everything `rain governor` needs, resolved from the command line by main.ts. */
 export interface GovernorOptions {
   serverHost: string;
   serverPort: number;
   /** Resolved number of cpus (`--cpus detect|N|-X` already applied). */
   cpus: number;
+  /** `--memory`, `--gpus`, `--resources` (over the config's `[resources]`; see resources.ts). */
+  resources?: ResourceSettings;
   /**
    * Data listener for governor-to-governor transfers (`--listen`); host "" (the default): the
    * interface this governor reaches its server by.

@@ -5,6 +5,7 @@
  */
 import type { JsonValue, ObjectInfo, TaskInfo } from "../common/attributes.ts";
 import type { AssignedTask } from "../common/messages.ts";
+import type { ResourceAllocation } from "../common/resources.ts";
 import type { ObjectStore, StoredObject } from "./object_store.ts";
 import type { ProgramSpawner } from "./sandbox.ts";
 
@@ -19,8 +20,12 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Id of this governor (for messages). */
   readonly governorId: string;
+  /** What the task was given (cpus, and gpu ids, memory, custom when it asked for them). */
+  readonly resources: ResourceAllocation;
   /** 1 (absent) for the task's first run, then 2, 3… (retries, re-runs); `RAIN_TASK_ATTEMPT`. */
   readonly attempt?: number;
+  /** Peak resident bytes of the task's processes, set by tasks that measured it. */
+  peakMemory?: number;
   /**
    * Task info set by the task (`debug`, `user`): reported with its result or its failure.
    * Executor tasks set it; built-ins leave it unset.

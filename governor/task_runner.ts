@@ -10,6 +10,7 @@
  */
 import type { TaskInfo } from "../common/attributes.ts";
 import type { AssignedTask, ToServer } from "../common/messages.ts";
+import type { ResourceAllocation } from "../common/resources.ts";
 import { formatId } from "../common/ids.ts";
 import { BUILDIN } from "../common/builtin_tasks.ts";
 import type { InputFetcher } from "./fetch_input.ts";
@@ -23,6 +24,8 @@ export interface QueuedTask {
   readonly session: number;
   readonly cpus: number;
   readonly task: AssignedTask;
+  /** What the task is given (`task.resources`, or its cpus only). */
+  readonly allocation?: ResourceAllocation;
 }
 
 export interface TaskRunnerOptions {
@@ -85,7 +88,7 @@ export class TaskRunner {
   /** Queue runner: never rejects. */
   run = (queued: QueuedTask, signal: AbortSignal): Promise<void> => {
     this.#active++;
-    return this.#run(queued.task, signal);
+    return this.#run(queued.task, signal, queued.allocation ?? { cpus: queued.cpus });
   };
 
   #settled(): void {
@@ -96,7 +99,11 @@ export class TaskRunner {
     }
   }
 
-  async #run(task: AssignedTask, signal: AbortSignal): Promise<void> {
+  async #run(
+    task: AssignedTask,
+    signal: AbortSignal,
+    resources: ResourceAllocation,
+  ): Promise<void> {
     const { spec } = task;
     // A time limit aborts the attempt like a cancel, but the governor reports it as a failure.
     const limit = spec.policy?.time_limit;
@@ -140,6 +147,7 @@ export class TaskRunner {
         store: this.#o.store,
         signal,
         governorId: this.#o.governorId(),
+        resources,
         attempt: task.attempt ?? 1,
       };
       let outputs = fn(ctx);
@@ -167,11 +175,13 @@ export class TaskRunner {
       }
       const i = info();
       if (ctx.info !== undefined) Object.assign(i, ctx.info);
+      if (ctx.peakMemory !== undefined) i.peak_memory = ctx.peakMemory;
       send({ type: "task_finished", task: spec.id, info: i, outputs: reported });
     } catch (e) {
       if (outer.aborted || e instanceof SessionClosedError) return;
       const i = info();
       if (ctx?.info !== undefined) Object.assign(i, ctx.info);
+      if (ctx?.peakMemory !== undefined) i.peak_memory = ctx.peakMemory;
       // The server names the task and governor when it reports the failure; info.error is the
       // cause itself.
       i.error = errorMessage(e);

@@ -132,7 +132,15 @@ export function makeContext(
   inputs: StoredObject[],
   signal: AbortSignal = new AbortController().signal,
 ): TaskContext {
-  return { task, config: task.spec.config, inputs, store, signal, governorId: "test:1" };
+  return {
+    task,
+    config: task.spec.config,
+    inputs,
+    store,
+    signal,
+    governorId: "test:1",
+    resources: { cpus: 1 },
+  };
 }
 
 /**

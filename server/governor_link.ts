@@ -20,6 +20,7 @@ import type {
   ToServer,
 } from "../common/messages.ts";
 import { PROTOCOL_VERSION } from "../common/version.ts";
+import { checkGovernorResources, type GovernorResources } from "../common/resources.ts";
 import { Logger } from "../common/log.ts";
 import type { GovernorComm } from "./reactor/core.ts";
 import type { GovernorState } from "./state.ts";
@@ -28,7 +29,12 @@ const log = new Logger("server");
 
 /** What governors tell the server, checked; `Reactor` implements it. */
 export interface GovernorHandler {
-  addGovernor(id: GovernorId, cpus: number, executors: string[]): GovernorState;
+  addGovernor(
+    id: GovernorId,
+    cpus: number,
+    executors: string[],
+    resources?: GovernorResources,
+  ): GovernorState;
   /** `orderly`: the governor stopped on purpose (no task's crash counter grows). */
   removeGovernor(governor: GovernorState, reason: string, orderly?: boolean): void;
   /** Its heartbeat is overdue (no new work for it) or it was heard again. */
@@ -257,7 +263,8 @@ export class GovernorListener {
       ? m.executors.filter((e) => typeof e === "string")
       : [];
     this.links.add(id, socket);
-    const governor = this.handler.addGovernor(id, m.cpus, executors);
+    const resources = m.resources === undefined ? undefined : checkGovernorResources(m.resources);
+    const governor = this.handler.addGovernor(id, m.cpus, executors, resources);
     this.#connections.set(governor, connection);
     this.#watch();
     this.links.send(id, { type: "registered", governor_id: id, heartbeat_interval });

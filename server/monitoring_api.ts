@@ -43,6 +43,8 @@ export function clusterStatus(reactor: Reactor, onlySession?: number) {
         governor_id: g.id,
         cpus: g.cpus,
         assigned_cpus: g.assignedCpus,
+        resources: g.resources,
+        resources_in_use: { cpus: Math.min(g.assignedCpus, g.cpus), ...g.pool.usage() },
         tasks: g.tasks.size,
         running_tasks: running,
         monitoring: m

@@ -8,6 +8,7 @@
  * state change a plain function in `reactor/` (see reactor/core.ts for which file has what).
  */
 import type { ClientId, GovernorId, Id, SessionId } from "../common/ids.ts";
+import type { GovernorResources } from "../common/resources.ts";
 import type {
   DataTransfersMessage,
   MonitoringMessage,
@@ -125,8 +126,13 @@ export class Reactor implements ReactorContext, GovernorHandler {
   }
 
   // Governors and their reports (reactor/governors.ts, tasks.ts, objects.ts)
-  addGovernor(id: GovernorId, cpus: number, executors: string[]): GovernorState {
-    return governors.addGovernor(this, id, cpus, executors);
+  addGovernor(
+    id: GovernorId,
+    cpus: number,
+    executors: string[],
+    resources?: GovernorResources,
+  ): GovernorState {
+    return governors.addGovernor(this, id, cpus, executors, resources);
   }
   removeGovernor(governor: GovernorState, reason: string, orderly = false): void {
     governors.removeGovernor(this, governor, reason, orderly);

@@ -6,6 +6,7 @@
  * be swapped.
  */
 import type { GovernorState, Task } from "./state.ts";
+import { neverFits, type ResourceRequest } from "../common/resources.ts";
 
 export interface Assignment {
   task: Task;
@@ -69,6 +70,37 @@ class Fifo<T> {
 export const SHORT_TASK_SECONDS = 0.05;
 /** How many short tasks per cpu a governor may have queued beyond its free cpus. */
 export const QUEUE_PER_CPU = 64;
+/**
+ * A waiting task that no governor can take yet, bypassed by this many placements of other
+ * tasks, reserves a governor: nothing else starts there until it has started. Bigger requests
+ * are placed first, so they only wait while no governor has room; this bounds how long small
+ * tasks may keep taking that room.
+ */
+export const RESERVE_AFTER_BYPASSES = 16;
+
+interface Bucket {
+  readonly tasks: Fifo<Task>;
+  /** Sort key: bigger requests first (gpus, then cpus, memory, custom amounts). */
+  readonly rank: number[];
+}
+
+function bucketKey(task: Task): string {
+  return task.request === undefined ? String(task.cpus) : JSON.stringify(task.request);
+}
+
+function rankOf(task: Task): number[] {
+  const r: ResourceRequest = task.request ?? { cpus: task.cpus };
+  const custom = Object.values(r.custom ?? {}).reduce((a, b) => a + b, 0);
+  return [r.gpus ?? 0, r.cpus, r.memory ?? 0, custom];
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = (b[i] ?? 0) - (a[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
 
 interface DurationStats {
   count: number;
@@ -76,17 +108,23 @@ interface DurationStats {
 }
 
 /**
- * The Rain 0.4 heuristic, improved: a ready task goes to the governor with enough free cpus that
- * already holds the most bytes of its inputs (objects present on every governor count for
- * nothing); ties go to the governor with the most free cpus. Tasks asking for more cpus are
- * placed first. Known-short tasks may be queued on governors beyond their free cpus (see
- * `SHORT_TASK_SECONDS`); the governor still runs at most its cpus at once.
+ * The Rain 0.4 heuristic, improved: a ready task goes to the governor with enough free resources
+ * (cpus, and memory, gpus, custom amounts it asks for: see common/resources.ts) that already
+ * holds the most bytes of its inputs (objects present on every governor count for nothing); ties
+ * go to the governor with the most free cpus. Bigger requests are placed first; a blocked one
+ * does not stop smaller ones, and one bypassed too often reserves a governor (see
+ * `RESERVE_AFTER_BYPASSES`). Known-short cpu-only tasks may be queued on governors beyond their
+ * free cpus (see `SHORT_TASK_SECONDS`); the governor still runs at most its cpus at once.
  */
 export class LocalityScheduler implements Scheduler {
   readonly #governors: GovernorState[] = [];
-  /** Ready tasks bucketed by cpus, served from the largest. */
-  readonly #buckets = new Map<number, Fifo<Task>>();
-  #bucketOrder: number[] = [];
+  /** Ready tasks bucketed by request (same request, one FIFO), served from the largest. */
+  readonly #buckets = new Map<string, Bucket>();
+  #bucketOrder: Bucket[] = [];
+  /** Placements of other tasks since each blocked bucket head was first blocked. */
+  readonly #bypassed = new Map<Task, number>();
+  /** Governors held for a long-blocked task (see `RESERVE_AFTER_BYPASSES`). */
+  readonly #reserved = new Map<GovernorState, Task>();
   readonly #durations = new Map<string, DurationStats>();
   #ready = 0;
 
@@ -101,19 +139,21 @@ export class LocalityScheduler implements Scheduler {
   governorRemoved(governor: GovernorState): void {
     const i = this.#governors.indexOf(governor);
     if (i >= 0) this.#governors.splice(i, 1);
+    this.#reserved.delete(governor);
   }
 
   taskReady(task: Task): void {
     // A task made ready again (after a governor loss) may still have its old entry: keep one.
     if (task.inReadyQueue) return;
     task.inReadyQueue = true;
-    let bucket = this.#buckets.get(task.cpus);
+    const key = bucketKey(task);
+    let bucket = this.#buckets.get(key);
     if (!bucket) {
-      bucket = new Fifo();
-      this.#buckets.set(task.cpus, bucket);
-      this.#bucketOrder = [...this.#buckets.keys()].sort((a, b) => b - a);
+      bucket = { tasks: new Fifo(), rank: rankOf(task) };
+      this.#buckets.set(key, bucket);
+      this.#bucketOrder = [...this.#buckets.values()].sort((a, b) => compareRanks(a.rank, b.rank));
     }
-    bucket.push(task);
+    bucket.tasks.push(task);
     this.#ready++;
   }
 
@@ -130,31 +170,93 @@ export class LocalityScheduler implements Scheduler {
 
   taskReleased(task: Task, governor: GovernorState): void {
     governor.assignedCpus -= task.cpus;
+    if (task.allocation !== undefined) {
+      governor.pool.release(task.allocation);
+      task.allocation = undefined;
+    }
+  }
+
+  /** Whether some connected governor could run the task once enough of it is free. */
+  #canEverRun(task: Task): boolean {
+    return this.#governors.some((g) =>
+      task.cpus <= g.cpus && (task.request === undefined || !neverFits(task.request, g.resources))
+    );
+  }
+
+  /** Drops reservations of tasks that are no longer waiting. */
+  #dropStaleReservations(): void {
+    for (const [governor, task] of this.#reserved) {
+      if (task.state !== "ready" || task.session.closed || task.session.error !== undefined) {
+        this.#reserved.delete(governor);
+        this.#bypassed.delete(task);
+      }
+    }
+  }
+
+  #reserve(task: Task): void {
+    for (const reserving of this.#reserved.values()) if (reserving === task) return;
+    let best: GovernorState | undefined;
+    for (const g of this.#governors) {
+      if (task.request !== undefined && neverFits(task.request, g.resources)) continue;
+      if (best === undefined || g.freeCpus > best.freeCpus) best = g;
+    }
+    if (best !== undefined) this.#reserved.set(best, task);
+  }
+
+  #placed(task: Task): void {
+    if (this.#bypassed.delete(task)) {
+      for (const [governor, reserving] of this.#reserved) {
+        if (reserving === task) this.#reserved.delete(governor);
+      }
+    }
   }
 
   schedule(): Assignment[] {
     const out: Assignment[] = [];
     if (this.#governors.length === 0) return out;
-    for (const cpus of this.#bucketOrder) {
-      const bucket = this.#buckets.get(cpus)!;
+    this.#dropStaleReservations();
+    /** Heads blocked in this pass, with the number of placements when they were met. */
+    const blocked: [Task, number][] = [];
+    let emptied = false;
+    for (const { tasks: bucket } of this.#bucketOrder) {
       while (bucket.length > 0) {
         const task = bucket.peek()!;
         if (task.state !== "ready" || task.session.closed || task.session.error !== undefined) {
           bucket.shift();
           task.inReadyQueue = false;
+          this.#bypassed.delete(task);
           this.#ready--;
           continue;
         }
         const governor = this.#pick(task);
-        if (!governor) break;
+        if (!governor) {
+          if (this.#canEverRun(task)) blocked.push([task, out.length]);
+          break;
+        }
         bucket.shift();
         task.inReadyQueue = false;
         this.#ready--;
+        this.#placed(task);
         governor.assignedCpus += task.cpus; // the next pick in this pass sees it
+        if (task.request !== undefined) task.allocation = governor.pool.allocate(task.request);
         out.push({ task, governor });
       }
+      if (bucket.length === 0) emptied = true;
     }
+    for (const [task, placedBefore] of blocked) {
+      const bypassed = (this.#bypassed.get(task) ?? 0) + out.length - placedBefore;
+      this.#bypassed.set(task, bypassed);
+      if (bypassed >= RESERVE_AFTER_BYPASSES) this.#reserve(task);
+    }
+    if (emptied) this.#dropEmptyBuckets();
     return out;
+  }
+
+  #dropEmptyBuckets(): void {
+    for (const [key, bucket] of this.#buckets) {
+      if (bucket.tasks.length === 0) this.#buckets.delete(key);
+    }
+    this.#bucketOrder = this.#bucketOrder.filter((b) => b.tasks.length > 0);
   }
 
   #isShort(task: Task): boolean {
@@ -180,9 +282,15 @@ export class LocalityScheduler implements Scheduler {
     let bestFree = -Infinity;
     for (const g of governors) {
       if (task.cpus > g.cpus || g.stalled || g.draining) continue;
+      const reservedFor = this.#reserved.get(g);
+      if (reservedFor !== undefined && reservedFor !== task) continue;
+      const request = task.request;
+      // Memory, gpus and custom resources are taken at assignment: never queued beyond them.
+      if (request !== undefined && !g.pool.fitsNow(request)) continue;
       const free = g.freeCpus;
       const fits = free >= task.cpus ||
-        (short && g.assignedCpus + task.cpus <= g.cpus * (1 + QUEUE_PER_CPU));
+        (short && request === undefined &&
+          g.assignedCpus + task.cpus <= g.cpus * (1 + QUEUE_PER_CPU));
       if (!fits) continue;
       const bytes = localBytes?.get(g) ?? 0;
       // Free cpus first (a governor that can start it now beats one that would queue it), then

@@ -19,6 +19,12 @@ import type {
 } from "../common/attributes.ts";
 import type { ClientId, GovernorId, Id, SessionId } from "../common/ids.ts";
 import type { MonitoringMessage } from "../common/messages.ts";
+import {
+  type GovernorResources,
+  type ResourceAllocation,
+  ResourcePool,
+  type ResourceRequest,
+} from "../common/resources.ts";
 
 /** Someone blocked in `wait`/`wait_all`; resolved by the reactor. */
 export interface Waiter {
@@ -53,6 +59,8 @@ export class Session {
   /** Set when a task failed; every later request touching the session reports it. */
   error?: string;
   closed = false;
+  /** `spec.wait_for_resources`: tasks no connected governor can run wait instead of failing. */
+  waitForResources = false;
   readonly tasks = new Map<number, Task>();
   readonly objects = new Map<number, DataObject>();
   /** Submitted tasks not finished yet (for wait_all). */
@@ -115,6 +123,10 @@ export class Task {
   waitingInputs = 0;
   governor?: GovernorState;
   waiters?: Waiter[];
+  /** What the task asks for beyond `cpus` (memory, gpus, custom); absent: cpus only. */
+  request?: ResourceRequest;
+  /** What the scheduler gave the task on its governor (set while assigned, with `request`). */
+  allocation?: ResourceAllocation;
   /** Owned by the scheduler: the task has an entry in its ready queue (never two). */
   inReadyQueue = false;
   /** Governors lost while this task ran on them (unexpectedly); absent on the fault-free path. */
@@ -178,7 +190,19 @@ export class GovernorState {
   /** `rain drain`: no new work; stopped once its tasks are done and its sole copies moved. */
   draining = false;
 
-  constructor(readonly id: GovernorId, readonly cpus: number, readonly executors: string[]) {}
+  /** What the governor offers; `pool` is what of it is in use (written by the scheduler). */
+  readonly resources: GovernorResources;
+  readonly pool: ResourcePool;
+
+  constructor(
+    readonly id: GovernorId,
+    readonly cpus: number,
+    readonly executors: string[],
+    resources?: GovernorResources,
+  ) {
+    this.resources = { ...resources, cpus };
+    this.pool = new ResourcePool(this.resources);
+  }
 
   get freeCpus(): number {
     return this.cpus - this.assignedCpus;
@@ -213,7 +237,7 @@ export function taskSpec(task: Task): TaskSpec {
       return label === undefined ? { id: [sid, o.id] } : { id: [sid, o.id], label };
     }),
     outputs: task.outputs.map((o) => [sid, o.id]),
-    resources: { cpus: task.cpus },
+    resources: task.request ?? { cpus: task.cpus },
   };
   if (task.config !== undefined) spec.config = task.config;
   if (task.name !== undefined) spec.name = task.name;

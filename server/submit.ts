@@ -7,6 +7,7 @@ import { BUILDIN, checkBuiltinTask } from "../common/builtin_tasks.ts";
 import type { SubmitHeader } from "../common/messages.ts";
 import { ApiError } from "./errors.ts";
 import { checkPolicy } from "./policy.ts";
+import { checkRequest, needsMoreThanCpus, type ResourceRequest } from "../common/resources.ts";
 import type { DataObject, Session } from "./state.ts";
 
 /** A new object, checked. */
@@ -31,6 +32,8 @@ export interface PlannedTask {
   inputLabels?: (string | undefined)[];
   outputs: number[];
   cpus: number;
+  /** Everything the task asks for, when it asks for more than cpus (common/resources.ts). */
+  request?: ResourceRequest;
   name?: string;
   user?: UserAttributes;
   /** `spec.policy`, checked (server/policy.ts). */
@@ -173,10 +176,13 @@ export function planTasks(
     }
     const resources = spec.resources ?? {};
     if (!isRecord(resources)) invalid(`${name}: resources must be an object`);
-    const cpus = resources.cpus ?? 1;
-    if (!Number.isSafeInteger(cpus) || (cpus as number) < 1) {
-      invalid(`${name}: resources.cpus must be a positive integer, got ${JSON.stringify(cpus)}`);
+    let request: ResourceRequest;
+    try {
+      request = checkRequest(resources);
+    } catch (e) {
+      invalid(`${name}: ${(e as Error).message}`);
     }
+    const cpus = request.cpus;
     if (!Array.isArray(spec.inputs ?? [])) invalid(`${name}: inputs must be an array`);
     if (!Array.isArray(spec.outputs ?? [])) invalid(`${name}: outputs must be an array`);
     let labels: (string | undefined)[] | undefined;
@@ -224,7 +230,8 @@ export function planTasks(
       inputs,
       inputLabels: labels,
       outputs,
-      cpus: cpus as number,
+      cpus,
+      request: needsMoreThanCpus(request) ? request : undefined,
       name: optionalString(spec.name, `${name} name`),
       user,
     };

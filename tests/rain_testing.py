@@ -121,7 +121,8 @@ def executors_config(executors=None):
 
 
 class RainCluster:
-    """A server with governors on loopback; ``governors`` lists each governor's cpus.
+    """A server with governors on loopback; ``governors`` lists each governor's cpus, or
+    tuples ``(cpus, *extra_args)`` (e.g. ``(4, "--gpus", "0,1,2,3")``).
 
     Governors get a config (``executors_config``): the ``py`` executor runs this interpreter;
     ``executors`` adds executor types ({name: command}).
@@ -171,6 +172,9 @@ class RainCluster:
         self._wait_ready([self._spawn_governor(cpus) for cpus in self.governor_cpus])
 
     def _spawn_governor(self, cpus):
+        extra = []
+        if isinstance(cpus, (tuple, list)):
+            cpus, extra = cpus[0], [str(a) for a in cpus[1:]]
         index = len(self.governors)
         ready = self.path("governor-{}.ready".format(index))
         process = Process("governor-{}".format(index), [
@@ -179,7 +183,7 @@ class RainCluster:
             "--workdir", self.path("governor-{}-work".format(index)),
             "--logdir", self.path("governor-{}-logs".format(index)),
             "--ready-file", ready, "--config", self.path("governor.toml"),
-        ], self.path("governor-{}.out".format(index)), self._governor_env)
+        ] + extra, self.path("governor-{}.out".format(index)), self._governor_env)
         self.governors.append(process)
         return process, ready
 

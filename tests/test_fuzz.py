@@ -363,7 +363,7 @@ def test_hostile_requests_get_clear_errors_and_hurt_nothing(rain_cluster, tmp_pa
                   half_close=True)
 
     # 5. the governor WebSocket (the server's governor port)
-    register = {"type": "register", "protocol_version": 1, "listen_port": 1, "listen_host":
+    register = {"type": "register", "protocol_version": 2, "listen_port": 1, "listen_host":
                 "127.0.0.254", "cpus": 1, "hostname": "fuzz", "pid": 1, "executors": []}
 
     def ws_case(name, frames, expect, with_secret=True):

@@ -75,7 +75,7 @@ class FakeHandler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            self._chunk(json.dumps({"client_id": 3, "protocol_version": 1,
+            self._chunk(json.dumps({"client_id": 3, "protocol_version": 2,
                                     "server_version": "0.4.0"}).encode() + b"\n")
             try:
                 while True:

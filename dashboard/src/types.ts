@@ -46,6 +46,8 @@ export interface TaskGroup {
   duration_mean: number | null;
   duration_max: number | null;
   duration_total: number | null;
+  /** Largest peak resident memory (bytes) of a task of the group, when measured. */
+  peak_memory_max?: number;
 }
 
 export interface StreamTask {
@@ -146,7 +148,25 @@ export interface Monitoring {
 
 export interface LiveStatus {
   version: string;
-  governors: { governor_id: string; cpus: number; assigned_cpus: number; tasks: number }[];
+  governors: {
+    governor_id: string;
+    cpus: number;
+    assigned_cpus: number;
+    tasks: number;
+    /** Offered resources and what assigned tasks hold (absent from older servers). */
+    resources?: {
+      cpus: number;
+      memory?: number;
+      gpus?: string[];
+      custom?: Record<string, number>;
+    };
+    resources_in_use?: {
+      cpus: number;
+      memory: number;
+      gpus: number[];
+      custom: Record<string, number>;
+    };
+  }[];
   sessions: { session_id: number; tasks_submitted: number; tasks_finished: number }[];
   ready_tasks: number;
 }

@@ -22,6 +22,7 @@ import { inputAt } from "../task_args.ts";
 import { placeInputs } from "./run_inputs.ts";
 import { collectOutputs } from "./run_outputs.ts";
 import { discard, runProgram } from "./run_program.ts";
+import { allocationEnv } from "../../common/resources.ts";
 import { acquireWorkDir, releaseWorkDir } from "./work_dirs.ts";
 
 export async function run(ctx: TaskContext): Promise<StoredObject[]> {
@@ -57,7 +58,8 @@ export async function run(ctx: TaskContext): Promise<StoredObject[]> {
       stdin,
       captureStdout: config.out_paths.includes(STDOUT_PATH),
       spawn: ctx.spawn,
-      env: { RAIN_TASK_ATTEMPT: String(ctx.attempt ?? 1) },
+      env: { ...allocationEnv(ctx.resources), RAIN_TASK_ATTEMPT: String(ctx.attempt ?? 1) },
+      onPeakMemory: (bytes) => ctx.peakMemory = bytes,
     });
     const readOnlyInputDirs = config.in_paths
       .filter((p, i) => !p.write && p.path !== STDIN_PATH && inputAt(ctx, i).dataType === "dir")

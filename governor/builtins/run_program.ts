@@ -16,6 +16,7 @@ import { settlesWithin } from "../../common/timeout.ts";
 import { MEMORY_LIMIT, type ObjectStore, type StoredObject } from "../object_store.ts";
 import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.ts";
 import type { ProgramSpawner, SandboxChild } from "../sandbox.ts";
+import { PeakMemorySampler } from "../peak_memory.ts";
 
 /** Bytes of standard error kept for the error message (the end of it). */
 export const STDERR_TAIL = 8 * 1024;
@@ -36,6 +37,8 @@ export interface ProgramOptions {
   spawn?: ProgramSpawner;
   /** Added to the governor's environment (the task's resources, see common/resources.ts). */
   env?: Record<string, string>;
+  /** Told the peak resident bytes of the program's process tree (tasks over 100 ms). */
+  onPeakMemory?: (bytes: number) => void;
 }
 
 /** A captured standard output: bytes in memory, or a file under the store's temp directory. */
@@ -75,6 +78,7 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
     killTagged(tag);
   };
   o.signal.addEventListener("abort", onAbort, { once: true });
+  const sampler = o.onPeakMemory ? new PeakMemorySampler(child.pid) : undefined;
   try {
     const fed = o.stdin ? feed(o.store, o.stdin, child.stdin) : undefined;
     const stderr = tail(child.stderr);
@@ -84,6 +88,8 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
     const pipes = Promise.all([stderr, stdout, fed]).finally(() => pipesClosed = true);
     pipes.catch(() => {});
     const status = await child.status;
+    const peak = await sampler?.stop();
+    if (peak !== undefined) o.onPeakMemory!(peak);
     if (!pipesClosed && !await settlesWithin(pipes, LEFTOVER_GRACE_MS)) await killTagged(tag);
     let captured: CapturedOutput | undefined;
     let stderrText: string;
@@ -112,6 +118,7 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
     }
     return { stdout: captured };
   } finally {
+    void sampler?.stop();
     o.signal.removeEventListener("abort", onAbort);
   }
 }

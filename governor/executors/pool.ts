@@ -36,6 +36,7 @@ import { outputAt } from "../task_args.ts";
 import type { ExecutorConfig } from "./config.ts";
 import { ExecutorProcess } from "./executor_process.ts";
 import { ExecutorHub } from "./hub.ts";
+import { PeakMemorySampler } from "../peak_memory.ts";
 
 const log = new Logger("governor.executors");
 
@@ -194,9 +195,16 @@ export class ExecutorPool {
         spec: ctx.task.spec,
         inputs: callInputs(ctx, proc, parts),
         outputs: ctx.task.outputs,
+        resources: ctx.resources,
         ...(ctx.attempt === undefined || ctx.attempt === 1 ? {} : { attempt: ctx.attempt }),
       };
-      const { message, parts: answerParts } = await proc.call(call, parts, ctx.signal);
+      // Peak memory of the executor (and its children) during the call.
+      const sampler = new PeakMemorySampler(proc.pid);
+      const { message, parts: answerParts } = await proc.call(call, parts, ctx.signal)
+        .finally(async () => {
+          const peak = await sampler.stop();
+          if (peak !== undefined) ctx.peakMemory = peak;
+        });
       reusable = true;
       remember(ctx, proc, message);
       if (message.info !== undefined) ctx.info = cleanTaskInfo(message.info);

@@ -64,6 +64,8 @@ export interface GroupEntry {
   running: number;
   durationTotal: number;
   durationMax: number;
+  /** Largest `info.peak_memory` reported by a task of the group (0: none measured). */
+  peakMemoryMax: number;
 }
 
 export interface TransferEntry {
@@ -108,6 +110,7 @@ export class SessionDetail {
         running: 0,
         durationTotal: 0,
         durationMax: 0,
+        peakMemoryMax: 0,
       }) - 1;
       this.#groupIds.set(key, g);
     }
@@ -208,6 +211,8 @@ export class SessionDetail {
     else group.finished++;
     group.durationTotal += duration;
     if (duration > group.durationMax) group.durationMax = duration;
+    const peak = info.peak_memory;
+    if (typeof peak === "number" && peak > group.peakMemoryMax) group.peakMemoryMax = peak;
     if (outputs !== undefined) {
       for (const o of outputs) {
         const obj = this.objects.get(o.id[1]);

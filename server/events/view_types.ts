@@ -48,6 +48,8 @@ export interface TaskGroup {
   duration_mean: number;
   duration_max: number;
   duration_total: number;
+  /** Largest peak resident memory (bytes) measured of a task of the group; absent: none. */
+  peak_memory_max?: number;
 }
 
 export interface StreamTask {

@@ -113,6 +113,7 @@ export function taskGroupsView({ detail }: SessionView): TaskGroup[] {
       duration_mean: done ? round(g.durationTotal / done) : 0,
       duration_max: round(g.durationMax),
       duration_total: round(g.durationTotal),
+      ...(g.peakMemoryMax > 0 ? { peak_memory_max: g.peakMemoryMax } : {}),
     };
   });
 }

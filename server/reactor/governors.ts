@@ -5,6 +5,7 @@
 import type { GovernorId } from "../../common/ids.ts";
 import type { DataTransfersMessage, MonitoringMessage } from "../../common/messages.ts";
 import { Logger } from "../../common/log.ts";
+import { describeResources, type GovernorResources } from "../../common/resources.ts";
 import { GovernorState } from "../state.ts";
 import { type ReactorContext, touch } from "./core.ts";
 import { recoverFromLoss } from "./recovery.ts";
@@ -16,16 +17,17 @@ export function addGovernor(
   id: GovernorId,
   cpus: number,
   executors: string[],
+  resources?: GovernorResources,
 ): GovernorState {
   const governors = ctx.core.governors;
   if (governors.has(id)) {
     throw new Error(`governor ${id} is already registered`);
   }
-  const governor = new GovernorState(id, cpus, executors);
+  const governor = new GovernorState(id, cpus, executors, resources);
   governors.set(id, governor);
   ctx.scheduler.governorAdded(governor);
   ctx.events?.push({ type: "GovernorNew", time: Date.now(), governor: id, cpus, executors });
-  log.info(`governor ${id} registered with ${cpus} cpus`);
+  log.info(`governor ${id} registered with ${describeResources(governor.resources)}`);
   touch(ctx);
   return governor;
 }

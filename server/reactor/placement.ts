@@ -65,6 +65,7 @@ function assign(ctx: ReactorContext): void {
         return input;
       }),
       outputs: task.outputs.map(objectSpec),
+      ...(task.allocation === undefined ? {} : { resources: task.allocation }),
       // The run's number (retries and recovery re-runs count), given to the task.
       ...(task.attempts === undefined ? {} : { attempt: task.attempts }),
     });

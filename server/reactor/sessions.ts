@@ -4,7 +4,22 @@
 import type { SessionId } from "../../common/ids.ts";
 import { Logger } from "../../common/log.ts";
 import { ApiError } from "../errors.ts";
-import { addConsumer, Client, DataObject, NO_GOVERNORS, Session, Task } from "../state.ts";
+import {
+  describeRequest,
+  describeResources,
+  neverFits,
+  resourceAmount,
+  type ResourceRequest,
+} from "../../common/resources.ts";
+import {
+  addConsumer,
+  Client,
+  DataObject,
+  type GovernorState,
+  NO_GOVERNORS,
+  Session,
+  Task,
+} from "../state.ts";
 import type { PlannedObject, SubmitPlan } from "../submit.ts";
 import { type ReactorContext, touch } from "./core.ts";
 import { dropConstant, releaseIfUnneeded } from "./objects.ts";
@@ -46,6 +61,8 @@ export function newSession(
   const core = ctx.core;
   const session = new Session(core.nextSessionId++, client, name);
   if (spec.on_failure === "continue") session.onFailure = "continue";
+  // Opted into waiting for a governor big enough for its tasks (see checkSatisfiable).
+  if (spec.wait_for_resources === true) session.waitForResources = true;
   core.sessions.set(session.id, session);
   client?.sessions.add(session);
   ctx.events?.push({
@@ -138,6 +155,7 @@ export function submit(
   plan: SubmitPlan,
   constants: Map<number, ConstantData>,
 ): void {
+  if (!session.waitForResources) checkSatisfiable(ctx, session, plan);
   const sid = session.id;
   ctx.events?.push({ type: "ClientSubmit", time: Date.now(), session: sid, plan });
   for (const p of plan.objects) {
@@ -178,6 +196,7 @@ export function submit(
       p.name,
       p.user,
     );
+    if (p.request !== undefined) task.request = p.request;
     if (p.policy !== undefined) {
       task.policy = p.policy;
       task.crashLimit = p.policy.crash_limit;
@@ -205,6 +224,33 @@ export function submit(
   }
   log.debug(`session ${sid}: submitted ${newTasks.length} tasks, ${plan.objects.length} objects`);
   touch(ctx);
+}
+
+/**
+ * Rejects a submit with a task that no connected governor can ever run (it would wait forever),
+ * naming the task, its request and the largest governor. With no governor connected yet there
+ * is nothing to judge by, so everything waits.
+ */
+function checkSatisfiable(ctx: ReactorContext, session: Session, plan: SubmitPlan): void {
+  const governors = [...ctx.core.governors.values()];
+  if (governors.length === 0) return;
+  for (const p of plan.tasks) {
+    const request: ResourceRequest = p.request ?? { cpus: p.cpus };
+    const lacking = governors.map((g) => neverFits(request, g.resources));
+    if (lacking.some((l) => l === undefined)) continue;
+    // The largest governor: the one with the most of what the task lacks on the first one.
+    const amount = (g: GovernorState): number => resourceAmount(g.resources, lacking[0]!);
+    const largest = governors.reduce((a, b) => amount(b) > amount(a) ? b : a);
+    throw new ApiError(
+      "InvalidGraph",
+      `task ${session.id}/${p.id}${p.name === undefined ? "" : ` (${p.name})`} asks ` +
+        `for ${describeRequest(request)}, which no connected governor can ever give ` +
+        `(${lacking[0]}); the largest is ${largest.id} with ${
+          describeResources(largest.resources)
+        }. Add such a governor, or open the session with {"wait_for_resources": true} to wait ` +
+        `for one`,
+    );
+  }
 }
 
 /** `RAIN_TEST_MODE`: the object pretends to be finished on the governors named. */

@@ -13,6 +13,7 @@ from .input import Input, InputBase
 from .output import OutputBase
 from .task import Task
 from .tasks import Execute, ExecuteArg, Stdout
+from ..common.resources import make_resources
 
 
 class Program:
@@ -31,7 +32,9 @@ class Program:
                  output_paths: Iterable[str | OutputBase] = (), shell: bool = False,
                  name: str | None = None, cpus: int = 1, *,
                  input_files: Iterable[str | InputBase] | None = None,
-                 output_files: Iterable[str | OutputBase] | None = None) -> None:
+                 output_files: Iterable[str | OutputBase] | None = None,
+                 memory: int | str | None = None, gpus: float | None = None,
+                 resources: Mapping[str, float] | None = None) -> None:
         if input_files is not None:
             input_paths = input_files
         if output_files is not None:
@@ -47,6 +50,10 @@ class Program:
         self.shell = shell
         self.name = name
         self.cpus = cpus
+        # Checked now (RainException), given to every task.
+        make_resources(cpus, memory, gpus, resources)
+        self.resource_request: dict[str, Any] = {"memory": memory, "gpus": gpus,
+                                                 "resources": resources}
         for item in self._patterns():
             if isinstance(item, (DataObject, Task)) or \
                     (isinstance(item, InputBase) and item.dataobj is not None):
@@ -80,7 +87,7 @@ class Program:
         return Execute(args, stdout=self._bind_stdout(overrides), stdin=bind(self.stdin),
                        input_paths=[bind(i) for i in self.input_paths],
                        output_paths=[_override_output(o, overrides) for o in self.output_paths],
-                       shell=self.shell, cpus=self.cpus, name=name)
+                       shell=self.shell, cpus=self.cpus, name=name, **self.resource_request)
 
     def _bind_stdout(self, overrides: Mapping[str, OutputBase]) -> Stdout:
         stdout = self.stdout

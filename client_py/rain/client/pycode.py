@@ -26,6 +26,7 @@ from .input import InputBase
 from .output import Output, OutputBase
 from .session import get_active_session
 from .task import Task, check_cpus
+from ..common.resources import make_resources
 
 if TYPE_CHECKING:
     from .session import Session
@@ -192,14 +193,16 @@ class Remote:
     ``ctx``); parameter annotations that are ``Input``s count too. ``outputs``: a number, labels,
     ``Output``s (or the return annotation; default one output). ``auto_load``: load every input
     by its content type; ``auto_encode``: encode returned values with this content type.
-    ``name`` (default: the function's name) and ``cpus`` go to every task.
+    ``name`` (default: the function's name), ``cpus``, ``memory``, ``gpus`` and ``resources``
+    (docs/resources.md) go to every task; the task sees what it was given in ``ctx.resources``.
     """
 
     def __init__(self, fn: Callable[..., Any],
                  inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
                  outputs: Outputs = None, auto_load: bool | None = None,
                  auto_encode: str | None = None, name: str | None = None,
-                 cpus: int = 1) -> None:
+                 cpus: int = 1, memory: int | str | None = None, gpus: float | None = None,
+                 resources: Mapping[str, float] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"remote needs a function, not {fn!r}")
         check_cpus(cpus)
@@ -242,6 +245,9 @@ class Remote:
         self.auto_encode = auto_encode
         self.name = name if name is not None else getattr(fn, "__name__", None)
         self.cpus = cpus
+        make_resources(cpus, memory, gpus, resources)  # checked now, given to every task
+        self.resource_request: dict[str, Any] = {"memory": memory, "gpus": gpus,
+                                                 "resources": resources}
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled inside another function's globals: only the function matters remotely.
@@ -337,7 +343,8 @@ class Remote:
             config["encode"] = encode
         fn_obj = self._pickled_function(session)
         return Task([fn_obj] + collector.objects, out_items, config=config or None,
-                    session=session, task_type=PY_TASK_TYPE, cpus=self.cpus, name=task_name)
+                    session=session, task_type=PY_TASK_TYPE, cpus=self.cpus, name=task_name,
+                    **self.resource_request)
 
     def __repr__(self) -> str:
         return f"<Remote {getattr(self.fn, '__qualname__', self.fn)}>"
@@ -357,14 +364,16 @@ def remote(outputs: Outputs = None,
            inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
            auto_load: bool | None = None, auto_encode: str | None = None,
            name: str | None = None,
-           cpus: int = 1) -> Callable[[Callable[..., Any]], Remote]: ...
+           cpus: int = 1, memory: int | str | None = None, gpus: float | None = None,
+           resources: Mapping[str, float] | None = None) -> Callable[[Callable[..., Any]], Remote]: ...
 
 
 def remote(outputs: Outputs | Callable[..., Any] = None,
            inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
            auto_load: bool | None = None, auto_encode: str | None = None,
            name: str | None = None,
-           cpus: int = 1) -> Remote | Callable[[Callable[..., Any]], Remote]:
+           cpus: int = 1, memory: int | str | None = None, gpus: float | None = None,
+           resources: Mapping[str, float] | None = None) -> Remote | Callable[[Callable[..., Any]], Remote]:
     """Decorator: ``@remote(...)`` makes a function create Python tasks (see ``Remote``)."""
     if callable(outputs) and not isinstance(outputs, (OutputBase, DataObject)):
         # Used bare, as ``@remote``.
@@ -372,5 +381,6 @@ def remote(outputs: Outputs | Callable[..., Any] = None,
 
     def decorator(fn: Callable[..., Any]) -> Remote:
         return Remote(fn, inputs=inputs, outputs=outputs, auto_load=auto_load,
-                      auto_encode=auto_encode, name=name, cpus=cpus)
+                      auto_encode=auto_encode, name=name, cpus=cpus, memory=memory,
+                      gpus=gpus, resources=resources)
     return decorator

@@ -13,6 +13,7 @@ from ..common.data_instance import DataInstance
 from ..common.errors import RainException
 from ..common.ids import ID, format_id
 from ..common.labeled_list import LabeledList
+from ..common.resources import make_resources
 from .active import get_active_session
 from .data import DataLike, DataObject, OutputsOwner, to_dataobj
 from .input import InputBase
@@ -39,6 +40,10 @@ class Task(OutputsOwner):
     """A unit of work: ``task_type`` "<executor>/<method>" applied to input objects, producing
     output objects. Subclasses set ``TASK_TYPE``.
 
+    Resources (docs/resources.md): ``cpus``, ``memory`` (bytes or ``"4GiB"``), ``gpus`` (a
+    whole number, or a fraction ≤ 1 sharing one device) and ``resources`` (custom amounts,
+    e.g. ``{"licence": 1}``); they go to ``spec.resources``.
+
     ``inputs``: data objects, single-output tasks or ``Input``s (a LabeledList gives labels).
     ``outputs``: a number of blobs, or labels / ``Output``s / unsubmitted ``DataObject``s.
     ``state`` is None until submitted; ``info`` None until ``update()``.
@@ -49,7 +54,9 @@ class Task(OutputsOwner):
     def __init__(self, inputs: Iterable[TaskInput] = (),
                  outputs: int | Iterable[OutputItem] = 0, *, config: Any = None,
                  session: Session | None = None, task_type: str | None = None, cpus: int = 1,
-                 name: str | None = None, user_spec: Mapping[str, Any] | None = None) -> None:
+                 name: str | None = None, user_spec: Mapping[str, Any] | None = None,
+                 memory: int | str | None = None, gpus: float | None = None,
+                 resources: Mapping[str, float] | None = None) -> None:
         if session is None:
             session = get_active_session()
         task_type = task_type if task_type is not None else self.TASK_TYPE
@@ -57,6 +64,7 @@ class Task(OutputsOwner):
             raise RainException(
                 f"{type(self).__name__} has no task type (set TASK_TYPE or pass task_type=)")
         check_cpus(cpus)
+        requested = make_resources(cpus, memory, gpus, resources)
         self.session: Session = session
         self._site: Site | None = capture_site()
         self.inputs: LabeledList[DataObject] = self._make_inputs(inputs)
@@ -72,7 +80,7 @@ class Task(OutputsOwner):
             inputs=[TaskSpecInput(obj.id, label)
                     for label, obj in zip(self.inputs.labels, self.inputs.data)],
             outputs=[obj.id for obj in self.outputs.data],
-            resources={"cpus": cpus}, name=name,
+            resources=requested, name=name,
             user=dict(user_spec) if user_spec else {})
         self.state: TaskState | None = None
         self.info: TaskInfo | None = None

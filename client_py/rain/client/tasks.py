@@ -10,7 +10,7 @@ import numbers
 import os
 import secrets
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from ..common.content_type import is_subtype
@@ -82,7 +82,9 @@ class Sleep(Task):
     TASK_TYPE = "buildin/sleep"
 
     def __init__(self, input: DataLike, seconds: float, cpus: int = 1, *,
-                 name: str | None = None, session: Session | None = None) -> None:
+                 name: str | None = None, session: Session | None = None,
+                 memory: int | str | None = None, gpus: float | None = None,
+                 resources: Mapping[str, float] | None = None) -> None:
         obj = to_dataobj(input)
         if not _is_finite_seconds(seconds):
             raise RainException(f"Sleep needs a number of seconds >= 0, not {seconds!r}")
@@ -90,7 +92,7 @@ class Sleep(Task):
         output = Output(content_type=obj.spec.content_type) \
             if obj.data_type == DataType.BLOB else OutputDir()
         super().__init__((obj,), (output,), config={"seconds": seconds}, cpus=cpus, name=name,
-                         session=session)
+                         session=session, memory=memory, gpus=gpus, resources=resources)
 
 
 class Load(Task):
@@ -191,7 +193,9 @@ class Execute(Task):
                  output_paths: Iterable[str | OutputBase] = (), shell: bool = False,
                  cpus: int = 1, *, name: str | None = None, session: Session | None = None,
                  input_files: Iterable[InputBase] | None = None,
-                 output_files: Iterable[str | OutputBase] | None = None) -> None:
+                 output_files: Iterable[str | OutputBase] | None = None,
+                 memory: int | str | None = None, gpus: float | None = None,
+                 resources: Mapping[str, float] | None = None) -> None:
         # input_files/output_files: the names these arguments had before Rain 0.4.
         if input_files is not None:
             input_paths = input_files
@@ -215,7 +219,7 @@ class Execute(Task):
             "out_paths": plan.out_paths,
         }
         super().__init__(plan.inputs, plan.outputs, config=config, cpus=cpus, name=name,
-                         session=session)
+                         session=session, memory=memory, gpus=gpus, resources=resources)
 
 
 def _check_path(path: object) -> str:

@@ -120,19 +120,21 @@ class TaskSpec(_Attributes):
 
 
 class TaskInfo(_Info):
-    """``error`` non-empty means failed; ``start_time`` is RFC 3339; ``duration`` in seconds."""
+    """``error`` non-empty means failed; ``start_time`` is RFC 3339; ``duration`` in seconds;
+    ``peak_memory``: peak resident bytes of the task's processes (tasks over 0.1 s)."""
 
-    __slots__ = ("error", "start_time", "duration", "governor", "debug", "user")
+    __slots__ = ("error", "start_time", "duration", "governor", "debug", "user", "peak_memory")
 
     def __init__(self, error: str = "", start_time: str | None = None,
                  duration: float | None = None, governor: Any = None, debug: str = "",
-                 user: JsonObject | None = None) -> None:
+                 user: JsonObject | None = None, peak_memory: int | None = None) -> None:
         self.error = error
         self.start_time = start_time
         self.duration = duration
         self.governor = governor
         self.debug = debug
         self.user = user if user is not None else {}
+        self.peak_memory = peak_memory
 
 
 

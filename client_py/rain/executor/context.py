@@ -33,6 +33,10 @@ class Context:
       output data
     - ``ctx.function``: the Python function running (Python tasks)
     - ``ctx.work_dir``: the task's working directory (also the current directory at start)
+    - ``ctx.resources``: what the task was given, e.g. ``{"cpus": 2, "gpus": ["1"],
+      "gpu_share": 1, "memory": 4294967296, "custom": {"licence": 1}}`` (docs/resources.md);
+      during the call ``CUDA_VISIBLE_DEVICES``, ``OMP_NUM_THREADS`` and ``RAIN_RESOURCES`` say
+      the same in the environment
     """
 
     # Set by the executor for each call: itself, and the inputs to keep for later calls.
@@ -63,6 +67,20 @@ class Context:
         if self._spec is None:
             self._spec = TaskSpec.from_json(self._call["spec"])
         return self._spec
+
+    @property
+    def attempt(self) -> int:
+        """Which run of the task this is: 1, then 2, 3… when it is retried (``max_retries``)
+        or run again after its governor was lost (also ``RAIN_TASK_ATTEMPT``)."""
+        return int(self._call.get("attempt") or 1)
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        """What the task was given (a dict: cpus, and gpus, gpu_share, memory, custom)."""
+        given = self._call.get("resources")
+        if given is None:
+            given = {"cpus": (self._call["spec"].get("resources") or {}).get("cpus", 1)}
+        return dict(given)
 
     @property
     def config(self) -> Any:

@@ -11,6 +11,8 @@ of ``methods``; a method is called as ``method(ctx)`` and returns its outputs (s
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import socket
@@ -18,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..common.attributes import ObjectInfo, ObjectSpec
@@ -157,7 +159,8 @@ class Executor:
                 known = ", ".join(repr(m) for m in sorted(self.methods)) or "none"
                 raise TaskError(f"executor {self.executor_type!r} has no method "
                                 f"{call['method']!r} (it has: {known})")
-            value = method(ctx)
+            with _resource_env(ctx.resources):
+                value = method(ctx)
             answer_parts: list[Buffer] = []
             try:
                 outputs = self._outputs(ctx, call, value, answer_parts)
@@ -231,3 +234,27 @@ def serve(methods: Mapping[str, Method], executor_type: str | None = None) -> No
     closes the connection."""
     Executor(methods, executor_type).run()
 
+
+@contextlib.contextmanager
+def _resource_env(resources: Mapping[str, Any]) -> Iterator[None]:
+    """The task's resources in the environment during its call (as programs get them):
+    ``CUDA_VISIBLE_DEVICES`` + ``CUDA_DEVICE_ORDER`` (or ``ROCR_VISIBLE_DEVICES``),
+    ``OMP_NUM_THREADS``, ``RAIN_RESOURCES``; the previous values come back afterwards."""
+    env = {"OMP_NUM_THREADS": str(resources.get("cpus", 1)),
+           "RAIN_RESOURCES": json.dumps(resources, separators=(",", ":"))}
+    devices = ",".join(resources.get("gpus") or [])
+    if resources.get("gpu_kind") == "rocm":
+        env["ROCR_VISIBLE_DEVICES"] = devices
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = devices
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -5,6 +5,26 @@ import { lineChart } from "../chart.ts";
 import { badge, errorBox, fmtBytes, fmtNumber, fmtTime, h, replace } from "../dom.ts";
 import type { GovernorRow, LiveStatus, MonitoringPoint } from "../types.ts";
 
+/** ` · memory 2 GiB/16 GiB · gpus 1.5/4 · licence 1/2` (what assigned tasks hold, of what). */
+function resourceUse(state: LiveStatus["governors"][number]): string {
+  const offered = state.resources;
+  if (offered === undefined) return "";
+  const used = state.resources_in_use;
+  let out = "";
+  if (offered.memory !== undefined) {
+    out += ` · memory ${fmtBytes(used?.memory ?? 0)}/${fmtBytes(offered.memory)}`;
+  }
+  const gpus = offered.gpus ?? [];
+  if (gpus.length > 0) {
+    const held = (used?.gpus ?? []).reduce((a, b) => a + b, 0);
+    out += ` · gpus ${Math.round(held * 100) / 100}/${gpus.length} (${gpus.join(",")})`;
+  }
+  for (const [name, amount] of Object.entries(offered.custom ?? {})) {
+    out += ` · ${name} ${used?.custom[name] ?? 0}/${amount}`;
+  }
+  return out;
+}
+
 const MAX_POINTS = 1500;
 const CORE_COLORS = ["#9db4d3", "#b7c9a8", "#d8b4a0", "#c3b1d6", "#a8d0cf", "#d9c98f"];
 
@@ -84,7 +104,10 @@ export function governorsView(ctx: Ctx): View {
             (g.executors?.length ? ` · executors ${g.executors.join(", ")}` : "") +
             ` · since ${fmtTime(g.added)}` + (g.removed ? ` · removed ${fmtTime(g.removed)}` : "") +
             (state
-              ? ` · ${state.assigned_cpus}/${state.cpus} cpus busy, ${fmtNumber(state.tasks)} tasks`
+              ? ` · ${state.assigned_cpus}/${state.cpus} cpus busy, ${
+                fmtNumber(state.tasks)
+              } tasks` +
+                resourceUse(state)
               : ""),
         ),
         g.error ? h("div", { class: "failed" }, g.error) : null,

@@ -1,10 +1,26 @@
 /// <reference lib="dom" />
 /** Task groups by name: count, mean/max duration, total time, failures; a group's slowest tasks. */
 import { type Ctx, isActive, type View } from "../view.ts";
-import { errorBox, fmtDuration, fmtNumber, h, nameColor, progressBar, replace } from "../dom.ts";
+import {
+  errorBox,
+  fmtBytes,
+  fmtDuration,
+  fmtNumber,
+  h,
+  nameColor,
+  progressBar,
+  replace,
+} from "../dom.ts";
 import type { TaskGroup } from "../types.ts";
 
-type Key = "name" | "count" | "failed" | "duration_mean" | "duration_max" | "duration_total";
+type Key =
+  | "name"
+  | "count"
+  | "failed"
+  | "duration_mean"
+  | "duration_max"
+  | "duration_total"
+  | "peak_memory_max";
 
 export function groupsView(ctx: Ctx, sid: number, initial: string | null = null): View {
   const body = h("div", null, h("p", { class: "muted" }, "Loading…"));
@@ -57,6 +73,7 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
             th("Mean", "duration_mean"),
             th("Max", "duration_max"),
             th("Total time", "duration_total"),
+            th("Peak memory", "peak_memory_max"),
             th("Share of time"),
           ),
         ),
@@ -89,6 +106,14 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
               h("td", { class: "num" }, fmtDuration(g.duration_mean)),
               h("td", { class: "num" }, fmtDuration(g.duration_max)),
               h("td", { class: "num" }, fmtDuration(g.duration_total)),
+              h(
+                "td",
+                {
+                  class: "num",
+                  title: "largest peak resident memory of a task (for sizing memory= requests)",
+                },
+                g.peak_memory_max === undefined ? "–" : fmtBytes(g.peak_memory_max),
+              ),
               h(
                 "td",
                 { class: "share-cell" },

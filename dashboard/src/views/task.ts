@@ -15,6 +15,21 @@ import {
 } from "../dom.ts";
 import type { TaskDetail } from "../types.ts";
 
+/** `cpus 2 · memory 4.0 GiB · gpus 0.5 · licence 1` from `spec.resources`. */
+function describeRequest(resources: unknown): string {
+  const r = (resources ?? {}) as {
+    cpus?: number;
+    memory?: number;
+    gpus?: number;
+    custom?: Record<string, number>;
+  };
+  const parts = [`cpus ${r.cpus ?? 1}`];
+  if (r.memory !== undefined) parts.push(`memory ${fmtBytes(r.memory)}`);
+  if (r.gpus !== undefined) parts.push(`gpus ${r.gpus}`);
+  for (const [name, amount] of Object.entries(r.custom ?? {})) parts.push(`${name} ${amount}`);
+  return parts.join(" · ");
+}
+
 function objId(o: { id?: number; spec?: Record<string, unknown> }): string {
   const id = o.spec?.id ?? o.id;
   return Array.isArray(id) ? id.join("/") : String(id ?? "?");
@@ -143,7 +158,8 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
         ["task type", String(spec.task_type ?? "–")],
         ["state", t.state],
         ["governor", t.governor ?? String(info.governor ?? "–")],
-        ["cpus", String((spec.resources as { cpus?: number } | undefined)?.cpus ?? 1)],
+        ["resources", describeRequest(spec.resources)],
+        ["peak memory", info.peak_memory !== undefined ? fmtBytes(Number(info.peak_memory)) : "–"],
         ["started", info.start_time ? fmtTime(String(info.start_time)) : "–"],
         ["duration", info.duration !== undefined ? fmtDuration(Number(info.duration)) : "–"],
       ]),

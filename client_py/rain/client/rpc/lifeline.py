@@ -19,7 +19,7 @@ from typing import Any
 from ...common.errors import RainException
 from .transport import API_PREFIX, Transport
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 
 class Lifeline:
