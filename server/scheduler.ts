@@ -197,6 +197,7 @@ export class LocalityScheduler implements Scheduler {
     for (const reserving of this.#reserved.values()) if (reserving === task) return;
     let best: GovernorState | undefined;
     for (const g of this.#governors) {
+      if (this.#reserved.has(g) || g.stalled || g.draining || task.cpus > g.cpus) continue;
       if (task.request !== undefined && neverFits(task.request, g.resources)) continue;
       if (best === undefined || g.freeCpus > best.freeCpus) best = g;
     }
