@@ -204,14 +204,24 @@ export function clientApi(ctx: ClientApiContext): Hono {
     if (!obj.keep) {
       throw new ApiError("NotAvailable", `${name} is not kept, so it cannot be fetched`);
     }
-    const outcome = await reactor.wait(session, [], [id], "all");
-    if (outcome.kind === "failed") throw new ApiError("SessionFailed", outcome.error);
-    if (outcome.kind === "taskFailed") throw new ApiError("TaskFailed", outcome.error);
-    if (outcome.kind === "closed") {
-      throw new ApiError("SessionClosed", `session ${session.id} is closed`);
+    let data: ReadableStream<Uint8Array> | undefined;
+    for (let attempt = 1; data === undefined; attempt++) {
+      const outcome = await reactor.wait(session, [], [id], "all");
+      if (outcome.kind === "failed") throw new ApiError("SessionFailed", outcome.error);
+      if (outcome.kind === "taskFailed") throw new ApiError("TaskFailed", outcome.error);
+      if (outcome.kind === "closed") {
+        throw new ApiError("SessionClosed", `session ${session.id} is closed`);
+      }
+      if (obj.state === "removed") throw new ApiError("NotAvailable", `${name} was removed`);
+      try {
+        data = await openObjectData(session, obj, ctx.governorHeaders);
+      } catch (e) {
+        // Its governor died as we asked: once the loss is seen (at once for a closed link) the
+        // object is recomputed (reactor/recovery.ts) and the wait above waits for it.
+        if (attempt >= FETCH_ATTEMPTS) throw e;
+        if (obj.state === "finished") await new Promise((r) => setTimeout(r, FETCH_RETRY_MS));
+      }
     }
-    if (obj.state === "removed") throw new ApiError("NotAvailable", `${name} was removed`);
-    const data = await openObjectData(session, obj, ctx.governorHeaders);
     const header: FetchHeader = {
       id,
       data_type: obj.dataType,
@@ -259,6 +269,11 @@ export function clientApi(ctx: ClientApiContext): Hono {
 
   return app;
 }
+
+/** Reads of a kept object tried before a fetch fails (its holders may die meanwhile). */
+const FETCH_ATTEMPTS = 5;
+/** Pause before trying holders again when none answered and no loss was seen yet. */
+const FETCH_RETRY_MS = 200;
 
 /** The object's bytes: client data held by the server, or streamed from a governor. */
 async function openObjectData(
