@@ -96,7 +96,7 @@ export function requeueIfInputLost(ctx: ReactorContext, task: Task, error: strin
 }
 
 function crashLimitOf(task: Task): number {
-  const limit = (task as { crashLimit?: number }).crashLimit;
+  const limit = task.crashLimit;
   return limit !== undefined && Number.isInteger(limit) && limit >= 0 ? limit : DEFAULT_CRASH_LIMIT;
 }
 

@@ -280,3 +280,29 @@ Deno.test("a drained governor finishes its tasks, its sole copies move, then it 
   assertEquals(s.objects.get(2)!.locations.map((g) => g.id), ["b:1"]);
   assertEquals(t.events.ofType("TaskRerun"), []);
 });
+
+Deno.test("crash_limit 0: the first loss while running fails the task, queued tasks are free", async () => {
+  const t = setup();
+  const { reactor } = t;
+  reactor.addGovernor("a:1", 1, []);
+  const s = reactor.newSession(undefined, "s");
+  submit(reactor, s, {
+    objects: [blobEntry(s.id, 1, { data: 1 }), blobEntry(s.id, 2), blobEntry(s.id, 3)],
+    tasks: [
+      taskEntry(s.id, 4, "buildin/concat", [1], [2]),
+      taskEntry(s.id, 5, "buildin/concat", [1], [3]),
+    ],
+  }, { 1: bytes("x") });
+  for (const id of [4, 5]) s.tasks.get(id)!.crashLimit = 0; // spec.policy.crash_limit
+  assertEquals(assigned(t), new Map([[4, "a:1"]]));
+  reactor.addGovernor("b:1", 1, []);
+  assertEquals(assigned(t), new Map([[5, "b:1"]])); // assigned, not started: free to move
+  reactor.removeGovernor(reactor.governors.get("b:1")!, "connection closed");
+  assertEquals(s.error, undefined);
+  assertEquals(s.tasks.get(5)!.state, "ready");
+  const done = reactor.waitAll(s);
+  start(t, "a:1", s.id, 4);
+  reactor.removeGovernor(reactor.governors.get("a:1")!, "connection closed");
+  const outcome = await done;
+  ok(outcome.kind === "failed" && outcome.error.includes("(crash limit 0):\ngovernor a:1 at "));
+});
