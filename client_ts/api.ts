@@ -127,6 +127,34 @@ export class Api {
     });
   }
 
+  /** Stops the tasks and their dependents; the ids stopped. */
+  async cancel(sid: SessionId, tasks: number[]): Promise<number[]> {
+    const answer = await this.transport.call<{ tasks: number[] }>(
+      "POST",
+      `/sessions/${sid}/cancel`,
+      { tasks },
+    );
+    return answer.tasks;
+  }
+
+  /** The failed tasks of a "continue" session, `{id, error}`. */
+  async failedTasks(sid: SessionId): Promise<{ id: number; error: string }[]> {
+    const answer = await this.transport.call<{ tasks: { id: number; error: string }[] }>(
+      "GET",
+      `/sessions/${sid}/failed_tasks`,
+    );
+    return answer.tasks;
+  }
+
+  /** Runs the failed tasks of a "continue" session and their dependents again; their ids. */
+  async rerunFailed(sid: SessionId): Promise<number[]> {
+    const answer = await this.transport.call<{ tasks: number[] }>(
+      "POST",
+      `/sessions/${sid}/rerun_failed`,
+    );
+    return answer.tasks;
+  }
+
   async unkeep(sid: SessionId, objects: number[]): Promise<void> {
     await this.transport.call("POST", `/sessions/${sid}/unkeep`, { objects });
   }

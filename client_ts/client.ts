@@ -55,6 +55,12 @@ export interface SessionOptions {
    * submit (docs/resources.md).
    */
   wait_for_resources?: boolean;
+  /**
+   * `"fail"` (default, Rain 0.4: the first failed task fails the session) or `"continue"` (a
+   * failed task fails only its dependents; `waitAll` then throws one summary; see
+   * `Session.failedTasks`, `rerunFailed`, docs/policies.md).
+   */
+  on_failure?: "fail" | "continue";
   /** Further free attributes of the session. */
   [key: string]: unknown;
 }
@@ -158,6 +164,12 @@ export class Client implements AsyncDisposable {
   /** Opens a session on the server. */
   async newSession(options: SessionOptions = {}): Promise<Session> {
     const name = options.name ?? "Unnamed Session";
+    const onFailure = options.on_failure ?? "fail";
+    if (onFailure !== "fail" && onFailure !== "continue") {
+      throw new RainError(
+        `on_failure must be "fail" or "continue", not ${JSON.stringify(onFailure)}`,
+      );
+    }
     const id = await this.#api.newSession({ ...options, name });
     const session = new Session(this, id, name);
     sessionState(session).api = this.#api;

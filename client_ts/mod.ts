@@ -40,8 +40,9 @@ export { Session } from "./session.ts";
 export type { SessionItem } from "./session.ts";
 export { DataInstance, DataObject, DataStream, FetchedData } from "./data.ts";
 export type { BlobOptions, BlobValue, DataLike, TarEntry } from "./data.ts";
-export { makeResources, parseSize, Task } from "./task.ts";
+export { parseSize, Task } from "./task.ts";
 export type {
+  PolicyOptions,
   ResourceOptions,
   TaskInputItem,
   TaskInputs,
@@ -69,8 +70,10 @@ export type {
   ObjectState,
   ServerInfoResponse,
   SessionId,
+  TaskAttempt,
   TaskInfo,
   TaskInput,
+  TaskPolicy,
   TaskSpec,
   TaskState,
   UserAttributes,

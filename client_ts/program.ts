@@ -7,7 +7,7 @@ import type { DataLike } from "./data.ts";
 import { RainError } from "./errors.ts";
 import { Input, type Output } from "./io.ts";
 import type { Session } from "./session.ts";
-import type { Task } from "./task.ts";
+import { makePolicy, type PolicyOptions, policyOptions, type Task } from "./task.ts";
 import { execute, type ExecuteOptions, shellSplit } from "./tasks.ts";
 
 /**
@@ -68,6 +68,7 @@ export class Program {
   ) {
     this.args = typeof args === "string" ? (options.shell ? args : shellSplit(args)) : [...args];
     this.options = { ...options, inputPaths: [...options.inputPaths ?? []] };
+    makePolicy(options); // checked now (RainError), given to every task
     const patterns = [
       ...(typeof this.args === "string" ? [] : this.args),
       ...(options.stdin !== undefined ? [options.stdin] : []),
@@ -94,8 +95,11 @@ export class Program {
     }
   }
 
-  /** Creates the `execute` task in `session`, binding each `Input` to `objects[label]`. */
-  task(session: Session, objects: Record<string, DataLike>): Task {
+  /**
+   * Creates the `execute` task in `session`, binding each `Input` to `objects[label]`;
+   * `policy` overrides the Program's policy options for this task (docs/policies.md).
+   */
+  task(session: Session, objects: Record<string, DataLike>, policy: PolicyOptions = {}): Task {
     const used = new Set<string>();
     const bind = (item: Input): Input => {
       const label = item.label!;
@@ -115,7 +119,13 @@ export class Program {
         `${this} has no input labelled ${unknown.map((l) => `'${l}'`).join(", ")}`,
       );
     }
-    return execute(session, args, { ...this.options, stdin, inputPaths });
+    const given = Object.entries(policyOptions(policy)).filter(([, v]) => v !== undefined);
+    return execute(session, args, {
+      ...this.options,
+      stdin,
+      inputPaths,
+      ...Object.fromEntries(given),
+    });
   }
 
   /** `<Program grep rain …>` */

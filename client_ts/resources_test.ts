@@ -4,7 +4,8 @@
  * devices, licences are never oversubscribed (from reported times), impossible requests fail.
  */
 import assert from "node:assert/strict";
-import { type Client, makeResources, parseSize, RainError, type Task } from "./mod.ts";
+import { type Client, RainError, type Task } from "./mod.ts";
+import { makeResources, parseSize } from "./task.ts";
 import { TestCluster } from "./test_util.ts";
 
 Deno.test("resource options become spec.resources", () => {

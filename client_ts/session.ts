@@ -29,10 +29,17 @@ import {
   taskState,
 } from "./internal.ts";
 import type { Program } from "./program.ts";
-import { type ResourceOptions, Task, type TaskOptions } from "./task.ts";
+import { type PolicyOptions, type ResourceOptions, Task, type TaskOptions } from "./task.ts";
 import * as builtin from "./tasks.ts";
 import type { BuiltinOptions, ExecuteArg, ExecuteOptions } from "./tasks.ts";
-import type { ObjectSpec, SessionId, SubmitHeader, SubmittedObject, TaskSpec } from "./types.ts";
+import type {
+  ObjectSpec,
+  SessionId,
+  SubmitHeader,
+  SubmittedObject,
+  TaskSpec,
+  TaskState,
+} from "./types.ts";
 import { formatId } from "./types.ts";
 
 /** Kinds of server errors that mean "this session is gone": closing it is then a no-op. */
@@ -215,8 +222,12 @@ export class Session implements AsyncDisposable {
   }
 
   /** The `execute` task of a `Program`, its `Input`s bound to `objects` by label. */
-  program(program: Program, objects: Record<string, DataLike>): Task {
-    return program.task(this, objects);
+  program(
+    program: Program,
+    objects: Record<string, DataLike>,
+    policy?: PolicyOptions,
+  ): Task {
+    return program.task(this, objects, policy);
   }
 
   // --- talking to the server -------------------------------------------------------------------
@@ -231,6 +242,10 @@ export class Session implements AsyncDisposable {
     try {
       return await fn(state.api);
     } catch (e) {
+      if (e instanceof TaskError && e.kind === "TaskFailed") {
+        // Only the tasks waited for failed (or were cancelled): the session goes on.
+        throw new TaskError(this.#explainFailure(e.message), { cause: e }, "TaskFailed");
+      }
       if (e instanceof TaskError) {
         state.failure ??= this.#explainFailure(e.message);
         throw new TaskError(state.failure, { cause: e });
@@ -372,6 +387,42 @@ export class Session implements AsyncDisposable {
     for (const task of state.submittedTasks.values()) task.state = "finished";
   }
 
+  /**
+   * Stops the given tasks (running ones are killed) and every task depending on them; resolves
+   * with the tasks stopped. Waiting for them (or fetching their outputs) throws a `TaskError`.
+   */
+  async cancel(tasks: Iterable<Task>): Promise<Task[]> {
+    const list = [...tasks];
+    const [taskIds] = this.#split(list, "cancel");
+    const stopped = await this.#call((api) => api.cancel(this.id, taskIds));
+    return this.#tasksOf(stopped, "failed");
+  }
+
+  /**
+   * The tasks failed so far in an `on_failure: "continue"` session (their own failure or an
+   * input's), in order; each one's `info.error` says why.
+   */
+  async failedTasks(): Promise<Task[]> {
+    const failed = await this.#call((api) => api.failedTasks(this.id));
+    const tasks = this.#tasksOf(failed.map((f) => f.id), "failed");
+    tasks.forEach((task, i) => task.info = { ...task.info, error: failed[i]?.error });
+    return tasks;
+  }
+
+  /** Runs the failed tasks of a `"continue"` session and their dependents again. */
+  async rerunFailed(): Promise<Task[]> {
+    const ids = await this.#call((api) => api.rerunFailed(this.id));
+    return this.#tasksOf(ids, "notAssigned");
+  }
+
+  /** The submitted tasks of these ids (in order), now in `state`. */
+  #tasksOf(ids: number[], state: TaskState): Task[] {
+    const submitted = sessionState(this).submittedTasks;
+    const tasks = ids.flatMap((id) => submitted.get(id) ?? []);
+    for (const task of tasks) task.state = state;
+    return tasks;
+  }
+
   #checkFetchable(value: DataLike): DataObject {
     const obj = toDataObject(value);
     this.#split([obj], "fetch");
@@ -475,6 +526,7 @@ function taskJson(spec: TaskSpec): TaskSpec {
   if (spec.config !== undefined) out.config = spec.config;
   if (spec.name) out.name = spec.name;
   if (spec.user && Object.keys(spec.user).length) out.user = spec.user;
+  if (spec.policy !== undefined) out.policy = spec.policy;
   return out;
 }
 

@@ -11,7 +11,15 @@ import { Input, Output } from "./io.ts";
 import { LabeledList } from "./labeled_list.ts";
 import type { Session } from "./session.ts";
 import type { DataInstance } from "./data.ts";
-import type { Id, JsonValue, TaskInfo, TaskSpec, TaskState, UserAttributes } from "./types.ts";
+import type {
+  Id,
+  JsonValue,
+  TaskInfo,
+  TaskPolicy,
+  TaskSpec,
+  TaskState,
+  UserAttributes,
+} from "./types.ts";
 import { formatId } from "./types.ts";
 
 /** What a task type must look like: `"<executor>/<method>"`. */
@@ -84,7 +92,7 @@ export type TaskOutputItem = string | Output | DataObject | undefined;
  * });
  * ```
  */
-export interface TaskOptions extends ResourceOptions {
+export interface TaskOptions extends ResourceOptions, PolicyOptions {
   /** `"<executor>/<method>"`, e.g. `"myexec/hello"`. */
   taskType: string;
   /** Input objects, in order. */
@@ -122,6 +130,72 @@ export interface ResourceOptions {
   resources?: Record<string, number>;
 }
 
+/**
+ * What to do when the task's own execution fails or runs too long (docs/policies.md); goes to
+ * `spec.policy`. Every task kind takes these.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@rain/client";
+ * await using client = await Client.connect();
+ * await using session = await client.newSession();
+ * session.execute("./download.sh", { maxRetries: 3, retryOn: [75], timeLimit: 600 });
+ * ```
+ */
+export interface PolicyOptions {
+  /** Runs again after its own failure, up to this many times (default 0). */
+  maxRetries?: number;
+  /** Retry only these failures: exit codes, exception class names, or `"time_limit"`. */
+  retryOn?: Iterable<number | string>;
+  /** Seconds an attempt may run; it is then killed and counts as a failure. */
+  timeLimit?: number;
+  /** Losses of the governor running the task it survives (default 5). */
+  crashLimit?: number;
+}
+
+/** `spec.policy` of a task, checked (a `RainError` names the bad value); undefined if none. */
+export function makePolicy(options: PolicyOptions): TaskPolicy | undefined {
+  const policy: TaskPolicy = {};
+  const count = (name: string, value: number | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RainError(`${name} must be a non-negative integer, not ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  const maxRetries = count("maxRetries", options.maxRetries);
+  if (maxRetries !== undefined) policy.max_retries = maxRetries;
+  const crashLimit = count("crashLimit", options.crashLimit);
+  if (crashLimit !== undefined) policy.crash_limit = crashLimit;
+  const limit = options.timeLimit;
+  if (limit !== undefined) {
+    if (typeof limit !== "number" || !Number.isFinite(limit) || limit <= 0) {
+      throw new RainError(
+        `timeLimit must be a positive number of seconds, not ${JSON.stringify(limit)}`,
+      );
+    }
+    policy.time_limit = limit;
+  }
+  if (options.retryOn !== undefined) {
+    const entries = [...options.retryOn];
+    for (const entry of entries) {
+      if (!Number.isSafeInteger(entry) && (typeof entry !== "string" || entry === "")) {
+        throw new RainError(
+          `retryOn takes exit codes and exception class names, not ${JSON.stringify(entry)}`,
+        );
+      }
+    }
+    policy.retry_on = entries;
+  }
+  return Object.keys(policy).length ? policy : undefined;
+}
+
+/** The policy options among `options` (to pass them on). */
+export function policyOptions(options: PolicyOptions): PolicyOptions {
+  const { maxRetries, retryOn, timeLimit, crashLimit } = options;
+  return { maxRetries, retryOn, timeLimit, crashLimit };
+}
+
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
   b: 1,
@@ -139,7 +213,15 @@ const SIZE_UNITS: Record<string, number> = {
   tib: 2 ** 40,
 };
 
-/** Bytes from a number or a size string (`"4GiB"`); throws a `RainError`. */
+/**
+ * Bytes from a number or a size string (`"4GiB"`, `"512MB"`); throws a `RainError`.
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "@rain/client";
+ * console.log(parseSize("1.5GiB")); // 1610612736
+ * ```
+ */
 export function parseSize(size: number | string): number {
   if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0) return size;
   const m = typeof size === "string" ? /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(size) : null;
@@ -242,6 +324,7 @@ export class Task {
       );
     }
     const resources = makeResources(options);
+    const policy = makePolicy(options);
     this.session = session;
     const [inputs, labels] = makeInputs(session, options.inputs ?? []);
     const outputs = typeof options.outputs === "number"
@@ -280,6 +363,7 @@ export class Task {
     };
     if (options.config !== undefined) this.spec.config = options.config;
     if (options.name) this.spec.name = options.name;
+    if (policy !== undefined) this.spec.policy = policy;
     if (options.user && Object.keys(options.user).length) {
       this.spec.user = { ...options.user };
     }

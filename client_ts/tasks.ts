@@ -12,7 +12,7 @@ import { shellSplit as splitWords } from "./shlex.ts";
 import { Input, InputDir, Output, OutputDir } from "./io.ts";
 import type { Session } from "./session.ts";
 import type { JsonValue } from "./types.ts";
-import { type ResourceOptions, Task } from "./task.ts";
+import { type PolicyOptions, policyOptions, type ResourceOptions, Task } from "./task.ts";
 
 /**
  * Options common to every built-in task.
@@ -25,7 +25,7 @@ import { type ResourceOptions, Task } from "./task.ts";
  * session.concat([session.blob("a"), session.blob("b")], { name: "join" });
  * ```
  */
-export interface BuiltinOptions {
+export interface BuiltinOptions extends PolicyOptions {
   /** Name of the task. */
   name?: string;
 }
@@ -236,7 +236,7 @@ export type ExecuteArg = string | number | DataLike | Input | Output;
  * });
  * ```
  */
-export interface ExecuteOptions extends ResourceOptions {
+export interface ExecuteOptions extends ResourceOptions, PolicyOptions {
   /** Capture standard output: `true` (label `"stdout"`), a label, or an `Output` (no path). */
   stdout?: true | string | Output;
   /** Object (or `Input`) fed to the standard input. */
@@ -288,6 +288,7 @@ export function execute(
     memory: options.memory,
     gpus: options.gpus,
     resources: options.resources,
+    ...policyOptions(options),
     // Unnamed unless asked, as in the Python client (Rain 0.4): views group unnamed tasks by type.
     name: options.name,
   });

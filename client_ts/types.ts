@@ -211,7 +211,21 @@ export interface TaskPolicy {
   crash_limit?: number;
 }
 
-/** One run of a task (`TaskInfo.attempts`). */
+/**
+ * One run of a task (`TaskInfo.attempts`, present when it ran more than once).
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@rain/client";
+ * await using client = await Client.connect();
+ * await using session = await client.newSession();
+ * const task = session.execute("test $RAIN_TASK_ATTEMPT -ge 2", { shell: true, maxRetries: 1 });
+ * await session.submit();
+ * await task.wait();
+ * await task.update();
+ * for (const attempt of task.info?.attempts ?? []) console.log(attempt.governor, attempt.error);
+ * ```
+ */
 export interface TaskAttempt {
   /** The governor it ran on. */
   governor?: GovernorId;

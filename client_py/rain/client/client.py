@@ -37,17 +37,26 @@ class Client:
         return self._api.client_id
 
     def new_session(self, name: str = "Unnamed Session", default: bool = False,
-                    wait_for_resources: bool = False) -> Session:
+                    wait_for_resources: bool = False, on_failure: str = "fail") -> Session:
         """Opens a session on the server; ``default=True`` makes it the default session.
 
         ``wait_for_resources=True``: a task no connected governor can ever run (it asks for
         more cpus, memory, gpus or custom resources than any has) waits for such a governor
-        instead of failing the submit."""
+        instead of failing the submit.
+
+        ``on_failure``: ``"fail"`` (Rain 0.4: the first failed task fails the session) or
+        ``"continue"`` (a failed task fails only its dependents; docs/policies.md)."""
+        if on_failure not in ("fail", "continue"):
+            raise RainException(
+                f'on_failure must be "fail" or "continue", not {on_failure!r}')
         spec: dict[str, Any] = {"name": name}
+        if on_failure != "fail":
+            spec["on_failure"] = on_failure
         if wait_for_resources:
             spec["wait_for_resources"] = True
         session_id = self._api.new_session(spec)
         session = Session(self, session_id, name=name)
+        session.on_failure = on_failure
         self._sessions.append(session)
         if default:
             session.set_as_default()

@@ -14,6 +14,7 @@ from .output import OutputBase
 from .task import Task
 from .tasks import Execute, ExecuteArg, Stdout
 from ..common.resources import make_resources
+from .policy import POLICY_KEYWORDS, make_policy, merge_policy
 
 
 class Program:
@@ -24,6 +25,8 @@ class Program:
     ``input_paths`` it is also the file's path). A call takes ``name=`` (the task's name, by
     default the Program's), ignores keywords that name no input, and an ``Output`` given under
     an output's label replaces that output's declaration (e.g. to set a content type).
+    Policies (``max_retries``, ``retry_on``, ``time_limit``, ``crash_limit``; docs/policies.md)
+    are given at definition and may be overridden per call.
     """
 
     def __init__(self, args: str | Iterable[ExecuteArg], stdout: Stdout = None,
@@ -34,7 +37,9 @@ class Program:
                  input_files: Iterable[str | InputBase] | None = None,
                  output_files: Iterable[str | OutputBase] | None = None,
                  memory: int | str | None = None, gpus: float | None = None,
-                 resources: Mapping[str, float] | None = None) -> None:
+                 resources: Mapping[str, float] | None = None, max_retries: int | None = None,
+                 retry_on: Any = None, time_limit: float | None = None,
+                 crash_limit: int | None = None) -> None:
         if input_files is not None:
             input_paths = input_files
         if output_files is not None:
@@ -54,6 +59,7 @@ class Program:
         make_resources(cpus, memory, gpus, resources)
         self.resource_request: dict[str, Any] = {"memory": memory, "gpus": gpus,
                                                  "resources": resources}
+        self.policy = make_policy(max_retries, retry_on, time_limit, crash_limit)
         for item in self._patterns():
             if isinstance(item, (DataObject, Task)) or \
                     (isinstance(item, InputBase) and item.dataobj is not None):
@@ -72,6 +78,11 @@ class Program:
             name = objects.pop("name")
             if name is not None and not isinstance(name, str):
                 raise TypeError(f"name must be a str, not {name!r}")
+        # Policy keywords override the definition's, unless they are the data of an input.
+        call_policy = make_policy(**{
+            key: objects.pop(key) for key in POLICY_KEYWORDS
+            if key in objects and not isinstance(objects[key], (DataObject, Task))})
+        policy = merge_policy(self.policy, call_policy) or {}
         overrides: dict[str, OutputBase] = {label: value for label, value in objects.items()
                                             if isinstance(value, OutputBase)}
 
@@ -87,7 +98,8 @@ class Program:
         return Execute(args, stdout=self._bind_stdout(overrides), stdin=bind(self.stdin),
                        input_paths=[bind(i) for i in self.input_paths],
                        output_paths=[_override_output(o, overrides) for o in self.output_paths],
-                       shell=self.shell, cpus=self.cpus, name=name, **self.resource_request)
+                       shell=self.shell, cpus=self.cpus, name=name, **self.resource_request,
+                       **policy)
 
     def _bind_stdout(self, overrides: Mapping[str, OutputBase]) -> Stdout:
         stdout = self.stdout

@@ -27,6 +27,7 @@ from .output import Output, OutputBase
 from .session import get_active_session
 from .task import Task, check_cpus
 from ..common.resources import make_resources
+from .policy import POLICY_KEYWORDS, make_policy, merge_policy
 
 if TYPE_CHECKING:
     from .session import Session
@@ -195,14 +196,19 @@ class Remote:
     by its content type; ``auto_encode``: encode returned values with this content type.
     ``name`` (default: the function's name), ``cpus``, ``memory``, ``gpus`` and ``resources``
     (docs/resources.md) go to every task; the task sees what it was given in ``ctx.resources``.
+    Policies ``max_retries``, ``retry_on`` (exception classes or names), ``time_limit`` and
+    ``crash_limit`` (docs/policies.md) too; a call may override them by keyword unless the
+    function has a parameter of that name. The task sees its run number in ``ctx.attempt``.
     """
 
     def __init__(self, fn: Callable[..., Any],
                  inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
                  outputs: Outputs = None, auto_load: bool | None = None,
-                 auto_encode: str | None = None, name: str | None = None,
-                 cpus: int = 1, memory: int | str | None = None, gpus: float | None = None,
-                 resources: Mapping[str, float] | None = None) -> None:
+                 auto_encode: str | None = None, name: str | None = None, cpus: int = 1,
+                 memory: int | str | None = None, gpus: float | None = None,
+                 resources: Mapping[str, float] | None = None, max_retries: int | None = None,
+                 retry_on: Any = None, time_limit: float | None = None,
+                 crash_limit: int | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"remote needs a function, not {fn!r}")
         check_cpus(cpus)
@@ -248,6 +254,8 @@ class Remote:
         make_resources(cpus, memory, gpus, resources)  # checked now, given to every task
         self.resource_request: dict[str, Any] = {"memory": memory, "gpus": gpus,
                                                  "resources": resources}
+        self.policy = make_policy(max_retries, retry_on, time_limit, crash_limit)
+        self._parameter_names = names
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled inside another function's globals: only the function matters remotely.
@@ -309,6 +317,9 @@ class Remote:
         task_name = self.name
         if "name" in kwargs and not self._has_name_parameter:
             task_name = kwargs.pop("name")
+        call_policy = make_policy(**{key: kwargs.pop(key) for key in POLICY_KEYWORDS
+                                     if key in kwargs and key not in self._parameter_names})
+        policy = merge_policy(self.policy, call_policy) or {}
         session = get_active_session()
         argument_pickler = _picklers()[0]
         bound = self.signature.bind(None, *args, **kwargs)
@@ -344,7 +355,7 @@ class Remote:
         fn_obj = self._pickled_function(session)
         return Task([fn_obj] + collector.objects, out_items, config=config or None,
                     session=session, task_type=PY_TASK_TYPE, cpus=self.cpus, name=task_name,
-                    **self.resource_request)
+                    **self.resource_request, **policy)
 
     def __repr__(self) -> str:
         return f"<Remote {getattr(self.fn, '__qualname__', self.fn)}>"
@@ -363,17 +374,21 @@ def remote(outputs: Callable[..., Any], /) -> Remote: ...
 def remote(outputs: Outputs = None,
            inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
            auto_load: bool | None = None, auto_encode: str | None = None,
-           name: str | None = None,
-           cpus: int = 1, memory: int | str | None = None, gpus: float | None = None,
-           resources: Mapping[str, float] | None = None) -> Callable[[Callable[..., Any]], Remote]: ...
+           name: str | None = None, cpus: int = 1, memory: int | str | None = None,
+           gpus: float | None = None, resources: Mapping[str, float] | None = None,
+           max_retries: int | None = None, retry_on: Any = None,
+           time_limit: float | None = None,
+           crash_limit: int | None = None) -> Callable[[Callable[..., Any]], Remote]: ...
 
 
 def remote(outputs: Outputs | Callable[..., Any] = None,
            inputs: Mapping[str, InputBase | None] | Sequence[InputBase | None] = (),
            auto_load: bool | None = None, auto_encode: str | None = None,
-           name: str | None = None,
-           cpus: int = 1, memory: int | str | None = None, gpus: float | None = None,
-           resources: Mapping[str, float] | None = None) -> Remote | Callable[[Callable[..., Any]], Remote]:
+           name: str | None = None, cpus: int = 1, memory: int | str | None = None,
+           gpus: float | None = None, resources: Mapping[str, float] | None = None,
+           max_retries: int | None = None, retry_on: Any = None,
+           time_limit: float | None = None,
+           crash_limit: int | None = None) -> Remote | Callable[[Callable[..., Any]], Remote]:
     """Decorator: ``@remote(...)`` makes a function create Python tasks (see ``Remote``)."""
     if callable(outputs) and not isinstance(outputs, (OutputBase, DataObject)):
         # Used bare, as ``@remote``.
@@ -382,5 +397,6 @@ def remote(outputs: Outputs | Callable[..., Any] = None,
     def decorator(fn: Callable[..., Any]) -> Remote:
         return Remote(fn, inputs=inputs, outputs=outputs, auto_load=auto_load,
                       auto_encode=auto_encode, name=name, cpus=cpus, memory=memory,
-                      gpus=gpus, resources=resources)
+                      gpus=gpus, resources=resources, max_retries=max_retries,
+                      retry_on=retry_on, time_limit=time_limit, crash_limit=crash_limit)
     return decorator

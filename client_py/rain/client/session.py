@@ -68,6 +68,8 @@ class Session:
         # Submitted tasks by id number: for wait_all and to explain failures.
         self._submitted_tasks: dict[int, Task] = {}
         self._failure: str | None = None  # text of the TaskException once the session failed
+        # "fail" (Rain 0.4) or "continue" (docs/policies.md); set by Client.new_session
+        self.on_failure: str = "fail"
 
     def __repr__(self) -> str:
         closed = "" if self.active else " closed"
@@ -156,7 +158,13 @@ class Session:
         try:
             return getattr(self.client._api, endpoint)(self.session_id, *args)
         except TaskException as error:
-            self._failure = self._explain_failure(str(error))
+            explained = self._explain_failure(str(error))
+            if error.kind == "TaskFailed":
+                # Only the tasks waited for failed (or were cancelled): the session goes on.
+                failure = TaskException(explained)
+                failure.kind = error.kind
+                raise failure from None
+            self._failure = explained
             raise TaskException(self._failure) from None
 
     def _explain_failure(self, message: str) -> str:
@@ -324,6 +332,41 @@ class Session:
         for task in self._submitted_tasks.values():
             task._mark_finished()
 
+    def cancel(self, tasks: Task | Iterable[Task]) -> list[Task]:
+        """Stops the given tasks (running ones are killed) and every task depending on them;
+        returns the tasks stopped. Their outputs will not exist; waiting for them raises."""
+        items = _as_list(tasks)
+        task_ids, object_ids = self._split_items(items, "cancel")
+        if object_ids:
+            raise TypeError("cancel takes tasks, not data objects")
+        stopped: list[int] = self._server_call("cancel", task_ids)
+        return [self._submitted_tasks[i] for i in stopped if i in self._submitted_tasks]
+
+    def failed_tasks(self) -> list[Task]:
+        """The tasks that failed so far in an ``on_failure="continue"`` session (their own
+        failure, or an input's), in order; each one's ``info.error`` says why."""
+        failed = self._server_call("failed_tasks")
+        tasks: list[Task] = []
+        for entry in failed:
+            task = self._submitted_tasks.get(entry["id"])
+            if task is None:
+                continue
+            task.state = TaskState.failed
+            if task.info is None:
+                task.info = TaskInfo()
+            task.info.error = entry["error"]
+            tasks.append(task)
+        return tasks
+
+    def rerun_failed(self) -> list[Task]:
+        """Runs the failed tasks of an ``on_failure="continue"`` session and their dependents
+        again (e.g. after fixing a transient cause); returns them."""
+        ids: list[int] = self._server_call("rerun_failed")
+        tasks = [self._submitted_tasks[i] for i in ids if i in self._submitted_tasks]
+        for task in tasks:
+            task.state = TaskState.notAssigned
+        return tasks
+
     def fetch(self, obj: DataLike, path: str | os.PathLike[str] | None = None) -> DataInstance:
         """Downloads a kept data object (waiting until it is finished) as a DataInstance:
         in memory (one copy), or with ``path`` streamed to a new file (a directory: unpacked
@@ -419,6 +462,8 @@ def _task_to_json(spec: TaskSpec) -> JsonObject:
         out["name"] = spec.name
     if spec.user:
         out["user"] = spec.user
+    if spec.policy:
+        out["policy"] = spec.policy
     return out
 
 

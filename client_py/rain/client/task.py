@@ -18,6 +18,7 @@ from .active import get_active_session
 from .data import DataLike, DataObject, OutputsOwner, to_dataobj
 from .input import InputBase
 from .output import OutputBase
+from .policy import RetryOn, make_policy
 from .rpc.common import TaskState
 from .site import Site, capture_site
 
@@ -44,6 +45,10 @@ class Task(OutputsOwner):
     whole number, or a fraction ≤ 1 sharing one device) and ``resources`` (custom amounts,
     e.g. ``{"licence": 1}``); they go to ``spec.resources``.
 
+    Policies (docs/policies.md): ``max_retries`` (runs again after its own failure),
+    ``retry_on`` (only these exit codes / exception classes / "time_limit"), ``time_limit``
+    (seconds per attempt), ``crash_limit`` (governor losses survived); in ``spec.policy``.
+
     ``inputs``: data objects, single-output tasks or ``Input``s (a LabeledList gives labels).
     ``outputs``: a number of blobs, or labels / ``Output``s / unsubmitted ``DataObject``s.
     ``state`` is None until submitted; ``info`` None until ``update()``.
@@ -56,7 +61,10 @@ class Task(OutputsOwner):
                  session: Session | None = None, task_type: str | None = None, cpus: int = 1,
                  name: str | None = None, user_spec: Mapping[str, Any] | None = None,
                  memory: int | str | None = None, gpus: float | None = None,
-                 resources: Mapping[str, float] | None = None) -> None:
+                 resources: Mapping[str, float] | None = None,
+                 max_retries: int | None = None,
+                 retry_on: RetryOn | Iterable[RetryOn] | None = None,
+                 time_limit: float | None = None, crash_limit: int | None = None) -> None:
         if session is None:
             session = get_active_session()
         task_type = task_type if task_type is not None else self.TASK_TYPE
@@ -65,6 +73,7 @@ class Task(OutputsOwner):
                 f"{type(self).__name__} has no task type (set TASK_TYPE or pass task_type=)")
         check_cpus(cpus)
         requested = make_resources(cpus, memory, gpus, resources)
+        policy = make_policy(max_retries, retry_on, time_limit, crash_limit)
         self.session: Session = session
         self._site: Site | None = capture_site()
         self.inputs: LabeledList[DataObject] = self._make_inputs(inputs)
@@ -81,7 +90,7 @@ class Task(OutputsOwner):
                     for label, obj in zip(self.inputs.labels, self.inputs.data)],
             outputs=[obj.id for obj in self.outputs.data],
             resources=requested, name=name,
-            user=dict(user_spec) if user_spec else {})
+            user=dict(user_spec) if user_spec else {}, policy=policy)
         self.state: TaskState | None = None
         self.info: TaskInfo | None = None
         session._register_task(self)

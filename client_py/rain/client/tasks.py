@@ -1,6 +1,8 @@
 """Built-in tasks, run by the governor itself (executor "buildin").
 
 Configs are exactly those of common/builtin_tasks.ts; Execute builds a ``buildin/run`` task.
+Every task also takes the policy keywords of ``Task`` (``max_retries``, ``retry_on``,
+``time_limit``, ``crash_limit``; docs/policies.md).
 """
 
 from __future__ import annotations
@@ -59,12 +61,12 @@ class Concat(Task):
     TASK_TYPE = "buildin/concat"
 
     def __init__(self, inputs: Iterable[DataLike], *, name: str | None = None,
-                 session: Session | None = None) -> None:
+                 session: Session | None = None, **policy: Any) -> None:
         objects = [to_dataobj(i) for i in inputs]
         for obj in objects:
             if obj.data_type != DataType.BLOB:
                 raise RainException(f"Concat takes blobs, but {obj} is a directory")
-        super().__init__(objects, 1, name=name, session=session)
+        super().__init__(objects, 1, name=name, session=session, **policy)
 
 
 def _is_finite_seconds(value: object) -> bool:
@@ -84,7 +86,7 @@ class Sleep(Task):
     def __init__(self, input: DataLike, seconds: float, cpus: int = 1, *,
                  name: str | None = None, session: Session | None = None,
                  memory: int | str | None = None, gpus: float | None = None,
-                 resources: Mapping[str, float] | None = None) -> None:
+                 resources: Mapping[str, float] | None = None, **policy: Any) -> None:
         obj = to_dataobj(input)
         if not _is_finite_seconds(seconds):
             raise RainException(f"Sleep needs a number of seconds >= 0, not {seconds!r}")
@@ -92,7 +94,8 @@ class Sleep(Task):
         output = Output(content_type=obj.spec.content_type) \
             if obj.data_type == DataType.BLOB else OutputDir()
         super().__init__((obj,), (output,), config={"seconds": seconds}, cpus=cpus, name=name,
-                         session=session, memory=memory, gpus=gpus, resources=resources)
+                         session=session, memory=memory, gpus=gpus, resources=resources,
+                         **policy)
 
 
 class Load(Task):
@@ -101,10 +104,11 @@ class Load(Task):
     TASK_TYPE = "buildin/open"
 
     def __init__(self, path: StrPath, *, content_type: str | None = None,
-                 name: str | None = None, session: Session | None = None) -> None:
+                 name: str | None = None, session: Session | None = None,
+                 **policy: Any) -> None:
         config = {"path": _governor_path(path, "Load")}
         super().__init__((), (Output(content_type=content_type),), config=config, name=name,
-                         session=session)
+                         session=session, **policy)
 
 
 class LoadDir(Task):
@@ -113,9 +117,10 @@ class LoadDir(Task):
     TASK_TYPE = "buildin/open_dir"
 
     def __init__(self, path: StrPath, *, name: str | None = None,
-                 session: Session | None = None) -> None:
+                 session: Session | None = None, **policy: Any) -> None:
         config = {"path": _governor_path(path, "LoadDir")}
-        super().__init__((), (OutputDir(),), config=config, name=name, session=session)
+        super().__init__((), (OutputDir(),), config=config, name=name, session=session,
+                         **policy)
 
 
 class Store(Task):
@@ -124,9 +129,10 @@ class Store(Task):
     TASK_TYPE = "buildin/export"
 
     def __init__(self, input: DataLike, path: StrPath, *, name: str | None = None,
-                 session: Session | None = None) -> None:
+                 session: Session | None = None, **policy: Any) -> None:
         config = {"path": _governor_path(path, "Store")}
-        super().__init__((to_dataobj(input),), 0, config=config, name=name, session=session)
+        super().__init__((to_dataobj(input),), 0, config=config, name=name, session=session,
+                         **policy)
 
 
 class MakeDirectory(Task):
@@ -135,7 +141,8 @@ class MakeDirectory(Task):
     TASK_TYPE = "buildin/make_directory"
 
     def __init__(self, paths_objects: dict[str, DataLike] | Iterable[tuple[str, DataLike]],
-                 *, name: str | None = None, session: Session | None = None) -> None:
+                 *, name: str | None = None, session: Session | None = None,
+                 **policy: Any) -> None:
         pairs: Iterable[tuple[str, DataLike]]
         if isinstance(paths_objects, dict):
             pairs = cast("dict[str, DataLike]", paths_objects).items()
@@ -147,7 +154,7 @@ class MakeDirectory(Task):
             paths.append(_relative_path(path, "MakeDirectory"))
             objects.append(to_dataobj(obj))
         super().__init__(objects, (OutputDir(),), config={"paths": paths}, name=name,
-                         session=session)
+                         session=session, **policy)
 
 
 class SliceDirectory(Task):
@@ -156,7 +163,8 @@ class SliceDirectory(Task):
     TASK_TYPE = "buildin/slice_directory"
 
     def __init__(self, input: DataLike, path: str, *, content_type: str | None = None,
-                 name: str | None = None, session: Session | None = None) -> None:
+                 name: str | None = None, session: Session | None = None,
+                 **policy: Any) -> None:
         obj = to_dataobj(input)
         if obj.data_type != DataType.DIRECTORY:
             raise RainException(f"SliceDirectory takes a directory, but {obj} is a blob")
@@ -168,7 +176,8 @@ class SliceDirectory(Task):
             output = OutputDir()
         else:
             output = Output(content_type=content_type)
-        super().__init__((obj,), (output,), config={"path": path}, name=name, session=session)
+        super().__init__((obj,), (output,), config={"path": path}, name=name, session=session,
+                         **policy)
 
 
 STDIN_PATH = "+in"
@@ -195,7 +204,7 @@ class Execute(Task):
                  input_files: Iterable[InputBase] | None = None,
                  output_files: Iterable[str | OutputBase] | None = None,
                  memory: int | str | None = None, gpus: float | None = None,
-                 resources: Mapping[str, float] | None = None) -> None:
+                 resources: Mapping[str, float] | None = None, **policy: Any) -> None:
         # input_files/output_files: the names these arguments had before Rain 0.4.
         if input_files is not None:
             input_paths = input_files
@@ -219,7 +228,8 @@ class Execute(Task):
             "out_paths": plan.out_paths,
         }
         super().__init__(plan.inputs, plan.outputs, config=config, cpus=cpus, name=name,
-                         session=session, memory=memory, gpus=gpus, resources=resources)
+                         session=session, memory=memory, gpus=gpus, resources=resources,
+                         **policy)
 
 
 def _check_path(path: object) -> str:

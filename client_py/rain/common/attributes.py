@@ -76,14 +76,17 @@ class TaskSpecInput(_Attributes):
 
 
 class TaskSpec(_Attributes):
-    __slots__ = ("id", "task_type", "config", "inputs", "outputs", "resources", "name", "user")
+    __slots__ = ("id", "task_type", "config", "inputs", "outputs", "resources", "name", "user",
+                 "policy")
 
     def __init__(self, id: ID | None = None, task_type: str | None = None, config: Any = None,
                  inputs: list[TaskSpecInput] | None = None, outputs: list[ID] | None = None,
                  resources: JsonObject | None = None, name: str | None = None,
-                 user: JsonObject | None = None) -> None:
+                 user: JsonObject | None = None, policy: JsonObject | None = None) -> None:
         self.id = id
         self.task_type = task_type
+        # retries and limits (docs/policies.md); None: Rain 0.4 (one attempt, no limit)
+        self.policy = policy
         self.config = config
         self.inputs = inputs if inputs is not None else []
         self.outputs = outputs if outputs is not None else []
@@ -103,6 +106,7 @@ class TaskSpec(_Attributes):
             out["config"] = self.config
         _put(out, "name", self.name)
         _put(out, "user", self.user)
+        _put(out, "policy", self.policy)
         return out
 
     @classmethod
@@ -116,6 +120,7 @@ class TaskSpec(_Attributes):
             resources=data.get("resources"),
             name=data.get("name"),
             user=data.get("user"),
+            policy=data.get("policy"),
         )
 
 
@@ -123,11 +128,15 @@ class TaskInfo(_Info):
     """``error`` non-empty means failed; ``start_time`` is RFC 3339; ``duration`` in seconds;
     ``peak_memory``: peak resident bytes of the task's processes (tasks over 0.1 s)."""
 
-    __slots__ = ("error", "start_time", "duration", "governor", "debug", "user", "peak_memory")
+    __slots__ = ("error", "start_time", "duration", "governor", "debug", "user", "peak_memory",
+                 "exit_code", "exception_types", "time_limit_exceeded", "attempts")
 
     def __init__(self, error: str = "", start_time: str | None = None,
                  duration: float | None = None, governor: Any = None, debug: str = "",
-                 user: JsonObject | None = None, peak_memory: int | None = None) -> None:
+                 user: JsonObject | None = None, peak_memory: int | None = None,
+                 exit_code: int | None = None, exception_types: list[str] | None = None,
+                 time_limit_exceeded: bool | None = None,
+                 attempts: list[JsonObject] | None = None) -> None:
         self.error = error
         self.start_time = start_time
         self.duration = duration
@@ -135,6 +144,12 @@ class TaskInfo(_Info):
         self.debug = debug
         self.user = user if user is not None else {}
         self.peak_memory = peak_memory
+        # Why a failed attempt ended (docs/policies.md); attempts: every run when there were
+        # several, each {governor, start_time, duration, error}.
+        self.exit_code = exit_code
+        self.exception_types = exception_types
+        self.time_limit_exceeded = time_limit_exceeded
+        self.attempts = attempts
 
 
 

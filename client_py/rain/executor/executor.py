@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 from ..common.attributes import ObjectInfo, ObjectSpec
@@ -39,7 +39,17 @@ Method = Callable[[Context], Any]
 
 
 class TaskError(Exception):
-    """A task failure whose message is already complete (no traceback is added)."""
+    """A task failure whose message is already complete (no traceback is added).
+    ``exception_types``: those of the exception it stands for (see ``exception_types()``)."""
+
+    exception_types: list[str] | None = None
+
+
+def exception_types(e: BaseException) -> list[str]:
+    """Class names of ``e``: its class and bases, most specific first (``policy.retry_on``)."""
+    if isinstance(e, TaskError) and e.exception_types is not None:
+        return e.exception_types
+    return [c.__name__ for c in type(e).__mro__ if c is not object]
 
 
 def _watch_parent(parent: int) -> None:
@@ -159,7 +169,7 @@ class Executor:
                 known = ", ".join(repr(m) for m in sorted(self.methods)) or "none"
                 raise TaskError(f"executor {self.executor_type!r} has no method "
                                 f"{call['method']!r} (it has: {known})")
-            with _resource_env(ctx.resources):
+            with _resource_env(ctx.resources), _attempt_env(ctx.attempt):
                 value = method(ctx)
             answer_parts: list[Buffer] = []
             try:
@@ -171,7 +181,8 @@ class Executor:
         except BaseException as e:  # noqa: B902 - a task may raise anything, even SystemExit
             if isinstance(e, KeyboardInterrupt):
                 raise
-            answer: Message = {"type": "failed", "task": task, "error": _describe_error(e)}
+            answer: Message = {"type": "failed", "task": task, "error": _describe_error(e),
+                      "exception_types": exception_types(e)}
             self._add_info(answer, ctx)
             return answer, []
         answer = {"type": "result", "task": task, "outputs": outputs}
@@ -236,7 +247,21 @@ def serve(methods: Mapping[str, Method], executor_type: str | None = None) -> No
 
 
 @contextlib.contextmanager
-def _resource_env(resources: Mapping[str, Any]) -> Iterator[None]:
+def _attempt_env(attempt: int) -> Generator[None, None, None]:
+    """``RAIN_TASK_ATTEMPT`` during the call (1 the first time; retries count up)."""
+    saved = os.environ.get("RAIN_TASK_ATTEMPT")
+    os.environ["RAIN_TASK_ATTEMPT"] = str(attempt)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("RAIN_TASK_ATTEMPT", None)
+        else:
+            os.environ["RAIN_TASK_ATTEMPT"] = saved
+
+
+@contextlib.contextmanager
+def _resource_env(resources: Mapping[str, Any]) -> Generator[None, None, None]:
     """The task's resources in the environment during its call (as programs get them):
     ``CUDA_VISIBLE_DEVICES`` + ``CUDA_DEVICE_ORDER`` (or ``ROCR_VISIBLE_DEVICES``),
     ``OMP_NUM_THREADS``, ``RAIN_RESOURCES``; the previous values come back afterwards."""

@@ -23,7 +23,7 @@ from ..common.content_type import is_subtype
 from ..common.data_instance import DataInstance
 from ..common.errors import RainException, missing_package_error
 from .context import Context
-from .executor import TaskError
+from .executor import TaskError, exception_types
 
 # A task's function and its signature, kept per session.
 _Function = tuple[Callable[..., Any], inspect.Signature]
@@ -124,5 +124,6 @@ def run_remote(ctx: Context) -> Any:
             raise
         # From the function's own frame on (this frame is always there: the call is in it).
         tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
-        raise TaskError("".join(traceback.format_exception(type(e), e, tb)).rstrip()) \
-            from None
+        error = TaskError("".join(traceback.format_exception(type(e), e, tb)).rstrip())
+        error.exception_types = exception_types(e)  # the function's, for policy.retry_on
+        raise error from None

@@ -200,6 +200,19 @@ class ServerApi:
             "GET", f"/sessions/{session_id}/objects/{object_id}/data",
             headers={"Accept": OBJECT_CONTENT_TYPE})
 
+    def cancel(self, session_id: int, task_ids: list[int]) -> list[int]:
+        """Stops the tasks and their dependents; the ids stopped."""
+        return self.transport.call("POST", f"/sessions/{session_id}/cancel",
+                                   {"tasks": task_ids})["tasks"]
+
+    def failed_tasks(self, session_id: int) -> list[dict[str, Any]]:
+        """``[{id, error}]`` of the failed tasks of a "continue" session."""
+        return self.transport.call("GET", f"/sessions/{session_id}/failed_tasks")["tasks"]
+
+    def rerun_failed(self, session_id: int) -> list[int]:
+        """Runs the failed tasks of a "continue" session and their dependents again."""
+        return self.transport.call("POST", f"/sessions/{session_id}/rerun_failed")["tasks"]
+
     def server_info(self) -> dict[str, Any]:
         info = self.transport.call("GET", "/server_info")
         for governor in info.get("governors", []):

@@ -31,6 +31,7 @@ Body = Union[bytes, Iterable[Union[bytes, memoryview]], None]
 
 _ERROR_CLASSES: dict[str, type[RainException]] = {
     "SessionFailed": TaskException,
+    "TaskFailed": TaskException,  # tasks failed or were cancelled; the session goes on
     "SessionClosed": SessionException,
 }
 
