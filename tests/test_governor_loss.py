@@ -203,7 +203,11 @@ def test_sigstop_shorter_than_the_heartbeat_timeout(rain_cluster):
         held.output.keep()
         session.submit()
         assert wait_until(lambda: started(marker_dir, "a"), 30)
-        held.update()
+
+        def reported_started():
+            held.update()
+            return held.info is not None and held.info.governor
+        assert wait_until(reported_started, 30)
         victim_id = held.info.governor
         victim = process_of(cluster, victim_id)
         victim.popen.send_signal(signal.SIGSTOP)
@@ -275,10 +279,10 @@ def test_chaos_governors_killed_and_restarted_at_random(rain_cluster):
             alive = [p for p in cluster.governors if p.alive()]
             victim = rng.choice(alive)
             if rng.random() < 0.5:
-                victim.popen.send_signal(signal.SIGKILL)
-                victim.popen.wait()
+                victim.popen.send_signal(signal.SIGKILL)  # the governor alone
             else:
-                victim.stop()  # SIGTERM: exits at once, as when a node goes
+                os.killpg(victim.popen.pid, signal.SIGKILL)  # with its programs, as a node goes
+            victim.popen.wait()
             kills += 1
             cluster.add_governor(cpus=1)
         assert [o.fetch().get_bytes() for o in layer] == expected
