@@ -18,7 +18,7 @@ import type {
   TaskStartedMessage,
   UpdateResponse,
 } from "../common/messages.ts";
-import type { EventSink } from "./events.ts";
+import type { EventSink } from "./events/event.ts";
 import type { GovernorHandler } from "./governor_link.ts";
 import type { Scheduler } from "./scheduler.ts";
 import type { Client, GovernorState, Session, WaitOutcome } from "./state.ts";

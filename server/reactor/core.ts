@@ -12,7 +12,7 @@
  */
 import type { ClientId, GovernorId, SessionId } from "../../common/ids.ts";
 import type { ToGovernor } from "../../common/messages.ts";
-import type { EventSink } from "../events.ts";
+import type { EventSink } from "../events/event.ts";
 import type { Scheduler } from "../scheduler.ts";
 import type { Client, DataObject, GovernorState, Session } from "../state.ts";
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, match, ok, throws } from "node:assert/strict";
 import type { TaskInfo, TaskPolicy } from "../../common/attributes.ts";
-import { ArraySink } from "../events.ts";
+import { ArraySink } from "../events/event.ts";
 import { Reactor } from "../reactor.ts";
 import { LocalityScheduler } from "../scheduler.ts";
 import { blobEntry, RecordingComm, submit, taskEntry } from "../test_util.ts";

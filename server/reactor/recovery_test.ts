@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { ArraySink } from "../events.ts";
+import { ArraySink } from "../events/event.ts";
 import { Reactor } from "../reactor.ts";
 import { LocalityScheduler } from "../scheduler.ts";
 import { blobEntry, RecordingComm, submit, taskEntry } from "../test_util.ts";
