@@ -53,4 +53,6 @@ new Executor()
   .task("fail", async (ctx) => {
     throw new TaskError(await ctx.input(0).text());
   })
+  // What the governor gave this run: its resources and attempt number (docs/resources.md).
+  .task("given", (ctx) => ctx.json({ attempt: ctx.attempt, resources: ctx.resources }))
   .run();

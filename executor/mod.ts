@@ -51,6 +51,7 @@ import {
   FrameSplitter,
   type ToExecutor,
 } from "../common/executor_protocol.ts";
+import type { ResourceAllocation } from "../common/resources.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -182,6 +183,17 @@ export class Context {
   readonly workDir: string;
   /** Id of the governor running the task. */
   readonly governorId: string;
+  /**
+   * Which run of the task this is: 1, then 2, 3… when it is retried (`max_retries`) or run again
+   * after its governor was lost.
+   */
+  readonly attempt: number;
+  /**
+   * What the task was given: `cpus`, and when it asked for them `memory`, `gpus` (device ids),
+   * `gpu_share`, `custom` (docs/resources.md). Use only these (e.g. pass `gpus` on as
+   * `CUDA_VISIBLE_DEVICES` to what the task starts).
+   */
+  readonly resources: ResourceAllocation;
   #debug: string[] = [];
 
   /** @internal */
@@ -191,6 +203,8 @@ export class Context {
     this.outputs = call.outputs;
     this.workDir = workDir;
     this.governorId = governorId;
+    this.attempt = call.attempt ?? 1;
+    this.resources = call.resources ?? { cpus: call.spec.resources?.cpus ?? 1 };
   }
 
   /** `spec.config`. */

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from rain.client import Task, TaskException, blob
+from rain.client import Output, Task, TaskException, blob
 from rain_testing import CLIENT_PY, REPO, wait_until
 
 DENO = os.path.join(REPO, "node_modules", "deno", "deno")
@@ -64,6 +64,18 @@ def test_typescript_example_executor(executors_cluster):
         session.submit()
         with pytest.raises(TaskException, match="boom"):
             session.wait_all()
+
+
+def test_typescript_executor_tasks_see_their_resources_and_attempt(executors_cluster):
+    client = executors_cluster.client()
+    with client.new_session() as session:
+        t = Task(inputs=[], outputs=[Output("given", content_type="json")],
+                 task_type="example1/given", cpus=2)
+        t.output.keep()
+        session.submit()
+        given = t.output.fetch().load()
+    assert given["attempt"] == 1
+    assert given["resources"]["cpus"] == 2
 
 
 def test_python_executor_written_with_serve(executors_cluster):
