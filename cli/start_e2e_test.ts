@@ -78,10 +78,10 @@ Deno.test("rain start --local-governors=[1,1], a client sees both governors, rai
       headers: { authorization: `Bearer ${secret}` },
     })).json();
     assert.equal(info.governors.length, 2);
-    assert.deepEqual(info.governors.map((g: { resources: { cpus: number } }) => g.resources), [
-      { cpus: 1 },
-      { cpus: 1 },
-    ]);
+    assert.deepEqual(
+      info.governors.map((g: { resources: { cpus: number } }) => g.resources.cpus),
+      [1, 1],
+    );
     assert.ok(Deno.statSync(join(logDir, "server", "server.log")).isFile);
     assert.ok(Deno.statSync(join(logDir, "governor-1", "governor.log")).isFile);
     assert.equal(pidsUnder(logDir).length, 3);

@@ -62,7 +62,7 @@ Deno.test("rain start leaves ready processes running in their own session", asyn
     assert.equal(code, 0, io.stderr);
     assert.match(
       io.stdout,
-      /^Rain started: server at 127\.0\.0\.1:\d+, dashboard at http:\/\/127\.0\.0\.1:\d+, 2 governors \(1, 1 cpus\); stop with: rain stop 127\.0\.0\.1:\d+\nCluster secret: .*\n$/,
+      /^Rain started: server at 127\.0\.0\.1:\d+, dashboard at http:\/\/127\.0\.0\.1:\d+, 2 governors \(1, 1 cpus\); stop with: rain stop 127\.0\.0\.1:\d+\nCluster secret: .*\nDashboard \(the address holds the secret: do not share it\): http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+\n$/,
     );
     assert.equal(io.stderr, "");
     for (const pid of pids(logDir, ["server", "governor-0", "governor-1"])) {
