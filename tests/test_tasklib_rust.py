@@ -107,14 +107,6 @@ def test_wrong_counts_name_the_counts(rust_client):
     assert "executor 'rust' has no method 'nope' (it has: 'abort', 'concat'," in message
 
 
-def pid_of(client):
-    with client.new_session() as session:
-        t = rust("pid")
-        t.output.keep()
-        session.submit()
-        return int(t.output.fetch().get_bytes())
-
-
 @pytest.fixture
 def one_cpu_client(rain_cluster, example_binary):
     # One cpu: one executor at a time, so the pid says whether it is the same process.
@@ -124,12 +116,25 @@ def one_cpu_client(rain_cluster, example_binary):
     client.close()
 
 
+def _pid_in(session):
+    t = rust("pid")
+    t.output.keep()
+    session.submit()
+    return int(t.output.fetch().get_bytes())
+
+
 def test_panic_fails_the_task_and_the_executor_goes_on(one_cpu_client):
-    before = pid_of(one_cpu_client)
-    message = failure_of(one_cpu_client, lambda: rust("panic", [blob("kaboom")], 0))
-    assert re.search(r"the task panicked at \S*main\.rs:\d+:\d+: kaboom", message), message
-    assert pid_of(one_cpu_client) == before
-    with one_cpu_client.new_session() as session:
+    # An executor serves one session, so the three tasks share one (on_failure="continue" keeps
+    # the session usable after the failed task).
+    with one_cpu_client.new_session(on_failure="continue") as session:
+        before = _pid_in(session)
+        panic = rust("panic", [blob("kaboom")], 0)
+        session.submit()
+        with pytest.raises(TaskException) as failure:
+            session.wait([panic])
+        message = str(failure.value)
+        assert re.search(r"the task panicked at \S*main\.rs:\d+:\d+: kaboom", message), message
+        assert _pid_in(session) == before
         t = rust("hello", [blob("after the panic")])
         t.output.keep()
         session.submit()
@@ -137,13 +142,17 @@ def test_panic_fails_the_task_and_the_executor_goes_on(one_cpu_client):
 
 
 def test_an_executor_crash_fails_the_task_and_a_new_executor_serves(one_cpu_client):
-    before = pid_of(one_cpu_client)
-    message = failure_of(one_cpu_client, lambda: rust("abort", [], 0))
-    assert "died while running the task" in message
-    assert "SIGABRT" in message
-    assert "rain_task_example: aborting on purpose" in message  # the stderr tail
-    after = pid_of(one_cpu_client)
-    assert after != before
+    with one_cpu_client.new_session(on_failure="continue") as session:
+        before = _pid_in(session)
+        abort = rust("abort", [], 0)
+        session.submit()
+        with pytest.raises(TaskException) as failure:
+            session.wait([abort])
+        message = str(failure.value)
+        assert "died while running the task" in message
+        assert "SIGABRT" in message
+        assert "rain_task_example: aborting on purpose" in message  # the stderr tail
+        assert _pid_in(session) != before  # a new executor serves the session
 
 
 def test_meta_copies_user_attributes_and_content_type(rust_client):
