@@ -23,6 +23,9 @@ shift
 
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/rain-repeat-XXXXXX")"
+# Readable by everyone, as a clone in a home or work directory is: the tests that run programs as
+# an ordinary user need to read the repository (they skip otherwise).
+chmod 755 "$work"
 cleanup() {
   chmod -R u+w "$work" 2>/dev/null # governors leave read-only objects behind when killed
   rm -rf "$work"
