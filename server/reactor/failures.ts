@@ -11,7 +11,7 @@ import { ApiError } from "../errors.ts";
 import type { DataObject, Session, Task } from "../state.ts";
 import { type ReactorContext, touch } from "./core.ts";
 import { releaseIfUnneeded } from "./objects.ts";
-import { makeReady, releaseTask } from "./placement.ts";
+import { makeReady, releaseTask, requeueTask } from "./placement.ts";
 import { settleWaiter, settleWaiters } from "./queries.ts";
 import { describeTask } from "./tasks.ts";
 
@@ -37,26 +37,16 @@ export function withAttempts(task: Task, info: TaskInfo): TaskInfo {
 export function retryTask(ctx: ReactorContext, task: Task, info: TaskInfo): void {
   (task.attemptLog ??= []).push(attemptOf(info));
   task.retries = (task.retries ?? 0) + 1;
-  task.attempts = (task.attempts ?? 1) + 1;
   releaseTask(ctx, task);
   task.governor = undefined;
-  task.state = "notAssigned";
   task.info = { ...info, attempts: [...task.attemptLog] };
-  let waiting = 0;
-  for (const input of task.inputs) if (input.state === "unfinished") waiting++;
-  task.waitingInputs = waiting;
-  ctx.events?.push({
-    type: "TaskRequeued",
-    time: Date.now(),
-    session: task.session.id,
-    task: task.id,
-    attempt: task.attempts,
-    crashes: task.crashes?.length ?? 0,
-    reason: `retry ${task.retries} of ${task.policy?.max_retries ?? 0}: ${
+  requeueTask(
+    ctx,
+    task,
+    `retry ${task.retries} of ${task.policy?.max_retries ?? 0}: ${
       (info.error ?? "failed").split("\n")[0]
     }`,
-  });
-  if (waiting === 0) makeReady(ctx, task);
+  );
   touch(ctx);
 }
 

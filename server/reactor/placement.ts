@@ -22,6 +22,29 @@ export function makeReady(ctx: ReactorContext, task: Task): void {
   ctx.scheduler.taskReady(task);
 }
 
+/**
+ * The task waits again for its unfinished inputs (or is ready at once): a retry (failures.ts) or a
+ * re-run after a lost governor (recovery.ts). `why` goes to the TaskRequeued event.
+ */
+export function requeueTask(ctx: ReactorContext, task: Task, why: string): void {
+  task.state = "notAssigned";
+  task.inputLost = undefined;
+  task.attempts = (task.attempts ?? 1) + 1;
+  let waiting = 0;
+  for (const input of task.inputs) if (input.state === "unfinished") waiting++;
+  task.waitingInputs = waiting;
+  ctx.events?.push({
+    type: "TaskRequeued",
+    time: Date.now(),
+    session: task.session.id,
+    task: task.id,
+    attempt: task.attempts,
+    crashes: task.crashes?.length ?? 0,
+    reason: why,
+  });
+  if (waiting === 0) makeReady(ctx, task);
+}
+
 /** The task no longer occupies its governor (finished, failed, session gone, governor lost). */
 export function releaseTask(ctx: ReactorContext, task: Task): void {
   const governor = task.governor;

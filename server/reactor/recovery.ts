@@ -13,7 +13,7 @@ import { Logger } from "../../common/log.ts";
 import { type DataObject, type GovernorState, removeLocation, type Task } from "../state.ts";
 import { type ReactorContext, touch } from "./core.ts";
 import { objectsOn } from "./objects.ts";
-import { makeReady, releaseTask } from "./placement.ts";
+import { makeReady, releaseTask, requeueTask } from "./placement.ts";
 import { failSession } from "./sessions.ts";
 import { describeTask } from "./tasks.ts";
 
@@ -64,7 +64,7 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
         continue;
       }
     }
-    requeue(ctx, task, `governor ${governor.id} lost: ${loss.reason}`);
+    requeueTask(ctx, task, `governor ${governor.id} lost: ${loss.reason}`);
   }
   for (const obj of lost) {
     if (obj.session.error === undefined && obj.producer) rerun(ctx, obj.producer, obj);
@@ -90,7 +90,7 @@ export function requeueIfInputLost(ctx: ReactorContext, task: Task, error: strin
   task.inputLost = undefined;
   releaseTask(ctx, task);
   task.governor = undefined;
-  requeue(ctx, task, "an input was lost with its governor");
+  requeueTask(ctx, task, "an input was lost with its governor");
   touch(ctx);
   return true;
 }
@@ -125,26 +125,6 @@ function markLost(ctx: ReactorContext, obj: DataObject): void {
     session: obj.session.id,
     object: obj.id,
   });
-}
-
-/** The task waits again for its unfinished inputs (or is ready at once). */
-function requeue(ctx: ReactorContext, task: Task, why: string): void {
-  task.state = "notAssigned";
-  task.inputLost = undefined;
-  task.attempts = (task.attempts ?? 1) + 1;
-  let waiting = 0;
-  for (const input of task.inputs) if (input.state === "unfinished") waiting++;
-  task.waitingInputs = waiting;
-  ctx.events?.push({
-    type: "TaskRequeued",
-    time: Date.now(),
-    session: task.session.id,
-    task: task.id,
-    attempt: task.attempts,
-    crashes: task.crashes?.length ?? 0,
-    reason: why,
-  });
-  if (waiting === 0) makeReady(ctx, task);
 }
 
 /**
