@@ -1,6 +1,7 @@
 /**
  * The JSR package's copies of repository code stay the same as the originals: the package
- * depends on nothing outside its folder, so it carries its own shell-split and framing reader.
+ * depends on nothing outside its folder, so it carries its own shell-split, framing reader and
+ * size parser.
  * (Wire types and constants: schema_test.ts.)
  */
 import assert from "node:assert/strict";
@@ -8,6 +9,8 @@ import * as Repo from "../common/framing.ts";
 import * as Mine from "./framing.ts";
 import { shellSplit as repoShellSplit } from "../cli/shlex.ts";
 import { shellSplit } from "./shlex.ts";
+import { parseSize as repoParseSize } from "../common/resources.ts";
+import { parseSize } from "./task.ts";
 
 const here = (path: string) => new URL(path, import.meta.url);
 
@@ -74,4 +77,14 @@ Deno.test("client_ts/framing.ts frames and reads like common/framing.ts", async 
   new DataView(huge.buffer).setUint32(0, Repo.MAX_HEADER_BYTES + 1);
   await assert.rejects(() => new Mine.ByteReader(chunked(huge, 4)).header(), /too large/);
   await assert.rejects(() => new Repo.ExactReader(chunked(huge, 4)).header(), /too large/);
+});
+
+Deno.test("client_ts parseSize reads sizes as common/resources.ts does", () => {
+  for (const size of ["0", "1000", "1.5g", "512MB", "4GiB", " 2 kib ", "3TB", "7b"]) {
+    assert.equal(parseSize(size), repoParseSize(size), size);
+  }
+  for (const bad of ["", "lots", "1.2.3", "-1", "4 GiBs"]) {
+    assert.throws(() => repoParseSize(bad));
+    assert.throws(() => parseSize(bad));
+  }
 });
