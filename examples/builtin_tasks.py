@@ -1,4 +1,4 @@
-"""Built-in tasks (user guide, "Built-in tasks" and "Directories"): Load, a constant, Concat,
+"""Built-in tasks (docs/guide/tasks-and-objects.md, docs/guide/directories.md): Load, Concat,
 Sleep and Store on the governor's file system; directories made, sliced and fetched.
 
 Load and Store work on the file system of the governor that runs them; with `./rain start

@@ -1,4 +1,4 @@
-"""Hello world of Rain (from the user guide): concatenates two strings on a governor.
+"""Hello world of Rain (docs/guide/getting-started.md): concatenates two strings on a governor.
 
 Start Rain first (`./rain start --simple`), then run `/usr/bin/python3 examples/hello.py`.
 Optional arguments: HOST PORT of the server (default localhost 7210). Needs only Python's

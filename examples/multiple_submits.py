@@ -1,4 +1,4 @@
-"""Multiple submits (user guide, "Sessions / Multiple submits"): a graph built and submitted in
+"""Multiple submits (docs/guide/tasks-and-objects.md, "Submitting in steps"): a graph submitted in
 steps, later steps using kept objects of earlier ones; then an iterative pipeline whose next
 step depends on results fetched from the previous one.
 
@@ -18,7 +18,7 @@ port = int(sys.argv[2]) if len(sys.argv) > 2 else 7210
 
 client = Client(host, port)
 
-# The user guide's example: objects of earlier submits may be used when kept.
+# Rain 0.4's user guide example: objects of earlier submits may be used when kept.
 with client.new_session() as session:
     a = blob("Hello world")
     t1 = tasks.Sleep(a, 0.1)

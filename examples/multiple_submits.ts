@@ -11,7 +11,7 @@ import { Client, type DataObject } from "../client_ts/mod.ts";
 await using client = await Client.connect(Deno.args[0] ?? "localhost:7210");
 
 {
-  // The user guide's example: objects of earlier submits may be used when kept.
+  // Rain 0.4's user guide example: objects of earlier submits may be used when kept.
   await using session = await client.newSession();
   const a = session.blob("Hello world");
   const t1 = session.sleep(a, 0.1);

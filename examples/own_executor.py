@@ -1,4 +1,4 @@
-r"""Tasks of your own executor (user guide, "Writing Own Executors / Client API"): a Task class
+r"""Tasks of your own executor (docs/guide/executors.md, executors-typescript.md): a Task class
 for the task type "example1/hello" of the example executor written with the TypeScript
 executor library (executor/example.ts), and its other tasks.
 

@@ -1,4 +1,4 @@
-"""Running external programs (user guide, "Running external programs"): Execute with inputs
+"""Running external programs (docs/guide/programs.md): Execute with inputs
 mapped to files and stdout as an output, Input paths, stdin, shell commands, and a Program
 used as a factory of Execute tasks.
 

@@ -1,4 +1,4 @@
-"""Python tasks (user guide, "Python tasks"): functions decorated with @remote run on the
+"""Python tasks (docs/guide/python-tasks.md): functions decorated with @remote run on the
 governors; data objects arrive as data instances; several outputs; encoded outputs; the debug
 stream and user attributes.
 

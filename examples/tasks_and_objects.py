@@ -1,4 +1,4 @@
-"""Tasks and data objects (user guide, "User's Guide"): constants, Concat, fetching, task
+"""Tasks and data objects (docs/guide/tasks-and-objects.md): constants, Concat, fetching, task
 chaining with Sleep, several outputs, waiting for tasks and objects, attributes.
 
 Start Rain first (`./rain start --simple`), then run

@@ -6,7 +6,7 @@
  * command = "deno run -A /path/to/rain/executor/example.ts"
  * ```
  *
- * and call its tasks from Python as in the user guide ("Writing Own Executors"):
+ * and call its tasks from Python as in docs/guide/executors-typescript.md:
  *
  * ```python
  * class Hello(Task):

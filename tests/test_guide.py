@@ -1,8 +1,8 @@
-"""The user guide runs: every ```python block of docs/guide/*.md is a complete script, run against
-a test cluster (2 governors x 2 cpus) as a user would run it, and must exit 0; ```sh run blocks
-run in bash with `rain` on PATH and RAIN_SERVER set to the cluster's address. ```python no-run
-blocks (fragments) and other fences are not run. Relative links of the guide and the README must
-lead to files that exist.
+"""The user guide runs: every ```python block of docs/guide/*.md (and of README.md) is a
+complete script, run against a test cluster (2 governors x 2 cpus) as a user would run it, and
+must exit 0; ```sh run blocks run in bash with `rain` on PATH and RAIN_SERVER set to the cluster's
+address. ```python no-run blocks (fragments) and other fences are not run. Relative links of the
+guide and the README must lead to files that exist.
 
 A block connects with `Client("localhost", 7210)`; the test puts the cluster's address there.
 """
@@ -18,6 +18,7 @@ import pytest
 from rain_testing import CLIENT_PY, REPO, RAIN_BIN, RainCluster, remove_tree
 
 GUIDE = os.path.join(REPO, "docs", "guide")
+README = os.path.join(REPO, "README.md")
 # `Client("localhost", 7210)`, also with more arguments (`secret=`) after the port.
 DOCUMENTED_ADDRESS = re.compile(r'Client\("localhost", 7210(?=[,)])')
 FENCE = re.compile(r"^(\s*)```(.*)$")
@@ -70,7 +71,7 @@ def code_blocks(path):
 def runnable_blocks():
     """pytest params: (page, line, kind, text) of every block the convention runs."""
     params = []
-    for page in guide_pages():
+    for page in guide_pages() + [README]:
         for info, line, text in code_blocks(page):
             words = info.split()
             if not words:
@@ -161,7 +162,7 @@ def markdown_links(path):
     return LINK.findall(text)
 
 
-@pytest.mark.parametrize("page", [os.path.join(REPO, "README.md")] + guide_pages(),
+@pytest.mark.parametrize("page", [README] + guide_pages(),
                          ids=lambda p: os.path.relpath(p, REPO))
 def test_relative_links_resolve(page):
     missing = []
