@@ -95,7 +95,8 @@ def guide_cluster():
     # A wrapper, not a symlink: RAIN_TEST_BIN (tests/rain_bundle.sh) finds its files from its path.
     wrapper = os.path.join(bin_dir, "rain")
     with open(wrapper, "w") as f:
-        f.write('#!/bin/sh\nexec "{}" "$@"\n'.format(RAIN_BIN))
+        # RAIN_TEST_BIN may be relative to the repository (tests/run.sh gives it so).
+        f.write('#!/bin/sh\nexec "{}" "$@"\n'.format(os.path.join(REPO, RAIN_BIN)))
     os.chmod(wrapper, 0o755)
     cluster.bin_dir = bin_dir
     yield cluster
