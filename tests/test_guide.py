@@ -5,6 +5,8 @@ address. ```python no-run blocks (fragments) and other fences are not run. Relat
 guide and the README must lead to files that exist.
 
 A block connects with `Client("localhost", 7210)`; the test puts the cluster's address there.
+All blocks share one cluster: a block must not stop it or its governors (show such commands in
+```sh blocks, which are not run).
 """
 
 import os
