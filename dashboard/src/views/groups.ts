@@ -142,6 +142,22 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
       const tasks = stream.tasks.filter((t) => t.name === name);
       const duration = (t: { start: number; end: number | null }) => (t.end ?? Infinity) - t.start;
       tasks.sort((a, b) => (b.failed ? 1 : 0) - (a.failed ? 1 : 0) || duration(b) - duration(a));
+      if (tasks.length === 0) {
+        const group = groups.find((g) => g.name === name);
+        replace(
+          detail,
+          h("h3", null, `Tasks of ${name}`),
+          h(
+            "p",
+            { class: "muted" },
+            sessionEnded
+              ? `None of its ${fmtNumber(group?.count ?? 0)} tasks started: ` +
+                `${fmtNumber(group?.cancelled ?? 0)} cancelled when the session ended.`
+              : "None of its tasks has started yet.",
+          ),
+        );
+        return;
+      }
       replace(
         detail,
         h(

@@ -114,6 +114,8 @@ export function streamView(ctx: Ctx, sid: number): View {
       y += lh + 1;
     }
     const height = Math.max(y + 4, 80);
+    // For tests and tools: how many cpu rows are drawn.
+    canvas.dataset.lanes = String(lanes.filter((l) => l.cpu >= 0).length);
     canvas.width = Math.round(width * dpr);
     canvas.height = Math.round(height * dpr);
     canvas.style.width = `${width}px`;
