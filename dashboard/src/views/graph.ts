@@ -269,7 +269,7 @@ export function graphView(ctx: Ctx, sid: number): View {
           ? svg(
             "text",
             { x: W / 2, y: 27, class: "node-sub", "text-anchor": "middle" },
-            `${t.id} · ${t.state}`,
+            `${sid}/${t.id} · ${t.state}`,
           )
           : null,
         svg("title", null, `task ${sid}/${t.id} ${t.name}: ${t.state}`),
