@@ -29,6 +29,11 @@ export class DetailQueue {
   /** Tasks of the submits queued (counted in the details' memory budget already). */
   queuedTasks = 0;
 
+  /** Events not applied to the details yet. */
+  get pending(): boolean {
+    return this.#k < this.#kinds.length;
+  }
+
   submitted(
     time: number,
     tasks: readonly SubmittedTask[],

@@ -69,7 +69,31 @@ export function sessionRow(s: SessionAggregate): SessionRow {
 
 /** Every session, oldest first. */
 export function sessionsView(model: ViewModel): SessionRow[] {
-  return [...model.sessions.values()].map(sessionRow);
+  return [...model.sessions.values()].map((s) => {
+    const row = sessionRow(s);
+    // Live details indexed up to the last event count as the summary does (nothing is indexed
+    // here; post-mortem details may lag the log's newest rows, its counts do not).
+    if (s.detail !== undefined && s.queue?.pending === false) countTasks(row, s, s.detail);
+    return row;
+  });
+}
+
+/**
+ * The row's task counts from the session's tasks when every one is indexed (as the groups and
+ * the stream count them): a task run twice (retried, re-run for a lost object) is one task.
+ */
+function countTasks(row: SessionRow, s: SessionAggregate, d: SessionDetail): void {
+  if (d.tasks.size !== s.tasksTotal || d.tasks.size === 0) return;
+  let finished = 0, failed = 0, running = 0;
+  for (const g of d.groups) {
+    finished += g.finished;
+    failed += g.failed;
+    running += g.running;
+  }
+  row.tasks_finished = finished;
+  row.tasks_failed = failed;
+  if (s.closed === undefined) row.tasks_running = running;
+  else row.tasks_cancelled = Math.max(0, s.tasksTotal - finished - failed);
 }
 
 export function governorsView(model: ViewModel): GovernorRow[] {
@@ -98,20 +122,7 @@ export interface SessionView {
 export function summaryView({ session: s, detail: d }: SessionView): SessionSummary {
   const end = s.closed ?? Math.max(s.last, d.lastEnd);
   const row = sessionRow(s);
-  if (d.tasks.size === s.tasksTotal && d.tasks.size > 0) {
-    // The counts of every task (as the groups and the stream count them): a task run twice
-    // (retried, or re-run for a lost object) is one task.
-    let finished = 0, failed = 0, running = 0;
-    for (const g of d.groups) {
-      finished += g.finished;
-      failed += g.failed;
-      running += g.running;
-    }
-    row.tasks_finished = finished;
-    row.tasks_failed = failed;
-    if (s.closed === undefined) row.tasks_running = running;
-    else row.tasks_cancelled = Math.max(0, s.tasksTotal - finished - failed);
-  }
+  countTasks(row, s, d);
   return {
     ...row,
     objects_total: s.objectsTotal,
