@@ -247,6 +247,8 @@ export interface TaskStartedMessage {
   task: Id;
   /** RFC 3339 */
   start_time: string;
+  /** The governor's cpu slots (0..cpus-1) the task runs on; absent from older governors. */
+  slots?: number[];
 }
 
 export interface TaskFinishedMessage {

@@ -10,6 +10,9 @@
  *   is O(1) per event however long the queue is.
  * - `closeSession` aborts the session's running tasks (their AbortSignal fires), drops its queued
  *   tasks and frees their cpus at once, without waiting for the runners to settle.
+ * - Every running task holds cpu slots `0..totalCpus-1` (the lowest free ones, consecutive when
+ *   possible), given to its runner: the governor reports them, so the dashboard's lanes are the
+ *   governor's real cpus.
  *
  * Tasks that need more cpus than the governor has must be rejected by the caller before `push`.
  */
@@ -27,8 +30,11 @@ export interface QueueItem {
   readonly cpus: number;
 }
 
-/** Runs one task; settles when it is over. Must not throw (errors are only logged). */
-export type Runner<T> = (item: T, signal: AbortSignal) => Promise<void> | void;
+/**
+ * Runs one task on cpu slots `slots` (ascending); settles when it is over. Must not throw (errors
+ * are only logged).
+ */
+export type Runner<T> = (item: T, signal: AbortSignal, slots: number[]) => Promise<void> | void;
 
 const QUEUED = 0;
 const RUNNING = 1;
@@ -40,6 +46,8 @@ interface Node<T> {
   prev: Node<T> | undefined;
   next: Node<T> | undefined;
   abort: AbortController | undefined;
+  /** The cpu slots it holds while running. */
+  slots: number[];
   /** Times a younger task started while this one waited at the head. */
   bypassed: number;
 }
@@ -48,6 +56,8 @@ export class TaskQueue<T extends QueueItem> {
   readonly totalCpus: number;
   readonly maxBypass: number;
   #free: number;
+  /** 1: the cpu slot is held by a running task. */
+  readonly #busySlots: Uint8Array;
   #runner: Runner<T>;
   #head: Node<T> | undefined;
   #tail: Node<T> | undefined;
@@ -60,6 +70,7 @@ export class TaskQueue<T extends QueueItem> {
   constructor(totalCpus: number, runner: Runner<T>, options: { maxBypass?: number } = {}) {
     this.totalCpus = totalCpus;
     this.#free = totalCpus;
+    this.#busySlots = new Uint8Array(totalCpus);
     this.#runner = runner;
     this.maxBypass = options.maxBypass ?? 16 * totalCpus;
   }
@@ -99,6 +110,7 @@ export class TaskQueue<T extends QueueItem> {
       prev: this.#tail,
       next: undefined,
       abort: undefined,
+      slots: NO_SLOTS,
       bypassed: 0,
     };
     if (this.#tail) this.#tail.next = node;
@@ -151,7 +163,7 @@ export class TaskQueue<T extends QueueItem> {
     } else if (node.state === RUNNING) {
       node.state = DONE;
       this.#running.delete(node);
-      this.#free += node.item.cpus;
+      this.#releaseSlots(node);
       node.abort!.abort(new Error(reason));
     }
   }
@@ -208,11 +220,11 @@ export class TaskQueue<T extends QueueItem> {
     this.#unlink(node);
     node.state = RUNNING;
     node.abort = new AbortController();
-    this.#free -= node.item.cpus;
+    node.slots = this.#takeSlots(node.item.cpus);
     this.#running.add(node);
     let result: Promise<void> | void;
     try {
-      result = this.#runner(node.item, node.abort.signal);
+      result = this.#runner(node.item, node.abort.signal, node.slots);
     } catch (e) {
       log.error(`task runner threw: ${errorMessage(e)}`);
       result = undefined;
@@ -234,7 +246,7 @@ export class TaskQueue<T extends QueueItem> {
     if (node.state !== RUNNING) return;
     node.state = DONE;
     this.#running.delete(node);
-    this.#free += node.item.cpus;
+    this.#releaseSlots(node);
     const set = this.#sessions.get(node.item.session);
     if (set !== undefined) {
       set.delete(node);
@@ -242,4 +254,30 @@ export class TaskQueue<T extends QueueItem> {
     }
     this.#schedule();
   }
+
+  /** `count` free slots (count <= free): the first run of consecutive ones, else the lowest. */
+  #takeSlots(count: number): number[] {
+    const busy = this.#busySlots;
+    const slots: number[] = [];
+    if (count > 1) {
+      for (let from = 0, run = 0; from < busy.length; from++) {
+        run = busy[from] ? 0 : run + 1;
+        if (run === count) {
+          for (let i = from - count + 1; i <= from; i++) slots.push(i);
+          break;
+        }
+      }
+    }
+    for (let i = 0; slots.length < count && i < busy.length; i++) if (!busy[i]) slots.push(i);
+    for (const i of slots) busy[i] = 1;
+    this.#free -= count;
+    return slots;
+  }
+
+  #releaseSlots(node: Node<T>): void {
+    for (const i of node.slots) this.#busySlots[i] = 0;
+    this.#free += node.item.cpus;
+  }
 }
+
+const NO_SLOTS: number[] = [];

@@ -11,9 +11,11 @@ interface Item {
 function harness(cpus: number, maxBypass?: number) {
   const started: string[] = [];
   const aborted: string[] = [];
+  const slots = new Map<string, number[]>();
   const finishers = new Map<string, () => void>();
-  const queue = new TaskQueue<Item>(cpus, (item, signal) => {
+  const queue = new TaskQueue<Item>(cpus, (item, signal, given) => {
     started.push(item.name);
+    slots.set(item.name, given);
     return new Promise<void>((resolve) => {
       finishers.set(item.name, resolve);
       signal.addEventListener("abort", () => {
@@ -26,7 +28,7 @@ function harness(cpus: number, maxBypass?: number) {
     finishers.get(name)!();
     await new Promise((r) => setTimeout(r, 0));
   };
-  return { queue, started, aborted, finish };
+  return { queue, started, aborted, slots, finish };
 }
 
 const item = (name: string, cpus = 1, session = 1): Item => ({ name, cpus, session });
@@ -120,4 +122,30 @@ Deno.test("abortAll stops everything", () => {
   assertEquals(h.aborted, ["a"]);
   assertEquals(h.queue.queued, 0);
   assertEquals(h.queue.freeCpus, 1);
+});
+
+Deno.test("every running task holds its own cpu slots, the lowest free (consecutive if it can)", async () => {
+  const h = harness(4);
+  for (const n of ["a", "b", "c"]) h.queue.push(item(n));
+  assertEquals([h.slots.get("a"), h.slots.get("b"), h.slots.get("c")], [[0], [1], [2]]);
+  await h.finish("b"); // slots 1 and 3 are free
+  h.queue.push(item("big", 2));
+  assertEquals(h.slots.get("big"), [1, 3], "no two consecutive slots are free: the lowest two");
+  await h.finish("a");
+  await h.finish("c");
+  h.queue.push(item("d", 2));
+  assertEquals(h.slots.get("d"), [0, 2], "0 and 2 are free, not consecutive");
+  await h.finish("big");
+  h.queue.push(item("e", 2));
+  assertEquals(h.slots.get("e"), [1, 3]);
+  await h.finish("d");
+  await h.finish("e");
+  h.queue.push(item("f", 3));
+  assertEquals(h.slots.get("f"), [0, 1, 2], "a run of three consecutive slots");
+  h.queue.push(item("g"));
+  assertEquals(h.slots.get("g"), [3]);
+  // Aborted tasks give their slots back too.
+  h.queue.closeSession(1);
+  h.queue.push(item("h", 4, 2));
+  assertEquals(h.slots.get("h"), [0, 1, 2, 3]);
 });

@@ -86,9 +86,9 @@ export class TaskRunner {
   }
 
   /** Queue runner: never rejects. */
-  run = (queued: QueuedTask, signal: AbortSignal): Promise<void> => {
+  run = (queued: QueuedTask, signal: AbortSignal, slots: number[] = []): Promise<void> => {
     this.#active++;
-    return this.#run(queued.task, signal, queued.allocation ?? { cpus: queued.cpus });
+    return this.#run(queued.task, signal, queued.allocation ?? { cpus: queued.cpus }, slots);
   };
 
   #settled(): void {
@@ -103,6 +103,7 @@ export class TaskRunner {
     task: AssignedTask,
     signal: AbortSignal,
     resources: ResourceAllocation,
+    slots: number[],
   ): Promise<void> {
     const { spec } = task;
     // A time limit aborts the attempt like a cancel, but the governor reports it as a failure.
@@ -121,7 +122,7 @@ export class TaskRunner {
     const t0 = performance.now();
     const startTime = new Date().toISOString();
     const { send } = this.#o;
-    send({ type: "task_started", task: spec.id, start_time: startTime });
+    send({ type: "task_started", task: spec.id, start_time: startTime, slots });
     const info = (): TaskInfo => ({
       governor: this.#o.governorId(),
       start_time: startTime,

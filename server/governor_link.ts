@@ -114,6 +114,8 @@ export class GovernorListener {
   readonly #connections = new Map<GovernorState, Connection>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastCheck = 0;
+  /** The server is stopping: governors that leave now leave in order. */
+  #stopping = false;
 
   constructor(
     readonly links: GovernorLinks,
@@ -127,8 +129,9 @@ export class GovernorListener {
     return this.heartbeatTimeoutMs / HEARTBEATS_PER_TIMEOUT;
   }
 
-  /** Stops watching heartbeats (the server stops). */
+  /** Stops watching heartbeats (the server stops): governors leaving now leave in order. */
   close(): void {
+    this.#stopping = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
@@ -210,11 +213,12 @@ export class GovernorListener {
     };
     // Code 1000: the governor closed it on purpose (it is stopping), which costs no crash.
     socket.onclose = (event) =>
-      drop(
+      this.#stopping ? drop("the server stopped", true) : drop(
         event.code === 1000 ? "the governor stopped" : "connection closed",
         event.code === 1000,
       );
-    socket.onerror = () => drop("connection error");
+    socket.onerror = () =>
+      this.#stopping ? drop("the server stopped", true) : drop("connection error");
     return response;
   }
 
@@ -277,6 +281,9 @@ export class GovernorListener {
     switch (message?.type) {
       case "task_started":
         if (!isId(message.task)) throw new Error("task_started: bad task id");
+        if (message.slots !== undefined && !isSlotList(message.slots, governor.cpus)) {
+          throw new Error("task_started: bad cpu slots");
+        }
         return r.taskStarted(governor, message);
       case "task_finished":
         if (!isId(message.task) || !Array.isArray(message.outputs)) {
@@ -319,4 +326,10 @@ export class GovernorListener {
         throw new Error(`unknown message type '${(message as { type?: string })?.type}'`);
     }
   }
+}
+
+/** Cpu slots of a governor with `cpus` cpus: distinct integers in 0..cpus-1. */
+function isSlotList(slots: unknown, cpus: number): slots is number[] {
+  return Array.isArray(slots) && slots.length <= cpus &&
+    slots.every((s, i) => Number.isInteger(s) && s >= 0 && s < cpus && slots.indexOf(s) === i);
 }

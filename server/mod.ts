@@ -19,6 +19,8 @@ export type { ServerOptions };
 const log = new Logger("server");
 /** SIGHUP too: a closed terminal must not leave the spool and the published secret behind. */
 const SHUTDOWN_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+/** How long a stopping server waits for its governors to leave before it closes its log. */
+const GOVERNORS_LEAVE_MS = 2000;
 
 export async function runServer(options: ServerOptions): Promise<void> {
   await Deno.mkdir(options.logDir, { recursive: true });
@@ -62,10 +64,13 @@ export async function runServer(options: ServerOptions): Promise<void> {
     reactor.releaseWaiters();
     // Let the shutdown frames leave before the listeners close.
     setTimeout(async () => {
-      await Promise.allSettled([main.shutdown(), http.shutdown()]);
-      spool.removeSync();
-      await withdrawn;
       if (eventLog) {
+        // The log is closed (checkpointed: events.db alone holds it all) while the client port
+        // still answers, so `rain stop` returns after it; governors leaving are logged first.
+        const deadline = Date.now() + GOVERNORS_LEAVE_MS;
+        while (reactor.governors.size > 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
         const time = Date.now();
         for (const session of reactor.sessions.values()) {
           if (session.error !== undefined) continue; // closed "Error" already
@@ -79,6 +84,9 @@ export async function runServer(options: ServerOptions): Promise<void> {
         }
         await eventLog.close();
       }
+      await Promise.allSettled([main.shutdown(), http.shutdown()]);
+      spool.removeSync();
+      await withdrawn;
       stopped();
     }, 50);
   };

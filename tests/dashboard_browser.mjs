@@ -6,6 +6,7 @@
 // json: {"scenario": "views" | "live" | "postmortem" | "report", "url": ..., ...}; see each
 // scenario below for its fields. "screenshots": DIR saves a PNG of every view there.
 // Prints one line per check; exits 0 when every check passed, 1 otherwise.
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -134,8 +135,15 @@ async function views() {
   await page.click("button[title^='show everything']");
   const bars2 = await canvasBars();
   await page.mouse.move(box.x + bars2.at.x, box.y + bars2.at.y);
-  await page.waitForTimeout(100);
+  await page.locator(".tooltip:not([hidden])").waitFor();
   check(await page.locator(".tooltip:not([hidden])").count() === 1, "stream: hovering a bar shows its task");
+  await checkTooltipInside("stream");
+  await page.mouse.wheel(0, -300);
+  await page.locator(".tooltip").waitFor({ state: "hidden" });
+  check(true, "stream: the tooltip is gone after a zoom");
+  await page.click("button[title^='show everything']");
+  await page.mouse.move(box.x + bars2.at.x, box.y + bars2.at.y);
+  await page.locator(".tooltip:not([hidden])").waitFor();
   await page.mouse.click(box.x + bars2.at.x, box.y + bars2.at.y);
   await page.waitForFunction(() => /#\/s\/\d+\/task\/\d+/.test(location.hash));
   await waitText(".task-view h2", /Task \d+\/\d+: /, "stream: clicking a bar opens the inspector");
@@ -177,31 +185,20 @@ async function views() {
 }
 
 async function live() {
-  const { url, session, total } = args;
+  // The test holds the first wave of tasks (`running` of them run) until the page shows them,
+  // which the page tells by creating the file `handshake`; then they and the rest finish.
+  const { url, session, running, total, handshake } = args;
   await page.goto(`${url}#/s/${session}/stream`);
   await page.evaluate(() => (window.__noReload = true));
-  // The task stream grows while the tasks run...
-  const streamCounts = new Set();
-  for (let deadline = Date.now() + 20_000; Date.now() < deadline;) {
-    const bar = await page.locator(".stream-view .toolbar").first().innerText().catch(() => "");
-    const m = /([\d,]+) tasks/.exec(bar);
-    if (m && m[1] !== "0") streamCounts.add(m[1]);
-    if (streamCounts.size >= 2 || (m && m[1] === String(total))) break;
-    await page.waitForTimeout(100);
-  }
-  check(streamCounts.size >= 2, `live: the task stream grew (${[...streamCounts].join(", ")} tasks)`);
-  // ... and the summary follows the session to its end, without a reload.
+  await waitText(".stream-view .toolbar", new RegExp(`(^|[^\\d,])${running} tasks, ${running} running`),
+    "live: the stream shows the first wave running");
+  const lanes = await page.locator("canvas.stream-canvas").getAttribute("data-lanes");
+  check(Number(lanes) === running, `live: one lane per cpu (${lanes})`);
+  writeFileSync(handshake, "seen\n");
+  // ... and follows the session to its end, without a reload.
+  await waitText(".stream-view .toolbar", new RegExp(`(^|[^\\d,])${total} tasks`), "live: the stream grew to every task");
   await tab("summary");
-  const seen = new Set();
-  let last = "";
-  for (let deadline = Date.now() + 30_000; Date.now() < deadline;) {
-    last = await page.locator(".progress-text").first().innerText().catch(() => "");
-    const m = /([\d,]+) of ([\d,]+) tasks finished/.exec(last);
-    if (m) seen.add(m[1]);
-    if (m && m[1] === String(total) && m[2] === String(total)) break;
-    await page.waitForTimeout(100);
-  }
-  check(last.startsWith(`${total} of ${total}`), `live: the summary reaches ${total} of ${total} (${last})`);
+  await waitText(".progress-text", new RegExp(`^${total} of ${total} tasks finished`), `live: the summary reaches ${total} of ${total}`);
   check(await page.evaluate(() => window.__noReload === true), "live: the page was not reloaded");
   await waitText(".session-bar", /closed|finished/, "live: the session's status follows");
   await tab("stream");
@@ -226,7 +223,10 @@ async function postmortem() {
   await page.waitForSelector("svg.graph .node");
   await page.click("a.nav:has-text('Governors')");
   await page.waitForSelector(".governor-card svg.chart");
-  await waitText(".governor-card", /stopped|lost/, "post-mortem: governors are stopped");
+  await waitText(".governor-card", /stopped/, "post-mortem: governors are stopped");
+  const cards = await page.locator(".governor-card .card-head").allInnerTexts();
+  check(cards.length === 2 && cards.every((c) => /stopped/.test(c) && !/\blost\b/.test(c)),
+    `post-mortem: a clean rain stop shows every governor stopped, none lost (${JSON.stringify(cards)})`);
 }
 
 async function report() {
@@ -260,7 +260,144 @@ async function report() {
   check(requests.length === 0, `report: nothing fetched from the network (${requests.join(", ")})`);
 }
 
-const scenarios = { views, live, postmortem, report };
+/** The tooltip is whole inside the window (not clipped by the short canvas it describes). */
+async function checkTooltipInside(what) {
+  const box = await page.evaluate(() => {
+    const t = document.querySelector(".tooltip:not([hidden])");
+    const r = t.getBoundingClientRect();
+    const canvas = document.querySelector("canvas.stream-canvas").getBoundingClientRect();
+    return {
+      left: r.left, top: r.top, right: r.right, bottom: r.bottom, height: r.height,
+      position: getComputedStyle(t).position, vw: document.documentElement.clientWidth,
+      vh: document.documentElement.clientHeight, canvasBottom: canvas.bottom,
+    };
+  });
+  check(box.height > 20 && box.left >= 0 && box.top >= 0 && box.right <= box.vw && box.bottom <= box.vh,
+    `${what}: the tooltip is inside the window (${JSON.stringify(box)})`);
+  // An absolutely placed tooltip is clipped by the canvas' box (overflow hidden); a fixed one not.
+  check(box.position === "fixed" || box.bottom <= box.canvasBottom,
+    `${what}: the tooltip is not clipped by the canvas (${box.position})`);
+}
+
+/** The page is no wider than the window (no horizontal scroll of the whole page). */
+async function checkNoWidening(what) {
+  const w = await page.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    window: document.documentElement.clientWidth,
+    header: document.querySelector("header.top")?.getBoundingClientRect().width ?? 0,
+  }));
+  check(w.page <= w.window && w.header >= w.window - 1,
+    `${what}: the page stays within the window and its header (${JSON.stringify(w)})`);
+}
+
+async function lanes() {
+  const { url, session, cpus } = args;
+  await page.goto(`${url}#/s/${session}/stream`);
+  await waitForBars("tiny tasks");
+  const drawn = await page.locator("canvas.stream-canvas").getAttribute("data-lanes");
+  check(Number(drawn) === cpus, `lanes: ${drawn} cpu rows drawn for ${cpus} cpus`);
+  await waitText(".stream-view .toolbar", /600 tasks/, "lanes: every task is in the stream");
+}
+
+async function ended() {
+  const { url, session, cancelled } = args;
+  await page.goto(`${url}#/s/${session}`);
+  await waitText(".stat", new RegExp(`^${cancelled}cancelled$`, "i"), "ended: the summary counts the cancelled tasks");
+  await waitText(".stat", /^0running$/i, "ended: nothing running in the summary");
+  check(!(await page.locator(".stat").allInnerTexts()).some((t) => /waiting/i.test(t)), "ended: no task is waiting");
+  await tab("groups");
+  await page.waitForSelector("table.groups-table tbody tr");
+  const heads = await page.locator("table.groups-table th").allInnerTexts();
+  check(heads.includes("Cancelled") && !heads.includes("Running"), `ended: groups count cancelled tasks (${heads.join("|")})`);
+  const col = heads.indexOf("Cancelled");
+  const cells = await page.locator(`table.groups-table tbody td:nth-child(${col + 1})`).allInnerTexts();
+  const sum = cells.reduce((n, c) => n + Number(c.replace(/,/g, "")), 0);
+  check(sum === cancelled, `ended: the groups' cancelled tasks add up to the summary's (${cells.join(", ")})`);
+  await page.click('tr[data-group="use-input"]');
+  await waitText(".group-detail", /cancelled|no task/i, "ended: a never-run group");
+  await tab("stream");
+  await waitForBars("ended stream");
+  const bar = await text(".stream-view .toolbar");
+  check(!/running/.test(bar), `ended: the stream shows nothing running (${bar})`);
+  await tab("graph");
+  await page.waitForSelector("svg.graph .node");
+  await page.click("button.toggle:has-text('Tasks')");
+  await page.waitForSelector("svg.graph .task-node");
+  check((await count("svg.graph .task-node.state-cancelled")) === cancelled, "ended: the graph marks the cancelled tasks");
+  check((await count("svg.graph .task-node.state-waiting, svg.graph .task-node.state-running")) === 0, "ended: no task waits or runs in the graph");
+}
+
+async function inspector() {
+  const { url, session, task, etl, error_start } = args;
+  await page.goto(`${url}#/s/${session}/task/${task}`);
+  await waitText(".task-error", new RegExp(error_start), "inspector: the long error is shown");
+  await checkNoWidening("inspector with a 3,000-character error line");
+  const err = await page.evaluate(() => {
+    const e = document.querySelector(".task-error");
+    return { scroll: e.scrollWidth, client: e.clientWidth };
+  });
+  check(err.scroll <= err.client + 1, `inspector: the error wraps inside its box (${JSON.stringify(err)})`);
+  const argsText = await text(".args-table");
+  check(/count\s+3/.test(argsText), `inspector: an int argument decoded (${argsText})`);
+  check(/label\s+'sample-a'/.test(argsText), "inspector: a string argument decoded");
+  check(/data\s+<input 1>/.test(argsText), "inspector: a data object argument names its input");
+  check(/options\s+\{'depth': \[1, 2\.5\], 'fast': True\}/.test(argsText), "inspector: a dict argument decoded");
+  const spec = await text(".spec-json");
+  check(!/gAV/.test(spec), "inspector: no base64 pickle in the spec");
+  await waitText("h3", /^Inputs \(1\)$/, "inspector: the pickled function is not an input");
+  await waitText(".facts", /function\s*analyse \(pickled/, "inspector: the function is named");
+  await shot("inspector");
+  // One id format everywhere: session/task.
+  await page.goto(`${url}#/s/${etl}/groups/generate`);
+  await page.waitForSelector(".group-detail tbody tr a");
+  const first = await page.locator(".group-detail tbody tr a").first().innerText();
+  await page.locator(".group-detail tbody tr a").first().click();
+  await waitText(".task-view h2", new RegExp(`Task ${first}:`), "inspector: the task of the group list");
+  const consumers = await page.locator("h3:has-text('Outputs') + table a").allInnerTexts();
+  check(consumers.length > 0 && consumers.every((c) => new RegExp(`^${etl}/\\d+$`).test(c)),
+    `inspector: consumers read session/task (${consumers.join(", ")})`);
+}
+
+async function graph() {
+  const { url, wide, tasks, etl, etl_tasks } = args;
+  await page.goto(`${url}#/s/${wide}/graph`);
+  await page.waitForSelector("svg.graph .node");
+  check((await count("svg.graph .group-node")) === 2 && (await count("svg.graph .task-node")) === 0,
+    `graph: a ${tasks}-task graph with a layer of ${tasks - 1} opens grouped`);
+  await page.click("button.toggle:has-text('Tasks')");
+  await page.waitForSelector("svg.graph .task-node");
+  check((await count("svg.graph .task-node")) === tasks, "graph: its tasks on demand");
+  await page.goto(`${url}#/s/${etl}/graph`);
+  await page.waitForSelector("svg.graph .node");
+  check((await count("svg.graph .task-node")) === etl_tasks, `graph: the ${etl_tasks}-task ETL graph opens task by task`);
+  const width = await page.evaluate(() => {
+    const n = document.querySelector("svg.graph .task-node rect");
+    return n.getBoundingClientRect().width;
+  });
+  check(width >= 80, `graph: its boxes are readable (${width.toFixed(0)} px wide)`);
+}
+
+async function narrow() {
+  const { url, etl, python, python_task } = args;
+  await page.setViewportSize({ width: 800, height: 800 });
+  await page.goto(url);
+  await page.waitForSelector("table.sessions-table tbody tr");
+  await checkNoWidening("sessions at 800 px");
+  await page.goto(`${url}#/s/${etl}`);
+  await page.waitForSelector(".progress-text");
+  await checkNoWidening("summary at 800 px");
+  await page.goto(`${url}#/s/${etl}/groups`);
+  await page.waitForSelector("table.groups-table tbody tr");
+  await checkNoWidening("task groups at 800 px");
+  await page.goto(`${url}#/s/${python}/task/${python_task}`);
+  await page.waitForSelector(".task-error");
+  await checkNoWidening("inspector at 800 px");
+  await page.click("a.nav:has-text('Governors')");
+  await page.waitForSelector(".governor-card");
+  await checkNoWidening("governors at 800 px");
+}
+
+const scenarios = { views, live, postmortem, report, lanes, ended, inspector, graph, narrow };
 try {
   await scenarios[args.scenario]();
 } catch (e) {

@@ -121,8 +121,7 @@ export class StreamModel {
     };
     for (const g of governors) ensure(g.governor, Math.max(0, Math.max(g.cpus, g.lanes ?? 0) - 1));
     for (const t of this.tasks.values()) {
-      const cpus = Math.max(1, t.cpus ?? 1);
-      for (let c = 0; c < cpus; c++) ensure(t.governor, t.cpu + c).cpus[t.cpu + c]!.push(t); // ensure() made it
+      for (const lane of lanesOf(t)) ensure(t.governor, lane).cpus[lane]!.push(t); // ensure() made it
       if (t.end === null) this.#hasRunning = true;
     }
     this.transfers.forEach((t, i) => ensure(t.to, 0).transfers.push(i));
@@ -179,6 +178,13 @@ export class StreamModel {
     return lanes;
   }
   #hasRunning = false;
+}
+
+/** The cpu lanes of a task: the slots it ran on, else `cpu..cpu+cpus-1`. */
+export function lanesOf(t: StreamTask): number[] {
+  if (t.slots !== undefined && t.slots.length > 0) return t.slots;
+  const cpus = Math.max(1, t.cpus ?? 1);
+  return Array.from({ length: cpus }, (_, c) => t.cpu + c);
 }
 
 /** First index `i` with `arr[i] >= value` (arr ascending). */

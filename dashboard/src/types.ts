@@ -17,8 +17,10 @@ export interface SessionRow {
   tasks_total: number;
   tasks_finished: number;
   tasks_failed: number;
-  /** Tasks running now. */
+  /** Tasks running now (0 once the session ended). */
   tasks_running: number;
+  /** Tasks that had not finished when the session ended (they never will). */
+  tasks_cancelled: number;
   error?: string;
 }
 
@@ -43,6 +45,8 @@ export interface TaskGroup {
   finished: number;
   failed: number;
   running: number;
+  /** Not finished when the session ended. */
+  cancelled: number;
   duration_mean: number | null;
   duration_max: number | null;
   duration_total: number | null;
@@ -58,6 +62,10 @@ export interface StreamTask {
   start: number;
   end: number | null;
   failed: boolean;
+  /** Not finished when its session ended; `end` is the session's end. */
+  cancelled?: true;
+  /** Every cpu slot of a task on more than one (`cpu` is the first). */
+  slots?: number[];
   /** cpus the task uses (lanes cpu..cpu+cpus-1); 1 when absent. */
   cpus?: number;
 }
@@ -65,7 +73,7 @@ export interface StreamTask {
 export interface TaskStream {
   start: string;
   end: string | null;
-  /** `lanes`: rows needed on that governor (≥ cpus). */
+  /** `lanes`: rows of that governor (its cpus). */
   governors: { governor: string; cpus: number; lanes: number }[];
   tasks: StreamTask[];
   truncated: boolean;
@@ -85,6 +93,7 @@ export interface GraphGroup {
   count: number;
   finished: number;
   failed: number;
+  cancelled: number;
   running?: number;
 }
 
@@ -132,6 +141,8 @@ export interface GovernorRow {
   added: string;
   removed?: string;
   error?: string;
+  /** With `removed`: it stopped on purpose, not lost. */
+  stopped?: boolean;
 }
 
 export interface MonitoringPoint {

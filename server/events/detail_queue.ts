@@ -11,7 +11,7 @@ import type { SessionDetail, SubmitSpecs, SubmittedObject, SubmittedTask } from 
 enum Kind {
   /** refs `tasks, objects, specs`; numbers `time` */
   Submit,
-  /** numbers `task`; strings `governor, start_time` */
+  /** numbers `task, slot count, slots…`; strings `governor, start_time` */
   Started,
   /** numbers `time, task, duration, outputs…`; strings `governor, start_time` */
   FinishedSimple,
@@ -29,6 +29,11 @@ export class DetailQueue {
   /** Tasks of the submits queued (counted in the details' memory budget already). */
   queuedTasks = 0;
 
+  /** Events not applied to the details yet. */
+  get pending(): boolean {
+    return this.#k < this.#kinds.length;
+  }
+
   submitted(
     time: number,
     tasks: readonly SubmittedTask[],
@@ -41,9 +46,10 @@ export class DetailQueue {
     this.queuedTasks += tasks.length;
   }
 
-  started(task: number, governor: string, startTime: string): void {
+  started(task: number, governor: string, startTime: string, slots?: readonly number[]): void {
     this.#kinds.push(Kind.Started);
-    this.#numbers.push(task);
+    this.#numbers.push(task, slots?.length ?? 0);
+    if (slots !== undefined) { for (const slot of slots) this.#numbers.push(slot); }
     this.#strings.push(governor, startTime);
   }
 
@@ -131,8 +137,11 @@ export class DetailQueue {
         }
         case Kind.Started: {
           const task = num();
+          const count = num();
+          const slots = count === 0 ? undefined : new Array<number>(count);
+          for (let i = 0; i < count; i++) slots![i] = num();
           const governor = str();
-          detail.started(task, governor, str());
+          detail.started(task, governor, str(), slots);
           break;
         }
         case Kind.FinishedSimple: {

@@ -56,7 +56,14 @@ export type PendingEvent =
     cpus: number;
     executors: string[];
   }
-  | { type: "GovernorRemoved"; time: number; governor: GovernorId; error: string }
+  | {
+    type: "GovernorRemoved";
+    time: number;
+    governor: GovernorId;
+    error: string;
+    /** It stopped on purpose (rain stop, drain, SIGINT, the server stopping): not lost. */
+    orderly?: boolean;
+  }
   | { type: "ClientNew" | "ClientRemoved"; time: number; client: ClientId }
   | {
     type: "SessionNew";
@@ -81,6 +88,8 @@ export type PendingEvent =
     task: number;
     governor: GovernorId;
     start_time: string;
+    /** The governor's cpu slots it runs on (absent: not reported). */
+    slots?: readonly number[];
   }
   | {
     type: "TaskFinished";

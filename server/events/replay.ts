@@ -12,6 +12,9 @@ import { SessionDetail, type SubmittedTask, type ViewModel } from "./view_model.
 
 type Json = Record<string, unknown>;
 
+/** The reasons of governors that left in order, in logs written before `orderly` was. */
+const ORDERLY_REASONS = new Set(["the governor stopped", "the server stopped"]);
+
 function isRecord(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -118,6 +121,7 @@ export function loadLight(db: DatabaseSync, model: ViewModel, afterId = 0): numb
           time,
           governor: String(e.governor),
           error: String(e.error ?? ""),
+          orderly: e.orderly === true || ORDERLY_REASONS.has(String(e.error)),
         });
         break;
     }
@@ -169,7 +173,10 @@ export function replayDetail(
         const id = localId(e.task);
         const info = isRecord(e.info) ? e.info : {};
         if (id === undefined) break;
-        detail.started(id, String(info.governor ?? ""), String(info.start_time ?? ""));
+        const slots = Array.isArray(info.slots) && info.slots.every(Number.isInteger)
+          ? info.slots as number[]
+          : undefined;
+        detail.started(id, String(info.governor ?? ""), String(info.start_time ?? ""), slots);
         break;
       }
       case "TaskFinished": {

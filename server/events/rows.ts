@@ -25,15 +25,21 @@ export class IsoClock {
   }
 }
 
+/** `slots`: the governor's cpu slots it runs on (`info.slots`; none: not reported). */
 export function taskStartedJson(
   session: number,
   task: number,
   governor: string,
   startTime: string,
+  slots?: ArrayLike<number>,
 ): string {
+  let slotsJson = "";
+  if (slots !== undefined && slots.length > 0) {
+    slotsJson = `,"slots":[${Array.prototype.join.call(slots, ",")}]`;
+  }
   return `{"type":"TaskStarted","task":[${session},${task}],"info":{"governor":${
     JSON.stringify(governor)
-  },"start_time":${JSON.stringify(startTime)}}}`;
+  },"start_time":${JSON.stringify(startTime)}${slotsJson}}}`;
 }
 
 /** `infoJson`: the TaskInfo as JSON; `outputs`: `[id, size]` pairs (absent for a failure). */
@@ -77,7 +83,12 @@ export function toRow(e: PendingEvent, clock: IsoClock): EventRow {
   const ts = clock.iso(e.time);
   switch (e.type) {
     case "TaskStarted":
-      return [ts, e.type, e.session, taskStartedJson(e.session, e.task, e.governor, e.start_time)];
+      return [
+        ts,
+        e.type,
+        e.session,
+        taskStartedJson(e.session, e.task, e.governor, e.start_time, e.slots),
+      ];
     case "TaskFinished":
       return [
         ts,
@@ -116,7 +127,12 @@ export function toRow(e: PendingEvent, clock: IsoClock): EventRow {
         ts,
         e.type,
         null,
-        JSON.stringify({ type: e.type, governor: e.governor, error: e.error }),
+        JSON.stringify({
+          type: e.type,
+          governor: e.governor,
+          error: e.error,
+          ...(e.orderly ? { orderly: true } : {}),
+        }),
       ];
     case "ClientNew":
     case "ClientRemoved":
@@ -219,7 +235,7 @@ export function toRow(e: PendingEvent, clock: IsoClock): EventRow {
 export enum RowKind {
   /** A ready row: numbers `time, session (-1: null)`; strings `event_type, event JSON`. */
   Ready = 0,
-  /** numbers `time, session, task`; strings `governor, start_time`. */
+  /** numbers `time, session, task, slot count, slots…`; strings `governor, start_time`. */
   TaskStarted = 1,
   /** numbers `time, session, task, duration, outputs…`; strings `governor, start_time`. */
   TaskFinishedSimple = 2,
@@ -243,6 +259,9 @@ export function encodeEvent(c: RowColumns, e: PendingEvent, clock: IsoClock): vo
   if (e.type === "TaskStarted") {
     c.kinds.push(RowKind.TaskStarted);
     c.numbers.push(e.time, e.session, e.task);
+    const slots = e.slots ?? NO_SLOTS;
+    c.numbers.push(slots.length);
+    for (let i = 0; i < slots.length; i++) c.numbers.push(slots[i]!);
     c.strings.push(e.governor, e.start_time);
     return;
   }
@@ -307,8 +326,15 @@ export function decodeColumns(
     }
     const task = num();
     if (kind === RowKind.TaskStarted) {
+      const slots: number[] = new Array(num());
+      for (let i = 0; i < slots.length; i++) slots[i] = num();
       const governor = str();
-      rows[r] = [ts, "TaskStarted", session, taskStartedJson(session, task, governor, str())];
+      rows[r] = [
+        ts,
+        "TaskStarted",
+        session,
+        taskStartedJson(session, task, governor, str(), slots),
+      ];
       continue;
     }
     let infoJson: string;
@@ -331,3 +357,4 @@ export function decodeColumns(
 }
 
 const FAILED: RowCounts = { failed: 1 };
+const NO_SLOTS: readonly number[] = [];

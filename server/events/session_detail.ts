@@ -44,6 +44,9 @@ export interface TaskEntry {
   duration?: number;
   /** The finished info when it is more than `{governor, start_time, duration}`. */
   info?: Readonly<TaskInfo>;
+  /** The governor's cpu slots its (last) attempt ran on, as the governor reported them. */
+  slots?: readonly number[];
+  /** First stream lane (the first slot, or a lane given by views.ts when none was reported). */
   lane: number;
 }
 
@@ -169,16 +172,18 @@ export class SessionDetail {
     }
   }
 
-  started(id: number, governor: string, startTime: string): void {
+  /** A task's attempt started (again, when its last one was retried or requeued). */
+  started(id: number, governor: string, startTime: string, slots?: readonly number[]): void {
     const task = this.tasks.get(id);
-    if (!task || task.state !== "waiting") return;
+    if (!task || (task.state !== "waiting" && task.state !== "running")) return;
+    if (task.state === "waiting") this.groups[task.group]!.running++;
     task.state = "running";
     task.governor = governor;
     task.startTime = startTime;
     task.start = Date.parse(startTime);
+    task.slots = slots;
     this.governors.add(governor);
     if (task.start < this.firstStart) this.firstStart = task.start;
-    this.groups[task.group]!.running++;
     this.version++;
   }
 

@@ -65,6 +65,8 @@ export interface GovernorAggregate {
   added: number;
   removed?: number;
   error?: string;
+  /** It left on purpose (stopped, drained), not lost. */
+  orderly?: boolean;
 }
 
 /** Tasks, objects or events indexed between two yields (about 10 ms). */
@@ -122,6 +124,7 @@ export class ViewModel {
         if (g) {
           g.removed = e.time;
           g.error = e.error;
+          g.orderly = e.orderly === true;
         }
         return;
       }
@@ -144,7 +147,7 @@ export class ViewModel {
         const s = this.#touch(e.session, e.time);
         if (!s) return;
         s.started++;
-        s.queue?.started(e.task, e.governor, e.start_time);
+        s.queue?.started(e.task, e.governor, e.start_time, e.slots);
         return;
       }
       case "TaskFinished": {

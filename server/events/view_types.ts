@@ -20,7 +20,10 @@ export interface SessionRow {
   tasks_total: number;
   tasks_finished: number;
   tasks_failed: number;
+  /** 0 once the session ended. */
   tasks_running: number;
+  /** Tasks that had not finished when the session ended (they never will); 0 while open. */
+  tasks_cancelled: number;
   error?: string;
 }
 
@@ -45,6 +48,8 @@ export interface TaskGroup {
   finished: number;
   failed: number;
   running: number;
+  /** Not finished when the session ended; 0 while open. */
+  cancelled: number;
   duration_mean: number;
   duration_max: number;
   duration_total: number;
@@ -61,7 +66,11 @@ export interface StreamTask {
   start: number;
   end: number | null;
   failed: boolean;
-  /** cpus the task uses (lanes cpu..cpu+cpus-1); not sent by this server (1 lane per task). */
+  /** It had not finished when its session ended (it never will); `end` is the session's end. */
+  cancelled?: true;
+  /** Every cpu slot of a task on more than one (`cpu` is the first); absent: `cpu` only. */
+  slots?: number[];
+  /** cpus the task uses (lanes cpu..cpu+cpus-1); not sent by this server (see `slots`). */
   cpus?: number;
 }
 
@@ -69,7 +78,7 @@ export interface StreamTask {
 export interface TaskStream {
   start: string;
   end: string;
-  /** `lanes`: rows needed on that governor (≥ cpus). */
+  /** `lanes`: rows of that governor: its cpus (more only for slots of an older log's tasks). */
   governors: { governor: string; cpus: number; lanes: number }[];
   tasks: StreamTask[];
   /** More tasks overlap the window than `limit`: the longest are sent. */
@@ -93,6 +102,7 @@ export interface GraphGroup {
   count: number;
   finished: number;
   failed: number;
+  cancelled: number;
 }
 
 export interface GraphTask {
@@ -111,7 +121,8 @@ export interface TaskGraph {
   tasks?: GraphTask[];
 }
 
-export type TaskState = "waiting" | "running" | "finished" | "failed";
+/** `cancelled`: not finished when its session ended (failed, closed or lost). */
+export type TaskState = "waiting" | "running" | "finished" | "failed" | "cancelled";
 
 /** `GET /api/v1/sessions/<sid>/tasks/<id>` */
 export interface TaskDetail {
@@ -149,7 +160,10 @@ export interface GovernorRow {
   executors: string[];
   added: string;
   removed?: string;
+  /** Why it left. */
   error?: string;
+  /** With `removed`: it stopped on purpose (rain stop, drain, the server stopping), not lost. */
+  stopped?: boolean;
 }
 
 export interface MonitoringPoint {

@@ -18,9 +18,11 @@ import type {
   SessionRow,
   SessionStatus,
   SessionSummary,
+  StreamTask,
   TaskDetail,
   TaskGraph,
   TaskGroup,
+  TaskState,
   TaskStream,
   Transfer,
 } from "./view_types.ts";
@@ -53,7 +55,13 @@ export function sessionRow(s: SessionAggregate): SessionRow {
     tasks_finished: s.finished,
     tasks_failed: s.failed,
     tasks_running: Math.max(0, s.started - s.finished - s.failed),
+    tasks_cancelled: 0,
   };
+  if (s.closed !== undefined) {
+    // Nothing runs in an ended session: what had not finished never will.
+    row.tasks_running = 0;
+    row.tasks_cancelled = Math.max(0, s.tasksTotal - s.finished - s.failed);
+  }
   if (s.closed !== undefined) row.closed = iso(s.closed);
   if (status === "failed" && s.message) row.error = s.message;
   return row;
@@ -61,7 +69,31 @@ export function sessionRow(s: SessionAggregate): SessionRow {
 
 /** Every session, oldest first. */
 export function sessionsView(model: ViewModel): SessionRow[] {
-  return [...model.sessions.values()].map(sessionRow);
+  return [...model.sessions.values()].map((s) => {
+    const row = sessionRow(s);
+    // Live details indexed up to the last event count as the summary does (nothing is indexed
+    // here; post-mortem details may lag the log's newest rows, its counts do not).
+    if (s.detail !== undefined && s.queue?.pending === false) countTasks(row, s, s.detail);
+    return row;
+  });
+}
+
+/**
+ * The row's task counts from the session's tasks when every one is indexed (as the groups and
+ * the stream count them): a task run twice (retried, re-run for a lost object) is one task.
+ */
+function countTasks(row: SessionRow, s: SessionAggregate, d: SessionDetail): void {
+  if (d.tasks.size !== s.tasksTotal || d.tasks.size === 0) return;
+  let finished = 0, failed = 0, running = 0;
+  for (const g of d.groups) {
+    finished += g.finished;
+    failed += g.failed;
+    running += g.running;
+  }
+  row.tasks_finished = finished;
+  row.tasks_failed = failed;
+  if (s.closed === undefined) row.tasks_running = running;
+  else row.tasks_cancelled = Math.max(0, s.tasksTotal - finished - failed);
 }
 
 export function governorsView(model: ViewModel): GovernorRow[] {
@@ -75,6 +107,7 @@ export function governorsView(model: ViewModel): GovernorRow[] {
     if (g.removed !== undefined) {
       row.removed = iso(g.removed);
       row.error = g.error;
+      row.stopped = g.orderly === true;
     }
     return row;
   });
@@ -88,8 +121,10 @@ export interface SessionView {
 
 export function summaryView({ session: s, detail: d }: SessionView): SessionSummary {
   const end = s.closed ?? Math.max(s.last, d.lastEnd);
+  const row = sessionRow(s);
+  countTasks(row, s, d);
   return {
-    ...sessionRow(s),
+    ...row,
     objects_total: s.objectsTotal,
     bytes: d.bytes,
     governors: [...d.governors].sort(),
@@ -100,7 +135,8 @@ export function summaryView({ session: s, detail: d }: SessionView): SessionSumm
   };
 }
 
-export function taskGroupsView({ detail }: SessionView): TaskGroup[] {
+export function taskGroupsView({ session: s, detail }: SessionView): TaskGroup[] {
+  const ended = s.closed !== undefined;
   return detail.groups.map((g) => {
     const done = g.finished + g.failed;
     return {
@@ -109,7 +145,8 @@ export function taskGroupsView({ detail }: SessionView): TaskGroup[] {
       count: g.count,
       finished: g.finished,
       failed: g.failed,
-      running: g.running,
+      running: ended ? 0 : g.running,
+      cancelled: ended ? g.count - done : 0,
       duration_mean: done ? round(g.durationTotal / done) : 0,
       duration_max: round(g.durationMax),
       duration_total: round(g.durationTotal),
@@ -118,13 +155,18 @@ export function taskGroupsView({ detail }: SessionView): TaskGroup[] {
   });
 }
 
-/** Lanes used per governor, by detail (recomputed when its started tasks changed). */
-const laneCache = new WeakMap<SessionDetail, { version: number; lanes: Map<string, number> }>();
+/** Lanes per governor, by detail (recomputed when its started tasks or the cpus changed). */
+const laneCache = new WeakMap<
+  SessionDetail,
+  { version: number; cpusKey: string; lanes: Map<string, number> }
+>();
 
-/** Gives every started task a cpu lane on its governor (greedy by start time). */
-function assignLanes(detail: SessionDetail): Map<string, number> {
-  const cached = laneCache.get(detail);
-  if (cached && cached.version === detail.version) return cached.lanes;
+/**
+ * Gives every started task its cpu lane on its governor: the first cpu slot the governor
+ * reported. Tasks without one (logs of older servers) get a lane greedily by start time, never
+ * more lanes than the governor has cpus (a task starts on the lane free first).
+ */
+function assignLanes(detail: SessionDetail, cpusOf: (g: string) => number): Map<string, number> {
   const byGovernor = new Map<string, TaskEntry[]>();
   for (const t of detail.tasks.values()) {
     if (t.start === undefined || !Number.isFinite(t.start) || !t.governor) continue;
@@ -132,19 +174,37 @@ function assignLanes(detail: SessionDetail): Map<string, number> {
     if (!list) byGovernor.set(t.governor, list = []);
     list.push(t);
   }
+  const cpusKey = [...byGovernor.keys()].map(cpusOf).join(",");
+  const cached = laneCache.get(detail);
+  if (cached && cached.version === detail.version && cached.cpusKey === cpusKey) {
+    return cached.lanes;
+  }
   const lanes = new Map<string, number>();
   for (const [governor, list] of byGovernor) {
-    list.sort((a, b) => a.start! - b.start! || a.id - b.id);
-    const busyUntil: number[] = [];
+    const cpus = cpusOf(governor);
+    let used = cpus;
+    const unplaced: TaskEntry[] = [];
     for (const t of list) {
+      const slots = t.slots;
+      if (slots !== undefined && slots.length > 0) {
+        t.lane = slots[0]!;
+        for (const slot of slots) used = Math.max(used, slot + 1);
+      } else {
+        unplaced.push(t);
+      }
+    }
+    unplaced.sort((a, b) => a.start! - b.start! || a.id - b.id);
+    const busyUntil: number[] = [];
+    for (const t of unplaced) {
       let lane = busyUntil.findIndex((end) => end <= t.start!);
-      if (lane < 0) lane = busyUntil.push(0) - 1;
-      busyUntil[lane] = t.end ?? Infinity;
+      if (lane < 0 && (cpus <= 0 || busyUntil.length < cpus)) lane = busyUntil.push(0) - 1;
+      if (lane < 0) lane = busyUntil.indexOf(Math.min(...busyUntil));
+      busyUntil[lane] = Math.max(busyUntil[lane]!, t.end ?? Infinity);
       t.lane = lane;
     }
-    lanes.set(governor, busyUntil.length);
+    lanes.set(governor, Math.max(used, busyUntil.length));
   }
-  laneCache.set(detail, { version: detail.version, lanes });
+  laneCache.set(detail, { version: detail.version, cpusKey, lanes });
   return lanes;
 }
 
@@ -159,7 +219,8 @@ export function taskStreamView(
   to = Infinity,
   limit = 5000,
 ): TaskStream {
-  const lanes = assignLanes(detail);
+  const cpus = (g: string) => model.governors.get(g)?.cpus ?? 0;
+  const lanes = assignLanes(detail, cpus);
   const base = s.created;
   const lo = base + from * 1000;
   const hi = base + to * 1000;
@@ -176,7 +237,6 @@ export function taskStreamView(
     rows = rows.slice(0, limit);
   }
   rows.sort((a, b) => a.start! - b.start! || a.id - b.id);
-  const cpus = (g: string) => model.governors.get(g)?.cpus ?? 0;
   const end = s.closed ?? Math.max(s.last, detail.lastEnd);
   return {
     start: iso(base)!,
@@ -186,21 +246,43 @@ export function taskStreamView(
       cpus: cpus(governor),
       lanes: Math.max(used, cpus(governor)),
     })),
-    tasks: rows.map((t) => ({
-      id: t.id,
-      name: detail.groups[t.group]!.name,
-      governor: t.governor!,
-      cpu: t.lane,
-      start: round((t.start! - base) / 1000),
-      end: t.end === undefined ? null : round((t.end - base) / 1000),
-      failed: t.state === "failed",
-    })),
+    tasks: rows.map((t) => {
+      const state = taskState(s, t);
+      // A task the session's end interrupted ends there (it was killed then).
+      const stop = t.end ?? (state === "cancelled" ? Math.max(end, t.start!) : undefined);
+      const row: StreamTask = {
+        id: t.id,
+        name: detail.groups[t.group]!.name,
+        governor: t.governor!,
+        cpu: t.lane,
+        start: round((t.start! - base) / 1000),
+        end: stop === undefined ? null : round((stop - base) / 1000),
+        failed: state === "failed",
+      };
+      if (state === "cancelled") row.cancelled = true;
+      if (t.slots !== undefined && t.slots.length > 1) row.slots = [...t.slots];
+      return row;
+    }),
     truncated,
   };
 }
 
+/**
+ * A task's state as the views show it: one that had not finished when its session ended (failed,
+ * closed or lost) never will: "cancelled", whatever its last event said.
+ */
+export function taskState(s: SessionAggregate, t: TaskEntry): TaskState {
+  if (s.closed !== undefined && (t.state === "waiting" || t.state === "running")) {
+    return "cancelled";
+  }
+  return t.state;
+}
+
 /** Tasks grouped by name; an edge where a group's outputs feed another group's tasks. */
-export function taskGraphView({ detail }: SessionView, withTasks = false): TaskGraph {
+export function taskGraphView(
+  { session: s, detail }: SessionView,
+  withTasks = false,
+): TaskGraph {
   const edges = new Map<string, { from: string; to: string; count: number; bytes: number }>();
   const groupName = (g: number) => detail.groups[g]!.name;
   for (const t of detail.tasks.values()) {
@@ -225,6 +307,7 @@ export function taskGraphView({ detail }: SessionView, withTasks = false): TaskG
       count: g.count,
       finished: g.finished,
       failed: g.failed,
+      cancelled: s.closed === undefined ? 0 : g.count - g.finished - g.failed,
     })),
     edges: [...edges.values()],
   };
@@ -236,7 +319,7 @@ export function taskGraphView({ detail }: SessionView, withTasks = false): TaskG
         const p = detail.objects.get(i)?.producer;
         return p === undefined ? [] : [p];
       }),
-      state: t.state,
+      state: taskState(s, t),
     }));
   }
   return graph;
@@ -257,7 +340,7 @@ export function taskView({ session: s, detail }: SessionView, id: number): TaskD
     id: t.id,
     name: group.name,
     task_type: group.task_type,
-    state: t.state,
+    state: taskState(s, t),
     spec: detail.specs[t.submit]?.task(t.pos),
     info,
     governor: t.governor ?? null,

@@ -16,6 +16,7 @@ Deno.test("session list, summary and task groups", () =>
       tasks_finished: 3,
       tasks_failed: 0,
       tasks_running: 0,
+      tasks_cancelled: 0,
       closed: iso(T + 3000),
     });
     assertEquals(s2!.status, "failed");
@@ -38,6 +39,7 @@ Deno.test("session list, summary and task groups", () =>
         finished: 2,
         failed: 0,
         running: 0,
+        cancelled: 0,
         duration_mean: 0.75,
         duration_max: 1,
         duration_total: 1.5,
@@ -49,6 +51,7 @@ Deno.test("session list, summary and task groups", () =>
         finished: 1,
         failed: 0,
         running: 0,
+        cancelled: 0,
         duration_mean: 0.2,
         duration_max: 0.2,
         duration_total: 0.2,
@@ -83,8 +86,8 @@ Deno.test("task graph grouped by name, task detail and transfers", () =>
   withLog(async (q) => {
     assertEquals(await q.taskGraph(1), {
       groups: [
-        { name: "a", task_type: "buildin/concat", count: 2, finished: 2, failed: 0 },
-        { name: "b", task_type: "buildin/concat", count: 1, finished: 1, failed: 0 },
+        { name: "a", task_type: "buildin/concat", count: 2, finished: 2, failed: 0, cancelled: 0 },
+        { name: "b", task_type: "buildin/concat", count: 1, finished: 1, failed: 0, cancelled: 0 },
       ],
       edges: [{ from: "a", to: "b", count: 2, bytes: 8 }],
     });

@@ -35,6 +35,22 @@ let db: DatabaseSync | undefined;
 let failure: Error | undefined;
 const clock = new IsoClock();
 
+/**
+ * Written rows reach events.db itself (out of the WAL) this long after a write at most, so a
+ * copy of events.db alone holds the log (but for its last seconds) while the server runs.
+ */
+const CHECKPOINT_MS = 2000;
+let checkpointTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** PASSIVE: never waits for a reader (a `rain dashboard` reading the log as it grows). */
+function checkpoint(mode: "PASSIVE" | "TRUNCATE"): void {
+  clearTimeout(checkpointTimer);
+  checkpointTimer = undefined;
+  try {
+    db?.exec(`PRAGMA wal_checkpoint(${mode})`);
+  } catch { /* busy: the next one catches up */ }
+}
+
 function writing(write: (into: RowInserter) => void): null {
   if (failure) throw failure;
   if (!inserter) throw new Error("the event log is not open");
@@ -44,6 +60,7 @@ function writing(write: (into: RowInserter) => void): null {
     failure = e instanceof Error ? e : new Error(String(e));
     throw failure;
   }
+  checkpointTimer ??= setTimeout(() => checkpoint("PASSIVE"), CHECKPOINT_MS);
   return null;
 }
 
@@ -73,6 +90,8 @@ serveRpc<WriterProtocol>({
   },
   close() {
     const written = inserter?.written ?? 0;
+    // events.db self-contained, its WAL emptied, whoever else has it open.
+    checkpoint("TRUNCATE");
     try {
       db?.close();
     } catch { /* closed */ }

@@ -52,6 +52,7 @@ export function removeGovernor(
     time: Date.now(),
     governor: governor.id,
     error: reason,
+    orderly,
   });
   if (orderly) log.info(`governor ${governor.id} left: ${reason}`);
   else log.warn(`governor ${governor.id} lost: ${reason}`);

@@ -54,6 +54,7 @@ export function taskStarted(
     task: task.id,
     governor: governor.id,
     start_time: message.start_time,
+    slots: message.slots,
   });
 }
 

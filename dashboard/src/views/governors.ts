@@ -68,7 +68,14 @@ export function governorsView(ctx: Ctx): View {
   function card(g: GovernorRow, live: LiveStatus | null): HTMLElement {
     const track = tracks.get(g.governor) ?? { t: [], points: [] };
     const state = live?.governors.find((x) => x.governor_id === g.governor);
-    const status = g.removed ? "lost" : live === null ? "closed" : state ? "open" : "lost";
+    // A governor that left on purpose (rain stop, drain) stopped; one that vanished was lost.
+    const status = g.removed
+      ? (g.stopped ? "closed" : "lost")
+      : live === null
+      ? "closed"
+      : state
+      ? "open"
+      : "lost";
     const cores = track.points[0]?.cpu.length ?? 0;
     const timeOf = (i: number) => track.t[i]!; // t and points are pushed together
     const mean = track.points.map((p, i) =>
@@ -110,7 +117,7 @@ export function governorsView(ctx: Ctx): View {
                 resourceUse(state)
               : ""),
         ),
-        g.error ? h("div", { class: "failed" }, g.error) : null,
+        g.error ? h("div", { class: g.stopped ? "muted" : "failed" }, g.error) : null,
       ),
       lastPoint === undefined ? h("p", { class: "muted" }, "No monitoring sample yet.") : h(
         "div",

@@ -10,6 +10,8 @@ import type { TaskGraph } from "../types.ts";
 
 /** Up to this many tasks the graph may show single tasks. */
 const TASK_LEVEL_MAX = 2000;
+/** The task view opens by itself only when its boxes are at least this wide on screen (px). */
+const READABLE_BOX_PX = 80;
 
 export function graphView(ctx: Ctx, sid: number): View {
   const body = h("div", { class: "graph-wrap" }, h("p", { class: "muted" }, "Loading…"));
@@ -39,7 +41,7 @@ export function graphView(ctx: Ctx, sid: number): View {
     if (!graph) return;
     const total = graph.groups.reduce((n, g) => n + g.count, 0);
     const tasksAvailable = !!graph.tasks && graph.tasks.length > 0;
-    if (mode === null) mode = tasksAvailable && total <= 60 ? "tasks" : "groups";
+    if (mode === null) mode = tasksAvailable && tasksReadable(graph) ? "tasks" : "groups";
     if (mode === "tasks" && !tasksAvailable) mode = "groups";
     modeTasks.toggleAttribute("disabled", !tasksAvailable);
     modeTasks.title = tasksAvailable ? "" : `single tasks are shown up to ${TASK_LEVEL_MAX} tasks`;
@@ -182,7 +184,18 @@ export function graphView(ctx: Ctx, sid: number): View {
     return frame(layout.width + 80, layout.height, edges, labels, groupNodes);
   }
 
-  function taskGraph(g: TaskGraph): Element {
+  /**
+   * Whether every task's box, fitted to the width of the view, stays wide enough to read its
+   * label (a wide layer of 50 tasks does not): otherwise the graph opens grouped.
+   */
+  function tasksReadable(g: TaskGraph): boolean {
+    const { layout, W } = taskLayout(g);
+    const room = body.clientWidth || document.documentElement.clientWidth - 40;
+    const scale = Math.min(1, room / Math.max(1, layout.width));
+    return W * scale >= READABLE_BOX_PX;
+  }
+
+  function taskLayout(g: TaskGraph) {
     const tasks = g.tasks ?? [];
     const small = tasks.length <= 150;
     const W = small ? 110 : 26, H = small ? 34 : 16;
@@ -191,6 +204,11 @@ export function graphView(ctx: Ctx, sid: number): View {
       t.inputs.map((i) => ({ from: String(i), to: String(t.id) }))
     );
     const layout = layoutDag(nodes, edgeList, { hGap: small ? 18 : 6, vGap: small ? 46 : 30 });
+    return { tasks, small, W, H, edgeList, layout };
+  }
+
+  function taskGraph(g: TaskGraph): Element {
+    const { tasks, small, W, H, edgeList, layout } = taskLayout(g);
     const edges = svg("g", { class: "edges" });
     for (const e of edgeList) {
       const a = layout.nodes.get(e.from), b = layout.nodes.get(e.to);
@@ -211,6 +229,8 @@ export function graphView(ctx: Ctx, sid: number): View {
         ? "finished"
         : t.state === "running"
         ? "running"
+        : t.state === "cancelled"
+        ? "cancelled"
         : "waiting";
       nodeGroup.appendChild(svg(
         "g",
@@ -224,11 +244,19 @@ export function graphView(ctx: Ctx, sid: number): View {
           width: W,
           height: H,
           rx: 4,
-          fill: stateClass === "waiting" ? "#fff" : stateClass === "failed" ? "#fde2e2" : color,
+          fill: stateClass === "waiting" || stateClass === "cancelled"
+            ? "#fff"
+            : stateClass === "failed"
+            ? "#fde2e2"
+            : color,
           "fill-opacity": stateClass === "running" ? 0.25 : stateClass === "finished" ? 0.55 : 1,
           stroke: stateClass === "failed" ? "#d62828" : color,
           "stroke-width": stateClass === "failed" ? 3 : 2,
-          "stroke-dasharray": stateClass === "running" ? "4 2" : undefined,
+          "stroke-dasharray": stateClass === "running"
+            ? "4 2"
+            : stateClass === "cancelled"
+            ? "1 3"
+            : undefined,
         }),
         small
           ? svg(
@@ -241,7 +269,7 @@ export function graphView(ctx: Ctx, sid: number): View {
           ? svg(
             "text",
             { x: W / 2, y: 27, class: "node-sub", "text-anchor": "middle" },
-            `${t.id} · ${t.state}`,
+            `${sid}/${t.id} · ${t.state}`,
           )
           : null,
         svg("title", null, `task ${sid}/${t.id} ${t.name}: ${t.state}`),

@@ -35,8 +35,10 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
   let sortKey: Key = "duration_total";
   let groups: TaskGroup[] = [];
   let selected: string | null = null;
+  let sessionEnded = false;
 
   function render(): void {
+    const ended = sessionEnded;
     const sorted = [...groups].sort((a, b) => {
       if (sortKey === "name") return a.name.localeCompare(b.name);
       return (b[sortKey] ?? 0) - (a[sortKey] ?? 0);
@@ -69,7 +71,8 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
             th("Tasks", "count"),
             th("Progress"),
             th("Failed", "failed"),
-            th("Running"),
+            // Once the session ended nothing runs: what had not finished was cancelled.
+            th(ended ? "Cancelled" : "Running"),
             th("Mean", "duration_mean"),
             th("Max", "duration_max"),
             th("Total time", "duration_total"),
@@ -102,7 +105,7 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
                 progressBar(g.count, g.finished, g.failed, g.running),
               ),
               h("td", { class: g.failed ? "num failed" : "num" }, fmtNumber(g.failed)),
-              h("td", { class: "num" }, fmtNumber(g.running)),
+              h("td", { class: "num" }, fmtNumber(ended ? g.cancelled : g.running)),
               h("td", { class: "num" }, fmtDuration(g.duration_mean)),
               h("td", { class: "num" }, fmtDuration(g.duration_max)),
               h("td", { class: "num" }, fmtDuration(g.duration_total)),
@@ -139,6 +142,22 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
       const tasks = stream.tasks.filter((t) => t.name === name);
       const duration = (t: { start: number; end: number | null }) => (t.end ?? Infinity) - t.start;
       tasks.sort((a, b) => (b.failed ? 1 : 0) - (a.failed ? 1 : 0) || duration(b) - duration(a));
+      if (tasks.length === 0) {
+        const group = groups.find((g) => g.name === name);
+        replace(
+          detail,
+          h("h3", null, `Tasks of ${name}`),
+          h(
+            "p",
+            { class: "muted" },
+            sessionEnded
+              ? `None of its ${fmtNumber(group?.count ?? 0)} tasks started: ` +
+                `${fmtNumber(group?.cancelled ?? 0)} cancelled when the session ended.`
+              : "None of its tasks has started yet.",
+          ),
+        );
+        return;
+      }
       replace(
         detail,
         h(
@@ -180,7 +199,13 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
                 h(
                   "td",
                   { class: t.failed ? "failed" : "" },
-                  t.failed ? "failed" : t.end === null ? "running" : "finished",
+                  t.failed
+                    ? "failed"
+                    : t.cancelled
+                    ? "cancelled"
+                    : t.end === null
+                    ? "running"
+                    : "finished",
                 ),
               )
             ),
@@ -198,8 +223,12 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
   return {
     el,
     async update() {
+      let active = false;
       try {
-        groups = await ctx.api.groups(sid);
+        const [list, summary] = await Promise.all([ctx.api.groups(sid), ctx.api.summary(sid)]);
+        groups = list;
+        sessionEnded = summary.closed !== undefined;
+        active = isActive(summary.status) || !sessionEnded;
       } catch (e) {
         replace(body, errorBox(String(e instanceof Error ? e.message : e)));
         return ctx.meta.mode === "live";
@@ -210,12 +239,7 @@ export function groupsView(ctx: Ctx, sid: number, initial: string | null = null)
         initial = null;
         select(name);
       }
-      if (ctx.meta.mode !== "live") return false;
-      try {
-        return isActive((await ctx.api.summary(sid)).status) || groups.some((g) => g.running > 0);
-      } catch {
-        return true;
-      }
+      return ctx.meta.mode === "live" && active;
     },
   };
 }

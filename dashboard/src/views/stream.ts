@@ -9,6 +9,7 @@ import { errorBox, fmtBytes, fmtDuration, h, nameColor, replace } from "../dom.t
 import {
   hitTest,
   type Lane,
+  lanesOf,
   StreamModel,
   tickStep,
   utilization,
@@ -65,11 +66,14 @@ export function streamView(ctx: Ctx, sid: number): View {
   const window_ = (): [number, number] => view ?? extent();
 
   function fit(): void {
+    tooltip.hidden = true;
     view = null;
     draw();
   }
 
   function zoom(factor: number, centerX?: number): void {
+    // What the tooltip said is no longer under the pointer.
+    tooltip.hidden = true;
     const [t0, t1] = window_();
     const plotW = canvas.clientWidth - LABEL_W;
     const fx = centerX === undefined ? 0.5 : Math.min(1, Math.max(0, (centerX - LABEL_W) / plotW));
@@ -110,6 +114,8 @@ export function streamView(ctx: Ctx, sid: number): View {
       y += lh + 1;
     }
     const height = Math.max(y + 4, 80);
+    // For tests and tools: how many cpu rows are drawn.
+    canvas.dataset.lanes = String(lanes.filter((l) => l.cpu >= 0).length);
     canvas.width = Math.round(width * dpr);
     canvas.height = Math.round(height * dpr);
     canvas.style.width = `${width}px`;
@@ -280,10 +286,21 @@ export function streamView(ctx: Ctx, sid: number): View {
     canvas.style.cursor = hit.task ? "pointer" : "default";
     replace(tooltip, ...hit.lines.map((l, i) => i === 0 ? h("b", null, l) : h("div", null, l)));
     tooltip.hidden = false;
-    const left = Math.min(x + 14, wrap.clientWidth - 260);
-    tooltip.style.left = `${Math.max(0, left)}px`;
-    tooltip.style.top = `${y + 14}px`;
+    placeTooltip(ev.clientX, ev.clientY);
   });
+  /**
+   * Beside the pointer, inside the window (fixed: a short canvas does not clip it), flipped to
+   * the pointer's left or above it where there is no room.
+   */
+  function placeTooltip(px: number, py: number): void {
+    const { width, height } = tooltip.getBoundingClientRect();
+    const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+    let left = px + 14, top = py + 14;
+    if (left + width > vw - 4) left = px - 14 - width;
+    if (top + height > vh - 4) top = py - 14 - height;
+    tooltip.style.left = `${Math.max(4, left)}px`;
+    tooltip.style.top = `${Math.max(4, top)}px`;
+  }
   canvas.addEventListener("mouseleave", () => (tooltip.hidden = true));
   canvas.addEventListener("dblclick", () => fit());
   canvas.addEventListener("click", (ev) => {
@@ -316,13 +333,18 @@ export function streamView(ctx: Ctx, sid: number): View {
       };
     }
     const task = model.tasks.get(row.lane.ids[i]!)!;
+    const lanes = lanesOf(task);
     return {
       task: task.id,
       lines: [
         `${task.name} — task ${sid}/${task.id}`,
-        `${task.governor}, cpu ${task.cpu}`,
+        `${task.governor}, cpu ${lanes.join(", ")}`,
         `start ${fmtDuration(task.start)}, ` +
-        (task.end === null ? "running" : `took ${fmtDuration(task.end - task.start)}`),
+        (task.end === null
+          ? "running"
+          : task.cancelled
+          ? `cancelled after ${fmtDuration(task.end - task.start)} (its session ended)`
+          : `took ${fmtDuration(task.end - task.start)}`),
         task.failed ? "FAILED" : "",
       ].filter(Boolean),
     };

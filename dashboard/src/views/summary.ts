@@ -28,11 +28,10 @@ export function summaryView(ctx: Ctx, sid: number): View {
         replace(body, errorBox(String(e instanceof Error ? e.message : e)));
         return ctx.meta.mode === "live";
       }
-      // Tasks of a session that ended are not running any more, whatever their last event said.
-      const running = !isActive(s.status)
-        ? 0
-        : s.tasks_running ?? groups.reduce((n, g) => n + (g.running ?? 0), 0);
-      const waiting = Math.max(0, s.tasks_total - s.tasks_finished - s.tasks_failed - running);
+      // Tasks of a session that ended are not running any more and never will: cancelled.
+      const ended = s.closed !== undefined;
+      const running = ended ? 0 : s.tasks_running ?? groups.reduce((n, g) => n + g.running, 0);
+      const unfinished = Math.max(0, s.tasks_total - s.tasks_finished - s.tasks_failed - running);
       const failedTask = /task (\d+)\/(\d+)/i.exec(s.error ?? s.message ?? "");
       const governors = Array.isArray(s.governors) ? s.governors.length : s.governors;
       const stat = (label: string, value: string, cls = "") =>
@@ -66,7 +65,9 @@ export function summaryView(ctx: Ctx, sid: number): View {
           stat("tasks", fmtNumber(s.tasks_total)),
           stat("finished", fmtNumber(s.tasks_finished), "ok"),
           stat("running", fmtNumber(running), "run"),
-          stat("waiting", fmtNumber(waiting)),
+          ended
+            ? stat("cancelled", fmtNumber(s.tasks_cancelled ?? unfinished), "cancelled")
+            : stat("waiting", fmtNumber(unfinished)),
           stat("failed", fmtNumber(s.tasks_failed), s.tasks_failed ? "bad" : ""),
           stat("submits", s.submits === undefined ? "–" : fmtNumber(s.submits)),
           stat("objects", fmtNumber(s.objects_total)),

@@ -14,6 +14,30 @@ import {
   replace,
 } from "../dom.ts";
 import type { TaskDetail } from "../types.ts";
+import { describeArgument } from "../pickle.ts";
+
+/** Python tasks (`py/...`) get their function as input 0: a cloudpickle the user never passed. */
+function isPythonFunction(t: TaskDetail, index: number): boolean {
+  const type = String(t.spec?.task_type ?? "");
+  return index === 0 && type.startsWith("py/") &&
+    t.inputs[0]?.spec?.content_type === "cloudpickle";
+}
+
+/** A Python task's arguments (`config.args`: name → base64 pickle), decoded where possible. */
+function pythonArguments(spec: Record<string, unknown>): [string, string][] {
+  const config = spec.config as { args?: Record<string, unknown> } | undefined;
+  const args = config?.args;
+  if (typeof args !== "object" || args === null) return [];
+  return Object.entries(args).map(([name, pickled]) => [name, describeArgument(pickled).text]);
+}
+
+/** The spec as shown: pickled arguments replaced by what they say. */
+function readableSpec(spec: Record<string, unknown>): Record<string, unknown> {
+  const args = pythonArguments(spec);
+  if (args.length === 0) return spec;
+  const config = spec.config as Record<string, unknown>;
+  return { ...spec, config: { ...config, args: Object.fromEntries(args) } };
+}
 
 /** `cpus 2 · memory 4.0 GiB · gpus 0.5 · licence 1` from `spec.resources`. */
 function describeRequest(resources: unknown): string {
@@ -137,6 +161,9 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
   function render(t: TaskDetail): void {
     const info = t.info ?? {};
     const spec = t.spec ?? {};
+    const fn = isPythonFunction(t, 0) ? t.inputs[0] : undefined;
+    const inputs = fn ? t.inputs.slice(1) : t.inputs;
+    const args = pythonArguments(spec);
     replace(
       body,
       h(
@@ -156,6 +183,12 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
         : null,
       facts([
         ["task type", String(spec.task_type ?? "–")],
+        ...(fn
+          ? [["function", `${String(fn.spec?.label ?? "?")} (pickled, ${fmtBytes(fn.size)})`] as [
+            string,
+            string,
+          ]]
+          : []),
         ["state", t.state],
         ["governor", t.governor ?? String(info.governor ?? "–")],
         ["resources", describeRequest(spec.resources)],
@@ -164,9 +197,30 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
         ["duration", info.duration !== undefined ? fmtDuration(Number(info.duration)) : "–"],
       ]),
       t.debug ? [h("h3", null, "Debug"), h("pre", { class: "debug" }, t.debug)] : null,
-      h("h3", null, `Inputs (${t.inputs.length})`),
+      args.length
+        ? [
+          h("h3", null, `Arguments (${args.length})`),
+          h(
+            "table",
+            { class: "table args-table" },
+            h(
+              "tbody",
+              null,
+              args.map(([name, value]) =>
+                h(
+                  "tr",
+                  null,
+                  h("th", null, name),
+                  h("td", null, h("code", null, value)),
+                )
+              ),
+            ),
+          ),
+        ]
+        : null,
+      h("h3", null, `Inputs (${inputs.length})`),
       objectTable(
-        t.inputs,
+        inputs,
         "Produced by",
         (o) =>
           o.producer !== null && o.producer !== undefined
@@ -178,7 +232,7 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
         o.consumers.length === 0 ? "–" : [
           o.consumers.slice(0, 30).map((c, i) => [
             i ? ", " : "",
-            h("a", { href: `#/s/${sid}/task/${c}` }, String(c)),
+            h("a", { href: `#/s/${sid}/task/${c}` }, `${sid}/${c}`),
           ]),
           o.consumers.length > 30 ? ` … (${o.consumers.length})` : null,
         ]),
@@ -222,7 +276,7 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
           "div",
           null,
           h("h3", null, "Spec"),
-          h("pre", { class: "json spec-json" }, JSON.stringify(spec, null, 2)),
+          h("pre", { class: "json spec-json" }, JSON.stringify(readableSpec(spec), null, 2)),
         ),
         h(
           "div",
