@@ -8,6 +8,7 @@
  * A task's crash counter grows only when it was running on a governor lost unexpectedly; past its
  * crash limit the task fails (its session fails, listing each loss).
  */
+import type { TaskAttempt } from "../../common/attributes.ts";
 import { formatId } from "../../common/ids.ts";
 import { Logger } from "../../common/log.ts";
 import { type DataObject, type GovernorState, removeLocation, type Task } from "../state.ts";
@@ -16,6 +17,7 @@ import { objectsOn } from "./objects.ts";
 import { makeReady, releaseTask, requeueTask } from "./placement.ts";
 import { failSession } from "./sessions.ts";
 import { describeTask } from "./tasks.ts";
+import { attemptOf } from "./failures.ts";
 
 const log = new Logger("server");
 
@@ -51,11 +53,13 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
     }
   }
   governor.toDelete.clear();
+  const why = `governor ${governor.id} lost: ${loss.reason}`;
   for (const task of [...governor.tasks]) {
     const running = task.state === "running";
     releaseTask(ctx, task);
     task.governor = undefined;
     if (task.session.error !== undefined) continue;
+    if (running) logLostAttempt(task, governor, time, why);
     if (running && !loss.orderly) {
       (task.crashes ??= []).push({ governor: governor.id, time });
       const limit = crashLimitOf(task);
@@ -64,10 +68,10 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
         continue;
       }
     }
-    requeueTask(ctx, task, `governor ${governor.id} lost: ${loss.reason}`);
+    requeueTask(ctx, task, why);
   }
   for (const obj of lost) {
-    if (obj.session.error === undefined && obj.producer) rerun(ctx, obj.producer, obj);
+    if (obj.session.error === undefined && obj.producer) rerun(ctx, obj.producer, obj, why);
   }
   if (lost.length) {
     log.info(`governor ${governor.id}: ${lost.length} objects to recompute`);
@@ -93,6 +97,22 @@ export function requeueIfInputLost(ctx: ReactorContext, task: Task, error: strin
   requeueTask(ctx, task, "an input was lost with its governor");
   touch(ctx);
   return true;
+}
+
+/**
+ * The attempt that ran on the lost governor joins `info.attempts` (ended at the loss, `error`
+ * says which governor and why); `info` starts afresh for the next attempt.
+ */
+function logLostAttempt(task: Task, governor: GovernorState, time: number, why: string): void {
+  const attempt: TaskAttempt = { governor: governor.id, error: why };
+  const start = task.info.start_time;
+  if (start !== undefined) {
+    attempt.start_time = start;
+    const began = Date.parse(start);
+    if (Number.isFinite(began)) attempt.duration = Math.max(0, (time - began) / 1000);
+  }
+  (task.attemptLog ??= []).push(attempt);
+  task.info = { attempts: [...task.attemptLog] };
 }
 
 function crashLimitOf(task: Task): number {
@@ -131,9 +151,16 @@ function markLost(ctx: ReactorContext, obj: DataObject): void {
  * Runs a finished task again because `because` (one of its outputs) is needed and lost. Its
  * inputs that are gone too are recomputed first, recursively.
  */
-function rerun(ctx: ReactorContext, task: Task, because: DataObject): void {
+function rerun(ctx: ReactorContext, task: Task, because: DataObject, why: string): void {
   if (task.state !== "finished") return; // pending already: it will produce the object
   const session = task.session;
+  // The run that produced the lost object counts as an attempt too (it finished, its output
+  // did not survive).
+  (task.attemptLog ??= []).push({
+    ...attemptOf(task.info),
+    error: `finished, but its output ${formatId(because.fullId)} was lost (${why})`,
+  });
+  task.info = { attempts: [...task.attemptLog] };
   task.state = "notAssigned";
   task.attempts = (task.attempts ?? 1) + 1;
   session.unfinishedTasks++;
@@ -150,7 +177,7 @@ function rerun(ctx: ReactorContext, task: Task, because: DataObject): void {
     if (input.state === "unfinished") continue; // being produced (or recomputed) already
     // Removed (no longer needed when it was) or finished without any copy: recompute it.
     input.state = "unfinished";
-    if (input.producer) rerun(ctx, input.producer, input);
+    if (input.producer) rerun(ctx, input.producer, input, why);
   }
   task.waitingInputs = waiting;
   ctx.events?.push({
