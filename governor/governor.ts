@@ -354,6 +354,9 @@ export class Governor {
           case "fetch_objects":
             this.#fetchObjects(m.objects);
             break;
+          case "peer_state":
+            this.fetcher.peerState(m.governor, m.state);
+            break;
           case "shutdown":
             log.info("shutdown requested by the server");
             this.stop();

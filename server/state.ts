@@ -189,6 +189,10 @@ export class GovernorState {
   stalled = false;
   /** `rain drain`: no new work; stopped once its tasks are done and its sole copies moved. */
   draining = false;
+  /** Aborted when the governor is lost: reads of its data (client fetches) stop waiting. */
+  readonly gone: AbortController = new AbortController();
+  /** Aborted when it stalls (renewed when heard again): a read that has another copy moves on. */
+  stall: AbortController = new AbortController();
 
   /** What the governor offers; `pool` is what of it is in use (written by the scheduler). */
   readonly resources: GovernorResources;

@@ -112,5 +112,8 @@ function sourceFor(ctx: ReactorContext, obj: DataObject, governor: GovernorState
     }
     return { kind: "server" };
   }
-  return { kind: "governors", governors: obj.locations.map((g) => g.id) };
+  const holders = obj.locations.some((g) => g.stalled)
+    ? [...obj.locations].sort((a, b) => Number(a.stalled) - Number(b.stalled)) // stalled last
+    : obj.locations;
+  return { kind: "governors", governors: holders.map((g) => g.id) };
 }

@@ -8,7 +8,7 @@
  * A task's crash counter grows only when it was running on a governor lost unexpectedly; past its
  * crash limit the task fails (its session fails, listing each loss).
  */
-import type { TaskAttempt } from "../../common/attributes.ts";
+import type { TaskAttempt, TaskInfo } from "../../common/attributes.ts";
 import { formatId } from "../../common/ids.ts";
 import { Logger } from "../../common/log.ts";
 import { type DataObject, type GovernorState, removeLocation, type Task } from "../state.ts";
@@ -84,7 +84,8 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
  * the transfer): the failure is the loss's, not the task's; it runs again once its inputs are
  * back. Returns false for a genuine failure.
  */
-export function requeueIfInputLost(ctx: ReactorContext, task: Task, error: string): boolean {
+export function requeueIfInputLost(ctx: ReactorContext, task: Task, info: TaskInfo): boolean {
+  const error = info.error ?? "";
   const lost = task.inputLost || task.inputs.some((input) => input.state === "unfinished");
   // The transfer failed before the server saw its source go (they race): run it again; if the
   // source is gone the loss is seen meanwhile, else the limit stops a genuinely broken source.
@@ -92,6 +93,8 @@ export function requeueIfInputLost(ctx: ReactorContext, task: Task, error: strin
     (task.transferFailures = (task.transferFailures ?? 0) + 1) <= MAX_TRANSFER_FAILURES;
   if (!lost && !transfer) return false;
   task.inputLost = undefined;
+  (task.attemptLog ??= []).push(attemptOf(info));
+  task.info = { attempts: [...task.attemptLog] };
   releaseTask(ctx, task);
   task.governor = undefined;
   requeueTask(ctx, task, "an input was lost with its governor");
