@@ -73,6 +73,11 @@ export class Session {
   onFailure: "fail" | "continue" = "fail";
   /** `"continue"` sessions: tasks failed (their own failure or an input's), in order. */
   readonly failed = new Set<Task>();
+  /** Recovery and retries so far (`rain status`): finished tasks run again for a lost output, */
+  reruns = 0;
+  /** failed attempts run again (`max_retries`), attempts cut short by a lost governor or input. */
+  retries = 0;
+  lostAttempts = 0;
 
   constructor(
     readonly id: SessionId,

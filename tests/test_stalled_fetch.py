@@ -4,13 +4,16 @@ with none, it and a governor's download from the stalled peer wait for the loss 
 recomputation. Every wait is on an event (a marker file, the server's governor list)."""
 
 import contextlib
+import json
 import os
 import signal
+import subprocess
 import threading
+import urllib.request
 
 from rain.client import blob, tasks
 
-from rain_testing import wait_until
+from rain_testing import RAIN_BIN, wait_until
 from test_governor_loss import governors, logged, process_of
 
 
@@ -32,6 +35,13 @@ def sigstopped(process):
     finally:
         watchdog.cancel()
         process.popen.send_signal(signal.SIGCONT)
+
+
+def cluster_status(cluster):
+    """`GET /api/v1/status` (what `rain status` shows)."""
+    url = "http://127.0.0.1:{}/api/v1/status".format(cluster.http_port)
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)
 
 
 def marked_gate(marker_dir, name, data):
@@ -67,12 +77,28 @@ def test_fetches_from_a_sigstopped_sole_holder_wait_for_its_loss_and_recomputati
         with sigstopped(victim):
             # Stalled: the consumer goes to the other governor, which downloads from the victim.
             assert wait_until(lambda: governors(client)[victim_id].get("stalled"), 30)
+            [seen] = [g for g in cluster_status(cluster)["governors"]
+                      if g["governor_id"] == victim_id]
+            assert seen["state"] == "stalled" and seen["silent"] > 0
             consumer = tasks.Concat((source.output, blob(b"!")))
             consumer.output.keep()
             session.submit()
             # The server reads the victim's copy (the only one) for the client.
             fetched = [source.output.fetch().get_bytes(), consumer.output.fetch().get_bytes()]
             assert stopped(victim), "the fetches ended while the victim was still stopped"
+            # `rain status`: the lost governor, and the session's re-run and lost attempt.
+            status = cluster_status(cluster)
+            assert victim_id not in [g["governor_id"] for g in status["governors"]]
+            [gone] = [g for g in status["governors_gone"] if g["governor_id"] == victim_id]
+            assert gone["state"] == "lost" and gone["reason"].startswith("no heartbeat for ")
+            [mine] = [s for s in status["sessions"] if s["session_id"] == session.session_id]
+            assert (mine["tasks_rerun"], mine["tasks_retried"], mine["attempts_lost"]) == (1, 0, 1)
+            shown = subprocess.run([RAIN_BIN, "status", cluster.address], capture_output=True,
+                                   text=True, timeout=60)
+            assert shown.returncode == 0, shown.stderr
+            assert [line.split()[:2] for line in shown.stdout.splitlines()
+                    if line.startswith(victim_id)] == [[victim_id, "lost"]]
+            assert "RERUNS  RETRIES  LOST" in shown.stdout
         assert fetched == expected
         source.update()
         consumer.update()

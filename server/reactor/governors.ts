@@ -7,7 +7,7 @@ import type { DataTransfersMessage, MonitoringMessage, PeerState } from "../../c
 import { Logger } from "../../common/log.ts";
 import { describeResources, type GovernorResources } from "../../common/resources.ts";
 import { GovernorState } from "../state.ts";
-import { type ReactorContext, touch } from "./core.ts";
+import { GONE_KEPT, type ReactorContext, touch } from "./core.ts";
 import { recoverFromLoss } from "./recovery.ts";
 
 const log = new Logger("server");
@@ -56,6 +56,10 @@ export function removeGovernor(
   if (orderly) log.info(`governor ${governor.id} left: ${reason}`);
   else log.warn(`governor ${governor.id} lost: ${reason}`);
   governor.gone.abort(new Error(`governor ${governor.id} was lost: ${reason}`));
+  const gone = ctx.core.gone;
+  gone.delete(governor.id); // re-inserted last
+  gone.set(governor.id, { id: governor.id, time: Date.now(), reason, orderly });
+  if (gone.size > GONE_KEPT) gone.delete(gone.keys().next().value!);
   tellPeers(ctx, governor, "lost");
   recoverFromLoss(ctx, governor, { reason, orderly });
   touch(ctx);

@@ -166,6 +166,7 @@ function rerun(ctx: ReactorContext, task: Task, because: DataObject, why: string
   task.info = { attempts: [...task.attemptLog] };
   task.state = "notAssigned";
   task.attempts = (task.attempts ?? 1) + 1;
+  session.reruns++;
   session.unfinishedTasks++;
   session.finishedTasks--;
   for (const output of task.outputs) {
