@@ -19,6 +19,10 @@ export interface SessionRow {
   tasks_failed: number;
   /** Tasks running now. */
   tasks_running: number;
+  /** Recovery (absent from older servers): re-runs for lost outputs, retries, lost attempts. */
+  tasks_rerun?: number;
+  tasks_retried?: number;
+  attempts_lost?: number;
   error?: string;
 }
 
@@ -110,6 +114,13 @@ export interface TaskDetail {
   governor: string | null;
   error?: string;
   debug?: string;
+  /** Each run when there was more than one (s from the session's creation). */
+  attempts?: {
+    governor: string | null;
+    start: number | null;
+    end: number | null;
+    error?: string;
+  }[];
   inputs: {
     id: number;
     spec?: Record<string, unknown>;
@@ -132,6 +143,11 @@ export interface GovernorRow {
   added: string;
   removed?: string;
   error?: string;
+  /** Absent from older servers. */
+  state?: "connected" | "stalled" | "draining" | "lost" | "stopped";
+  stalled_since?: string;
+  draining_since?: string;
+  stalls?: number;
 }
 
 export interface MonitoringPoint {

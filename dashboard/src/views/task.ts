@@ -14,6 +14,7 @@ import {
   replace,
 } from "../dom.ts";
 import type { TaskDetail } from "../types.ts";
+import { attemptsTable } from "./attempts.ts";
 
 /** `cpus 2 · memory 4.0 GiB · gpus 0.5 · licence 1` from `spec.resources`. */
 function describeRequest(resources: unknown): string {
@@ -163,6 +164,7 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
         ["started", info.start_time ? fmtTime(String(info.start_time)) : "–"],
         ["duration", info.duration !== undefined ? fmtDuration(Number(info.duration)) : "–"],
       ]),
+      attemptsTable(t),
       t.debug ? [h("h3", null, "Debug"), h("pre", { class: "debug" }, t.debug)] : null,
       h("h3", null, `Inputs (${t.inputs.length})`),
       objectTable(
