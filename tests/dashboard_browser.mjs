@@ -262,10 +262,13 @@ async function report() {
 
 // A session that lost a governor (issue 12): governor state, re-run counts, each task's attempts.
 async function recovery() {
-  const { url, session, victim, rerun_task, retried_task } = args;
+  const { url, session, victim, drained, rerun_task, retried_task } = args;
   await page.goto(`${url}#/governors`);
   await waitText(`.governor-card[data-governor="${victim}"] .badge`, /^lost$/, "recovery: the killed governor is lost");
   await waitText(`.governor-card[data-governor="${victim}"] .recovery-note`, /lost .*connection (closed|error)/, "recovery: why and when it was lost");
+  await waitText(`.governor-card[data-governor="${drained}"] .badge`, /^stopped$/, "recovery: the drained governor stopped in order");
+  await waitText(`.governor-card[data-governor="${drained}"] .recovery-note`, /draining since .* · stopped .*the governor stopped/, "recovery: it was drained first");
+  await shot("recovery-governors");
   await page.goto(url);
   await waitText(`tr[data-session="${session}"] td.reruns`, /^[1-9]/, "recovery: the session list counts re-runs");
   await page.goto(`${url}#/s/${session}`);

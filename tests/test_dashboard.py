@@ -216,6 +216,12 @@ def test_recovery_is_shown_governor_lost_reruns_and_attempts(rain_cluster):
         sessions_url = "http://127.0.0.1:{}/api/v1/sessions".format(cluster.http_port)
         [row] = [s for s in get_json(sessions_url) if s["session"] == session.session_id]
         assert (row["tasks_rerun"], row["tasks_retried"]) == (2, 1)
-        browser("recovery", url="http://127.0.0.1:{}/".format(cluster.http_port),
-                session=session.session_id, victim=victim_id, rerun_task=source.id.id,
-                retried_task=flaky.id.id)
+    # The other governor leaves in order (drained).
+    [drained_id] = governors(client)
+    drained = subprocess.run([RAIN_BIN, "drain", drained_id, "--server", cluster.address],
+                             capture_output=True, text=True, timeout=60)
+    assert drained.returncode == 0, drained.stderr
+    assert wait_for(lambda: drained_id not in governors(client), 30, "the drained governor gone")
+    browser("recovery", url="http://127.0.0.1:{}/".format(cluster.http_port),
+            session=session.session_id, victim=victim_id, drained=drained_id,
+            rerun_task=source.id.id, retried_task=flaky.id.id)
