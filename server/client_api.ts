@@ -315,8 +315,8 @@ async function openObjectData(
 function watchHolder(governor: GovernorState, moveOnWhenStalled: boolean) {
   const ac = new AbortController();
   const onGone = () => ac.abort(governor.gone.signal.reason);
-  const onStall = () => ac.abort(governor.stall.signal.reason);
-  const stall = governor.stall.signal;
+  const stall = governor.stall.signal; // replaced when heard again: this read watches this one
+  const onStall = () => ac.abort(stall.reason);
   if (governor.gone.signal.aborted) onGone();
   else governor.gone.signal.addEventListener("abort", onGone, { once: true });
   if (moveOnWhenStalled) {

@@ -73,10 +73,12 @@ export class Session {
   onFailure: "fail" | "continue" = "fail";
   /** `"continue"` sessions: tasks failed (their own failure or an input's), in order. */
   readonly failed = new Set<Task>();
-  /** Recovery and retries so far (`rain status`): finished tasks run again for a lost output, */
+  // Work done again so far, for `rain status`:
+  /** Finished tasks run again because an output was lost with its governor. */
   reruns = 0;
-  /** failed attempts run again (`max_retries`), attempts cut short by a lost governor or input. */
+  /** Failed attempts run again (`max_retries`). */
   retries = 0;
+  /** Started attempts cut short by a lost governor or input. */
   lostAttempts = 0;
 
   constructor(

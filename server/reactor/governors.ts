@@ -55,7 +55,9 @@ export function removeGovernor(
   });
   if (orderly) log.info(`governor ${governor.id} left: ${reason}`);
   else log.warn(`governor ${governor.id} lost: ${reason}`);
-  governor.gone.abort(new Error(`governor ${governor.id} was lost: ${reason}`));
+  governor.gone.abort(
+    new Error(`governor ${governor.id} ${orderly ? "left" : "was lost"}: ${reason}`),
+  );
   const gone = ctx.core.gone;
   gone.delete(governor.id); // re-inserted last
   gone.set(governor.id, { id: governor.id, time: Date.now(), reason, orderly });
