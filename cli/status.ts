@@ -7,8 +7,9 @@ import { formatSize, type GovernorResources, type ResourceUsage } from "../commo
 
 export const STATUS_USAGE = `Usage: rain status [SERVER[:PORT]] [--json]
 
-Shows the governors (cpus, tasks, cpu and memory use) and the open sessions (progress) of a
-running Rain server, from GET /api/v1/status. SERVER[:PORT] is the server's --listen address, as
+Shows the governors (cpus, tasks, cpu and memory use; stalled or draining ones, and those lost
+or stopped lately, with why) and the open sessions (progress; re-runs, retries and attempts lost
+with a governor, when any) of a running Rain server, from GET /api/v1/status. SERVER[:PORT] is the server's --listen address, as
 for 'rain stop'; its --http-listen (monitoring) address works as well, both answer the status.
 SERVER[:PORT] may also be just a PORT. (default: 127.0.0.1:${DEFAULT_SERVER_PORT})
 
@@ -33,6 +34,10 @@ export interface ClusterStatus {
   memory: { rss: number; peak_rss?: number };
   governors: {
     governor_id: string;
+    /** `connected`, `stalled` (heartbeat overdue: no new work) or `draining` (absent: older). */
+    state?: "connected" | "stalled" | "draining";
+    /** Seconds since it was last heard, when stalled. */
+    silent?: number;
     cpus: number;
     assigned_cpus: number;
     tasks: number;
@@ -49,6 +54,17 @@ export interface ClusterStatus {
     failed: boolean;
     tasks_submitted: number;
     tasks_finished: number;
+    /** Finished tasks run again for a lost output, retries, attempts cut short by a loss. */
+    tasks_rerun?: number;
+    tasks_retried?: number;
+    attempts_lost?: number;
+  }[];
+  /** The last governors that left (lost, or stopped in order), with why and when. */
+  governors_gone?: {
+    governor_id: string;
+    state: "lost" | "stopped";
+    time: string;
+    reason: string;
   }[];
   ready_tasks: number;
 }
@@ -130,18 +146,34 @@ export function formatStatus(s: ClusterStatus, where: string): string {
     `${(s.memory.rss / MIB).toFixed(0)} MiB): ${s.governors.length} governor` +
     `${s.governors.length === 1 ? "" : "s"}, ${cpus} cpus, ${s.sessions.length} open session` +
     `${s.sessions.length === 1 ? "" : "s"}, ${s.ready_tasks} ready tasks\n\n`;
+  // A STATE column only when some governor is not simply connected.
+  const states = s.governors.some((g) => g.state !== undefined && g.state !== "connected");
   if (s.governors.length === 0) {
     out += "No governors.\n";
   } else {
     out += table(
-      ["GOVERNOR", "CPUS", "BUSY", "TASKS", "RUNNING", "CPU%", "MEM%", "RESOURCES (USED/OFFERED)"],
+      [
+        "GOVERNOR",
+        ...(states ? ["STATE"] : []),
+        "CPUS",
+        "BUSY",
+        "TASKS",
+        "RUNNING",
+        "CPU%",
+        "MEM%",
+        "RESOURCES (USED/OFFERED)",
+      ],
       s.governors.map((g) => {
         const m = g.monitoring;
         const cpu = m && m.cpu_usage.length
           ? (m.cpu_usage.reduce((a, b) => a + b, 0) / m.cpu_usage.length).toFixed(1)
           : "-";
+        const state = g.state === "stalled" && g.silent !== undefined
+          ? `stalled (silent ${g.silent.toFixed(1)} s)`
+          : g.state ?? "connected";
         return [
           g.governor_id,
+          ...(states ? [state] : []),
           String(g.cpus),
           String(Math.min(g.assigned_cpus, g.cpus)),
           String(g.tasks),
@@ -151,15 +183,37 @@ export function formatStatus(s: ClusterStatus, where: string): string {
           formatResourceUse(g.resources, g.resources_in_use),
         ];
       }),
-      new Set([1, 2, 3, 4, 5, 6]),
+      new Set(states ? [2, 3, 4, 5, 6, 7] : [1, 2, 3, 4, 5, 6]),
+    );
+  }
+  const gone = s.governors_gone ?? [];
+  if (gone.length > 0) {
+    out += "\n" + table(
+      ["GONE", "STATE", "SINCE", "REASON"],
+      gone.map((g) => [g.governor_id, g.state, g.time, g.reason]),
+      new Set(),
     );
   }
   out += "\n";
+  // Re-run columns only when some session had any.
+  const recovery = s.sessions.some((x) =>
+    (x.tasks_rerun ?? 0) + (x.tasks_retried ?? 0) + (x.attempts_lost ?? 0) > 0
+  );
   if (s.sessions.length === 0) {
     out += "No open sessions.\n";
   } else {
     out += table(
-      ["SESSION", "NAME", "CLIENT", "STATUS", "FINISHED", "TOTAL", "DONE", "PROGRESS"],
+      [
+        "SESSION",
+        "NAME",
+        "CLIENT",
+        "STATUS",
+        "FINISHED",
+        "TOTAL",
+        "DONE",
+        ...(recovery ? ["RERUNS", "RETRIES", "LOST"] : []),
+        "PROGRESS",
+      ],
       s.sessions.map((x) => {
         const fraction = x.tasks_submitted ? x.tasks_finished / x.tasks_submitted : 0;
         const state = x.failed
@@ -177,10 +231,13 @@ export function formatStatus(s: ClusterStatus, where: string): string {
           String(x.tasks_finished),
           String(x.tasks_submitted),
           x.tasks_submitted ? `${(fraction * 100).toFixed(1)}%` : "-",
+          ...(recovery
+            ? [x.tasks_rerun ?? 0, x.tasks_retried ?? 0, x.attempts_lost ?? 0].map(String)
+            : []),
           bar(fraction),
         ];
       }),
-      new Set([0, 2, 4, 5, 6]),
+      new Set(recovery ? [0, 2, 4, 5, 6, 7, 8, 9] : [0, 2, 4, 5, 6]),
     );
   }
   return out;

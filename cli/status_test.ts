@@ -80,3 +80,35 @@ Deno.test("rain status table", () => {
   const empty = formatStatus({ ...status, governors: [], sessions: [] }, "h:1");
   assert.match(empty, /No governors\.\n\nNo open sessions\.\n$/);
 });
+
+Deno.test("rain status shows stalled, draining and gone governors and re-runs", () => {
+  const out = formatStatus({
+    ...status,
+    governors: [
+      { ...status.governors[1]!, state: "stalled", silent: 3.25 },
+      { ...status.governors[1]!, governor_id: "127.0.0.1:4003", state: "draining" },
+      { ...status.governors[1]!, governor_id: "127.0.0.1:4004", state: "connected" },
+    ],
+    governors_gone: [{
+      governor_id: "127.0.0.1:4009",
+      state: "lost",
+      time: "2026-01-02T03:04:05.000Z",
+      reason: "no heartbeat for 10.2 s",
+    }],
+    sessions: [{ ...status.sessions[0]!, tasks_rerun: 3, tasks_retried: 2, attempts_lost: 1 }],
+  }, "h:1");
+  assert.match(out, /^GOVERNOR\s+STATE\s+CPUS\s+BUSY/m);
+  assert.match(out, /^127\.0\.0\.1:4002\s+stalled \(silent 3\.3 s\)\s+1\s+0\s+0\s+-/m);
+  assert.match(out, /^127\.0\.0\.1:4003\s+draining\s+1\s/m);
+  assert.match(out, /^127\.0\.0\.1:4004\s+connected\s+1\s/m);
+  assert.match(out, /^GONE\s+STATE\s+SINCE\s+REASON$/m);
+  assert.match(
+    out,
+    /^127\.0\.0\.1:4009\s+lost\s+2026-01-02T03:04:05\.000Z\s+no heartbeat for 10\.2 s$/m,
+  );
+  assert.match(
+    out,
+    /^SESSION\s+NAME\s+CLIENT\s+STATUS\s+FINISHED\s+TOTAL\s+DONE\s+RERUNS\s+RETRIES\s+LOST\s+PROGRESS$/m,
+  );
+  assert.match(out, /^\s+3\s+etl\s+1\s+running\s+50\s+200\s+25\.0%\s+3\s+2\s+1\s+\[#####/m);
+});

@@ -400,6 +400,19 @@ export interface ShutdownMessage {
   type: "shutdown";
 }
 
+/** `stalled`: its heartbeat is overdue; `heard`: no longer stalled; `lost`: declared lost. */
+export type PeerState = "stalled" | "heard" | "lost";
+
+/**
+ * Another governor stalled, was heard again or was lost: downloads from it that have another
+ * copy to read move on when it stalls, and all of them end when it is lost.
+ */
+export interface PeerStateMessage {
+  type: "peer_state";
+  governor: GovernorId;
+  state: PeerState;
+}
+
 export type ToGovernor =
   | RegisteredMessage
   | AssignTasksMessage
@@ -407,6 +420,7 @@ export type ToGovernor =
   | CloseSessionMessage
   | CancelTasksMessage
   | FetchObjectsMessage
+  | PeerStateMessage
   | ShutdownMessage;
 
 /** Object state and info as the server keeps them; reused by update answers. */

@@ -5,8 +5,13 @@
  * the server's port). Data is streamed into the store: small blobs end in memory, large ones in
  * a file, directories are extracted. An object already held is used whatever the source says.
  * Concurrent requests for one object share one transfer.
+ *
+ * A peer can stall (SIGSTOP, a hung machine: it accepts connections and answers nothing) or be
+ * lost; the server says so (`peerState`). Peers known stalled are tried last; a download from a
+ * peer that stalls moves on to the next copy, if there is one; the downloads from a lost peer
+ * fail (the server then runs the task again once the object is recomputed).
  */
-import type { AssignedTask, DataTransfer } from "../common/messages.ts";
+import type { AssignedTask, DataTransfer, PeerState } from "../common/messages.ts";
 import { API_PREFIX, OBJECT_DATA_PATH } from "../common/messages.ts";
 import type { Id, SessionId } from "../common/ids.ts";
 import { formatId, idKey } from "../common/ids.ts";
@@ -35,6 +40,10 @@ export class InputFetcher {
   #onTransfer: ((transfer: DataTransfer) => void) | undefined;
   /** Sent with every download (the cluster secret). */
   headers: Record<string, string> = {};
+  /** Peers whose heartbeat the server found overdue. */
+  #stalled = new Set<string>();
+  /** Downloads in flight from each peer; `last`: no other copy is left to try after it. */
+  #fromPeer = new Map<string, Set<{ abort: AbortController; last: boolean }>>();
 
   /** `onTransfer` is told of every finished download (for the event log's timeline). */
   constructor(
@@ -87,6 +96,20 @@ export class InputFetcher {
     }
   }
 
+  /** The server says a peer stalled, was heard again or was lost. */
+  peerState(peer: string, state: PeerState): void {
+    if (state === "heard") {
+      this.#stalled.delete(peer);
+      return;
+    }
+    if (state === "lost") this.#stalled.delete(peer);
+    else this.#stalled.add(peer);
+    for (const download of this.#fromPeer.get(peer) ?? []) {
+      if (state === "lost") download.abort.abort(new Error(`governor ${peer} was lost`));
+      else if (!download.last) download.abort.abort(new Error(`governor ${peer} is stalled`));
+    }
+  }
+
   /** Aborts every transfer (the governor stops). */
   abortAll(): void {
     for (const session of [...this.#aborts.keys()]) this.closeSession(session);
@@ -133,13 +156,31 @@ export class InputFetcher {
   async #fromGovernors(input: AssignedInput, governors: string[]): Promise<StoredObject> {
     const id = input.spec.id;
     const errors: string[] = [];
-    for (const governor of governors) {
+    const stalled = this.#stalled;
+    const order = governors.some((g) => stalled.has(g))
+      ? [...governors].sort((a, b) => Number(stalled.has(a)) - Number(stalled.has(b)))
+      : governors;
+    for (const [i, governor] of order.entries()) {
       const url = `http://${governorAuthority(governor)}${OBJECT_DATA_PATH}/${id[0]}/${id[1]}`;
+      const download = { abort: new AbortController(), last: i === order.length - 1 };
+      let downloads = this.#fromPeer.get(governor);
+      if (downloads === undefined) this.#fromPeer.set(governor, downloads = new Set());
+      downloads.add(download);
       try {
-        return await this.#download(id, input.spec.data_type, url, input.size, governor);
+        return await this.#download(
+          id,
+          input.spec.data_type,
+          url,
+          input.size,
+          governor,
+          download.abort.signal,
+        );
       } catch (e) {
         if (this.#store.isSessionClosed(id[0])) throw e;
         errors.push(`${governor}: ${errorMessage(e)}`);
+      } finally {
+        downloads.delete(download);
+        if (downloads.size === 0) this.#fromPeer.delete(governor);
       }
     }
     throw new Error(
@@ -149,10 +190,19 @@ export class InputFetcher {
     );
   }
 
-  async #download(id: Id, dataType: "blob" | "dir", url: string, size: number, from: string) {
+  async #download(
+    id: Id,
+    dataType: "blob" | "dir",
+    url: string,
+    size: number,
+    from: string,
+    peer?: AbortSignal,
+  ) {
     const t0 = performance.now();
     const startTime = new Date().toISOString();
-    const res = await fetch(url, { signal: this.#signal(id[0]), headers: this.headers });
+    const session = this.#signal(id[0]);
+    const signal = peer === undefined ? session : AbortSignal.any([session, peer]);
+    const res = await fetch(url, { signal, headers: this.headers });
     if (!res.ok || res.body === null) {
       const text = await res.text().catch(() => "");
       throw new Error(`HTTP ${res.status} ${text.slice(0, 200)}`.trimEnd());

@@ -77,6 +77,8 @@ export class Governor {
   #registered!: (message: RegisteredMessage) => void;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #stopping: Promise<void> | undefined;
+  /** `killChildren()` was called: the governor exits at once and reports nothing more. */
+  #exiting = false;
   #lockFile: string;
   /** The open, locked `governor.pid` (the lock lasts as long as the file is open). */
   #lock: Deno.FsFile | undefined;
@@ -122,6 +124,7 @@ export class Governor {
       store: this.store,
       fetcher: this.fetcher,
       send: (m) => this.link?.send(m),
+      exiting: () => this.#exiting,
       governorId: () => this.governorId,
       builtins: this.permissions.wrap(BUILTINS),
       executors: this.executors.functions,
@@ -288,6 +291,7 @@ export class Governor {
    * left as it is. What a scan misses, the orphan reaper kills when the governor is gone.
    */
   async killChildren(): Promise<void> {
+    this.#exiting = true; // the tasks killed now are not failures: they are lost with it
     this.executors.killAll();
     await settlesWithin(killMatching((tag) => tag.startsWith(TAG_PREFIX)), KILL_CHILDREN_MS);
   }
@@ -349,6 +353,9 @@ export class Governor {
             break;
           case "fetch_objects":
             this.#fetchObjects(m.objects);
+            break;
+          case "peer_state":
+            this.fetcher.peerState(m.governor, m.state);
             break;
           case "shutdown":
             log.info("shutdown requested by the server");

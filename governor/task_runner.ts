@@ -37,7 +37,18 @@ export interface TaskRunnerOptions {
   builtins: Map<string, TaskFn>;
   /** `<executor>/<method>` implementations by executor name (none yet). */
   executors?: Map<string, TaskFn>;
+  /** The governor is going down at once (SIGTERM): it reports nothing more of its tasks. */
+  exiting?: () => boolean;
 }
+
+/** Signals that a governor's whole process group gets when it is stopped from outside. */
+const GROUP_STOP_SIGNALS = new Set(["SIGTERM", "SIGINT", "SIGHUP"]);
+/**
+ * How long a task killed by such a signal (not sent by the governor) waits before its failure is
+ * reported: the governor got the same signal, maybe handled a moment later, and a governor going
+ * down reports nothing (the server re-runs its tasks elsewhere).
+ */
+export const GROUP_SIGNAL_GRACE_MS = 1000;
 
 export class TaskRunner {
   #o: TaskRunnerOptions;
@@ -180,6 +191,12 @@ export class TaskRunner {
       send({ type: "task_finished", task: spec.id, info: i, outputs: reported });
     } catch (e) {
       if (outer.aborted || e instanceof SessionClosedError) return;
+      const killedBy = (e as { signal?: unknown } | undefined)?.signal;
+      if (typeof killedBy === "string" && GROUP_STOP_SIGNALS.has(killedBy)) {
+        await new Promise((resolve) => setTimeout(resolve, GROUP_SIGNAL_GRACE_MS));
+        if (outer.aborted) return;
+      }
+      if (this.#o.exiting?.()) return;
       const i = info();
       if (ctx?.info !== undefined) Object.assign(i, ctx.info);
       if (ctx?.peakMemory !== undefined) i.peak_memory = ctx.peakMemory;

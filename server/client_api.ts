@@ -18,7 +18,7 @@ import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
 import { ApiError } from "./errors.ts";
 import type { Reactor } from "./reactor.ts";
 import { objectSpec } from "./state.ts";
-import type { DataObject, Session } from "./state.ts";
+import type { DataObject, GovernorState, Session } from "./state.ts";
 import { dropSpooled, readSubmit } from "./submit_reader.ts";
 import { idList, intParam, isRecord, jsonBody } from "./api_input.ts";
 import { planTasks } from "./submit.ts";
@@ -285,21 +285,59 @@ async function openObjectData(
   if (constant?.data) return new Blob([constant.data as BlobPart]).stream();
   if (constant?.file) return (await Deno.open(constant.file)).readable;
   const errors: string[] = [];
-  for (const governor of obj.locations) {
+  // Stalled holders last: one that answers now is better than one that may never.
+  const holders = [...obj.locations].sort((a, b) => Number(a.stalled) - Number(b.stalled));
+  for (const [i, governor] of holders.entries()) {
     const url = `http://${governor.id}${OBJECT_DATA_PATH}/${session.id}/${obj.id}`;
+    const read = watchHolder(governor, i < holders.length - 1);
     try {
-      const response = await fetch(url, { headers });
-      if (response.ok && response.body) return response.body;
+      const response = await fetch(url, { headers, signal: read.signal });
+      read.answered();
+      if (response.ok && response.body) return read.until(response.body);
       errors.push(`${governor.id}: HTTP ${response.status} ${await response.text()}`);
     } catch (e) {
       errors.push(`${governor.id}: ${(e as Error).message}`);
     }
+    read.done();
   }
   throw new ApiError(
     "NotAvailable",
     `object ${session.id}/${obj.id} could not be read from any governor holding it` +
       (errors.length ? `: ${errors.join("; ")}` : " (none holds it)"),
   );
+}
+
+/**
+ * A read from a governor that does not hang on it: aborted when the governor is lost (then the
+ * object is recomputed, or read from another copy), and, while it has not answered, when it
+ * stalls if another copy can be read (`moveOnWhenStalled`).
+ */
+function watchHolder(governor: GovernorState, moveOnWhenStalled: boolean) {
+  const ac = new AbortController();
+  const onGone = () => ac.abort(governor.gone.signal.reason);
+  const stall = governor.stall.signal; // replaced when heard again: this read watches this one
+  const onStall = () => ac.abort(stall.reason);
+  if (governor.gone.signal.aborted) onGone();
+  else governor.gone.signal.addEventListener("abort", onGone, { once: true });
+  if (moveOnWhenStalled) {
+    if (stall.aborted) onStall();
+    else stall.addEventListener("abort", onStall, { once: true });
+  }
+  const done = () => {
+    governor.gone.signal.removeEventListener("abort", onGone);
+    stall.removeEventListener("abort", onStall);
+  };
+  return {
+    signal: ac.signal,
+    /** The governor answered: only its loss stops the read now. */
+    answered: () => stall.removeEventListener("abort", onStall),
+    done,
+    /** The body, watched until it is read to the end or cancelled. */
+    until: (body: ReadableStream<Uint8Array>) =>
+      body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({ flush: done, cancel: done }),
+      ),
+  };
 }
 
 function prepend(head: Uint8Array, rest: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {

@@ -41,6 +41,8 @@ export function clusterStatus(reactor: Reactor, onlySession?: number) {
       const m = g.monitoring;
       return {
         governor_id: g.id,
+        state: g.draining ? "draining" : g.stalled ? "stalled" : "connected",
+        silent: g.stalled ? round1((performance.now() - g.lastHeard) / 1000) : undefined,
         cpus: g.cpus,
         assigned_cpus: g.assignedCpus,
         resources: g.resources,
@@ -56,6 +58,8 @@ export function clusterStatus(reactor: Reactor, onlySession?: number) {
           : undefined,
       };
     }),
+    // Lost or stopped lately (a governor seen again since is listed above, not here).
+    governors_gone: governorsGone(reactor),
     sessions: sessions.map((s) => ({
       session_id: s.id,
       name: s.name,
@@ -63,9 +67,27 @@ export function clusterStatus(reactor: Reactor, onlySession?: number) {
       failed: s.error !== undefined,
       tasks_submitted: s.submittedTasks,
       tasks_finished: s.finishedTasks,
+      tasks_rerun: s.reruns,
+      tasks_retried: s.retries,
+      attempts_lost: s.lostAttempts,
     })),
     ready_tasks: reactor.scheduler.readyCount,
   };
+}
+
+/** Governors lost or stopped lately, unless one of the same id is connected again. */
+function governorsGone(reactor: Reactor) {
+  const gone = [...reactor.core.gone.values()].filter((g) => !reactor.governors.has(g.id));
+  return gone.map((g) => ({
+    governor_id: g.id,
+    state: g.orderly ? "stopped" : "lost",
+    time: new Date(g.time).toISOString(),
+    reason: g.reason,
+  }));
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 /** Current and peak resident memory of this process in bytes (Linux /proc; else current only). */

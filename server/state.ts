@@ -73,6 +73,13 @@ export class Session {
   onFailure: "fail" | "continue" = "fail";
   /** `"continue"` sessions: tasks failed (their own failure or an input's), in order. */
   readonly failed = new Set<Task>();
+  // Work done again so far, for `rain status`:
+  /** Finished tasks run again because an output was lost with its governor. */
+  reruns = 0;
+  /** Failed attempts run again (`max_retries`). */
+  retries = 0;
+  /** Started attempts cut short by a lost governor or input. */
+  lostAttempts = 0;
 
   constructor(
     readonly id: SessionId,
@@ -189,6 +196,10 @@ export class GovernorState {
   stalled = false;
   /** `rain drain`: no new work; stopped once its tasks are done and its sole copies moved. */
   draining = false;
+  /** Aborted when the governor is lost: reads of its data (client fetches) stop waiting. */
+  readonly gone: AbortController = new AbortController();
+  /** Aborted when it stalls (renewed when heard again): a read that has another copy moves on. */
+  stall: AbortController = new AbortController();
 
   /** What the governor offers; `pool` is what of it is in use (written by the scheduler). */
   readonly resources: GovernorResources;

@@ -397,7 +397,31 @@ async function narrow() {
   await checkNoWidening("governors at 800 px");
 }
 
-const scenarios = { views, live, postmortem, report, lanes, ended, inspector, graph, narrow };
+// A session that lost a governor (issue 12): governor state, re-run counts, each task's attempts.
+async function recovery() {
+  const { url, session, victim, drained, rerun_task, retried_task } = args;
+  await page.goto(`${url}#/governors`);
+  await waitText(`.governor-card[data-governor="${victim}"] .badge`, /^lost$/, "recovery: the killed governor is lost");
+  await waitText(`.governor-card[data-governor="${victim}"] .recovery-note`, /lost .*connection (closed|error)/, "recovery: why and when it was lost");
+  await waitText(`.governor-card[data-governor="${drained}"] .badge`, /^stopped$/, "recovery: the drained governor stopped in order");
+  await waitText(`.governor-card[data-governor="${drained}"] .recovery-note`, /draining since .* · stopped .*the governor stopped/, "recovery: it was drained first");
+  await shot("recovery-governors");
+  await page.goto(url);
+  await waitText(`tr[data-session="${session}"] td.reruns`, /^[1-9]/, "recovery: the session list counts re-runs");
+  await page.goto(`${url}#/s/${session}`);
+  await waitText(".stat.rerun", /^2re-runs$/i, "recovery: the summary counts the re-runs");
+  await waitText(".stat.rerun", /^1retries$/i, "recovery: and the retry");
+  await shot("recovery-summary");
+  await page.goto(`${url}#/s/${session}/task/${rerun_task}`);
+  await waitText(".attempts-table tr[data-attempt='1']", new RegExp(`${victim}[\\s\\S]*finished, but its output`), "recovery: inspector lists the run whose output was lost");
+  await waitText(".attempts-table tr[data-attempt='2']", /finished the task/, "recovery: and the run that finished it");
+  await page.goto(`${url}#/s/${session}/task/${retried_task}`);
+  await waitText(".attempts-table tr[data-attempt='1']", /retry 1 of 1/, "recovery: inspector lists the failed attempt that was retried");
+  check((await count(".attempts-table tbody tr")) === 3, "recovery: the retried task ran three times (failed, finished, re-run)");
+  await shot("recovery-task");
+}
+
+const scenarios = { views, live, postmortem, report, lanes, ended, inspector, graph, narrow, recovery };
 try {
   await scenarios[args.scenario]();
 } catch (e) {

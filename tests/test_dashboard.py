@@ -304,3 +304,43 @@ def test_post_mortem_dashboard_after_the_server_stopped(run, tmp_path):
         browser("postmortem", url=url, etl=run["etl"], total=ETL_TASKS)
     finally:
         dashboard.stop()
+
+
+FLAKY = 'if [ "$RAIN_TASK_ATTEMPT" = 1 ]; then exit 3; fi; printf "attempt $RAIN_TASK_ATTEMPT"'
+
+
+def test_recovery_is_shown_governor_lost_reruns_and_attempts(rain_cluster):
+    """A governor SIGKILLed after its tasks finished: its kept outputs are recomputed; the
+    dashboard shows it lost, the session's re-runs and retry, and each task's attempts."""
+    import signal
+    from rain.client import tasks
+    from test_governor_loss import governors, process_of
+
+    cluster = rain_cluster(governors=[1])
+    client = cluster.client()
+    [victim_id] = governors(client)
+    with client.new_session("recovering") as session:
+        source = tasks.Execute("printf source", shell=True, stdout=True)
+        source.output.keep()
+        flaky = tasks.Execute(FLAKY, shell=True, stdout=True, max_retries=1)
+        flaky.output.keep()
+        session.submit()
+        session.wait_all()
+        cluster.add_governor(cpus=1)
+        victim = process_of(cluster, victim_id)
+        victim.popen.send_signal(signal.SIGKILL)
+        victim.popen.wait()
+        assert source.output.fetch().get_bytes() == b"source"  # recomputed
+        assert flaky.output.fetch().get_bytes() == b"attempt 3"
+        sessions_url = "http://127.0.0.1:{}/api/v1/sessions".format(cluster.http_port)
+        [row] = [s for s in get_json(sessions_url) if s["session"] == session.session_id]
+        assert (row["tasks_rerun"], row["tasks_retried"]) == (2, 1)
+    # The other governor leaves in order (drained).
+    [drained_id] = governors(client)
+    drained = subprocess.run([RAIN_BIN, "drain", drained_id, "--server", cluster.address],
+                             capture_output=True, text=True, timeout=60)
+    assert drained.returncode == 0, drained.stderr
+    assert wait_for(lambda: drained_id not in governors(client), 30, "the drained governor gone")
+    browser("recovery", url="http://127.0.0.1:{}/".format(cluster.http_port),
+            session=session.session_id, victim=victim_id, drained=drained_id,
+            rerun_task=source.id.id, retried_task=flaky.id.id)

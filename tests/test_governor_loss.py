@@ -135,6 +135,13 @@ def test_sigkill_of_a_governor_with_running_tasks_and_sole_copies(rain_cluster):
         for g in gates:
             g.update()
             assert g.info.governor != victim_id
+            # The run cut short by the loss is an attempt of its own (docs/policies.md).
+            lost, last = g.info.attempts
+            assert lost["governor"] == victim_id
+            assert lost["error"] in ("governor {} lost: connection closed".format(victim_id),
+                                     "governor {} lost: connection error".format(victim_id))
+            assert lost["start_time"] and lost["duration"] >= 0
+            assert last["governor"] == g.info.governor and "error" not in last
         # Each gate ran twice: on the victim, then on the new governor.
         assert started(marker_dir, "a") == 2 and started(marker_dir, "b") == 2
         session.wait_all()

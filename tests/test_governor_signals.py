@@ -2,11 +2,13 @@
 §8), its programs and executors die with it (§1), and the next governor on the same work
 directory removes the leftovers; an orderly stop (`rain stop`) removes the work directory."""
 
+import json
 import os
 import signal
 import subprocess
+import urllib.request
 
-from rain.client import remote, tasks
+from rain.client import blob, remote, tasks
 from rain.client.rpc.common import DataObjectState, TaskState
 from rain_testing import RAIN_BIN, STOP_TIMEOUT, Process, wait_until
 
@@ -133,3 +135,66 @@ def test_the_end_of_stdin_stops_a_watching_governor_in_order(rain_cluster):
         if watching.poll() is None:
             watching.kill()
             watching.wait()
+
+
+@remote()
+def python_gate(ctx, marker_dir):
+    """A Python task that notes its start, then waits for `go`."""
+    import time
+    marker_dir = marker_dir.get_str()
+    with open(os.path.join(marker_dir, "py"), "a") as f:
+        f.write("started\n")
+    while not os.path.exists(os.path.join(marker_dir, "go")):
+        time.sleep(0.02)
+    return b"python done"
+
+
+def events_of_type(cluster, event_type):
+    request = urllib.request.Request(
+        "http://127.0.0.1:{}/events".format(cluster.http_port),
+        data=json.dumps({"event_types": [{"value": event_type}]}).encode(), method="POST",
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return [row["event"] for row in json.load(response)]
+
+
+def test_sigterm_to_the_governors_process_group_reports_no_task_failure(rain_cluster):
+    """Ctrl-C or a batch system's kill reaches the governor's programs too: they die of the
+    signal, but a governor going down reports nothing for them, so the tasks are lost with it
+    and run again elsewhere (issue 12) instead of failing the session."""
+    cluster = rain_cluster(governors=(2,))
+    client = cluster.client()
+    [victim_id] = [g["governor_id"] for g in client.get_server_info()["governors"]]
+    victim = cluster.governors[0]
+    marker_dir = cluster.path("markers")
+    os.makedirs(marker_dir)
+    with client.new_session() as session:  # on_failure="fail": a failure would end it
+        program = tasks.Execute(
+            "echo started >> {d}/sh; while [ ! -e {d}/go ]; do sleep 0.02; done; echo sh done"
+            .format(d=marker_dir), shell=True, stdout=True)
+        program.output.keep()
+        python = python_gate(blob(marker_dir))
+        python.output.keep()
+        session.submit()
+        assert wait_until(lambda: all(
+            os.path.exists(os.path.join(marker_dir, name)) for name in ("sh", "py")), 30)
+        cluster.add_governor(cpus=2)
+        os.killpg(victim.pid, signal.SIGTERM)  # the governor with its programs
+        assert victim.popen.wait(STOP_TIMEOUT) == SIGTERM_EXIT_CODE
+        open(os.path.join(marker_dir, "go"), "w").close()
+        assert program.output.fetch().get_bytes() == b"sh done\n"
+        assert python.output.fetch().get_bytes() == b"python done"
+        for task in (program, python):
+            task.update()
+            assert task.info.governor != victim_id
+            lost, last = task.info.attempts
+            assert lost["governor"] == victim_id and lost["error"].startswith(
+                "governor {} lost: ".format(victim_id))
+            assert "error" not in last
+        session.wait_all()
+    assert wait_until(lambda: len(events_of_type(cluster, "TaskFinished")) >= 2, 30)
+    finished = events_of_type(cluster, "TaskFinished")
+    assert [e["info"].get("error") for e in finished] == [None, None]
+    requeued = events_of_type(cluster, "TaskRequeued")
+    assert sorted(tuple(e["task"]) for e in requeued) == sorted(
+        (tuple(program.id), tuple(python.id)))

@@ -21,6 +21,10 @@ export interface SessionRow {
   tasks_running: number;
   /** Tasks that had not finished when the session ended (they never will). */
   tasks_cancelled: number;
+  /** Recovery (absent from older servers): re-runs for lost outputs, retries, lost attempts. */
+  tasks_rerun?: number;
+  tasks_retried?: number;
+  attempts_lost?: number;
   error?: string;
 }
 
@@ -119,6 +123,13 @@ export interface TaskDetail {
   governor: string | null;
   error?: string;
   debug?: string;
+  /** Each run when there was more than one (s from the session's creation). */
+  attempts?: {
+    governor: string | null;
+    start: number | null;
+    end: number | null;
+    error?: string;
+  }[];
   inputs: {
     id: number;
     spec?: Record<string, unknown>;
@@ -143,6 +154,11 @@ export interface GovernorRow {
   error?: string;
   /** With `removed`: it stopped on purpose, not lost. */
   stopped?: boolean;
+  /** Absent from older servers. */
+  state?: "connected" | "stalled" | "draining" | "lost" | "stopped";
+  stalled_since?: string;
+  draining_since?: string;
+  stalls?: number;
 }
 
 export interface MonitoringPoint {

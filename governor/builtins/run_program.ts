@@ -112,8 +112,9 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
           `program ${how}: ${commandLine(o.args)}` +
             (stderrText ? `\nstderr:\n${stderrText}` : ""),
         ),
-        // Read by the task runner for `info.exit_code` (`policy.retry_on`).
-        status.signal ? {} : { exitCode: status.code },
+        // Read by the task runner: `info.exit_code` (`policy.retry_on`), or a signal the
+        // governor may be going down with.
+        status.signal ? { signal: status.signal } : { exitCode: status.code },
       );
     }
     return { stdout: captured };

@@ -332,9 +332,13 @@ export class ExecutorProcess {
     if (pending !== undefined && !this.#killed) {
       this.#reason().then(([status, outputs]) =>
         pending.reject(
-          new Error(
-            `executor '${this.type}' (pid ${this.pid}) died while running the task ` +
-              `(${status})${outputs}`,
+          Object.assign(
+            new Error(
+              `executor '${this.type}' (pid ${this.pid}) died while running the task ` +
+                `(${status})${outputs}`,
+            ),
+            // Read by the task runner: a signal the governor may be going down with.
+            this.#status?.signal ? { signal: this.#status.signal } : {},
           ),
         )
       );

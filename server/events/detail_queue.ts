@@ -19,6 +19,10 @@ enum Kind {
   Finished,
   /** refs `to, transfer` */
   Transfer,
+  /** numbers `time, task, started (0|1)`; strings `reason` */
+  Requeued,
+  /** numbers `time, task, object` */
+  Rerun,
 }
 
 export class DetailQueue {
@@ -79,6 +83,17 @@ export class DetailQueue {
   transferred(to: string, transfer: Readonly<DataTransfer>): void {
     this.#kinds.push(Kind.Transfer);
     this.#refs.push(to, transfer);
+  }
+
+  requeued(time: number, task: number, reason: string, started: boolean): void {
+    this.#kinds.push(Kind.Requeued);
+    this.#numbers.push(time, task, started ? 1 : 0);
+    this.#strings.push(reason);
+  }
+
+  rerun(time: number, task: number, object: number): void {
+    this.#kinds.push(Kind.Rerun);
+    this.#numbers.push(time, task, object);
   }
 
   /** Where `drainSome` is in the queue, and in a submit it indexes in slices. */
@@ -162,6 +177,18 @@ export class DetailQueue {
         case Kind.Transfer: {
           const to = refs[this.#r++] as string;
           detail.transferred(to, refs[this.#r++] as DataTransfer);
+          break;
+        }
+        case Kind.Requeued: {
+          const time = num();
+          const task = num();
+          detail.requeued(time, task, str(), num() === 1);
+          break;
+        }
+        case Kind.Rerun: {
+          const time = num();
+          const task = num();
+          detail.rerun(time, task, num());
           break;
         }
       }

@@ -113,6 +113,8 @@ export type PendingEvent =
     attempt: number;
     crashes: number;
     reason: string;
+    /** The attempt had started (it ran, and ends here); false for a task only queued. */
+    started: boolean;
   }
   | {
     type: "TaskRerun";
@@ -123,6 +125,13 @@ export type PendingEvent =
     /** The lost object it is run again for. */
     object: number;
   };
+
+/** How a TaskRequeued `reason` of a retry after the task's own failure starts (`retry N of M`). */
+export const RETRY_PREFIX = "retry ";
+
+export function isRetryReason(reason: string): boolean {
+  return reason.startsWith(RETRY_PREFIX);
+}
 
 /** Where the reactor reports events. `push` must be O(1) and cheap. */
 export interface EventSink {

@@ -6,7 +6,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { TaskInfo } from "../../common/attributes.ts";
-import type { CloseReason } from "./event.ts";
+import { type CloseReason, RETRY_PREFIX } from "./event.ts";
 import { countsFrom } from "./store.ts";
 import { SessionDetail, type SubmittedTask, type ViewModel } from "./view_model.ts";
 
@@ -60,16 +60,25 @@ export function loadLight(db: DatabaseSync, model: ViewModel, afterId = 0): numb
     } END AS objects
      FROM events e ${join}
      WHERE e.event_type IN ('SessionNew', 'SessionClosed', 'GovernorNew', 'GovernorRemoved',
-       'ClientSubmit') AND e.id > ? AND e.id <= ? ORDER BY e.id`,
+       'GovernorStalled', 'GovernorDrain', 'ClientSubmit') AND e.id > ? AND e.id <= ?
+     ORDER BY e.id`,
   );
   // `+event_type`: SQLite stays on the rowid range (not the event_type index).
   const tasks = db.prepare(
     `SELECT e.session, e.event_type AS type, count(*) AS n, max(e.timestamp) AS last,
        sum(CASE WHEN e.event_type = 'TaskFinished' THEN ${
       count("failed", "CASE WHEN json_extract(e.event, '$.info.error') != '' THEN 1 ELSE 0 END")
-    } ELSE 0 END) AS failed
+    } ELSE 0 END) AS failed,
+       sum(CASE WHEN e.event_type = 'TaskRequeued'
+         AND json_extract(e.event, '$.reason') LIKE '${RETRY_PREFIX}%' THEN 1 ELSE 0 END) AS retries,
+       sum(CASE WHEN e.event_type = 'TaskRequeued'
+         AND json_extract(e.event, '$.started') THEN 1 ELSE 0 END) AS started,
+       sum(CASE WHEN e.event_type = 'TaskRequeued' AND json_extract(e.event, '$.started')
+         AND json_extract(e.event, '$.reason') NOT LIKE '${RETRY_PREFIX}%' THEN 1 ELSE 0 END)
+         AS lost
      FROM events e ${join}
-     WHERE e.id > ? AND e.id <= ? AND +e.event_type IN ('TaskStarted', 'TaskFinished')
+     WHERE e.id > ? AND e.id <= ?
+       AND +e.event_type IN ('TaskStarted', 'TaskFinished', 'TaskRequeued', 'TaskRerun')
      GROUP BY e.session, e.event_type`,
   );
   for (const r of rare.iterate(afterId, maxRow)) {
@@ -124,6 +133,17 @@ export function loadLight(db: DatabaseSync, model: ViewModel, afterId = 0): numb
           orderly: e.orderly === true || ORDERLY_REASONS.has(String(e.error)),
         });
         break;
+      case "GovernorStalled":
+        model.apply({
+          type: "GovernorStalled",
+          time,
+          governor: String(e.governor),
+          stalled: e.stalled === true,
+        });
+        break;
+      case "GovernorDrain":
+        model.apply({ type: "GovernorDrain", time, governor: String(e.governor) });
+        break;
     }
   }
   for (const a of tasks.iterate(afterId, maxRow)) {
@@ -132,6 +152,13 @@ export function loadLight(db: DatabaseSync, model: ViewModel, afterId = 0): numb
     const n = Number(a.n);
     if (a.type === "TaskStarted") {
       s.started += n;
+    } else if (a.type === "TaskRerun") {
+      s.reruns += n;
+    } else if (a.type === "TaskRequeued") {
+      // As countRequeue (view_model.ts) counts them one by one.
+      s.retries += Number(a.retries ?? 0);
+      s.requeuedStarted += Number(a.started ?? 0);
+      s.lostAttempts += Number(a.lost ?? 0);
     } else {
       const failed = Number(a.failed ?? 0);
       s.failed += failed;
@@ -157,7 +184,7 @@ export function replayDetail(
   const rows = db.prepare(
     `SELECT id, timestamp AS ts, event_type AS type, event FROM events
      WHERE session = ? AND id > ? AND event_type IN
-       ('ClientSubmit', 'TaskStarted', 'TaskFinished', 'DataTransfer')
+       ('ClientSubmit', 'TaskStarted', 'TaskFinished', 'DataTransfer', 'TaskRequeued', 'TaskRerun')
      ORDER BY id`,
   );
   for (const r of rows.iterate(sid, afterId)) {
@@ -189,6 +216,16 @@ export function replayDetail(
           })
           : undefined;
         detail.finished(time, id, (isRecord(e.info) ? e.info : {}) as TaskInfo, outputs);
+        break;
+      }
+      case "TaskRequeued": {
+        const id = localId(e.task);
+        if (id !== undefined) detail.requeued(time, id, String(e.reason ?? ""), e.started === true);
+        break;
+      }
+      case "TaskRerun": {
+        const id = localId(e.task);
+        if (id !== undefined) detail.rerun(time, id, localId(e.object) ?? -1);
         break;
       }
       case "DataTransfer":

@@ -193,6 +193,7 @@ export function toRow(e: PendingEvent, clock: IsoClock): EventRow {
           attempt: e.attempt,
           crashes: e.crashes,
           reason: e.reason,
+          started: e.started,
         }),
       ];
     case "TaskRerun":

@@ -48,6 +48,19 @@ export interface TaskEntry {
   slots?: readonly number[];
   /** First stream lane (the first slot, or a lane given by views.ts when none was reported). */
   lane: number;
+  /** Runs that ended without finishing it (retried, requeued, output lost); absent if none. */
+  attempts?: AttemptEntry[];
+}
+
+/** A run of a task that ended without finishing it. */
+export interface AttemptEntry {
+  governor?: string;
+  /** ms (governor clock, from start_time) */
+  start?: number;
+  /** ms (server clock) */
+  end: number;
+  /** Why it ended (TaskRequeued `reason`, or its output was lost). */
+  reason: string;
 }
 
 export interface ObjectEntry {
@@ -226,6 +239,52 @@ export class SessionDetail {
       }
     }
     this.finishTimes.push(time);
+    this.version++;
+  }
+
+  /**
+   * The task waits to run again (TaskRequeued): a retry, or its governor or an input was lost.
+   * A run that had started is an attempt of its own.
+   */
+  requeued(time: number, id: number, reason: string, started: boolean): void {
+    const task = this.tasks.get(id);
+    if (!task || task.state === "finished" || task.state === "failed") return;
+    if (task.state === "running") this.groups[task.group]!.running--;
+    if (started) {
+      (task.attempts ??= []).push({
+        governor: task.governor,
+        start: task.start,
+        end: time,
+        reason,
+      });
+    }
+    this.#unstart(task);
+  }
+
+  /** A finished task runs again to recompute its output `object`, lost with its governor. */
+  rerun(time: number, id: number, object: number): void {
+    const task = this.tasks.get(id);
+    if (!task || task.state !== "finished") return;
+    const group = this.groups[task.group]!;
+    group.finished--;
+    (task.attempts ??= []).push({
+      governor: task.governor,
+      start: task.start,
+      end: task.end ?? time,
+      reason: `finished, but its output ${object} was lost with its governor`,
+    });
+    task.info = undefined;
+    task.duration = undefined;
+    this.#unstart(task);
+  }
+
+  #unstart(task: TaskEntry): void {
+    task.state = "waiting";
+    task.governor =
+      task.startTime =
+      task.start =
+      task.end =
+        undefined;
     this.version++;
   }
 

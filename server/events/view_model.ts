@@ -10,7 +10,7 @@
  * `monitoringSamples` samples per governor.
  */
 import type { MonitoringMessage } from "../../common/messages.ts";
-import type { PendingEvent } from "./event.ts";
+import { isRetryReason, type PendingEvent } from "./event.ts";
 import { DetailQueue } from "./detail_queue.ts";
 import { isFailure } from "./rows.ts";
 import {
@@ -47,6 +47,12 @@ export interface SessionAggregate {
   started: number;
   finished: number;
   failed: number;
+  /** TaskRerun events; TaskRequeued ones of retries, of other causes after a start. */
+  reruns: number;
+  retries: number;
+  lostAttempts: number;
+  /** TaskRequeued events of attempts that had started (not running any more). */
+  requeuedStarted: number;
   /** server ms of the session's last event */
   last: number;
   /**
@@ -67,6 +73,17 @@ export interface GovernorAggregate {
   error?: string;
   /** It left on purpose (stopped, drained), not lost. */
   orderly?: boolean;
+  /** server ms: stalled since (while it is), draining since. */
+  stalled?: number;
+  draining?: number;
+  stalls: number;
+}
+
+/** A TaskRequeued event in the session's counts (live and replayed alike). */
+export function countRequeue(s: SessionAggregate, reason: string, started: boolean): void {
+  if (isRetryReason(reason)) s.retries++;
+  else if (started) s.lostAttempts++;
+  if (started) s.requeuedStarted++;
 }
 
 /** Tasks, objects or events indexed between two yields (about 10 ms). */
@@ -117,6 +134,7 @@ export class ViewModel {
           cpus: e.cpus,
           executors: e.executors,
           added: e.time,
+          stalls: 0,
         });
         return;
       case "GovernorRemoved": {
@@ -171,7 +189,34 @@ export class ViewModel {
         }
         return;
       }
+      case "GovernorStalled": {
+        const g = this.governors.get(e.governor);
+        if (!g) return;
+        if (e.stalled) g.stalls++;
+        g.stalled = e.stalled ? e.time : undefined;
+        return;
+      }
+      case "GovernorDrain": {
+        const g = this.governors.get(e.governor);
+        if (g) g.draining = e.time;
+        return;
+      }
+      case "TaskRequeued": {
+        const s = this.#touch(e.session, e.time);
+        if (!s) return;
+        countRequeue(s, e.reason, e.started);
+        s.queue?.requeued(e.time, e.task, e.reason, e.started);
+        return;
+      }
+      case "TaskRerun": {
+        const s = this.#touch(e.session, e.time);
+        if (!s) return;
+        s.reruns++;
+        s.queue?.rerun(e.time, e.task, e.object);
+        return;
+      }
       case "ServerStart":
+      case "ObjectLost":
       case "ClientNew":
       case "ClientRemoved":
       case "ClientUnkeep":
@@ -247,6 +292,10 @@ export class ViewModel {
       started: 0,
       finished: 0,
       failed: 0,
+      reruns: 0,
+      retries: 0,
+      lostAttempts: 0,
+      requeuedStarted: 0,
       last: time,
       detailDropped: false,
     });

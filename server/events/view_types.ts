@@ -24,6 +24,11 @@ export interface SessionRow {
   tasks_running: number;
   /** Tasks that had not finished when the session ended (they never will); 0 while open. */
   tasks_cancelled: number;
+  /** Recovery (issue 12): finished tasks run again because an output was lost with a governor, */
+  tasks_rerun: number;
+  /** failed attempts run again (`max_retries`), and attempts cut short by a lost governor/input. */
+  tasks_retried: number;
+  attempts_lost: number;
   error?: string;
 }
 
@@ -138,6 +143,11 @@ export interface TaskDetail {
   end: number | null;
   error?: string;
   debug?: string;
+  /**
+   * Each run when there was more than one, the current or last one last (s from `created`);
+   * `error`: why it ended (absent for the one that finished the task, or one still running).
+   */
+  attempts?: TaskAttemptRow[];
   inputs: {
     id: number;
     spec?: Record<string, unknown>;
@@ -154,6 +164,16 @@ export interface TaskDetail {
 }
 
 /** `GET /api/v1/governors` (each). */
+export interface TaskAttemptRow {
+  governor: string | null;
+  start: number | null;
+  end: number | null;
+  error?: string;
+}
+
+/** `connected`, `stalled` (heartbeat overdue), `draining`, `lost`, or `stopped` (in order). */
+export type GovernorState = "connected" | "stalled" | "draining" | "lost" | "stopped";
+
 export interface GovernorRow {
   governor: string;
   cpus: number;
@@ -164,6 +184,12 @@ export interface GovernorRow {
   error?: string;
   /** With `removed`: it stopped on purpose (rain stop, drain, the server stopping), not lost. */
   stopped?: boolean;
+  state: GovernorState;
+  /** Since when it is stalled (while it is), since when it drains. */
+  stalled_since?: string;
+  draining_since?: string;
+  /** Times its heartbeat was found overdue. */
+  stalls: number;
 }
 
 export interface MonitoringPoint {

@@ -19,6 +19,7 @@ import type {
   SessionStatus,
   SessionSummary,
   StreamTask,
+  TaskAttemptRow,
   TaskDetail,
   TaskGraph,
   TaskGroup,
@@ -26,6 +27,9 @@ import type {
   TaskStream,
   Transfer,
 } from "./view_types.ts";
+
+/** GovernorRemoved `error` of an orderly stop (server/governor_link.ts, a close with 1000). */
+const ORDERLY_STOP = "the governor stopped";
 
 function iso(ms: number | undefined): string | undefined {
   return ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
@@ -37,11 +41,13 @@ function round(x: number, digits = 6): number {
 }
 
 export function sessionRow(s: SessionAggregate): SessionRow {
+  // A task run again (TaskRerun) finishes twice: counted once.
+  const finished = Math.max(0, s.finished - s.reruns);
   let status: SessionStatus;
   if (s.reason === "Error") status = "failed";
   else if (s.reason === "ServerLost") status = "lost";
   else if (s.closed !== undefined) status = "closed";
-  else if (s.tasksTotal > 0 && s.finished >= s.tasksTotal) status = "finished";
+  else if (s.tasksTotal > 0 && finished >= s.tasksTotal) status = "finished";
   else status = "open";
   const end = s.closed ?? s.last;
   const row: SessionRow = {
@@ -52,15 +58,19 @@ export function sessionRow(s: SessionAggregate): SessionRow {
     created: iso(s.created)!,
     duration: round(Math.max(0, end - s.created) / 1000, 3),
     tasks_total: s.tasksTotal,
-    tasks_finished: s.finished,
+    tasks_finished: finished,
     tasks_failed: s.failed,
-    tasks_running: Math.max(0, s.started - s.finished - s.failed),
+    // Every attempt has its TaskStarted; those requeued ended without a TaskFinished.
+    tasks_running: Math.max(0, s.started - s.finished - s.failed - s.requeuedStarted),
     tasks_cancelled: 0,
+    tasks_rerun: s.reruns,
+    tasks_retried: s.retries,
+    attempts_lost: s.lostAttempts,
   };
   if (s.closed !== undefined) {
     // Nothing runs in an ended session: what had not finished never will.
     row.tasks_running = 0;
-    row.tasks_cancelled = Math.max(0, s.tasksTotal - s.finished - s.failed);
+    row.tasks_cancelled = Math.max(0, s.tasksTotal - finished - s.failed);
   }
   if (s.closed !== undefined) row.closed = iso(s.closed);
   if (status === "failed" && s.message) row.error = s.message;
@@ -103,12 +113,23 @@ export function governorsView(model: ViewModel): GovernorRow[] {
       cpus: g.cpus,
       executors: g.executors,
       added: iso(g.added)!,
+      state: g.removed !== undefined
+        ? (g.orderly === true || g.error === ORDERLY_STOP ? "stopped" : "lost")
+        : g.draining !== undefined
+        ? "draining"
+        : g.stalled !== undefined
+        ? "stalled"
+        : "connected",
+      stalls: g.stalls,
     };
     if (g.removed !== undefined) {
       row.removed = iso(g.removed);
       row.error = g.error;
-      row.stopped = g.orderly === true;
+      row.stopped = g.orderly === true || g.error === ORDERLY_STOP;
+    } else if (g.stalled !== undefined) {
+      row.stalled_since = iso(g.stalled);
     }
+    if (g.draining !== undefined) row.draining_since = iso(g.draining);
     return row;
   });
 }
@@ -364,6 +385,21 @@ export function taskView({ session: s, detail }: SessionView, id: number): TaskD
   };
   if (typeof info.error === "string") view.error = info.error;
   if (typeof info.debug === "string") view.debug = info.debug;
+  if (t.attempts !== undefined) {
+    const at = (ms: number | undefined) =>
+      ms === undefined || !Number.isFinite(ms) ? null : round((ms - base) / 1000);
+    view.attempts = t.attempts.map((a) => ({
+      governor: a.governor ?? null,
+      start: at(a.start),
+      end: at(a.end),
+      error: a.reason,
+    }));
+    if (t.state !== "waiting") {
+      const last: TaskAttemptRow = { governor: view.governor, start: view.start, end: view.end };
+      if (view.error !== undefined) last.error = view.error;
+      view.attempts.push(last);
+    }
+  }
   return view;
 }
 

@@ -17,6 +17,9 @@ Deno.test("session list, summary and task groups", () =>
       tasks_failed: 0,
       tasks_running: 0,
       tasks_cancelled: 0,
+      tasks_rerun: 0,
+      tasks_retried: 0,
+      attempts_lost: 0,
       closed: iso(T + 3000),
     });
     assertEquals(s2!.status, "failed");

@@ -35,6 +35,17 @@ export interface ReactorContext {
   endTurn(): void;
 }
 
+/** A governor that left: lost (`orderly` false) or stopped; `time` ms. */
+export interface GoneGovernor {
+  id: GovernorId;
+  time: number;
+  reason: string;
+  orderly: boolean;
+}
+
+/** Governors that left, listed by `rain status`. */
+export const GONE_KEPT = 20;
+
 export class Core {
   readonly clients = new Map<ClientId, Client>();
   /** Open sessions (failed ones too, until closed). */
@@ -48,6 +59,8 @@ export class Core {
   turnQueued = false;
   /** `delete_objects` being collected this turn, per governor; sent at the end of the turn. */
   readonly deletes = new Map<GovernorState, DataObject[]>();
+  /** The last governors that left (`rain status`), oldest first; at most `GONE_KEPT`. */
+  readonly gone = new Map<GovernorId, GoneGovernor>();
 
   constructor(firstSessionId: SessionId = 1, firstClientId: ClientId = 1) {
     this.firstSessionId = firstSessionId;

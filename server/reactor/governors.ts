@@ -3,11 +3,11 @@
  * the samples and transfer reports they send.
  */
 import type { GovernorId } from "../../common/ids.ts";
-import type { DataTransfersMessage, MonitoringMessage } from "../../common/messages.ts";
+import type { DataTransfersMessage, MonitoringMessage, PeerState } from "../../common/messages.ts";
 import { Logger } from "../../common/log.ts";
 import { describeResources, type GovernorResources } from "../../common/resources.ts";
 import { GovernorState } from "../state.ts";
-import { type ReactorContext, touch } from "./core.ts";
+import { GONE_KEPT, type ReactorContext, touch } from "./core.ts";
 import { recoverFromLoss } from "./recovery.ts";
 
 const log = new Logger("server");
@@ -56,8 +56,26 @@ export function removeGovernor(
   });
   if (orderly) log.info(`governor ${governor.id} left: ${reason}`);
   else log.warn(`governor ${governor.id} lost: ${reason}`);
+  governor.gone.abort(
+    new Error(`governor ${governor.id} ${orderly ? "left" : "was lost"}: ${reason}`),
+  );
+  const gone = ctx.core.gone;
+  gone.delete(governor.id); // re-inserted last
+  gone.set(governor.id, { id: governor.id, time: Date.now(), reason, orderly });
+  if (gone.size > GONE_KEPT) gone.delete(gone.keys().next().value!);
+  tellPeers(ctx, governor, "lost");
   recoverFromLoss(ctx, governor, { reason, orderly });
   touch(ctx);
+}
+
+/**
+ * The other governors learn that a peer stalled, was heard again or was lost: their downloads
+ * from it move to another copy, or end when it is lost (docs/protocol.md `peer_state`).
+ */
+function tellPeers(ctx: ReactorContext, peer: GovernorState, state: PeerState): void {
+  for (const id of ctx.core.governors.keys()) {
+    if (id !== peer.id) ctx.comm.send(id, { type: "peer_state", governor: peer.id, state });
+  }
 }
 
 /**
@@ -67,6 +85,9 @@ export function removeGovernor(
 export function setStalled(ctx: ReactorContext, governor: GovernorState, stalled: boolean): void {
   if (governor.stalled === stalled || ctx.core.governors.get(governor.id) !== governor) return;
   governor.stalled = stalled;
+  if (stalled) governor.stall.abort(new Error(`governor ${governor.id} is stalled`));
+  else governor.stall = new AbortController();
+  tellPeers(ctx, governor, stalled ? "stalled" : "heard");
   ctx.events?.push({ type: "GovernorStalled", time: Date.now(), governor: governor.id, stalled });
   if (stalled) log.warn(`governor ${governor.id}: heartbeat overdue, no new work for it`);
   else log.info(`governor ${governor.id} is heard again`);

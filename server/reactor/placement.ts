@@ -13,6 +13,7 @@ import {
   taskSpec,
 } from "../state.ts";
 import type { ReactorContext } from "./core.ts";
+import { isRetryReason } from "../events/event.ts";
 import { continueDrain } from "./drain.ts";
 import { cancelPendingDelete, sendDeletes } from "./objects.ts";
 
@@ -27,6 +28,10 @@ export function makeReady(ctx: ReactorContext, task: Task): void {
  * re-run after a lost governor (recovery.ts). `why` goes to the TaskRequeued event.
  */
 export function requeueTask(ctx: ReactorContext, task: Task, why: string): void {
+  const started = task.state === "running";
+  const session = task.session;
+  if (isRetryReason(why)) session.retries++;
+  else if (started) session.lostAttempts++;
   task.state = "notAssigned";
   task.inputLost = undefined;
   task.attempts = (task.attempts ?? 1) + 1;
@@ -41,6 +46,7 @@ export function requeueTask(ctx: ReactorContext, task: Task, why: string): void 
     attempt: task.attempts,
     crashes: task.crashes?.length ?? 0,
     reason: why,
+    started,
   });
   if (waiting === 0) makeReady(ctx, task);
 }
@@ -112,5 +118,8 @@ function sourceFor(ctx: ReactorContext, obj: DataObject, governor: GovernorState
     }
     return { kind: "server" };
   }
-  return { kind: "governors", governors: obj.locations.map((g) => g.id) };
+  const holders = obj.locations.some((g) => g.stalled)
+    ? [...obj.locations].sort((a, b) => Number(a.stalled) - Number(b.stalled)) // stalled last
+    : obj.locations;
+  return { kind: "governors", governors: holders.map((g) => g.id) };
 }

@@ -8,6 +8,7 @@
  * A task's crash counter grows only when it was running on a governor lost unexpectedly; past its
  * crash limit the task fails (its session fails, listing each loss).
  */
+import type { TaskAttempt, TaskInfo } from "../../common/attributes.ts";
 import { formatId } from "../../common/ids.ts";
 import { Logger } from "../../common/log.ts";
 import { type DataObject, type GovernorState, removeLocation, type Task } from "../state.ts";
@@ -16,6 +17,7 @@ import { objectsOn } from "./objects.ts";
 import { makeReady, releaseTask, requeueTask } from "./placement.ts";
 import { failSession } from "./sessions.ts";
 import { describeTask } from "./tasks.ts";
+import { attemptOf } from "./failures.ts";
 
 const log = new Logger("server");
 
@@ -51,11 +53,13 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
     }
   }
   governor.toDelete.clear();
+  const why = `governor ${governor.id} lost: ${loss.reason}`;
   for (const task of [...governor.tasks]) {
     const running = task.state === "running";
     releaseTask(ctx, task);
     task.governor = undefined;
     if (task.session.error !== undefined) continue;
+    if (running) logLostAttempt(task, governor, time, why);
     if (running && !loss.orderly) {
       (task.crashes ??= []).push({ governor: governor.id, time });
       const limit = crashLimitOf(task);
@@ -64,10 +68,10 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
         continue;
       }
     }
-    requeueTask(ctx, task, `governor ${governor.id} lost: ${loss.reason}`);
+    requeueTask(ctx, task, why);
   }
   for (const obj of lost) {
-    if (obj.session.error === undefined && obj.producer) rerun(ctx, obj.producer, obj);
+    if (obj.session.error === undefined && obj.producer) rerun(ctx, obj.producer, obj, why);
   }
   if (lost.length) {
     log.info(`governor ${governor.id}: ${lost.length} objects to recompute`);
@@ -80,7 +84,8 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
  * the transfer): the failure is the loss's, not the task's; it runs again once its inputs are
  * back. Returns false for a genuine failure.
  */
-export function requeueIfInputLost(ctx: ReactorContext, task: Task, error: string): boolean {
+export function requeueIfInputLost(ctx: ReactorContext, task: Task, info: TaskInfo): boolean {
+  const error = info.error ?? "";
   const lost = task.inputLost || task.inputs.some((input) => input.state === "unfinished");
   // The transfer failed before the server saw its source go (they race): run it again; if the
   // source is gone the loss is seen meanwhile, else the limit stops a genuinely broken source.
@@ -88,11 +93,29 @@ export function requeueIfInputLost(ctx: ReactorContext, task: Task, error: strin
     (task.transferFailures = (task.transferFailures ?? 0) + 1) <= MAX_TRANSFER_FAILURES;
   if (!lost && !transfer) return false;
   task.inputLost = undefined;
+  (task.attemptLog ??= []).push(attemptOf(info));
+  task.info = { attempts: [...task.attemptLog] };
   releaseTask(ctx, task);
   task.governor = undefined;
   requeueTask(ctx, task, "an input was lost with its governor");
   touch(ctx);
   return true;
+}
+
+/**
+ * The attempt that ran on the lost governor joins `info.attempts` (ended at the loss, `error`
+ * says which governor and why); `info` starts afresh for the next attempt.
+ */
+function logLostAttempt(task: Task, governor: GovernorState, time: number, why: string): void {
+  const attempt: TaskAttempt = { governor: governor.id, error: why };
+  const start = task.info.start_time;
+  if (start !== undefined) {
+    attempt.start_time = start;
+    const began = Date.parse(start);
+    if (Number.isFinite(began)) attempt.duration = Math.max(0, (time - began) / 1000);
+  }
+  (task.attemptLog ??= []).push(attempt);
+  task.info = { attempts: [...task.attemptLog] };
 }
 
 function crashLimitOf(task: Task): number {
@@ -131,11 +154,19 @@ function markLost(ctx: ReactorContext, obj: DataObject): void {
  * Runs a finished task again because `because` (one of its outputs) is needed and lost. Its
  * inputs that are gone too are recomputed first, recursively.
  */
-function rerun(ctx: ReactorContext, task: Task, because: DataObject): void {
+function rerun(ctx: ReactorContext, task: Task, because: DataObject, why: string): void {
   if (task.state !== "finished") return; // pending already: it will produce the object
   const session = task.session;
+  // The run that produced the lost object counts as an attempt too (it finished, its output
+  // did not survive).
+  (task.attemptLog ??= []).push({
+    ...attemptOf(task.info),
+    error: `finished, but its output ${formatId(because.fullId)} was lost (${why})`,
+  });
+  task.info = { attempts: [...task.attemptLog] };
   task.state = "notAssigned";
   task.attempts = (task.attempts ?? 1) + 1;
+  session.reruns++;
   session.unfinishedTasks++;
   session.finishedTasks--;
   for (const output of task.outputs) {
@@ -150,7 +181,7 @@ function rerun(ctx: ReactorContext, task: Task, because: DataObject): void {
     if (input.state === "unfinished") continue; // being produced (or recomputed) already
     // Removed (no longer needed when it was) or finished without any copy: recompute it.
     input.state = "unfinished";
-    if (input.producer) rerun(ctx, input.producer, input);
+    if (input.producer) rerun(ctx, input.producer, input, why);
   }
   task.waitingInputs = waiting;
   ctx.events?.push({

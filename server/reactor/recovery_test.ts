@@ -65,6 +65,12 @@ Deno.test("a running task of a lost governor runs elsewhere and counts one crash
   assertEquals(t.events.ofType("TaskRequeued").map((e) => [e.task, e.attempt, e.crashes]), [
     [3, 2, 1],
   ]);
+  // The lost run is an attempt of its own, ended by the loss.
+  const [lost, last] = task.info.attempts ?? [];
+  assertEquals([lost?.governor, lost?.error], ["a:1", "governor a:1 lost: connection closed"]);
+  ok(typeof lost?.start_time === "string" && (lost?.duration ?? -1) >= 0);
+  assertEquals([last?.governor, last?.error], ["b:1", undefined]);
+  assertEquals(task.info.attempts?.length, 2);
 });
 
 Deno.test("a queued task of a lost governor and an orderly stop cost no crash", () => {
@@ -137,6 +143,11 @@ Deno.test("objects only on the lost governor are recomputed from lineage, recurs
     [11, 3],
   ]);
   assertEquals(t.events.ofType("ObjectLost").map((e) => e.object), [3]);
+  // Each producer lists its first run: finished, its output lost with the governor.
+  assertEquals(s.tasks.get(11)!.info.attempts?.map((a) => [a.governor, a.error]), [
+    ["a:1", "finished, but its output 1/3 was lost (governor a:1 lost: connection closed)"],
+    ["b:1", undefined],
+  ]);
 });
 
 Deno.test("a ready consumer of a lost input waits for its recomputation", () => {
@@ -232,6 +243,12 @@ Deno.test("past its crash limit a task fails, listing each loss", async () => {
   ok(outcome.kind === "failed");
   ok(outcome.error.includes(`was running on ${DEFAULT_CRASH_LIMIT + 1} governors that were lost`));
   for (let i = 0; i <= DEFAULT_CRASH_LIMIT; i++) ok(outcome.error.includes(`governor g${i}:1 at `));
+  assertEquals(
+    s.tasks.get(3)!.info.attempts?.map((a) => a.error),
+    [...Array(DEFAULT_CRASH_LIMIT + 1).keys()].map((i) =>
+      `governor g${i}:1 lost: connection closed`
+    ),
+  );
 });
 
 Deno.test("a stalled governor gets no new work until it is heard again", () => {

@@ -130,7 +130,7 @@ export function taskFailed(
   const task = reportedTask(ctx, governor, message.task);
   if (!task) return;
   // The loss's fault, not the task's.
-  if (requeueIfInputLost(ctx, task, message.info.error ?? "")) return;
+  if (requeueIfInputLost(ctx, task, message.info)) return;
   if (shouldRetry(task.policy, task.retries ?? 0, message.info)) {
     retryTask(ctx, task, message.info);
     return;

@@ -39,6 +39,25 @@ function clock(ms: number): string {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** Why and since when it is not simply connected (issue 12); its error when it left. */
+function recoveryNote(g: GovernorRow): HTMLElement | null {
+  const parts: string[] = [];
+  if (g.stalled_since) parts.push(`stalled since ${fmtTime(g.stalled_since)} (heartbeat overdue)`);
+  if (g.draining_since) parts.push(`draining since ${fmtTime(g.draining_since)}`);
+  if (g.removed && g.error) {
+    const stopped = g.stopped === true || g.state === "stopped";
+    parts.push(`${stopped ? "stopped" : "lost"} ${fmtTime(g.removed)}: ${g.error}`);
+  } else if (g.error) parts.push(g.error);
+  if (g.stalls) parts.push(`stalled ${g.stalls}×`);
+  if (parts.length === 0) return null;
+  const bad = g.state === "lost" || g.state === "stalled" || (!g.state && g.error && !g.stopped);
+  return h(
+    "div",
+    { class: bad ? "failed recovery-note" : "muted recovery-note" },
+    parts.join(" · "),
+  );
+}
+
 export function governorsView(ctx: Ctx): View {
   const body = h("div", null, h("p", { class: "muted" }, "Loading…"));
   const el = h("section", { class: "view governors-view" }, h("h2", null, "Governors"), body);
@@ -69,13 +88,17 @@ export function governorsView(ctx: Ctx): View {
     const track = tracks.get(g.governor) ?? { t: [], points: [] };
     const state = live?.governors.find((x) => x.governor_id === g.governor);
     // A governor that left on purpose (rain stop, drain) stopped; one that vanished was lost.
+    const stopped = g.stopped === true || g.state === "stopped";
     const status = g.removed
-      ? (g.stopped ? "closed" : "lost")
+      ? (stopped ? "closed" : "lost")
       : live === null
       ? "closed"
       : state
       ? "open"
       : "lost";
+    const shown = g.state === undefined || g.state === "connected" || g.state === "stopped"
+      ? (status === "open" ? "running" : status === "lost" ? "lost" : "stopped")
+      : g.state;
     const cores = track.points[0]?.cpu.length ?? 0;
     const timeOf = (i: number) => track.t[i]!; // t and points are pushed together
     const mean = track.points.map((p, i) =>
@@ -103,7 +126,7 @@ export function governorsView(ctx: Ctx): View {
         { class: "card-head" },
         h("b", null, g.governor),
         " ",
-        badge(status === "open" ? "running" : status === "lost" ? "lost" : "stopped"),
+        badge(shown),
         h(
           "span",
           { class: "muted" },
@@ -117,7 +140,7 @@ export function governorsView(ctx: Ctx): View {
                 resourceUse(state)
               : ""),
         ),
-        g.error ? h("div", { class: g.stopped ? "muted" : "failed" }, g.error) : null,
+        recoveryNote(g),
       ),
       lastPoint === undefined ? h("p", { class: "muted" }, "No monitoring sample yet.") : h(
         "div",

@@ -51,6 +51,7 @@ export function sessionsView(ctx: Ctx): View {
                 "Progress",
                 "Tasks",
                 "Failed",
+                "Re-runs",
               ]
                 .map((t) => h("th", null, t)),
             ),
@@ -91,6 +92,12 @@ export function sessionsView(ctx: Ctx): View {
                   "td",
                   { class: s.tasks_failed ? "num failed" : "num" },
                   fmtNumber(s.tasks_failed),
+                ),
+                // Re-runs for lost outputs and retries: work done again (issue 12).
+                h(
+                  "td",
+                  { class: "num reruns", title: "re-runs for lost outputs + retries" },
+                  fmtNumber((s.tasks_rerun ?? 0) + (s.tasks_retried ?? 0)),
                 ),
               )
             ),

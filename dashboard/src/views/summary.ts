@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /** A session's summary: progress, task counts, submits, objects, bytes, unfinished tasks over time. */
 import { type Ctx, isActive, type View } from "../view.ts";
+import type { SessionRow } from "../types.ts";
 import { lineChart } from "../chart.ts";
 import {
   badge,
@@ -14,6 +15,20 @@ import {
   progressBar,
   replace,
 } from "../dom.ts";
+
+/** Re-runs, retries and lost attempts (issue 12), when the session had any. */
+function recoveryStats(
+  s: SessionRow,
+  stat: (label: string, value: string, cls?: string) => HTMLElement,
+): HTMLElement[] | null {
+  const counts = [s.tasks_rerun ?? 0, s.tasks_retried ?? 0, s.attempts_lost ?? 0];
+  if (counts.every((n) => n === 0)) return null;
+  return [
+    stat("re-runs", fmtNumber(counts[0]!), "rerun"),
+    stat("retries", fmtNumber(counts[1]!), "rerun"),
+    stat("lost attempts", fmtNumber(counts[2]!), "rerun"),
+  ];
+}
 
 export function summaryView(ctx: Ctx, sid: number): View {
   const body = h("div", null, h("p", { class: "muted" }, "Loading…"));
@@ -69,6 +84,7 @@ export function summaryView(ctx: Ctx, sid: number): View {
             ? stat("cancelled", fmtNumber(s.tasks_cancelled ?? unfinished), "cancelled")
             : stat("waiting", fmtNumber(unfinished)),
           stat("failed", fmtNumber(s.tasks_failed), s.tasks_failed ? "bad" : ""),
+          recoveryStats(s, stat),
           stat("submits", s.submits === undefined ? "–" : fmtNumber(s.submits)),
           stat("objects", fmtNumber(s.objects_total)),
           stat("bytes produced", fmtBytes(s.bytes)),

@@ -15,6 +15,7 @@ import {
 } from "../dom.ts";
 import type { TaskDetail } from "../types.ts";
 import { describeArgument } from "../pickle.ts";
+import { attemptsTable } from "./attempts.ts";
 
 /** Python tasks (`py/...`) get their function as input 0: a cloudpickle the user never passed. */
 function isPythonFunction(t: TaskDetail, index: number): boolean {
@@ -196,6 +197,7 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
         ["started", info.start_time ? fmtTime(String(info.start_time)) : "–"],
         ["duration", info.duration !== undefined ? fmtDuration(Number(info.duration)) : "–"],
       ]),
+      attemptsTable(t),
       t.debug ? [h("h3", null, "Debug"), h("pre", { class: "debug" }, t.debug)] : null,
       args.length
         ? [
