@@ -21,10 +21,10 @@ export interface SessionRow {
   tasks_running: number;
   /** Tasks that had not finished when the session ended (they never will). */
   tasks_cancelled: number;
-  /** Recovery (absent from older servers): re-runs for lost outputs, retries, lost attempts. */
-  tasks_rerun?: number;
-  tasks_retried?: number;
-  attempts_lost?: number;
+  /** Recovery: re-runs for lost outputs, retries, lost attempts. */
+  tasks_rerun: number;
+  tasks_retried: number;
+  attempts_lost: number;
   error?: string;
 }
 
@@ -154,11 +154,11 @@ export interface GovernorRow {
   error?: string;
   /** With `removed`: it stopped on purpose, not lost. */
   stopped?: boolean;
-  /** Absent from older servers. */
-  state?: "connected" | "stalled" | "draining" | "lost" | "stopped";
+  state: "connected" | "stalled" | "draining" | "lost" | "stopped";
   stalled_since?: string;
   draining_since?: string;
-  stalls?: number;
+  /** Times its heartbeat was found overdue. */
+  stalls: number;
 }
 
 export interface MonitoringPoint {

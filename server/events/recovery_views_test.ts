@@ -75,6 +75,7 @@ Deno.test("recovery: governor states, session counts and task attempts, live = p
       tasks_total: 2,
       tasks_finished: 2,
       tasks_failed: 0,
+      tasks_cancelled: 0,
       tasks_running: 0,
       tasks_rerun: 1,
       tasks_retried: 1,
@@ -88,6 +89,7 @@ Deno.test("recovery: governor states, session counts and task attempts, live = p
       added: iso(S),
       removed: iso(S + 1000),
       error: "no heartbeat for 10.0 s",
+      stopped: false,
       state: "lost",
       stalls: 1,
     });
