@@ -56,7 +56,7 @@ export interface ReportOptions {
 }
 
 /** The events.db named by `--logdir DIR` or a positional path (a file or a directory). */
-function eventsDbArg(
+export function eventsDbArg(
   command: string,
   logdir: string | undefined,
   positionals: string[],

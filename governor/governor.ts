@@ -125,6 +125,7 @@ export class Governor {
       governorId: () => this.governorId,
       builtins: this.permissions.wrap(BUILTINS),
       executors: this.executors.functions,
+      outputDir: join(options.logDir, "tasks"),
     });
     this.queue = new TaskQueue<QueuedTask>(options.cpus, this.runner.run);
   }

@@ -91,6 +91,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     testMode: options.testMode,
     shutdown,
     governorHeaders: authHeaders(options.secret),
+    events: liveEvents,
   });
   const monitoring = monitoringApi(reactor, liveEvents);
   mountDashboard(monitoring, { mode: "live", events: liveEvents });

@@ -28,6 +28,7 @@ import type { ExecutorConfig } from "./config.ts";
 import { rainPythonPath } from "./config.ts";
 import type { ExecutorHub } from "./hub.ts";
 import { CappedLog } from "../../common/capped_log.ts";
+import { readCapped } from "../task_output.ts";
 
 const log = new Logger("governor.executors");
 
@@ -59,9 +60,12 @@ class Tail {
       all.set(c, offset);
       offset += c.length;
     }
-    const text = new TextDecoder().decode(all.subarray(Math.max(0, all.length - TAIL_BYTES)));
-    return text.split("\n").slice(-TAIL_LINES - 1).join("\n").trimEnd();
+    return lastLines(new TextDecoder().decode(all.subarray(Math.max(0, all.length - TAIL_BYTES))));
   }
+}
+
+function lastLines(text: string): string {
+  return text.slice(-TAIL_BYTES).split("\n").slice(-TAIL_LINES - 1).join("\n").trimEnd();
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, tail: Tail, logPath?: string) {
@@ -114,6 +118,8 @@ export class ExecutorProcess {
   readonly pid: number;
   /** Carried by the executor and everything it starts (`tagged_processes.ts`). */
   readonly tag: string;
+  /** Where a call's output goes (`Call.output`): beside the working directory, not in it. */
+  readonly outputFiles: { stdout: string; stderr: string };
   /** Objects the executor keeps (answers' `keep`), by session: sent as `cached` later. */
   readonly cached = new Map<SessionId, Set<number>>();
   #child: Deno.ChildProcess;
@@ -138,6 +144,7 @@ export class ExecutorProcess {
     this.id = o.id;
     this.tag = tag;
     this.workDir = o.workDir;
+    this.outputFiles = { stdout: `${o.workDir}.stdout`, stderr: `${o.workDir}.stderr` };
     this.#child = child;
     this.pid = child.pid;
     const logBase = o.logDir === undefined ? undefined : join(o.logDir, o.id);
@@ -152,6 +159,7 @@ export class ExecutorProcess {
       this.#died();
       return s;
     });
+    // (The call output files go once the pool has read them: ExecutorPool.run.)
     this.#exited.then(() => removeTree(this.workDir)).catch((e) =>
       log.warn(`cannot remove ${this.workDir}: ${errorMessage(e)}`)
     );
@@ -357,8 +365,13 @@ export class ExecutorProcess {
 
   async #outputs(): Promise<string> {
     await settlesWithin(this.#pumps, EXIT_GRACE_MS);
-    const out = this.#stdout.text();
-    const err = this.#stderr.text();
+    // What the executor printed outside calls, then what the call in progress printed.
+    const [callOut, callErr] = await Promise.all([
+      readCapped(this.outputFiles.stdout),
+      readCapped(this.outputFiles.stderr),
+    ]);
+    const out = lastLines([this.#stdout.text(), callOut].filter((t) => t).join("\n"));
+    const err = lastLines([this.#stderr.text(), callErr].filter((t) => t).join("\n"));
     return `\nstdout (last lines):${out ? "\n" + out : " (empty)"}\nstderr (last lines):${
       err ? "\n" + err : " (empty)"
     }`;

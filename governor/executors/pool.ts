@@ -37,6 +37,7 @@ import type { ExecutorConfig } from "./config.ts";
 import { ExecutorProcess } from "./executor_process.ts";
 import { ExecutorHub } from "./hub.ts";
 import { PeakMemorySampler } from "../peak_memory.ts";
+import { readCapped, taskOutput } from "../task_output.ts";
 
 const log = new Logger("governor.executors");
 
@@ -197,6 +198,7 @@ export class ExecutorPool {
         outputs: ctx.task.outputs,
         resources: ctx.resources,
         ...(ctx.attempt === undefined || ctx.attempt === 1 ? {} : { attempt: ctx.attempt }),
+        output: proc.outputFiles,
       };
       // Peak memory of the executor (and its children) during the call.
       const sampler = new PeakMemorySampler(proc.pid);
@@ -204,6 +206,15 @@ export class ExecutorPool {
         .finally(async () => {
           const peak = await sampler.stop();
           if (peak !== undefined) ctx.peakMemory = peak;
+          const files = proc.outputFiles;
+          const [stdout, stderr] = await Promise.all([
+            readCapped(files.stdout),
+            readCapped(files.stderr),
+          ]);
+          ctx.output = taskOutput(stdout, stderr);
+          // Not left behind by an executor that goes (the next call creates them again; awaited,
+          // so that this removal never meets the next call's files).
+          await Promise.all([files.stdout, files.stderr].map(removeTree)).catch(() => {});
         });
       reusable = true;
       remember(ctx, proc, message);

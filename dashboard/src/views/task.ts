@@ -14,6 +14,7 @@ import {
   replace,
 } from "../dom.ts";
 import type { TaskDetail } from "../types.ts";
+import { outputSection } from "./task_output.ts";
 
 /** `cpus 2 · memory 4.0 GiB · gpus 0.5 · licence 1` from `spec.resources`. */
 function describeRequest(resources: unknown): string {
@@ -164,6 +165,7 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
         ["duration", info.duration !== undefined ? fmtDuration(Number(info.duration)) : "–"],
       ]),
       t.debug ? [h("h3", null, "Debug"), h("pre", { class: "debug" }, t.debug)] : null,
+      outputSection(ctx, sid, t.id),
       h("h3", null, `Inputs (${t.inputs.length})`),
       objectTable(
         t.inputs,
