@@ -10,6 +10,7 @@ import { eventsDbArg } from "./dashboard.ts";
 import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { authHeaders, findSecret } from "../common/secret.ts";
+import { refusal } from "./http_error.ts";
 import type { TaskOutputView } from "../server/events/task_output.ts";
 
 export const LOGS_USAGE = `Usage: rain logs SESSION_ID TASK_ID [--server SERVER[:PORT]]
@@ -80,8 +81,9 @@ export function parseLogsArgs(argv: string[], ctx: CliContext): LogsCommand {
 async function fromServer(o: LogsOptions): Promise<TaskOutputView> {
   const where = formatAddress(o.server);
   let res: Response;
+  let secret: string | undefined;
   try {
-    const secret = await findSecret(o.server.host, o.server.port);
+    secret = await findSecret(o.server.host, o.server.port);
     res = await fetch(`http://${where}/api/v1/sessions/${o.session}/tasks/${o.task}/output`, {
       headers: authHeaders(secret),
       signal: AbortSignal.timeout(30_000),
@@ -95,17 +97,12 @@ async function fromServer(o: LogsOptions): Promise<TaskOutputView> {
   }
   const text = await res.text();
   if (!res.ok) {
-    let message = text.trim();
-    try {
-      message = JSON.parse(text)?.error?.message ?? message;
-    } catch {
-      // not JSON: say it as it came
+    // A missing task or session is said plainly; anything else as the server's refusal.
+    if (res.status === 404) {
+      const message = (JSON.parse(text) as { error?: { message?: string } })?.error?.message;
+      if (message) throw new Error(message);
     }
-    if (res.status === 401) {
-      message = `the server at ${where} refused the cluster secret (RAIN_SECRET or the ` +
-        `secret file does not match the server's)`;
-    }
-    throw new Error(message);
+    throw new Error(refusal(where, "the task's output", res.status, text, secret !== undefined));
   }
   return JSON.parse(text) as TaskOutputView;
 }

@@ -74,7 +74,9 @@ async function dispatch(argv: string[], io: Io, deps: RunDeps): Promise<number> 
   const ctx = () => deps.ctx ?? realContext();
   switch (command) {
     case undefined:
-      throw new UsageError("missing command: start, stop, server or governor");
+      // Every command, as `rain --help` lists them (on stderr: nothing was done).
+      io.err(`rain: missing command\n\n${MAIN_USAGE}`);
+      return EXIT_USAGE;
     case "-h":
     case "--help":
       io.out(MAIN_USAGE);
