@@ -2,6 +2,7 @@
 the event log and read back by ``task.logs()``, the live echo and ``rain logs``."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -214,3 +215,37 @@ def test_rain_logs_live_and_post_mortem(rain_cluster):
     assert dead.returncode == 0, dead.stderr
     assert dead.stdout == "line one\n"
     assert dead.stderr == "oops\n"
+
+
+CHROMIUM = os.environ.get("RAIN_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM) or shutil.which("node") is None,
+                    reason="chromium and node are needed (apt-get install chromium)")
+def test_dashboard_inspector_shows_the_output(cluster, tmp_path):
+    import json
+
+    @remote()
+    def report(ctx):
+        print("rows: 42")
+        print("x" * 3000, file=sys.stderr)  # one long line: wrapped, not widening the page
+        return b""
+
+    client = cluster.client()
+    with client.new_session() as session:
+        t = report()
+        session.submit()
+        t.wait()
+        sid, tid = session.session_id, t.id.id
+    html = tmp_path / "report.html"
+    made = subprocess.run([RAIN_BIN, "report", "--logdir", cluster.path("server-logs"),
+                           "--session", str(sid), "-o", str(html)],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    pages = [f"http://127.0.0.1:{cluster.http_port}/#/s/{sid}/task/{tid}",
+             f"file://{html}#/s/{sid}/task/{tid}"]
+    driver = os.path.join(os.path.dirname(__file__), "task_output_browser.mjs")
+    args = {"pages": pages, "stdout": "rows: 42\n", "stderr": "x" * 3000 + "\n"}
+    done = subprocess.run(["node", driver, json.dumps(args)], capture_output=True, text=True,
+                          timeout=120, cwd=os.path.dirname(os.path.dirname(driver)))
+    assert done.returncode == 0, done.stdout + done.stderr
