@@ -96,23 +96,32 @@ export async function captureStream(stream: ReadableStream<Uint8Array>): Promise
   return capture;
 }
 
-/** The capped text of a file ("" when it is missing or empty): only its head and tail are read. */
-export async function readCapped(path: string): Promise<string> {
+/**
+ * The capped text of a file ("" when it is missing or empty): only its head and tail are read.
+ * Synchronous: it runs after every executor call, the file is local and at most 64 KiB is read,
+ * and the common case (nothing printed) is one stat.
+ */
+export function readCapped(path: string): string {
+  let size: number;
+  try {
+    size = Deno.statSync(path).size;
+  } catch {
+    return "";
+  }
+  if (size === 0) return "";
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = Deno.openSync(path, { read: true });
   } catch {
     return "";
   }
   try {
-    const size = (await file.stat()).size;
-    if (size === 0) return "";
     if (size <= OUTPUT_HEAD_BYTES + OUTPUT_TAIL_BYTES) {
-      return decoder.decode(await readExactly(file, size));
+      return decoder.decode(readExactly(file, size));
     }
-    const head = await readExactly(file, OUTPUT_HEAD_BYTES);
-    await file.seek(size - OUTPUT_TAIL_BYTES, Deno.SeekMode.Start);
-    const tail = await readExactly(file, OUTPUT_TAIL_BYTES);
+    const head = readExactly(file, OUTPUT_HEAD_BYTES);
+    file.seekSync(size - OUTPUT_TAIL_BYTES, Deno.SeekMode.Start);
+    const tail = readExactly(file, OUTPUT_TAIL_BYTES);
     const dropped = size - OUTPUT_HEAD_BYTES - OUTPUT_TAIL_BYTES;
     return decoder.decode(head) + droppedNote(dropped) + decoder.decode(tail);
   } finally {
@@ -120,11 +129,11 @@ export async function readCapped(path: string): Promise<string> {
   }
 }
 
-async function readExactly(file: Deno.FsFile, n: number): Promise<Uint8Array> {
+function readExactly(file: Deno.FsFile, n: number): Uint8Array {
   const buf = new Uint8Array(n);
   let filled = 0;
   while (filled < n) {
-    const got = await file.read(buf.subarray(filled));
+    const got = file.readSync(buf.subarray(filled));
     if (got === null) break;
     filled += got;
   }

@@ -38,15 +38,15 @@ Deno.test("OutputCapture keeps the head and the tail, counting the gap", () => {
 Deno.test("readCapped: a missing or empty file is no output, a big one is cut like a stream", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    assert.equal(await readCapped(join(dir, "missing")), "");
+    assert.equal(readCapped(join(dir, "missing")), "");
     await Deno.writeTextFile(join(dir, "empty"), "");
-    assert.equal(await readCapped(join(dir, "empty")), "");
+    assert.equal(readCapped(join(dir, "empty")), "");
     await Deno.writeTextFile(join(dir, "small"), "two\nlines\n");
-    assert.equal(await readCapped(join(dir, "small")), "two\nlines\n");
+    assert.equal(readCapped(join(dir, "small")), "two\nlines\n");
     const big = "h".repeat(OUTPUT_HEAD_BYTES) + "-".repeat(5) + "t".repeat(OUTPUT_TAIL_BYTES);
     await Deno.writeTextFile(join(dir, "big"), big);
     assert.equal(
-      await readCapped(join(dir, "big")),
+      readCapped(join(dir, "big")),
       "h".repeat(OUTPUT_HEAD_BYTES) + droppedNote(5) + "t".repeat(OUTPUT_TAIL_BYTES),
     );
   } finally {

@@ -137,6 +137,8 @@ export class ExecutorProcess {
     | { task: Id; resolve: (a: CallAnswer) => void; reject: (e: Error) => void }
     | undefined;
   #writing: Promise<void> = Promise.resolve();
+  /** A call was sent whose output files the pool has not read yet. */
+  #callOutputUnread = false;
   #onDeath: (() => void) | undefined;
 
   private constructor(o: SpawnOptions, child: Deno.ChildProcess, tag: string) {
@@ -159,10 +161,11 @@ export class ExecutorProcess {
       this.#died();
       return s;
     });
-    // (The call output files go once the pool has read them: ExecutorPool.run.)
-    this.#exited.then(() => removeTree(this.workDir)).catch((e) =>
-      log.warn(`cannot remove ${this.workDir}: ${errorMessage(e)}`)
-    );
+    this.#exited.then(() => {
+      // A call's output files go once the pool has read them (outputRead).
+      if (!this.#callOutputUnread) void this.#removeOutputFiles();
+      return removeTree(this.workDir);
+    }).catch((e) => log.warn(`cannot remove ${this.workDir}: ${errorMessage(e)}`));
   }
 
   /**
@@ -366,10 +369,8 @@ export class ExecutorProcess {
   async #outputs(): Promise<string> {
     await settlesWithin(this.#pumps, EXIT_GRACE_MS);
     // What the executor printed outside calls, then what the call in progress printed.
-    const [callOut, callErr] = await Promise.all([
-      readCapped(this.outputFiles.stdout),
-      readCapped(this.outputFiles.stderr),
-    ]);
+    const callOut = readCapped(this.outputFiles.stdout);
+    const callErr = readCapped(this.outputFiles.stderr);
     const out = lastLines([this.#stdout.text(), callOut].filter((t) => t).join("\n"));
     const err = lastLines([this.#stderr.text(), callErr].filter((t) => t).join("\n"));
     return `\nstdout (last lines):${out ? "\n" + out : " (empty)"}\nstderr (last lines):${
@@ -395,6 +396,7 @@ export class ExecutorProcess {
       return Promise.reject(signal.reason);
     }
     const frame = encodeFrame(call, parts);
+    this.#callOutputUnread = call.output !== undefined;
     return new Promise<CallAnswer>((resolve, reject) => {
       const onAbort = () => {
         this.#pending = undefined;
@@ -415,6 +417,17 @@ export class ExecutorProcess {
       };
       this.#write(frame);
     });
+  }
+
+  /** The pool has read the last call's output files: they may go once the executor is gone. */
+  outputRead(): void {
+    this.#callOutputUnread = false;
+    if (this.#dead) void this.#removeOutputFiles();
+  }
+
+  #removeOutputFiles(): Promise<void> {
+    return Promise.all([this.outputFiles.stdout, this.outputFiles.stderr].map(removeTree))
+      .then(() => {}, (e) => log.warn(`cannot remove the output files of ${this}: ${e}`));
   }
 
   /** Tells the executor to forget objects it keeps for a session (no answer). */

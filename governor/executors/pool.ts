@@ -207,14 +207,14 @@ export class ExecutorPool {
           const peak = await sampler.stop();
           if (peak !== undefined) ctx.peakMemory = peak;
           const files = proc.outputFiles;
-          const [stdout, stderr] = await Promise.all([
-            readCapped(files.stdout),
-            readCapped(files.stderr),
-          ]);
+          const stdout = readCapped(files.stdout);
+          const stderr = readCapped(files.stderr);
           ctx.output = taskOutput(stdout, stderr);
-          // Not left behind by an executor that goes (the next call creates them again; awaited,
-          // so that this removal never meets the next call's files).
-          await Promise.all([files.stdout, files.stderr].map(removeTree)).catch(() => {});
+          // What was read is emptied now (synchronously: before the next call), so that no later
+          // task is ever shown it. Executors append (they may keep the files open).
+          if (stdout !== "") truncateQuietly(files.stdout);
+          if (stderr !== "") truncateQuietly(files.stderr);
+          proc.outputRead();
         });
       reusable = true;
       remember(ctx, proc, message);
@@ -439,5 +439,13 @@ async function makeTreeReadOnly(root: string): Promise<void> {
     } else if (entry.isFile) {
       await Deno.chmod(p, readOnlyMode((await Deno.lstat(p)).mode));
     }
+  }
+}
+
+function truncateQuietly(path: string): void {
+  try {
+    Deno.truncateSync(path, 0);
+  } catch {
+    // gone already
   }
 }
