@@ -6,7 +6,7 @@
 import { type Address, DEFAULT_SERVER_PORT, formatAddress, serverArgument } from "./address.ts";
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { CliContext } from "./context.ts";
-import { eventsDbArg } from "./dashboard.ts";
+import { eventsDbArg, missingSession } from "./dashboard.ts";
 import { UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { authHeaders, findSecret } from "../common/secret.ts";
@@ -113,6 +113,10 @@ async function fromLog(o: LogsOptions, eventsDb: string): Promise<TaskOutputView
   const { QueryError } = await import("../server/events/criteria.ts");
   const events = new PostMortemEvents(eventsDb);
   try {
+    await events.refresh();
+    if (!events.model.sessions.has(o.session)) {
+      throw new Error(missingSession(o.session, eventsDb, events.model.sessions.keys()));
+    }
     return await taskOutputView(events, o.session, o.task);
   } catch (e) {
     if (e instanceof QueryError) throw new Error(`${e.message} (${eventsDb})`);

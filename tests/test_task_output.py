@@ -215,6 +215,9 @@ def test_rain_logs_live_and_post_mortem(rain_cluster):
     assert dead.returncode == 0, dead.stderr
     assert dead.stdout == "line one\n"
     assert dead.stderr == "oops\n"
+    unknown = _rain("logs", "99", tid, "--logdir", cluster.path("server-logs"))
+    assert unknown.returncode == 1
+    assert f"session 99 is not in " in unknown.stderr and f"it holds session {sid}" in unknown.stderr
 
 
 CHROMIUM = os.environ.get("RAIN_TEST_CHROMIUM", "/usr/bin/chromium")
