@@ -46,3 +46,27 @@ Deno.test("task.logs() against a real cluster", async (t) => {
     }
   });
 });
+
+Deno.test("newSession({ echo }) prints each task's lines, prefixed by the task", async () => {
+  await using cluster = await TestCluster.start({ governors: [2] });
+  const client: Client = await cluster.client();
+  const lines: string[] = [];
+  const session = await client.newSession({
+    echo: (line, stream) => lines.push(`${stream} ${line}`),
+  });
+  const a = session.execute(["sh", "-c", "echo one; echo two; echo bad >&2"], { name: "a" });
+  const b = session.execute(["echo", "three"]);
+  await session.submit();
+  await session.waitAll();
+  await session.close(); // prints what is still pending
+  const sid = session.id;
+  assert.deepEqual(lines.filter((l) => l.includes(`/${a.id[1]} a)`)), [
+    `stdout (task ${sid}/${a.id[1]} a) one`,
+    `stdout (task ${sid}/${a.id[1]} a) two`,
+    `stderr (task ${sid}/${a.id[1]} a) bad`,
+  ]);
+  assert.deepEqual(lines.filter((l) => l.includes(`/${b.id[1]})`)), [
+    `stdout (task ${sid}/${b.id[1]}) three`,
+  ]);
+  assert.equal(lines.length, 4);
+});
