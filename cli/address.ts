@@ -1,8 +1,9 @@
 /**
  * Network addresses on the command line.
  *
- * Listen addresses (`--listen`, `--http-listen`): `PORT`, `IP` or `IP:PORT` (also a host name;
- * IPv6 as `[::1]:7210`, or bare `::1` without a port). Server addresses (`rain governor SERVER`,
+ * Listen addresses (`--listen`, `--http-listen`): `PORT`, `IP` or `IP:PORT` (Rain 0.4; also
+ * `localhost`; IPv6 as `[::1]:7210`, or bare `::1` without a port): anything else is refused
+ * here, naming the option, rather than when the listener fails to start. Server addresses (`rain governor SERVER`,
  * `rain stop SERVER`): `HOST` or `HOST:PORT`.
  */
 import { UsageError } from "./errors.ts";
@@ -28,6 +29,8 @@ export interface AddressRules {
   what: string;
   /** Subcommand for the `--help` hint. */
   command: string;
+  /** Only an IP address (or `localhost`) may be the host: a listen address. */
+  ipOnly?: boolean;
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -70,11 +73,11 @@ export function parseAddress(text: string, rules: AddressRules): Address {
     port = portOf(text.slice(i + 1));
     if (host === "") throw bad(`${forms} (the host before ':' is missing)`);
   }
-  checkHost(host, bad);
+  checkHost(host, bad, rules.ipOnly === true);
   return { host, port };
 }
 
-function checkHost(host: string, bad: (why: string) => UsageError): void {
+function checkHost(host: string, bad: (why: string) => UsageError, ipOnly: boolean): void {
   const labels = host.split(".");
   if (labels.every((l) => /^\d+$/.test(l))) {
     const m = IPV4.exec(host);
@@ -82,6 +85,9 @@ function checkHost(host: string, bad: (why: string) => UsageError): void {
       throw bad(`'${host}' is not an IPv4 address`);
     }
     return;
+  }
+  if (ipOnly && host !== "localhost") {
+    throw bad(`'${host}' is not an IP address (expected PORT, IP or IP:PORT)`);
   }
   if (host.length > 253 || !labels.every((l) => HOST_LABEL.test(l))) {
     throw bad(`'${host}' is not an IP address or host name`);
@@ -130,7 +136,15 @@ export function listenRules(
   defaultPort: number,
   defaultHost = "0.0.0.0",
 ): AddressRules {
-  return { defaultHost, defaultPort, barePort: true, allowPortZero: true, what, command };
+  return {
+    defaultHost,
+    defaultPort,
+    barePort: true,
+    allowPortZero: true,
+    what,
+    command,
+    ipOnly: true,
+  };
 }
 
 /** Rules of a `SERVER[:PORT]` argument of `command`. */

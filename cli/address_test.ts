@@ -11,16 +11,12 @@ import { assertUsageError } from "./test_util.ts";
 const listen = listenRules("--listen", "server", 7210);
 const server = serverRules("server address", "governor");
 
-Deno.test("listen address: PORT, IP, IP:PORT, host names, IPv6", () => {
+Deno.test("listen address: PORT, IP, IP:PORT, localhost, IPv6", () => {
   assert.deepEqual(parseAddress("7300", listen), { host: "0.0.0.0", port: 7300 });
   assert.deepEqual(parseAddress("0", listen), { host: "0.0.0.0", port: 0 });
   assert.deepEqual(parseAddress("127.0.0.1", listen), { host: "127.0.0.1", port: 7210 });
   assert.deepEqual(parseAddress("127.0.0.1:80", listen), { host: "127.0.0.1", port: 80 });
   assert.deepEqual(parseAddress("localhost:9000", listen), { host: "localhost", port: 9000 });
-  assert.deepEqual(parseAddress("node-1.cluster", listen), {
-    host: "node-1.cluster",
-    port: 7210,
-  });
   assert.deepEqual(parseAddress("[::1]:7000", listen), { host: "::1", port: 7000 });
   assert.deepEqual(parseAddress("[::]", listen), { host: "::", port: 7210 });
   assert.deepEqual(parseAddress("::1", listen), { host: "::1", port: 7210 });
@@ -36,11 +32,18 @@ Deno.test("listen address errors", () => {
   assertUsageError(() => parseAddress(":80", listen), /host before ':' is missing/);
   assertUsageError(() => parseAddress("300.1.1.1", listen), /not an IPv4 address/);
   assertUsageError(() => parseAddress("1.2.3", listen), /not an IPv4 address/);
-  assertUsageError(() => parseAddress("bad_host", listen), /not an IP address or host name/);
+  assertUsageError(() => parseAddress("bad_host", listen), /not an IP address/);
+  // Rain 0.4: an IP, not a host name (issue 17: `--listen=abc` used to fail only at start).
+  assertUsageError(
+    () => parseAddress("abc", listen),
+    /--listen 'abc' is not valid: 'abc' is not an IP address \(expected PORT, IP or IP:PORT\)/,
+    "server",
+  );
+  assertUsageError(() => parseAddress("node-1.cluster:80", listen), /not an IP address/);
   assertUsageError(() => parseAddress("[::1", listen), /IPv6 addresses are written/);
   assertUsageError(() => parseAddress("[1.2.3.4]:5", listen), /not an IPv6 address/);
   assertUsageError(() => parseAddress("::g", listen), /not an IPv6 address/);
-  assertUsageError(() => parseAddress("-5", listen), /not an IP address or host name/);
+  assertUsageError(() => parseAddress("-5", listen), /not an IP address/);
 });
 
 Deno.test("server address: HOST[:PORT], port defaults to 7210, no port 0, no bare port", () => {

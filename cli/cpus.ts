@@ -1,6 +1,7 @@
 /** `--cpus detect|N|-X` of `rain governor`. */
 import os from "node:os";
 import { UsageError } from "./errors.ts";
+import { count } from "../common/plural.ts";
 
 /** Number of cpus of this machine (at least 1). */
 export function detectCpus(): number {
@@ -31,7 +32,7 @@ export function parseCpus(text: string, detected: number, command = "governor"):
     const n = detected + Number(t);
     if (n < 1) {
       throw new UsageError(
-        `--cpus=${t} leaves no cpu: only ${detected} cpu(s) detected`,
+        `--cpus=${t} leaves no cpu: only ${count(detected, "cpu")} detected`,
         command,
       );
     }

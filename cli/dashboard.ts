@@ -56,7 +56,7 @@ export interface ReportOptions {
 }
 
 /** The events.db named by `--logdir DIR` or a positional path (a file or a directory). */
-function eventsDbArg(
+export function eventsDbArg(
   command: string,
   logdir: string | undefined,
   positionals: string[],
@@ -152,6 +152,7 @@ export async function runDashboard(options: DashboardOptions, io: Io): Promise<n
     {
       hostname: options.httpHost,
       port: options.httpPort,
+      what: "--http-listen",
       trusted: (headers, target) => auth.knowsSecret(headers, target),
     },
     auth.protect(app.fetch, "monitoring"),
@@ -180,6 +181,12 @@ export async function runReport(options: ReportOptions, io: Io): Promise<number>
   const { app, events } = await postMortemApp(options.eventsDb);
   const { sessionReport } = await import("../server/dashboard_routes.ts");
   try {
+    await events.refresh();
+    if (!events.model.sessions.has(options.session)) {
+      throw new Error(
+        missingSession(options.session, options.eventsDb, events.model.sessions.keys()),
+      );
+    }
     const html = await sessionReport(app, options.session, options.eventsDb);
     await Deno.writeTextFile(options.output, html);
     io.out(
@@ -190,4 +197,20 @@ export async function runReport(options: ReportOptions, io: Io): Promise<number>
   } finally {
     events.close();
   }
+}
+
+/** "session 99 is not in FILE; it holds sessions 1-3, 7" (ranges, at most 20 of them). */
+export function missingSession(session: number, eventsDb: string, ids: Iterable<number>): string {
+  const sorted = [...ids].sort((a, b) => a - b);
+  if (sorted.length === 0) return `session ${session} is not in ${eventsDb}: it holds no sessions`;
+  const ranges: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    ranges.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  const shown = ranges.length > 20 ? [...ranges.slice(0, 10), "…", ...ranges.slice(-10)] : ranges;
+  const noun = sorted.length === 1 ? "session" : "sessions";
+  return `session ${session} is not in ${eventsDb}: it holds ${noun} ${shown.join(", ")}`;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseDashboardArgs, parseReportArgs } from "./dashboard.ts";
+import { missingSession, parseDashboardArgs, parseReportArgs } from "./dashboard.ts";
 import { assertUsageError, testContext } from "./test_util.ts";
 
 const ctx = testContext({
@@ -65,4 +65,15 @@ Deno.test("rain report: one-line usage errors", () => {
   assertUsageError(() => report(["/logs/run", "--session", "x"]), /--session must be/);
   assertUsageError(() => report(["/logs/run", "--session", "-1"]), /--session/);
   assertUsageError(() => report(["--session", "1"]), /missing --logdir/);
+});
+
+Deno.test("missingSession lists the sessions of the log as ranges", () => {
+  assert.equal(missingSession(9, "e.db", []), "session 9 is not in e.db: it holds no sessions");
+  assert.equal(missingSession(9, "e.db", [4]), "session 9 is not in e.db: it holds session 4");
+  assert.equal(
+    missingSession(99, "e.db", [3, 1, 2, 7, 9, 10]),
+    "session 99 is not in e.db: it holds sessions 1-3, 7, 9-10",
+  );
+  const many = missingSession(0, "e.db", Array.from({ length: 30 }, (_, i) => 2 * i + 1));
+  assert.match(many, /holds sessions 1, 3, .*, 19, …, 41, .*, 59$/);
 });

@@ -18,6 +18,7 @@ import { parseStartArgs, runStart, START_USAGE } from "./start.ts";
 import { parseStopArgs, runStop, STOP_USAGE } from "./stop.ts";
 import { DRAIN_USAGE, parseDrainArgs, runDrain } from "./drain.ts";
 import { parseStatusArgs, runStatus, STATUS_USAGE } from "./status.ts";
+import { LOGS_USAGE, parseLogsArgs, runLogs } from "./logs.ts";
 
 export const MAIN_USAGE = `Usage: rain <command> [options]
        rain <command> --help
@@ -33,6 +34,7 @@ Commands:
   governor   run a governor (runs tasks) attached to a server
   dashboard  serve the dashboard over the event log of a stopped run (read-only)
   report     write a one-file HTML report of a session from an event log
+  logs       print what a task printed (its stdout and stderr), live or from an event log
 
 Options:
   -h, --help     show this help
@@ -72,7 +74,9 @@ async function dispatch(argv: string[], io: Io, deps: RunDeps): Promise<number> 
   const ctx = () => deps.ctx ?? realContext();
   switch (command) {
     case undefined:
-      throw new UsageError("missing command: start, stop, server or governor");
+      // Every command, as `rain --help` lists them (on stderr: nothing was done).
+      io.err(`rain: missing command\n\n${MAIN_USAGE}`);
+      return EXIT_USAGE;
     case "-h":
     case "--help":
       io.out(MAIN_USAGE);
@@ -116,6 +120,11 @@ async function dispatch(argv: string[], io: Io, deps: RunDeps): Promise<number> 
       const cmd = parseDashboardArgs(rest, ctx());
       if (cmd.help) return help(io, DASHBOARD_USAGE);
       return await runDashboard(cmd.options, io);
+    }
+    case "logs": {
+      const cmd = parseLogsArgs(rest, ctx());
+      if (cmd.help) return help(io, LOGS_USAGE);
+      return await runLogs(cmd.options, io);
     }
     case "report": {
       const cmd = parseReportArgs(rest, ctx());

@@ -75,7 +75,6 @@ Deno.test("rain --help / -h and every command's --help list every flag with its 
 
 Deno.test("usage errors: one line on stderr, exit code 2", async () => {
   const cases: [string[], RegExp][] = [
-    [[], /^rain: missing command.*\(see 'rain --help'\)\n$/],
     [["bogus"], /^rain: unknown command 'bogus' \(see 'rain --help'\)\n$/],
     [["--bogus"], /^rain: unknown option '--bogus' \(see 'rain --help'\)\n$/],
     [["server", "--bogus"], /^rain: unknown option '--bogus' .*\(see 'rain server --help'\)\n$/],
@@ -92,6 +91,43 @@ Deno.test("usage errors: one line on stderr, exit code 2", async () => {
     assert.equal(r.stdout, "");
     assert.match(r.stderr, re);
     assert.equal(r.stderr.split("\n").length, 2, "exactly one line");
+  }
+});
+
+/** Every command `dispatch` knows. */
+const COMMANDS = [
+  "start",
+  "stop",
+  "status",
+  "drain",
+  "server",
+  "governor",
+  "dashboard",
+  "report",
+  "logs",
+];
+
+Deno.test("rain alone lists every command (stderr, exit 2); each has a --help", async () => {
+  const r = await run([]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^rain: missing command\n/);
+  for (const command of COMMANDS) {
+    assert.match(r.stderr, new RegExp(`^  ${command} +\\S`, "m"), command);
+    const help = await run([command, "--help"]);
+    assert.equal(help.code, 0, command);
+    assert.match(help.stdout, new RegExp(`^Usage: rain ${command}`), command);
+  }
+  // The listed commands are exactly those.
+  const listed = [...r.stderr.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]);
+  assert.deepEqual(listed.sort(), [...COMMANDS].sort());
+});
+
+Deno.test("--listen=abc is refused when parsed, naming the option (exit 2)", async () => {
+  for (const command of [["server"], ["governor", "localhost"], ["start", "--simple"]]) {
+    const r = await run([...command, "--listen=abc"]);
+    assert.equal(r.code, 2, command.join(" "));
+    assert.match(r.stderr, /^rain: --listen 'abc' is not valid: 'abc' is not an IP address/);
   }
 });
 

@@ -48,6 +48,7 @@ import {
 import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
 import { parseCustomResources } from "../common/resources.ts";
 import { checkSettings, type ResourceSettings } from "../governor/resources.ts";
+import { count } from "../common/plural.ts";
 
 export const DEFAULT_START_TIMEOUT = 30;
 /** How long, after a process failed, other remote starts may take to settle (ms). */
@@ -213,7 +214,9 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
   } else if (modes[0] === "simple") {
     if (reserve) {
       if (ctx.detectedCpus - 1 < 1) {
-        throw fail(`-S leaves no cpu for the governor: only ${ctx.detectedCpus} cpu detected`);
+        throw fail(
+          `-S leaves no cpu for the governor: only ${count(ctx.detectedCpus, "cpu")} detected`,
+        );
       }
       governors = [{ arg: "-1", cpus: ctx.detectedCpus - 1 }];
     } else {
@@ -467,8 +470,8 @@ export function planStart(options: StartOptions, self: string[], hostname: strin
     : `rain stop ${formatAddress(connect)}`;
   const message = `Rain started: server at ${formatAddress(shown(options.listen))}, ` +
     `dashboard at http://${formatAddress(shown(options.httpListen))}, ` +
-    `${n} governor${n === 1 ? "" : "s"} (${options.governors.map((g) => g.cpus).join(", ")} ` +
-    `cpus); stop with: ${stopHint}`;
+    `${n} governor${n === 1 ? "" : "s"} (${governorCpus(options.governors.map((g) => g.cpus))}` +
+    `); stop with: ${stopHint}`;
   return { server, governors, connect, message };
 }
 
@@ -648,7 +651,7 @@ async function remoteMessage(
       signal: AbortSignal.timeout(5000),
     });
     const info = await res.json() as { governors: { resources: { cpus: number } }[] };
-    cpus = ` (${info.governors.reduce((n, g) => n + g.resources.cpus, 0)} cpus)`;
+    cpus = ` (${count(info.governors.reduce((n, g) => n + g.resources.cpus, 0), "cpu")})`;
   } catch {
     // the count is only informative
   }
@@ -765,4 +768,9 @@ export async function answers(a: Address, timeoutMs = 1000): Promise<boolean> {
   }
   connecting.then((c) => c.close(), () => {});
   return false;
+}
+
+/** `1 cpu`, `4 cpus`, `2, 2 cpus`: the cpus of the governors started. */
+function governorCpus(cpus: number[]): string {
+  return cpus.length === 1 ? count(cpus[0]!, "cpu") : `${cpus.join(", ")} cpus`;
 }

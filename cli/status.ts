@@ -3,7 +3,9 @@ import { type Address, DEFAULT_SERVER_PORT, formatAddress, serverArgument } from
 import { parseCommandArgs } from "./args.ts";
 import type { Io } from "./io.ts";
 import { authHeaders, findSecret } from "../common/secret.ts";
+import { refusal } from "./http_error.ts";
 import { formatSize, type GovernorResources, type ResourceUsage } from "../common/resources.ts";
+import { count } from "../common/plural.ts";
 
 export const STATUS_USAGE = `Usage: rain status [SERVER[:PORT]] [--json]
 
@@ -80,7 +82,7 @@ export async function runStatus(server: Address, json: boolean, io: Io): Promise
     });
     const text = await res.text();
     if (!res.ok) {
-      io.err(`rain: the server at ${where} answered HTTP ${res.status}: ${text.trim()}\n`);
+      io.err(`rain: ${refusal(where, "the status", res.status, text, secret !== undefined)}\n`);
       return 1;
     }
     status = JSON.parse(text);
@@ -143,9 +145,9 @@ export function formatResourceUse(
 export function formatStatus(s: ClusterStatus, where: string): string {
   const cpus = s.governors.reduce((a, g) => a + g.cpus, 0);
   let out = `Rain ${s.version} server at ${where} (pid ${s.pid}, memory ` +
-    `${(s.memory.rss / MIB).toFixed(0)} MiB): ${s.governors.length} governor` +
-    `${s.governors.length === 1 ? "" : "s"}, ${cpus} cpus, ${s.sessions.length} open session` +
-    `${s.sessions.length === 1 ? "" : "s"}, ${s.ready_tasks} ready tasks\n\n`;
+    `${(s.memory.rss / MIB).toFixed(0)} MiB): ${count(s.governors.length, "governor")}, ` +
+    `${count(cpus, "cpu")}, ${count(s.sessions.length, "open session")}, ` +
+    `${count(s.ready_tasks, "ready task")}\n\n`;
   // A STATE column only when some governor is not simply connected.
   const states = s.governors.some((g) => g.state !== undefined && g.state !== "connected");
   if (s.governors.length === 0) {

@@ -77,6 +77,17 @@ Deno.test("rain status table", () => {
   assert.match(out, /^\s+3\s+etl\s+1\s+running\s+50\s+200\s+25\.0%\s+\[#####\.{15}\]$/m);
   assert.match(out, /^\s+4\s+bad\s+-\s+failed\s+1\s+2\s+50\.0%/m);
   assert.match(out, /^\s+5\s+new\s+2\s+empty\s+0\s+0\s+-/m);
+  // Counts of one in the singular (issue 17: "1 cpus").
+  const one = formatStatus(
+    {
+      ...status,
+      governors: [status.governors[1]!],
+      sessions: [status.sessions[0]!],
+      ready_tasks: 1,
+    },
+    "h:1",
+  );
+  assert.match(one, /: 1 governor, 1 cpu, 1 open session, 1 ready task\n/);
   const empty = formatStatus({ ...status, governors: [], sessions: [] }, "h:1");
   assert.match(empty, /No governors\.\n\nNo open sessions\.\n$/);
 });

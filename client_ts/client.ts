@@ -6,6 +6,7 @@
 import { Api } from "./api.ts";
 import { RainError } from "./errors.ts";
 import { sessionState } from "./internal.ts";
+import { type EchoSink, OutputEcho } from "./logs.ts";
 import { findSecret } from "./secret.ts";
 import { Session, type SessionItem } from "./session.ts";
 import { formatAddress, Lifeline, Transport } from "./transport.ts";
@@ -61,6 +62,12 @@ export interface SessionOptions {
    * `Session.failedTasks`, `rerunFailed`, docs/policies.md).
    */
   on_failure?: "fail" | "continue";
+  /**
+   * Print what each task prints, as it is recorded, each line prefixed by the task
+   * (`(task 3/11 name) line`): `true` on the console (stdout lines with `console.log`, stderr
+   * lines with `console.error`), or a function of your own. Off by default. Not sent to the server.
+   */
+  echo?: boolean | EchoSink;
   /** Further free attributes of the session. */
   [key: string]: unknown;
 }
@@ -170,9 +177,15 @@ export class Client implements AsyncDisposable {
         `on_failure must be "fail" or "continue", not ${JSON.stringify(onFailure)}`,
       );
     }
-    const id = await this.#api.newSession({ ...options, name });
+    const { echo, ...spec } = options;
+    const id = await this.#api.newSession({ ...spec, name });
     const session = new Session(this, id, name);
-    sessionState(session).api = this.#api;
+    const state = sessionState(session);
+    state.api = this.#api;
+    if (echo) {
+      const sink = typeof echo === "function" ? echo : undefined;
+      state.echo = new OutputEcho(this.#api, id, state.submittedTasks, sink);
+    }
     this.#sessions.push(session);
     return session;
   }

@@ -26,6 +26,8 @@ export interface SessionState {
   submittedTasks: Map<number, Task>;
   /** Text of the TaskError once the session failed. */
   failure: string | undefined;
+  /** Prints tasks' output as it comes (`newSession({ echo })`); stopped by `close()`. */
+  echo?: { stop(): Promise<void> };
 }
 
 /** What an object keeps besides its public fields. */

@@ -49,6 +49,7 @@ export type {
   TaskOptions,
   TaskOutputItem,
 } from "./task.ts";
+export type { EchoSink, TaskLogs } from "./logs.ts";
 export { Input, InputDir, Output, OutputDir } from "./io.ts";
 export type { InputOptions, OutputOptions } from "./io.ts";
 export { Program } from "./program.ts";

@@ -505,6 +505,8 @@ export class Session implements AsyncDisposable {
       // Already gone on the server (or the server itself is gone): nothing to do.
       if (!(e instanceof RainError)) throw e;
       if (!GONE_KINDS.has(e.kind) && state.api.lifeline.alive) throw e;
+    } finally {
+      await state.echo?.stop();
     }
   }
 

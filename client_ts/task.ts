@@ -6,7 +6,8 @@
  */
 import { type DataLike, DataObject, toDataObject } from "./data.ts";
 import { RainError } from "./errors.ts";
-import { checkOpen, newId, objectState, registerTask } from "./internal.ts";
+import { checkOpen, newId, objectState, registerTask, sessionState } from "./internal.ts";
+import { fetchTaskLogs, type TaskLogs } from "./logs.ts";
 import { Input, Output } from "./io.ts";
 import { LabeledList } from "./labeled_list.ts";
 import type { Session } from "./session.ts";
@@ -420,6 +421,18 @@ export class Task {
   /** Downloads the current state and info. */
   update(): Promise<void> {
     return this.session.update([this]);
+  }
+
+  /** What the task printed (`stdout`, `stderr`), capped; readable after the session closed. */
+  logs(): Promise<TaskLogs> {
+    const api = sessionState(this.session).api;
+    if (api === undefined) {
+      return Promise.reject(new RainError(`${this.session} is offline (it has no client)`));
+    }
+    if (this.state === undefined) {
+      return Promise.reject(new RainError(`task ${formatId(this.id)} has not been submitted`));
+    }
+    return fetchTaskLogs(api, this.id[0], this.id[1]);
   }
 
   /** `<Task 1/10 buildin/concat 'name'>` */

@@ -27,6 +27,8 @@ const log = new Logger("guard");
 export interface GuardOptions {
   hostname: string;
   port: number;
+  /** What the port is, for the error when it cannot be opened (e.g. `--listen`). */
+  what?: string;
   /** The first request's head must be complete within this (default 10 s). */
   headerTimeoutMs?: number;
   /** Largest request head of the first request (default 64 KiB; larger: 431). */
@@ -345,7 +347,11 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
 
   return (async () => {
     await serveInner();
-    listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    try {
+      listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    } catch (e) {
+      throw listenError(e, options);
+    }
     void acceptLoop();
     return {
       addr: listener.addr,
@@ -388,4 +394,18 @@ function parseHead(text: string): { target: string; headers: Headers } | undefin
     } catch { /* invalid header: the HTTP server will answer */ }
   }
   return { target, headers };
+}
+
+/** Why a port cannot be opened, naming the address (issue 17: "Address already in use" alone). */
+function listenError(e: unknown, options: GuardOptions): Error {
+  const host = options.hostname.includes(":") ? `[${options.hostname}]` : options.hostname;
+  const where = `${host}:${options.port}${options.what ? ` (${options.what})` : ""}`;
+  if (e instanceof Deno.errors.AddrInUse) {
+    return new Error(
+      `cannot listen on ${where}: the address is already in use (another ` +
+        `Rain server or program holds the port)`,
+    );
+  }
+  const why = e instanceof Error ? e.message : String(e);
+  return new Error(`cannot listen on ${where}: ${why}`);
 }

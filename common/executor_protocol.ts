@@ -155,6 +155,14 @@ export interface Call {
    * `RAIN_TASK_ATTEMPT`).
    */
   attempt?: number;
+  /**
+   * Files for what the task prints (issue 17): the executor points its standard output and error
+   * there for the call (created if missing, written appending; fd 1 and 2 where it can, so that
+   * what the task starts lands there too) and back afterwards. The governor reads them once the
+   * call is answered (or the executor died) as the task's output, then empties them. The same two
+   * paths every call of an executor. Absent: the executor's own files.
+   */
+  output?: { stdout: string; stderr: string };
   parts?: number[];
 }
 

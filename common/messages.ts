@@ -251,12 +251,24 @@ export interface TaskStartedMessage {
   slots?: number[];
 }
 
+/**
+ * What a task printed and did not map to an output (a program's standard output and error, what
+ * an executor task wrote to its stdout/stderr), capped by the governor: the head and the tail
+ * of each stream, with a line saying how many bytes were dropped between. Empty streams absent.
+ */
+export interface TaskOutput {
+  stdout?: string;
+  stderr?: string;
+}
+
 export interface TaskFinishedMessage {
   type: "task_finished";
   task: Id;
   info: TaskInfo;
   /** One entry per output of the task, in spec order. */
   outputs: { id: Id; size: number; info: ObjectInfo }[];
+  /** Absent when the task printed nothing. */
+  output?: TaskOutput;
 }
 
 export interface TaskFailedMessage {
@@ -264,6 +276,8 @@ export interface TaskFailedMessage {
   task: Id;
   /** `info.error` is non-empty. */
   info: TaskInfo;
+  /** Absent when the task printed nothing. */
+  output?: TaskOutput;
 }
 
 /** Objects really removed from the governor (after delayed deletion). */

@@ -5,7 +5,7 @@
  */
 import { ASSETS } from "./assets.gen.ts";
 import type { ReportData } from "./src/api.ts";
-import type { StreamTask, TaskDetail } from "./src/types.ts";
+import type { StreamTask, TaskDetail, TaskOutputView } from "./src/types.ts";
 
 /** Reads one JSON endpoint (e.g. `app.request(path)` of the monitoring hono app). */
 export type JsonGetter = (path: string) => Promise<unknown>;
@@ -70,6 +70,7 @@ export async function buildReportData(
       // a task without details (never started): the other views still show it
     }
   }
+  const outputs = await reportOutputs(get, base, details);
   return {
     meta: {
       mode: "report",
@@ -84,9 +85,40 @@ export async function buildReportData(
     graph,
     tasks: details,
     tasks_omitted: Math.max(0, total - Object.keys(details).length),
+    outputs,
     governors,
     monitoring,
   };
+}
+
+/** What the detailed tasks printed (their latest attempt), read page by page from `/output`. */
+async function reportOutputs(
+  get: (path: string) => Promise<unknown>,
+  base: string,
+  details: Record<string, TaskDetail>,
+): Promise<Record<string, TaskOutputView>> {
+  const outputs: Record<string, TaskOutputView> = {};
+  const attempts: Record<string, number> = {};
+  let after = 0;
+  try {
+    for (;;) {
+      const page = await get(`${base}/output?after=${after}`) as {
+        outputs: { task: number; attempt: number; stdout: string; stderr: string }[];
+        next: number;
+      };
+      for (const o of page.outputs) {
+        const detail = details[String(o.task)];
+        if (detail === undefined) continue;
+        const n = attempts[String(o.task)] = (attempts[String(o.task)] ?? 0) + 1;
+        outputs[String(o.task)] = { ...o, state: detail.state, attempts: n };
+      }
+      if (page.outputs.length === 0 || page.next === after) break;
+      after = page.next;
+    }
+  } catch {
+    // a log without task output (an older server, or the log off): the report says "not recorded"
+  }
+  return outputs;
 }
 
 /** `</` may not appear inside an inline script: `<\/` means the same in JS strings and JSON. */

@@ -22,6 +22,7 @@
  *   count also goes to the task's `info.user`, a line to its debug text.
  * - `tee`: one blob in, two out: the input itself (no copy) and a copy written as a file.
  * - `fail`: fails with the text of its input.
+ * - `shout`: prints its input on stdout and stderr (the task's output, `task.logs()`), no output.
  */
 import { Executor, TaskError } from "./mod.ts";
 
@@ -52,6 +53,11 @@ new Executor()
   })
   .task("fail", async (ctx) => {
     throw new TaskError(await ctx.input(0).text());
+  })
+  .task("shout", async (ctx) => {
+    const text = await ctx.input(0).text();
+    console.log("said:", text);
+    console.error("warned:", text);
   })
   // What the governor gave this run: its resources and attempt number (docs/resources.md).
   .task("given", (ctx) => ctx.json({ attempt: ctx.attempt, resources: ctx.resources }))

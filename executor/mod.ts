@@ -52,6 +52,7 @@ import {
   type ToExecutor,
 } from "../common/executor_protocol.ts";
 import type { ResourceAllocation } from "../common/resources.ts";
+import { redirectOutput } from "./task_output.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -381,8 +382,14 @@ export class Executor {
         while ((body = splitter.next()) !== undefined) {
           const { message, parts } = decodeFrameBody<ToExecutor>(body);
           if (message.type === "call") {
-            const [answer, answerParts] = await this.#handle(message, parts, workDir, governorId);
-            await send(answer, answerParts);
+            const restore = redirectOutput(message.output);
+            let handled;
+            try {
+              handled = await this.#handle(message, parts, workDir, governorId);
+            } finally {
+              restore();
+            }
+            await send(...handled);
           } else if (message.type === "drop_session") {
             this.#kept.delete(message.session);
           }

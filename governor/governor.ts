@@ -41,6 +41,7 @@ import { TaskQueue } from "./task_queue.ts";
 import type { GovernorResources } from "../common/resources.ts";
 import { resolveResources, settingsFromConfig } from "./resources.ts";
 import { type QueuedTask, TaskRunner } from "./task_runner.ts";
+import { count } from "../common/plural.ts";
 
 const log = new Logger("governor");
 
@@ -128,6 +129,7 @@ export class Governor {
       governorId: () => this.governorId,
       builtins: this.permissions.wrap(BUILTINS),
       executors: this.executors.functions,
+      outputDir: join(options.logDir, "tasks"),
     });
     this.queue = new TaskQueue<QueuedTask>(options.cpus, this.runner.run);
   }
@@ -164,7 +166,7 @@ export class Governor {
         secret: o.secret,
       });
       const outcome = await this.#register(undefined);
-      log.info(`registered as ${outcome} with ${o.cpus} cpus, work dir ${o.workDir}`);
+      log.info(`registered as ${outcome} with ${count(o.cpus, "cpu")}, work dir ${o.workDir}`);
       if (o.readyFile !== undefined) await writeReadyFile(o.readyFile);
       this.#startMonitoring();
     } catch (e) {
@@ -400,7 +402,7 @@ export class Governor {
     for (const input of task.inputs) this.store.revive(input.spec.id);
     const cpus = spec.resources?.cpus ?? 1;
     if (!(Number.isInteger(cpus) && cpus >= 1 && cpus <= this.options.cpus)) {
-      const error = `task ${formatId(spec.id)} (${spec.task_type}) needs ${cpus} cpus, ` +
+      const error = `task ${formatId(spec.id)} (${spec.task_type}) needs ${count(cpus, "cpu")}, ` +
         `governor ${this.governorId} has ${this.options.cpus}`;
       this.link?.send({
         type: "task_failed",

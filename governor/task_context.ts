@@ -4,7 +4,7 @@
  * the stored outputs in that order (synchronously when it can: that keeps trivial tasks cheap).
  */
 import type { JsonValue, ObjectInfo, TaskInfo } from "../common/attributes.ts";
-import type { AssignedTask } from "../common/messages.ts";
+import type { AssignedTask, TaskOutput } from "../common/messages.ts";
 import type { ResourceAllocation } from "../common/resources.ts";
 import type { ObjectStore, StoredObject } from "./object_store.ts";
 import type { ProgramSpawner } from "./sandbox.ts";
@@ -31,6 +31,8 @@ export interface TaskContext {
    * Executor tasks set it; built-ins leave it unset.
    */
   info?: Pick<TaskInfo, "debug" | "user">;
+  /** What the task printed (not mapped to an output), capped (task_output.ts); set on success and failure. */
+  output?: TaskOutput;
   /** Extra info per output (`user`, `debug`), in output order; set by executor tasks. */
   outputInfos?: (Pick<ObjectInfo, "debug" | "user"> | undefined)[];
   /**

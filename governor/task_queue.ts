@@ -19,6 +19,7 @@
 import type { SessionId } from "../common/ids.ts";
 import { Logger } from "../common/log.ts";
 import { errorMessage } from "./fs_util.ts";
+import { count } from "../common/plural.ts";
 
 const log = new Logger("governor.queue");
 
@@ -102,7 +103,9 @@ export class TaskQueue<T extends QueueItem> {
   /** Adds a task at the end of the queue and starts what fits. */
   push(item: T): void {
     if (item.cpus > this.totalCpus) {
-      throw new Error(`a task needing ${item.cpus} cpus cannot run on ${this.totalCpus} cpus`);
+      throw new Error(
+        `a task needing ${count(item.cpus, "cpu")} cannot run on ${count(this.totalCpus, "cpu")}`,
+      );
     }
     const node: Node<T> = {
       item,

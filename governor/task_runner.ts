@@ -9,7 +9,7 @@
  * does at most one await.
  */
 import type { TaskInfo } from "../common/attributes.ts";
-import type { AssignedTask, ToServer } from "../common/messages.ts";
+import type { AssignedTask, TaskOutput, ToServer } from "../common/messages.ts";
 import type { ResourceAllocation } from "../common/resources.ts";
 import { formatId } from "../common/ids.ts";
 import { BUILDIN } from "../common/builtin_tasks.ts";
@@ -18,6 +18,7 @@ import { errorMessage } from "./fs_util.ts";
 import { SessionClosedError, type StoredObject } from "./object_store.ts";
 import type { ObjectStore } from "./object_store.ts";
 import type { TaskContext, TaskFn } from "./task_context.ts";
+import { saveTaskOutput } from "./task_output.ts";
 
 /** A task in the governor's queue. */
 export interface QueuedTask {
@@ -39,6 +40,8 @@ export interface TaskRunnerOptions {
   executors?: Map<string, TaskFn>;
   /** The governor is going down at once (SIGTERM): it reports nothing more of its tasks. */
   exiting?: () => boolean;
+  /** Where tasks' output is kept (`<dir>/<session>/<task>.stdout|.stderr`); none: not kept. */
+  outputDir?: string;
 }
 
 /** Signals that a governor's whole process group gets when it is stopped from outside. */
@@ -108,6 +111,16 @@ export class TaskRunner {
       this.#idleWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /** `{output}` for the report when the task printed something (kept on disk too). */
+  #output(ctx: TaskContext | undefined): { output?: TaskOutput } {
+    const output = ctx?.output;
+    if (output === undefined) return {};
+    if (this.#o.outputDir !== undefined) {
+      void saveTaskOutput(this.#o.outputDir, ctx!.task.spec.id, output);
+    }
+    return { output };
   }
 
   async #run(
@@ -188,7 +201,8 @@ export class TaskRunner {
       const i = info();
       if (ctx.info !== undefined) Object.assign(i, ctx.info);
       if (ctx.peakMemory !== undefined) i.peak_memory = ctx.peakMemory;
-      send({ type: "task_finished", task: spec.id, info: i, outputs: reported });
+      const output = this.#output(ctx);
+      send({ type: "task_finished", task: spec.id, info: i, outputs: reported, ...output });
     } catch (e) {
       if (outer.aborted || e instanceof SessionClosedError) return;
       const killedBy = (e as { signal?: unknown } | undefined)?.signal;
@@ -211,7 +225,7 @@ export class TaskRunner {
       if (typeof exitCode === "number") i.exit_code = exitCode;
       const types = (e as { exceptionTypes?: unknown } | undefined)?.exceptionTypes;
       if (Array.isArray(types)) i.exception_types = types.map(String);
-      send({ type: "task_failed", task: spec.id, info: i });
+      send({ type: "task_failed", task: spec.id, info: i, ...this.#output(ctx) });
     } finally {
       clearTimeout(timer);
       this.#settled();

@@ -22,6 +22,8 @@ import type { DataObject, GovernorState, Session } from "./state.ts";
 import { dropSpooled, readSubmit } from "./submit_reader.ts";
 import { idList, intParam, isRecord, jsonBody } from "./api_input.ts";
 import { planTasks } from "./submit.ts";
+import type { EventSource } from "./events/source.ts";
+import { taskOutputApi } from "./events/task_output.ts";
 
 const log = new Logger("server");
 
@@ -43,6 +45,8 @@ export interface ClientApiContext {
    * themselves, and a graceful HTTP shutdown waits for every open response).
    */
   clientStreams?: Set<ReadableStreamDefaultController<Uint8Array>>;
+  /** The event log, where tasks' output is read (`task.logs()`); none: the log is off. */
+  events?: EventSource;
 }
 
 export function clientApi(ctx: ClientApiContext): Hono {
@@ -247,6 +251,9 @@ export function clientApi(ctx: ClientApiContext): Hono {
       headers: { "content-length": String(obj.size) },
     });
   });
+
+  // Tasks' output (issue 17), from the event log.
+  app.route("/", taskOutputApi(ctx.events));
 
   app.get(`${API_PREFIX}/server_info`, (c) => c.json(reactor.serverInfo()));
 

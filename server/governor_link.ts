@@ -290,10 +290,12 @@ export class GovernorListener {
           throw new Error("task_finished: bad message");
         }
         message.info ??= {};
+        checkOutput(message);
         return r.taskFinished(governor, message);
       case "task_failed":
         if (!isId(message.task)) throw new Error("task_failed: bad task id");
         message.info ??= { error: "unknown error" };
+        checkOutput(message);
         return r.taskFailed(governor, message);
       case "objects_removed":
         if (!Array.isArray(message.objects)) throw new Error("objects_removed: bad message");
@@ -332,4 +334,16 @@ export class GovernorListener {
 function isSlotList(slots: unknown, cpus: number): slots is number[] {
   return Array.isArray(slots) && slots.length <= cpus &&
     slots.every((s, i) => Number.isInteger(s) && s >= 0 && s < cpus && slots.indexOf(s) === i);
+}
+
+/** A task's printed output is two optional strings, or it is dropped. */
+function checkOutput(message: { output?: unknown }): void {
+  const o = message.output;
+  if (o === undefined) return;
+  const ok = typeof o === "object" && o !== null &&
+    ["stdout", "stderr"].every((k) => {
+      const v = (o as Record<string, unknown>)[k];
+      return v === undefined || typeof v === "string";
+    });
+  if (!ok) delete message.output;
 }

@@ -99,6 +99,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     testMode: options.testMode,
     shutdown,
     governorHeaders: authHeaders(options.secret),
+    events: liveEvents,
   });
   const monitoring = monitoringApi(reactor, liveEvents);
   mountDashboard(monitoring, { mode: "live", events: liveEvents });
@@ -106,7 +107,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
   // crash on EMFILE; connections whose first request lacks the secret get the short limits.
   const trusted = (headers: Headers, target: string) => auth.knowsSecret(headers, target);
   const main = await serveGuarded(
-    { hostname: options.listenHost, port: options.listenPort, trusted },
+    { hostname: options.listenHost, port: options.listenPort, trusted, what: "--listen" },
     auth.protect((request, info) => {
       const path = new URL(request.url).pathname;
       if (path === GOVERNOR_WS_PATH) {
@@ -118,7 +119,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     }, "client"),
   );
   const http = await serveGuarded(
-    { hostname: options.httpHost, port: options.httpPort, trusted },
+    { hostname: options.httpHost, port: options.httpPort, trusted, what: "--http-listen" },
     auth.protect(monitoring.fetch, "monitoring"),
   );
   eventLog?.push({

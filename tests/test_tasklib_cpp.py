@@ -287,3 +287,15 @@ def test_burst_of_1000(cpp_client):
         session.submit()
         expected = b"".join(b"Hello %d!" % i for i in range(1000))
         assert joined.output.fetch().get_bytes() == expected
+
+
+def test_task_output_is_the_tasks_own(cpp_client):
+    """What a task prints is its output (task.logs()), not the next task's (issue 17)."""
+    with cpp_client.new_session(on_failure="continue") as session:
+        crashed = example("abort", [blob(b"loud")])
+        session.submit()
+        with pytest.raises(TaskException, match="about to abort: loud"):
+            crashed.wait()
+        assert "about to abort: loud" in crashed.logs().stderr
+    quiet = run_one(cpp_client, "hello", [b"x"])
+    assert (quiet.logs().stdout, quiet.logs().stderr) == ("", "")

@@ -286,3 +286,17 @@ def test_burst_of_1000(rust_client):
         session.submit()
         expected = ",".join("Hello {}!".format(i) for i in range(1000))
         assert joined.output.fetch().get_bytes() == expected.encode()
+
+
+def test_task_output_is_the_tasks_own(one_cpu_client):
+    """What a task prints is its output (task.logs()), not the next task's (issue 17)."""
+    with one_cpu_client.new_session(on_failure="continue") as session:
+        abort = rust("abort", [], 0)
+        session.submit()
+        with pytest.raises(TaskException, match="aborting on purpose"):
+            session.wait([abort])
+        assert "rain_task_example: aborting on purpose" in abort.logs().stderr
+        t = rust("hello", [blob("quiet")])
+        session.submit()
+        t.wait()
+        assert (t.logs().stdout, t.logs().stderr) == ("", "")

@@ -14,6 +14,7 @@ import type {
   TaskDetail,
   TaskGraph,
   TaskGroup,
+  TaskOutputView,
   TaskStream,
   Transfer,
 } from "./types.ts";
@@ -28,6 +29,8 @@ export interface Api {
   transfers(sid: number, from?: number, to?: number): Promise<Transfer[]>;
   graph(sid: number, tasks: boolean): Promise<TaskGraph>;
   task(sid: number, id: number): Promise<TaskDetail | null>;
+  /** What the task printed (null: nothing known, e.g. a report without it). */
+  output(sid: number, id: number): Promise<TaskOutputView | null>;
   governors(): Promise<GovernorRow[]>;
   /** `from`/`to`: epoch ms. */
   monitoring(from?: number, to?: number): Promise<Monitoring>;
@@ -116,6 +119,14 @@ export class HttpApi implements Api {
       throw e;
     }
   }
+  async output(sid: number, id: number): Promise<TaskOutputView | null> {
+    try {
+      return await getJson<TaskOutputView>(`${this.base}api/v1/sessions/${sid}/tasks/${id}/output`);
+    } catch (e) {
+      if (e instanceof HttpError && e.status === 404) return null;
+      throw e;
+    }
+  }
   governors(): Promise<GovernorRow[]> {
     return getJson(`${this.base}api/v1/governors`);
   }
@@ -143,6 +154,8 @@ export interface ReportData {
   tasks: Record<string, TaskDetail>;
   /** How many tasks have no details in the report. */
   tasks_omitted: number;
+  /** What the detailed tasks printed, by id (absent in older reports). */
+  outputs?: Record<string, TaskOutputView>;
   governors: GovernorRow[];
   monitoring: Monitoring;
 }
@@ -188,6 +201,10 @@ export class ReportApi implements Api {
   task(sid: number, id: number): Promise<TaskDetail | null> {
     this.#check(sid);
     return Promise.resolve(this.data.tasks[String(id)] ?? null);
+  }
+  output(sid: number, id: number): Promise<TaskOutputView | null> {
+    this.#check(sid);
+    return Promise.resolve(this.data.outputs?.[String(id)] ?? null);
   }
   governors(): Promise<GovernorRow[]> {
     return Promise.resolve(this.data.governors);

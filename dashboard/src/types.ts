@@ -205,3 +205,14 @@ export interface Meta {
   source?: string;
   generated?: string;
 }
+
+/** `GET /api/v1/sessions/<sid>/tasks/<id>/output` (server/events/task_output.ts). */
+export interface TaskOutputView {
+  task: number;
+  state: string;
+  /** The attempt the output is of; null when no attempt printed anything. */
+  attempt: number | null;
+  attempts: number;
+  stdout: string;
+  stderr: string;
+}

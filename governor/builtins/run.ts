@@ -60,6 +60,7 @@ export async function run(ctx: TaskContext): Promise<StoredObject[]> {
       spawn: ctx.spawn,
       env: { ...allocationEnv(ctx.resources), RAIN_TASK_ATTEMPT: String(ctx.attempt ?? 1) },
       onPeakMemory: (bytes) => ctx.peakMemory = bytes,
+      onOutput: (output) => ctx.output = output,
     });
     const readOnlyInputDirs = config.in_paths
       .filter((p, i) => !p.write && p.path !== STDIN_PATH && inputAt(ctx, i).dataType === "dir")

@@ -1,8 +1,9 @@
 /**
  * Runs one external program for `buildin/run`: spawns it in its working directory with the
  * governor's environment (plus its process tag), feeds a stored object to its standard input,
- * captures its standard output (in memory while small, else streamed into a file), keeps the tail
- * of its standard error, and waits for it.
+ * captures its standard output (in memory while small, else streamed into a file), keeps its
+ * standard error and an unmapped standard output capped as the task's output (task_output.ts),
+ * and waits for it.
  *
  * - Abort (session closed, governor stopping): the program and everything it started are killed
  *   at once (SIGKILL, `killTagged`).
@@ -17,6 +18,8 @@ import { MEMORY_LIMIT, type ObjectStore, type StoredObject } from "../object_sto
 import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.ts";
 import type { ProgramSpawner, SandboxChild } from "../sandbox.ts";
 import { PeakMemorySampler } from "../peak_memory.ts";
+import type { TaskOutput } from "../../common/messages.ts";
+import { captureStream, taskOutput } from "../task_output.ts";
 
 /** Bytes of standard error kept for the error message (the end of it). */
 export const STDERR_TAIL = 8 * 1024;
@@ -39,6 +42,8 @@ export interface ProgramOptions {
   env?: Record<string, string>;
   /** Told the peak resident bytes of the program's process tree (tasks over 100 ms). */
   onPeakMemory?: (bytes: number) => void;
+  /** Told what the program printed (stderr, and stdout when not captured), once it exited. */
+  onOutput?: (output: TaskOutput | undefined) => void;
 }
 
 /** A captured standard output: bytes in memory, or a file under the store's temp directory. */
@@ -62,7 +67,7 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
       cwd: o.cwd,
       env: { ...o.env, [PROCESS_TAG_ENV]: tag },
       stdin: o.stdin ? "piped" : "null",
-      stdout: o.captureStdout ? "piped" : "null",
+      stdout: o.captureStdout || o.onOutput ? "piped" : "null",
       stderr: "piped",
     };
     child = o.spawn ? await o.spawn(program, options) : new Deno.Command(program, options).spawn();
@@ -81,11 +86,12 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
   const sampler = o.onPeakMemory ? new PeakMemorySampler(child.pid) : undefined;
   try {
     const fed = o.stdin ? feed(o.store, o.stdin, child.stdin) : undefined;
-    const stderr = tail(child.stderr);
+    const stderr = captureStream(child.stderr);
     const stdout = o.captureStdout ? capture(o.store, child.stdout) : undefined;
+    const printed = !o.captureStdout && o.onOutput ? captureStream(child.stdout) : undefined;
     // Done when the program has exited and its pipes are closed (standard input fed or refused).
     let pipesClosed = false;
-    const pipes = Promise.all([stderr, stdout, fed]).finally(() => pipesClosed = true);
+    const pipes = Promise.all([stderr, stdout, fed, printed]).finally(() => pipesClosed = true);
     pipes.catch(() => {});
     const status = await child.status;
     const peak = await sampler?.stop();
@@ -94,7 +100,10 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
     let captured: CapturedOutput | undefined;
     let stderrText: string;
     try {
-      [stderrText, captured] = await pipes;
+      const [stderrCapture, stdoutCaptured, , printedCapture] = await pipes;
+      captured = stdoutCaptured;
+      stderrText = stderrCapture.text();
+      o.onOutput?.(taskOutput(printedCapture?.text() ?? "", stderrText));
     } finally {
       await fed;
     }
@@ -110,7 +119,7 @@ export async function runProgram(o: ProgramOptions): Promise<ProgramResult> {
       throw Object.assign(
         new Error(
           `program ${how}: ${commandLine(o.args)}` +
-            (stderrText ? `\nstderr:\n${stderrText}` : ""),
+            (stderrText ? `\nstderr:\n${lastBytes(stderrText)}` : ""),
         ),
         // Read by the task runner: `info.exit_code` (`policy.retry_on`), or a signal the
         // governor may be going down with.
@@ -159,29 +168,10 @@ async function feed(
   }
 }
 
-/** The last STDERR_TAIL bytes of a stream, as text ("..." first when cut). */
-async function tail(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let held = 0;
-  let cut = false;
-  const reader = stream.getReader(); // (a read loop: much cheaper than for-await on a stream)
-  for (;;) {
-    const { value: chunk, done } = await reader.read();
-    if (done) break;
-    chunks.push(chunk);
-    held += chunk.length;
-    while (held - chunks[0]!.length >= STDERR_TAIL) { // held > 0: a chunk is there
-      held -= chunks.shift()!.length;
-      cut = true;
-    }
-  }
-  if (held === 0) return "";
-  let bytes = concat(chunks, held);
-  if (bytes.length > STDERR_TAIL) {
-    bytes = bytes.subarray(bytes.length - STDERR_TAIL);
-    cut = true;
-  }
-  return (cut ? "..." : "") + new TextDecoder().decode(bytes).trimEnd();
+/** The end of a text for an error message: its last STDERR_TAIL characters ("..." first when cut). */
+function lastBytes(text: string): string {
+  text = text.trimEnd();
+  return text.length > STDERR_TAIL ? "..." + text.slice(text.length - STDERR_TAIL) : text;
 }
 
 /** Reads the standard output: kept in memory up to MEMORY_LIMIT, then written to a file. */

@@ -28,6 +28,7 @@ import type { ExecutorConfig } from "./config.ts";
 import { rainPythonPath } from "./config.ts";
 import type { ExecutorHub } from "./hub.ts";
 import { CappedLog } from "../../common/capped_log.ts";
+import { readCapped } from "../task_output.ts";
 
 const log = new Logger("governor.executors");
 
@@ -59,9 +60,12 @@ class Tail {
       all.set(c, offset);
       offset += c.length;
     }
-    const text = new TextDecoder().decode(all.subarray(Math.max(0, all.length - TAIL_BYTES)));
-    return text.split("\n").slice(-TAIL_LINES - 1).join("\n").trimEnd();
+    return lastLines(new TextDecoder().decode(all.subarray(Math.max(0, all.length - TAIL_BYTES))));
   }
+}
+
+function lastLines(text: string): string {
+  return text.slice(-TAIL_BYTES).split("\n").slice(-TAIL_LINES - 1).join("\n").trimEnd();
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, tail: Tail, logPath?: string) {
@@ -114,6 +118,8 @@ export class ExecutorProcess {
   readonly pid: number;
   /** Carried by the executor and everything it starts (`tagged_processes.ts`). */
   readonly tag: string;
+  /** Where a call's output goes (`Call.output`): beside the working directory, not in it. */
+  readonly outputFiles: { stdout: string; stderr: string };
   /** Objects the executor keeps (answers' `keep`), by session: sent as `cached` later. */
   readonly cached = new Map<SessionId, Set<number>>();
   #child: Deno.ChildProcess;
@@ -131,6 +137,8 @@ export class ExecutorProcess {
     | { task: Id; resolve: (a: CallAnswer) => void; reject: (e: Error) => void }
     | undefined;
   #writing: Promise<void> = Promise.resolve();
+  /** A call was sent whose output files the pool has not read yet. */
+  #callOutputUnread = false;
   #onDeath: (() => void) | undefined;
 
   private constructor(o: SpawnOptions, child: Deno.ChildProcess, tag: string) {
@@ -138,6 +146,7 @@ export class ExecutorProcess {
     this.id = o.id;
     this.tag = tag;
     this.workDir = o.workDir;
+    this.outputFiles = { stdout: `${o.workDir}.stdout`, stderr: `${o.workDir}.stderr` };
     this.#child = child;
     this.pid = child.pid;
     const logBase = o.logDir === undefined ? undefined : join(o.logDir, o.id);
@@ -152,9 +161,11 @@ export class ExecutorProcess {
       this.#died();
       return s;
     });
-    this.#exited.then(() => removeTree(this.workDir)).catch((e) =>
-      log.warn(`cannot remove ${this.workDir}: ${errorMessage(e)}`)
-    );
+    this.#exited.then(() => {
+      // A call's output files go once the pool has read them (outputRead).
+      if (!this.#callOutputUnread) void this.#removeOutputFiles();
+      return removeTree(this.workDir);
+    }).catch((e) => log.warn(`cannot remove ${this.workDir}: ${errorMessage(e)}`));
   }
 
   /**
@@ -361,8 +372,11 @@ export class ExecutorProcess {
 
   async #outputs(): Promise<string> {
     await settlesWithin(this.#pumps, EXIT_GRACE_MS);
-    const out = this.#stdout.text();
-    const err = this.#stderr.text();
+    // What the executor printed outside calls, then what the call in progress printed.
+    const callOut = readCapped(this.outputFiles.stdout);
+    const callErr = readCapped(this.outputFiles.stderr);
+    const out = lastLines([this.#stdout.text(), callOut].filter((t) => t).join("\n"));
+    const err = lastLines([this.#stderr.text(), callErr].filter((t) => t).join("\n"));
     return `\nstdout (last lines):${out ? "\n" + out : " (empty)"}\nstderr (last lines):${
       err ? "\n" + err : " (empty)"
     }`;
@@ -386,6 +400,7 @@ export class ExecutorProcess {
       return Promise.reject(signal.reason);
     }
     const frame = encodeFrame(call, parts);
+    this.#callOutputUnread = call.output !== undefined;
     return new Promise<CallAnswer>((resolve, reject) => {
       const onAbort = () => {
         this.#pending = undefined;
@@ -406,6 +421,17 @@ export class ExecutorProcess {
       };
       this.#write(frame);
     });
+  }
+
+  /** The pool has read the last call's output files: they may go once the executor is gone. */
+  outputRead(): void {
+    this.#callOutputUnread = false;
+    if (this.#dead) void this.#removeOutputFiles();
+  }
+
+  #removeOutputFiles(): Promise<void> {
+    return Promise.all([this.outputFiles.stdout, this.outputFiles.stderr].map(removeTree))
+      .then(() => {}, (e) => log.warn(`cannot remove the output files of ${this}: ${e}`));
   }
 
   /** Tells the executor to forget objects it keeps for a session (no answer). */

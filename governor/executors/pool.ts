@@ -37,6 +37,7 @@ import type { ExecutorConfig } from "./config.ts";
 import { ExecutorProcess } from "./executor_process.ts";
 import { ExecutorHub } from "./hub.ts";
 import { PeakMemorySampler } from "../peak_memory.ts";
+import { readCapped, taskOutput } from "../task_output.ts";
 
 const log = new Logger("governor.executors");
 
@@ -197,6 +198,7 @@ export class ExecutorPool {
         outputs: ctx.task.outputs,
         resources: ctx.resources,
         ...(ctx.attempt === undefined || ctx.attempt === 1 ? {} : { attempt: ctx.attempt }),
+        output: proc.outputFiles,
       };
       // Peak memory of the executor (and its children) during the call.
       const sampler = new PeakMemorySampler(proc.pid);
@@ -204,6 +206,15 @@ export class ExecutorPool {
         .finally(async () => {
           const peak = await sampler.stop();
           if (peak !== undefined) ctx.peakMemory = peak;
+          const files = proc.outputFiles;
+          const stdout = readCapped(files.stdout);
+          const stderr = readCapped(files.stderr);
+          ctx.output = taskOutput(stdout, stderr);
+          // What was read is emptied now (synchronously: before the next call), so that no later
+          // task is ever shown it. Executors append (they may keep the files open).
+          if (stdout !== "") truncateQuietly(files.stdout);
+          if (stderr !== "") truncateQuietly(files.stderr);
+          proc.outputRead();
         });
       reusable = true;
       remember(ctx, proc, message);
@@ -428,5 +439,13 @@ async function makeTreeReadOnly(root: string): Promise<void> {
     } else if (entry.isFile) {
       await Deno.chmod(p, readOnlyMode((await Deno.lstat(p)).mode));
     }
+  }
+}
+
+function truncateQuietly(path: string): void {
+  try {
+    Deno.truncateSync(path, 0);
+  } catch {
+    // gone already
   }
 }

@@ -17,6 +17,8 @@ export interface EventCriteria {
   id?: Criterion<number>;
   event_types?: Criterion<string>[];
   session?: Criterion<number>;
+  /** Extension: rows whose `task` is `[session, task]` (with `session`: task ids are per session). */
+  task?: number;
   limit?: number;
 }
 
@@ -56,6 +58,10 @@ export function parseCriteria(body: unknown): EventCriteria {
     out.event_types = body.event_types.map((c, i) =>
       criterion(typeof c === "string" ? { value: c } : c, `event_types[${i}]`, isString)
     );
+  }
+  if (body.task !== undefined && body.task !== null) {
+    if (!isInt(body.task)) throw new QueryError(400, "task must be an integer (a task id)");
+    out.task = body.task;
   }
   if (body.limit !== undefined && body.limit !== null) {
     if (!isInt(body.limit) || body.limit < 1) {

@@ -7,7 +7,7 @@
  */
 import type { TaskInfo } from "../../common/attributes.ts";
 import type { ClientId, GovernorId, Id, SessionId } from "../../common/ids.ts";
-import type { DataTransfer, MonitoringMessage } from "../../common/messages.ts";
+import type { DataTransfer, MonitoringMessage, TaskOutput } from "../../common/messages.ts";
 import type { SubmitPlan } from "../submit.ts";
 
 /** Why a session ended (reference §4). */
@@ -33,6 +33,7 @@ export const EVENT_TYPES = [
   "ObjectLost",
   "TaskRequeued",
   "TaskRerun",
+  "TaskOutput",
 ] as const;
 export type EventType = typeof EVENT_TYPES[number];
 
@@ -115,6 +116,15 @@ export type PendingEvent =
     reason: string;
     /** The attempt had started (it ran, and ends here); false for a task only queued. */
     started: boolean;
+  }
+  | {
+    type: "TaskOutput";
+    time: number;
+    session: SessionId;
+    task: number;
+    attempt: number;
+    /** As the governor capped it (task_output.ts); one row per attempt that printed something. */
+    output: TaskOutput;
   }
   | {
     type: "TaskRerun";

@@ -66,6 +66,10 @@ export class LiveEvents implements EventSink, EventSource {
     return { session, detail: detail ?? EMPTY };
   }
 
+  sync(): Promise<void> {
+    return this.log.flush();
+  }
+
   events(criteria: EventCriteria): Promise<string> {
     return this.log.query(criteria);
   }

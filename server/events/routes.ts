@@ -9,6 +9,7 @@ import { cors } from "hono/cors";
 import { API_PREFIX } from "../../common/messages.ts";
 import { parseCriteria, QueryError } from "./criteria.ts";
 import type { EventSource } from "./source.ts";
+import { taskOutputApi } from "./task_output.ts";
 import {
   governorsView,
   monitoringView,
@@ -132,6 +133,7 @@ export function eventsApi(source: EventSource | undefined): Hono {
     async (c, s) =>
       taskGraphView(await session(c, s), ["1", "true"].includes(c.req.query("tasks") ?? "")),
   );
+  app.route("/", taskOutputApi(source));
   get(`${API_PREFIX}/sessions/:sid/tasks/:id`, async (c, s) => {
     const id = intParam(c, "id");
     return taskView(await session(c, s), id);

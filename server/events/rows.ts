@@ -208,6 +208,18 @@ export function toRow(e: PendingEvent, clock: IsoClock): EventRow {
           object: [e.session, e.object],
         }),
       ];
+    case "TaskOutput":
+      return [
+        ts,
+        e.type,
+        e.session,
+        JSON.stringify({
+          type: e.type,
+          task: [e.session, e.task],
+          attempt: e.attempt,
+          ...e.output,
+        }),
+      ];
     case "DataTransfer": {
       const t = e.transfer;
       return [

@@ -12,6 +12,8 @@ export interface EventSource {
   refresh(): Promise<void>;
   /** The session and its details; a QueryError 404 when they are not known. */
   sessionView(session: number): Promise<SessionView>;
+  /** Makes every event pushed so far visible to `events` (live: written; post-mortem: none). */
+  sync?(): Promise<void>;
   /** `POST /events`: the matching rows as JSON text. */
   events(criteria: EventCriteria): Promise<string>;
   /** Monitoring samples in log order, of `governor` (all when undefined), `from`..`to` ms. */

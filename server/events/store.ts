@@ -212,6 +212,12 @@ export function eventsJson(db: DatabaseSync, criteria: EventCriteria): string {
     where.push(`(${criteria.event_types.map((c) => `event_type ${c.mode} ?`).join(" OR ")})`);
     for (const c of criteria.event_types) params.push(c.value);
   }
+  if (criteria.task !== undefined) {
+    // Rows of one task (the `task: [session, id]` field); used with `session`, so the session
+    // index narrows the scan.
+    where.push(`json_extract(event, '$.task[1]') = ?`);
+    params.push(criteria.task);
+  }
   const limit = Math.min(criteria.limit ?? MAX_EVENTS, MAX_EVENTS);
   const sql = `SELECT id, timestamp, event FROM events${
     where.length ? ` WHERE ${where.join(" AND ")}` : ""

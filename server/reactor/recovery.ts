@@ -18,6 +18,7 @@ import { makeReady, releaseTask, requeueTask } from "./placement.ts";
 import { failSession } from "./sessions.ts";
 import { describeTask } from "./tasks.ts";
 import { attemptOf } from "./failures.ts";
+import { count } from "../../common/plural.ts";
 
 const log = new Logger("server");
 
@@ -127,7 +128,8 @@ function crashLimitError(task: Task, limit: number): string {
   const losses = (task.crashes ?? []).map((c) =>
     `governor ${c.governor} at ${new Date(c.time).toISOString()}`
   );
-  return `Task ${describeTask(task)} was running on ${losses.length} governors that were lost ` +
+  return `Task ${describeTask(task)} was running on ${count(losses.length, "governor")} that ` +
+    `${losses.length === 1 ? "was" : "were"} lost ` +
     `(crash limit ${limit}):\n${losses.join("\n")}`;
 }
 

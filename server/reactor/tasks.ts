@@ -38,6 +38,26 @@ function reportedTask(ctx: ReactorContext, governor: GovernorState, id: Id): Tas
   return task;
 }
 
+/** What the task printed, to the event log (read back by `task.logs()`, `rain logs`). */
+function recordOutput(
+  ctx: ReactorContext,
+  task: Task,
+  message: TaskFinishedMessage | TaskFailedMessage,
+): void {
+  const output = message.output;
+  if (output === undefined || ctx.events === undefined) return;
+  ctx.events.push({
+    type: "TaskOutput",
+    time: Date.now(),
+    session: task.session.id,
+    task: task.id,
+    attempt: task.attempts ?? 1,
+    output,
+  });
+  // Only once per report: taskFinished may hand the same message on to taskFailed.
+  delete message.output;
+}
+
 export function taskStarted(
   ctx: ReactorContext,
   governor: GovernorState,
@@ -65,6 +85,7 @@ export function taskFinished(
 ): void {
   const task = reportedTask(ctx, governor, message.task);
   if (!task) return;
+  recordOutput(ctx, task, message);
   if (message.outputs.length !== task.outputs.length) {
     taskFailed(ctx, governor, {
       type: "task_failed",
@@ -129,6 +150,7 @@ export function taskFailed(
 ): void {
   const task = reportedTask(ctx, governor, message.task);
   if (!task) return;
+  recordOutput(ctx, task, message);
   // The loss's fault, not the task's.
   if (requeueIfInputLost(ctx, task, message.info)) return;
   if (shouldRetry(task.policy, task.retries ?? 0, message.info)) {

@@ -5,6 +5,7 @@ from ..common.errors import RainException, RainWarning, SessionException, TaskEx
 from .client import Client
 from .data import DataObject, blob, directory, pickled
 from .input import Input, InputBase, InputDir
+from .logs import TaskLogs
 from .output import Output, OutputBase, OutputDir
 from .program import Program
 from .pycode import Remote, remote
@@ -15,5 +16,5 @@ __all__ = [
     "Client", "Session", "Task", "DataObject", "Program", "Input", "InputDir", "InputBase",
     "Output", "OutputDir", "OutputBase", "blob", "pickled", "directory", "RainException",
     "RainWarning", "TaskException", "SessionException", "tasks", "session", "data", "task",
-    "input", "output", "program", "client", "rpc", "remote", "Remote", "pycode",
+    "input", "output", "program", "client", "rpc", "remote", "Remote", "pycode", "TaskLogs",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..common.errors import RainException
 from .data import DataObject
+from .logs import OutputEcho
 from .rpc.api import ServerApi
 from .session import Session
 from .task import Task
@@ -37,7 +38,8 @@ class Client:
         return self._api.client_id
 
     def new_session(self, name: str = "Unnamed Session", default: bool = False,
-                    wait_for_resources: bool = False, on_failure: str = "fail") -> Session:
+                    wait_for_resources: bool = False, on_failure: str = "fail",
+                    echo: bool = False) -> Session:
         """Opens a session on the server; ``default=True`` makes it the default session.
 
         ``wait_for_resources=True``: a task no connected governor can ever run (it asks for
@@ -45,7 +47,10 @@ class Client:
         instead of failing the submit.
 
         ``on_failure``: ``"fail"`` (Rain 0.4: the first failed task fails the session) or
-        ``"continue"`` (a failed task fails only its dependents; docs/policies.md)."""
+        ``"continue"`` (a failed task fails only its dependents; docs/policies.md).
+
+        ``echo=True``: what each task prints is printed here too, each line prefixed by the
+        task (``rain.client.logs.OutputEcho``; docs/guide/task-output.md)."""
         if on_failure not in ("fail", "continue"):
             raise RainException(
                 f'on_failure must be "fail" or "continue", not {on_failure!r}')
@@ -57,6 +62,8 @@ class Client:
         session_id = self._api.new_session(spec)
         session = Session(self, session_id, name=name)
         session.on_failure = on_failure
+        if echo:
+            session._echo = OutputEcho(session)  # pyright: ignore[reportPrivateUsage]
         self._sessions.append(session)
         if default:
             session.set_as_default()

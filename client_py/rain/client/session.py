@@ -32,6 +32,7 @@ from .site import format_site
 from .task import Task
 
 if TYPE_CHECKING:
+    from .logs import OutputEcho
     from .client import Client
 
 __all__ = ["Session", "get_active_session"]
@@ -70,6 +71,8 @@ class Session:
         self._failure: str | None = None  # text of the TaskException once the session failed
         # "fail" (Rain 0.4) or "continue" (docs/policies.md); set by Client.new_session
         self.on_failure: str = "fail"
+        # Prints tasks' output as it comes (new_session(echo=True)); stopped by close().
+        self._echo: OutputEcho | None = None
 
     def __repr__(self) -> str:
         closed = "" if self.active else " closed"
@@ -442,6 +445,9 @@ class Session:
                 # Already gone on the server (or the server itself is gone): nothing to do.
                 if error.kind not in _GONE_KINDS and self.client._api.lifeline.alive:
                     raise
+            finally:
+                if self._echo is not None:
+                    self._echo.stop()
 
 
 # The two functions below are the hot path of big submits: plain dicts, no helper objects.

@@ -17,6 +17,7 @@ from ..common.resources import make_resources
 from .active import get_active_session
 from .data import DataLike, DataObject, OutputsOwner, to_dataobj
 from .input import InputBase
+from .logs import TaskLogs, task_logs
 from .output import OutputBase
 from .policy import RetryOn, make_policy
 from .rpc.common import TaskState
@@ -184,6 +185,10 @@ class Task(OutputsOwner):
 
     def update(self) -> None:
         self.session.update((self,))
+
+    def logs(self) -> TaskLogs:
+        """What the task printed (``.stdout``, ``.stderr``), capped: see ``rain.client.logs``."""
+        return task_logs(self)
 
     def _mark_finished(self) -> None:
         self.state = TaskState.finished

@@ -31,6 +31,7 @@ from .._version import __version__
 from .context import Context
 from .framing import Buffer, Connection, Message
 from .outputs import encode_output, split_outputs
+from .task_output import redirected_output
 
 PROTOCOL_VERSION = 1
 
@@ -107,7 +108,8 @@ class Executor:
             message, parts = frame
             kind = message["type"]
             if kind == "call":
-                answer, answer_parts = self.handle_call(message, parts)
+                with redirected_output(message.get("output")):
+                    answer, answer_parts = self.handle_call(message, parts)
                 conn.send(answer, answer_parts)
             elif kind == "drop_session":
                 session = message["session"]

@@ -39,6 +39,7 @@ function readableSpec(spec: Record<string, unknown>): Record<string, unknown> {
   const config = spec.config as Record<string, unknown>;
   return { ...spec, config: { ...config, args: Object.fromEntries(args) } };
 }
+import { outputSection } from "./task_output.ts";
 
 /** `cpus 2 · memory 4.0 GiB · gpus 0.5 · licence 1` from `spec.resources`. */
 function describeRequest(resources: unknown): string {
@@ -220,6 +221,7 @@ export function taskView(ctx: Ctx, sid: number, id: number | null): View {
           ),
         ]
         : null,
+      outputSection(ctx, sid, t.id),
       h("h3", null, `Inputs (${inputs.length})`),
       objectTable(
         inputs,

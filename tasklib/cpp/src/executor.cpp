@@ -14,6 +14,7 @@
 #include "connection.h"
 #include "crash.h"
 #include "files.h"
+#include "output.h"
 
 #ifndef TASKLIB_VERSION
 #define TASKLIB_VERSION "0.4.0"
@@ -210,7 +211,11 @@ void Executor::start() {
     while (connection.read_frame(frame)) {
       const nlohmann::json &kind = frame.message["type"];
       if (kind == "call") {
-        Answer answer = run_call(tasks_, type, governor_id, frame);
+        Answer answer;
+        {
+          detail::OutputRedirect redirect(frame.message.value("output", nlohmann::json()));
+          answer = run_call(tasks_, type, governor_id, frame);
+        }
         connection.send(answer.message, answer.parts);
       } else if (kind != "drop_session") {
         // drop_session needs nothing: this library keeps no inputs.

@@ -16,6 +16,7 @@ use crate::framing::{Connection, Frame};
 use crate::messages::{Answer, CallOutput, FromGovernor, InfoOut, Register};
 use crate::output::{Finished, Output};
 use crate::panics::{describe_panic, record_panic_locations};
+use crate::task_output::OutputRedirect;
 use crate::{work_dir, MSG_PROTOCOL};
 
 /// A task function with any number of inputs and outputs (what `register_task!` wraps).
@@ -187,6 +188,7 @@ impl Executor {
         let task = call.spec.id;
         let num_inputs = call.inputs.len();
         let num_outputs = call.outputs.len();
+        let redirect = OutputRedirect::new(call.output.as_ref());
         let mut ctx = Context::new(call.spec, num_inputs, num_outputs, work_dir, governor_id);
         let result = self.run_task(
             &mut ctx,
@@ -197,6 +199,7 @@ impl Executor {
             &call.parts,
             work_dir,
         );
+        drop(redirect);
         let info = InfoOut { debug: &ctx.debug, user: &ctx.user };
         let info = if info.is_empty() { None } else { Some(info) };
         let error = match (&result, &ctx.failure) {

@@ -47,6 +47,7 @@ mod messages;
 mod output;
 mod panics;
 mod spec;
+mod task_output;
 mod work_dir;
 
 pub use arity::ArgKind;

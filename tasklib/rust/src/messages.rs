@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::spec::{ObjectInfo, ObjectSpec, TaskId, TaskSpec};
+use crate::task_output::OutputFiles;
 use crate::UserValue;
 
 /// A message from the governor: `call` or `drop_session`, flat so that parsing needs no
@@ -18,6 +19,7 @@ pub(crate) struct FromGovernor {
     pub inputs: Vec<CallInput>,
     pub outputs: Vec<ObjectSpec>,
     pub parts: Vec<usize>,
+    pub output: Option<OutputFiles>,
     // drop_session
     pub session: i64,
 }

@@ -213,6 +213,14 @@ class ServerApi:
         """Runs the failed tasks of a "continue" session and their dependents again."""
         return self.transport.call("POST", f"/sessions/{session_id}/rerun_failed")["tasks"]
 
+    def task_output(self, session_id: int, task_id: int) -> dict[str, Any]:
+        """What a task printed (from the event log): ``{stdout, stderr, attempt, state, ...}``."""
+        return self.transport.call("GET", f"/sessions/{session_id}/tasks/{task_id}/output")
+
+    def session_output(self, session_id: int, after: int) -> dict[str, Any]:
+        """Tasks' output recorded after cursor ``after``: ``{outputs: [...], next}``."""
+        return self.transport.call("GET", f"/sessions/{session_id}/output?after={after}")
+
     def server_info(self) -> dict[str, Any]:
         info = self.transport.call("GET", "/server_info")
         for governor in info.get("governors", []):
