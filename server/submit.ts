@@ -80,9 +80,23 @@ export function planObjects(session: Session, header: unknown, testMode: boolean
   if (!isRecord(header)) invalid("submit header must be a JSON object");
   const objects = header.objects ?? [];
   if (!Array.isArray(objects)) invalid("submit header 'objects' must be an array");
+  return planObjectEntries(session, objects, testMode, new Set(), 0);
+}
+
+/**
+ * `entries` (the header's `objects[offset..]`) checked; `seen` holds the ids of the submit's
+ * objects so far (a submit may come in parts: server/submit_compact.ts).
+ */
+export function planObjectEntries(
+  session: Session,
+  entries: unknown[],
+  testMode: boolean,
+  seen: Set<number>,
+  offset: number,
+): PlannedObject[] {
   const sid = session.id;
-  const seen = new Set<number>();
-  return objects.map((entry, index) => {
+  return entries.map((entry, at) => {
+    const index = offset + at;
     if (!isRecord(entry) || !isRecord(entry.spec)) {
       invalid(`objects[${index}] must be {spec, keep?, data_size?}`);
     }
@@ -151,14 +165,44 @@ export function planTasks(
   header: SubmitHeader,
   objects: PlannedObject[],
 ): PlannedTask[] {
-  const sid = session.id;
   const rawTasks = (header as unknown as Record<string, unknown>).tasks ?? [];
   if (!Array.isArray(rawTasks)) invalid("submit header 'tasks' must be an array");
-  const newObjects = new Map<number, PlannedObject>();
-  for (const o of objects) newObjects.set(o.id, o);
-  const producerOf = new Map<number, number>();
-  const taskIds = new Set<number>();
-  const tasks: PlannedTask[] = rawTasks.map((spec, index) => {
+  const planner = new TaskPlanner(session, objects);
+  planner.add(rawTasks);
+  return planner.finish();
+}
+
+/**
+ * The tasks of a submit checked as they come, in parts (`add`), against the session and all the
+ * submit's objects; `finish` makes the checks that need every task (producers, cycles).
+ */
+export class TaskPlanner {
+  readonly #session: Session;
+  readonly #objects: PlannedObject[];
+  readonly #newObjects = new Map<number, PlannedObject>();
+  readonly #producerOf = new Map<number, number>();
+  readonly #taskIds = new Set<number>();
+  readonly #tasks: PlannedTask[] = [];
+
+  constructor(session: Session, objects: PlannedObject[]) {
+    this.#session = session;
+    this.#objects = objects;
+    for (const o of objects) this.#newObjects.set(o.id, o);
+  }
+
+  /** Checks the raw task specs `rawTasks` (the submit's `tasks[offset..]`). */
+  add(rawTasks: unknown[], offset = 0): void {
+    for (let i = 0; i < rawTasks.length; i++) {
+      this.#tasks.push(this.#plan(rawTasks[i], offset + i));
+    }
+  }
+
+  #plan(spec: unknown, index: number): PlannedTask {
+    const session = this.#session;
+    const sid = session.id;
+    const newObjects = this.#newObjects;
+    const producerOf = this.#producerOf;
+    const taskIds = this.#taskIds;
     if (!isRecord(spec)) invalid(`tasks[${index}] must be a task spec object`);
     const id = ownId(spec.id, sid, `tasks[${index}].id`);
     const name = `task ${sid}/${id}`;
@@ -235,39 +279,48 @@ export function planTasks(
       name: optionalString(spec.name, `${name} name`),
       user,
     };
-  });
-
-  for (const o of objects) {
-    if (o.dataSize === undefined && o.testHint === undefined && !producerOf.has(o.id)) {
-      invalid(
-        `object ${sid}/${o.id} has no producer: it is neither client data nor an output of a task`,
-      );
-    }
   }
 
-  const dataTypeOf = (id: number): DataType =>
-    newObjects.get(id)?.dataType ?? session.objects.get(id)!.dataType;
-  for (const task of tasks) {
-    const name = `task ${sid}/${task.id}`;
-    for (const inputId of task.inputs) {
-      if (newObjects.has(inputId)) continue;
-      const existing = session.objects.get(inputId);
-      if (!existing) invalid(`${name}: input object ${sid}/${inputId} is unknown`);
-      checkReusable(existing, name);
+  /** The checks that need every task; answers the planned tasks. */
+  finish(): PlannedTask[] {
+    const session = this.#session;
+    const sid = session.id;
+    const objects = this.#objects;
+    const newObjects = this.#newObjects;
+    const producerOf = this.#producerOf;
+    const tasks = this.#tasks;
+    for (const o of objects) {
+      if (o.dataSize === undefined && o.testHint === undefined && !producerOf.has(o.id)) {
+        invalid(
+          `object ${sid}/${o.id} has no producer: it is neither client data nor an output of a task`,
+        );
+      }
     }
-    const [executor, method] = splitTaskType(task.taskType);
-    if (executor === BUILDIN) {
-      const error = checkBuiltinTask(
-        method,
-        task.config,
-        task.inputs.map(dataTypeOf),
-        task.outputs.map(dataTypeOf),
-      );
-      if (error) invalid(`${name}: ${error}`);
+
+    const dataTypeOf = (id: number): DataType =>
+      newObjects.get(id)?.dataType ?? session.objects.get(id)!.dataType;
+    for (const task of tasks) {
+      const name = `task ${sid}/${task.id}`;
+      for (const inputId of task.inputs) {
+        if (newObjects.has(inputId)) continue;
+        const existing = session.objects.get(inputId);
+        if (!existing) invalid(`${name}: input object ${sid}/${inputId} is unknown`);
+        checkReusable(existing, name);
+      }
+      const [executor, method] = splitTaskType(task.taskType);
+      if (executor === BUILDIN) {
+        const error = checkBuiltinTask(
+          method,
+          task.config,
+          task.inputs.map(dataTypeOf),
+          task.outputs.map(dataTypeOf),
+        );
+        if (error) invalid(`${name}: ${error}`);
+      }
     }
+    checkAcyclic(sid, tasks, producerOf);
+    return tasks;
   }
-  checkAcyclic(sid, tasks, producerOf);
-  return tasks;
 }
 
 /**
