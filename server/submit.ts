@@ -103,11 +103,7 @@ export function planObjectEntries(
     const spec = entry.spec;
     const id = ownId(spec.id, sid, `objects[${index}].spec.id`);
     const name = `object ${sid}/${id}`;
-    if (seen.has(id)) invalid(`${name} is listed twice in the submit`);
-    seen.add(id);
-    if (session.objects.has(id) || session.tasks.has(id)) {
-      invalid(`${name} already exists in the session (ids must be unique)`);
-    }
+    claimObjectId(session, seen, id);
     const dataType = spec.data_type ?? "blob";
     if (dataType !== "blob" && dataType !== "dir") {
       invalid(`${name}: data_type must be "blob" or "dir", got ${JSON.stringify(dataType)}`);
@@ -142,6 +138,16 @@ export function planObjectEntries(
     }
     return planned;
   });
+}
+
+/** Checks that object `id` is new in the session and in the submit (`seen`), and adds it. */
+export function claimObjectId(session: Session, seen: Set<number>, id: number): void {
+  const name = `object ${session.id}/${id}`;
+  if (seen.has(id)) invalid(`${name} is listed twice in the submit`);
+  seen.add(id);
+  if (session.objects.has(id) || session.tasks.has(id)) {
+    invalid(`${name} already exists in the session (ids must be unique)`);
+  }
 }
 
 function ownId(value: unknown, sid: number, what: string): number {
@@ -197,27 +203,74 @@ export class TaskPlanner {
     }
   }
 
-  #plan(spec: unknown, index: number): PlannedTask {
+  /**
+   * A task without labels, config, name, user or policy, asking for one cpu (what the compact
+   * decoder reads from columns alone): the same checks as `add`, none of the shape.
+   */
+  addSimple(id: number, taskType: string, inputs: number[], outputs: number[]): void {
+    this.#claimTaskId(id);
+    if (!this.#goodTypes.has(taskType)) {
+      checkTaskType(`task ${this.#session.id}/${id}`, taskType);
+      this.#goodTypes.add(taskType);
+    }
+    for (const output of outputs) this.#claimOutput(output, id);
+    this.#tasks.push({
+      id,
+      policy: undefined,
+      taskType,
+      config: undefined,
+      inputs,
+      inputLabels: undefined,
+      outputs,
+      cpus: 1,
+      request: undefined,
+      name: undefined,
+      user: undefined,
+    });
+  }
+
+  readonly #goodTypes = new Set<string>();
+
+  #claimTaskId(id: number): void {
+    const session = this.#session;
+    const name = `task ${session.id}/${id}`;
+    if (this.#taskIds.has(id)) invalid(`${name} is listed twice in the submit`);
+    this.#taskIds.add(id);
+    if (session.tasks.has(id) || session.objects.has(id) || this.#newObjects.has(id)) {
+      invalid(`${name} already exists in the session (ids must be unique)`);
+    }
+  }
+
+  #claimOutput(outputId: number, taskId: number): void {
     const session = this.#session;
     const sid = session.id;
-    const newObjects = this.#newObjects;
-    const producerOf = this.#producerOf;
-    const taskIds = this.#taskIds;
+    const name = `task ${sid}/${taskId}`;
+    const obj = this.#newObjects.get(outputId);
+    if (!obj) {
+      if (session.objects.has(outputId)) {
+        invalid(`${name}: output object ${sid}/${outputId} already has a producer`);
+      }
+      invalid(`${name}: output object ${sid}/${outputId} is not in the submit`);
+    }
+    if (obj.dataSize !== undefined) {
+      invalid(`${name}: output object ${sid}/${outputId} is a constant with client data`);
+    }
+    const other = this.#producerOf.get(outputId);
+    if (other !== undefined) {
+      invalid(
+        `object ${sid}/${outputId} has two producers: tasks ${sid}/${other} and ${sid}/${taskId}`,
+      );
+    }
+    this.#producerOf.set(outputId, taskId);
+  }
+
+  #plan(spec: unknown, index: number): PlannedTask {
+    const sid = this.#session.id;
     if (!isRecord(spec)) invalid(`tasks[${index}] must be a task spec object`);
     const id = ownId(spec.id, sid, `tasks[${index}].id`);
     const name = `task ${sid}/${id}`;
-    if (taskIds.has(id)) invalid(`${name} is listed twice in the submit`);
-    taskIds.add(id);
-    if (session.tasks.has(id) || session.objects.has(id) || newObjects.has(id)) {
-      invalid(`${name} already exists in the session (ids must be unique)`);
-    }
-    if (typeof spec.task_type !== "string" || !TASK_TYPE.test(spec.task_type)) {
-      invalid(
-        `${name}: task_type must look like "executor/method", got ${
-          JSON.stringify(spec.task_type)
-        }`,
-      );
-    }
+    this.#claimTaskId(id);
+    checkTaskType(name, spec.task_type);
     const resources = spec.resources ?? {};
     if (!isRecord(resources)) invalid(`${name}: resources must be an object`);
     let request: ResourceRequest;
@@ -240,23 +293,7 @@ export class TaskPlanner {
     if (labels) labels.length = inputs.length;
     const outputs = ((spec.outputs ?? []) as unknown[]).map((output, i) => {
       const outputId = ownId(output, sid, `${name} outputs[${i}]`);
-      const obj = newObjects.get(outputId);
-      if (!obj) {
-        if (session.objects.has(outputId)) {
-          invalid(`${name}: output object ${sid}/${outputId} already has a producer`);
-        }
-        invalid(`${name}: output object ${sid}/${outputId} is not in the submit`);
-      }
-      if (obj.dataSize !== undefined) {
-        invalid(`${name}: output object ${sid}/${outputId} is a constant with client data`);
-      }
-      const other = producerOf.get(outputId);
-      if (other !== undefined) {
-        invalid(
-          `object ${sid}/${outputId} has two producers: tasks ${sid}/${other} and ${sid}/${id}`,
-        );
-      }
-      producerOf.set(outputId, id);
+      this.#claimOutput(outputId, id);
       return outputId;
     });
     const user = optionalUser(spec.user, name);
@@ -332,6 +369,12 @@ function checkReusable(obj: DataObject, user: string): void {
   if (obj.state === "removed") invalid(`${user}: input ${name} was already removed`);
   if (!obj.keep && !obj.constant) {
     invalid(`${user}: input ${name} is from an earlier submit and was not kept`);
+  }
+}
+
+function checkTaskType(name: string, taskType: unknown): asserts taskType is string {
+  if (typeof taskType !== "string" || !TASK_TYPE.test(taskType)) {
+    invalid(`${name}: task_type must look like "executor/method", got ${JSON.stringify(taskType)}`);
   }
 }
 

@@ -9,15 +9,45 @@
  */
 import { decode } from "@msgpack/msgpack";
 import { ApiError } from "./errors.ts";
+import type { Session } from "./state.ts";
+import {
+  claimObjectId,
+  type PlannedObject,
+  planObjectEntries,
+  type TaskPlanner,
+} from "./submit.ts";
 
 export const COMPACT_SUBMIT_CONTENT_TYPE = "application/x-rain-submit+msgpack";
 
 /** Largest frame accepted (a client sends frames of ~16k items, well under 4 MiB). */
 export const MAX_FRAME_BYTES = 64 << 20;
 
-export type CompactFrame =
-  | { kind: "objects"; entries: Record<string, unknown>[] }
-  | { kind: "tasks"; specs: Record<string, unknown>[] };
+/** A frame's columns, checked for length and indexes (not yet against the session). */
+export type CompactFrame = ObjectColumns | TaskColumns;
+
+export interface ObjectColumns {
+  kind: "objects";
+  count: number;
+  ids: Uint32Array;
+  flags: Uint8Array;
+  labels: Uint32Array;
+  strings: string[];
+  sizes: Float64Array;
+  extra: Map<number, Record<string, unknown>>;
+}
+
+export interface TaskColumns {
+  kind: "tasks";
+  count: number;
+  ids: Uint32Array;
+  types: Uint32Array;
+  strings: string[];
+  inputCounts: Uint32Array;
+  inputs: Uint32Array;
+  outputCounts: Uint32Array;
+  outputs: Uint32Array;
+  extra: Map<number, Record<string, unknown>>;
+}
 
 type Frame = Record<string, unknown>;
 
@@ -29,7 +59,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function count(frame: Frame, key: string, what: string): number {
+function countOf(frame: Frame, key: string, what: string): number {
   const n = frame[key];
   if (!Number.isSafeInteger(n) || (n as number) < 0) {
     bad(what, `'${key}' must be a count, got ${JSON.stringify(n)}`);
@@ -109,8 +139,8 @@ function extras(
   return out;
 }
 
-/** Frame `index` of a compact submit to session `sid`, as raw header entries. */
-export function decodeCompactFrame(bytes: Uint8Array, sid: number, index: number): CompactFrame {
+/** Frame `index` of a compact submit: its columns, checked for length and indexes. */
+export function decodeCompactFrame(bytes: Uint8Array, index: number): CompactFrame {
   const what = `frame ${index}`;
   let frame: unknown;
   try {
@@ -119,8 +149,8 @@ export function decodeCompactFrame(bytes: Uint8Array, sid: number, index: number
     bad(what, `not valid MessagePack: ${(e as Error).message}`);
   }
   if (!isRecord(frame)) bad(what, "must be a MessagePack map");
-  if ("objects" in frame) return { kind: "objects", entries: objectEntries(frame, sid, what) };
-  if ("tasks" in frame) return { kind: "tasks", specs: taskSpecs(frame, sid, what) };
+  if ("objects" in frame) return objectColumns(frame, what);
+  if ("tasks" in frame) return taskColumns(frame, what);
   return bad(what, "must have 'objects' or 'tasks'");
 }
 
@@ -136,81 +166,173 @@ const TASK_EXTRA: ReadonlySet<string> = new Set([
   "input_labels",
 ]);
 
-function objectEntries(frame: Frame, sid: number, what: string): Record<string, unknown>[] {
-  const n = count(frame, "objects", what);
-  const ids = u32(frame, "ids", n, what);
-  const flags = binary(frame, "flags", n, what);
-  const labels = u32(frame, "labels", n, what);
+function objectColumns(frame: Frame, what: string): ObjectColumns {
+  const count = countOf(frame, "objects", what);
+  const flags = binary(frame, "flags", count, what);
+  const labels = u32(frame, "labels", count, what);
   const table = strings(frame, what);
+  for (const label of labels) {
+    if (label > table.length) bad(what, `label index ${label} is beyond 'strings'`);
+  }
   let constants = 0;
   for (const f of flags) if (f & HAS_DATA) constants++;
-  const sizes = f64(frame, "sizes", constants, what);
-  const extra = extras(frame, n, OBJECT_EXTRA, what);
-  const entries: Record<string, unknown>[] = new Array(n);
-  let constant = 0;
-  for (let i = 0; i < n; i++) {
-    const f = flags[i]!;
-    const spec: Record<string, unknown> = {
-      id: [sid, ids[i]],
-      data_type: f & DIR ? "dir" : "blob",
-    };
-    const label = labels[i]!;
-    if (label > table.length) bad(what, `label index ${label} is beyond 'strings'`);
-    if (label > 0) spec.label = table[label - 1];
-    const more = extra.get(i);
-    if (more) Object.assign(spec, more);
-    const entry: Record<string, unknown> = { spec };
-    if (f & KEEP) entry.keep = true;
-    if (f & HAS_DATA) entry.data_size = sizes[constant++];
-    entries[i] = entry;
-  }
-  return entries;
+  return {
+    kind: "objects",
+    count,
+    ids: u32(frame, "ids", count, what),
+    flags,
+    labels,
+    strings: table,
+    sizes: f64(frame, "sizes", constants, what),
+    extra: extras(frame, count, OBJECT_EXTRA, what),
+  };
 }
 
-function taskSpecs(frame: Frame, sid: number, what: string): Record<string, unknown>[] {
-  const n = count(frame, "tasks", what);
-  const ids = u32(frame, "ids", n, what);
-  const types = u32(frame, "types", n, what);
+function taskColumns(frame: Frame, what: string): TaskColumns {
+  const count = countOf(frame, "tasks", what);
+  const types = u32(frame, "types", count, what);
   const table = strings(frame, what);
-  const inputCounts = u32(frame, "input_counts", n, what);
-  const outputCounts = u32(frame, "output_counts", n, what);
-  const inputs = u32(frame, "inputs", sum(inputCounts), what);
-  const outputs = u32(frame, "outputs", sum(outputCounts), what);
-  const extra = extras(frame, n, TASK_EXTRA, what);
-  const specs: Record<string, unknown>[] = new Array(n);
-  let inputAt = 0, outputAt = 0;
-  for (let i = 0; i < n; i++) {
-    const type = types[i]!;
+  for (const type of types) {
     if (type >= table.length) bad(what, `task type index ${type} is beyond 'strings'`);
-    const more = extra.get(i);
-    const labels = more?.input_labels;
-    if (labels !== undefined && !Array.isArray(labels)) {
-      bad(what, `input_labels of task ${sid}/${ids[i]} must be an array`);
-    }
-    const taskInputs = new Array(inputCounts[i]!);
-    for (let k = 0; k < taskInputs.length; k++) {
-      const label = labels?.[k];
-      taskInputs[k] = label === undefined || label === null
-        ? { id: [sid, inputs[inputAt++]] }
-        : { id: [sid, inputs[inputAt++]], label };
-    }
-    const taskOutputs = new Array(outputCounts[i]!);
-    for (let k = 0; k < taskOutputs.length; k++) taskOutputs[k] = [sid, outputs[outputAt++]];
-    const spec: Record<string, unknown> = {
-      id: [sid, ids[i]],
-      task_type: table[type],
-      inputs: taskInputs,
-      outputs: taskOutputs,
-      resources: ONE_CPU,
-    };
-    if (more) {
-      for (const [key, value] of Object.entries(more)) {
-        if (key !== "input_labels") spec[key] = value;
-      }
-    }
-    specs[i] = spec;
   }
-  return specs;
+  const inputCounts = u32(frame, "input_counts", count, what);
+  const outputCounts = u32(frame, "output_counts", count, what);
+  const extra = extras(frame, count, TASK_EXTRA, what);
+  for (const [i, fields] of extra) {
+    const labels = fields.input_labels;
+    if (labels !== undefined && (!Array.isArray(labels) || labels.length !== inputCounts[i])) {
+      bad(what, `input_labels of task ${i} must be an array of one label (or null) per input`);
+    }
+  }
+  return {
+    kind: "tasks",
+    count,
+    ids: u32(frame, "ids", count, what),
+    types,
+    strings: table,
+    inputCounts,
+    inputs: u32(frame, "inputs", sum(inputCounts), what),
+    outputCounts,
+    outputs: u32(frame, "outputs", sum(outputCounts), what),
+    extra,
+  };
+}
+
+/** Object `i` of a frame as an entry of the JSON body's `objects`. */
+export function objectEntry(frame: ObjectColumns, i: number, sid: number): Record<string, unknown> {
+  const f = frame.flags[i]!;
+  const spec: Record<string, unknown> = {
+    id: [sid, frame.ids[i]],
+    data_type: f & DIR ? "dir" : "blob",
+  };
+  const label = frame.labels[i]!;
+  if (label > 0) spec.label = frame.strings[label - 1];
+  const more = frame.extra.get(i);
+  if (more) Object.assign(spec, more);
+  const entry: Record<string, unknown> = { spec };
+  if (f & KEEP) entry.keep = true;
+  if (f & HAS_DATA) entry.data_size = frame.sizes[constantIndex(frame, i)];
+  return entry;
+}
+
+function constantIndex(frame: ObjectColumns, i: number): number {
+  let index = 0;
+  for (let k = 0; k < i; k++) if (frame.flags[k]! & HAS_DATA) index++;
+  return index;
+}
+
+/**
+ * The objects of a frame, planned: those the columns say all about directly (the checks of
+ * server/submit.ts that apply to them: ids new), the others through `planObjectEntries`.
+ */
+export function planObjectFrame(
+  session: Session,
+  frame: ObjectColumns,
+  testMode: boolean,
+  seen: Set<number>,
+  offset: number,
+): PlannedObject[] {
+  const out: PlannedObject[] = new Array(frame.count);
+  let constant = 0;
+  for (let i = 0; i < frame.count; i++) {
+    const f = frame.flags[i]!;
+    if (frame.extra.has(i)) {
+      const entry = objectEntry(frame, i, session.id);
+      out[i] = planObjectEntries(session, [entry], testMode, seen, offset + i)[0]!;
+    } else {
+      const id = frame.ids[i]!;
+      claimObjectId(session, seen, id);
+      const label = frame.labels[i]!;
+      out[i] = {
+        id,
+        dataType: f & DIR ? "dir" : "blob",
+        keep: (f & KEEP) !== 0,
+        label: label > 0 ? frame.strings[label - 1] : undefined,
+        contentType: undefined,
+        user: undefined,
+        dataSize: f & HAS_DATA ? frame.sizes[constant] : undefined,
+      };
+    }
+    if (f & HAS_DATA) constant++;
+  }
+  return out;
+}
+
+/** Task `i` of a frame as an entry of the JSON body's `tasks`; `at`: its inputs' and outputs'
+ * first positions in their columns. */
+export function taskSpec(
+  frame: TaskColumns,
+  i: number,
+  sid: number,
+  at: { input: number; output: number },
+): Record<string, unknown> {
+  const more = frame.extra.get(i);
+  const labels = more?.input_labels as unknown[] | undefined;
+  const inputs = new Array(frame.inputCounts[i]!);
+  for (let k = 0; k < inputs.length; k++) {
+    const label = labels?.[k];
+    const id = [sid, frame.inputs[at.input++]];
+    inputs[k] = label === undefined || label === null ? { id } : { id, label };
+  }
+  const outputs = new Array(frame.outputCounts[i]!);
+  for (let k = 0; k < outputs.length; k++) outputs[k] = [sid, frame.outputs[at.output++]];
+  const spec: Record<string, unknown> = {
+    id: [sid, frame.ids[i]],
+    task_type: frame.strings[frame.types[i]!],
+    inputs,
+    outputs,
+    resources: ONE_CPU,
+  };
+  if (more) {
+    for (const [key, value] of Object.entries(more)) {
+      if (key !== "input_labels") spec[key] = value;
+    }
+  }
+  return spec;
+}
+
+/**
+ * The tasks of a frame, into `planner`: those the columns say all about by `addSimple`, the
+ * others as task specs by `add` (`offset`: the frame's first task's position in the submit).
+ */
+export function planTaskFrame(
+  planner: TaskPlanner,
+  frame: TaskColumns,
+  sid: number,
+  offset: number,
+): void {
+  const at = { input: 0, output: 0 };
+  for (let i = 0; i < frame.count; i++) {
+    if (frame.extra.has(i)) {
+      planner.add([taskSpec(frame, i, sid, at)], offset + i);
+      continue;
+    }
+    const inputs = Array.from(frame.inputs.subarray(at.input, at.input += frame.inputCounts[i]!));
+    const outputs = Array.from(
+      frame.outputs.subarray(at.output, at.output += frame.outputCounts[i]!),
+    );
+    planner.addSimple(frame.ids[i]!, frame.strings[frame.types[i]!]!, inputs, outputs);
+  }
 }
 
 /** Shared by every task that asks for one cpu (the planner only reads it). */

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
 import { ApiError } from "./errors.ts";
-import { COMPACT_SUBMIT_CONTENT_TYPE, decodeCompactFrame } from "./submit_compact.ts";
+import {
+  COMPACT_SUBMIT_CONTENT_TYPE,
+  decodeCompactFrame,
+  type ObjectColumns,
+  objectEntry,
+  type TaskColumns,
+  taskSpec,
+} from "./submit_compact.ts";
 import { readSubmit, submitContentType } from "./submit_reader.ts";
 import { newReactor } from "./test_util.ts";
 
@@ -52,30 +59,26 @@ const TASKS = {
 };
 
 Deno.test("a frame of objects becomes the JSON body's object entries", () => {
-  const frame = decodeCompactFrame(encode(OBJECTS), 7, 0);
-  assert.deepEqual(frame, {
-    kind: "objects",
-    entries: [
-      { spec: { id: [7, 10], data_type: "blob", label: "const" }, data_size: 2 },
-      { spec: { id: [7, 11], data_type: "dir", user: { a: 1 } }, data_size: 3 },
-      { spec: { id: [7, 13], data_type: "blob" }, keep: true },
-    ],
-  });
+  const frame = decodeCompactFrame(encode(OBJECTS), 0) as ObjectColumns;
+  assert.equal(frame.kind, "objects");
+  assert.deepEqual([0, 1, 2].map((i) => objectEntry(frame, i, 7)), [
+    { spec: { id: [7, 10], data_type: "blob", label: "const" }, data_size: 2 },
+    { spec: { id: [7, 11], data_type: "dir", user: { a: 1 } }, data_size: 3 },
+    { spec: { id: [7, 13], data_type: "blob" }, keep: true },
+  ]);
 });
 
 Deno.test("a frame of tasks becomes task specs, labels on their inputs", () => {
-  const frame = decodeCompactFrame(encode(TASKS), 7, 1);
-  assert.deepEqual(frame, {
-    kind: "tasks",
-    specs: [{
-      id: [7, 12],
-      task_type: "buildin/concat",
-      inputs: [{ id: [7, 10], label: "x" }],
-      outputs: [[7, 13]],
-      resources: { cpus: 1 },
-      name: "joined",
-    }],
-  });
+  const frame = decodeCompactFrame(encode(TASKS), 1) as TaskColumns;
+  assert.equal(frame.kind, "tasks");
+  assert.deepEqual([taskSpec(frame, 0, 7, { input: 0, output: 0 })], [{
+    id: [7, 12],
+    task_type: "buildin/concat",
+    inputs: [{ id: [7, 10], label: "x" }],
+    outputs: [[7, 13]],
+    resources: { cpus: 1 },
+    name: "joined",
+  }]);
 });
 
 Deno.test("malformed frames are refused, naming the frame and the fault", () => {
@@ -90,13 +93,13 @@ Deno.test("malformed frames are refused, naming the frame and the fault", () => 
     [{ ...TASKS, outputs: u32([]) }, "'outputs' has 0 bytes, expected 4"],
   ];
   for (const [value, message] of cases) {
-    assert.throws(() => decodeCompactFrame(encode(value), 7, 2), (error: unknown) => {
+    assert.throws(() => decodeCompactFrame(encode(value), 2), (error: unknown) => {
       assert.ok(error instanceof ApiError && error.kind === "BadRequest");
       assert.ok(error.message.includes(message), `${error.message} / ${message}`);
       return true;
     });
   }
-  assert.throws(() => decodeCompactFrame(new Uint8Array([0xc1]), 7, 0), /not valid MessagePack/);
+  assert.throws(() => decodeCompactFrame(new Uint8Array([0xc1]), 0), /not valid MessagePack/);
 });
 
 Deno.test("a compact body is read as it streams, and its received bytes read the same again", async () => {

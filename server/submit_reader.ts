@@ -10,22 +10,21 @@ import type { SubmitHeader } from "../common/messages.ts";
 import { ApiError } from "./errors.ts";
 import type { ConstantData } from "./reactor.ts";
 import type { Session } from "./state.ts";
-import {
-  type PlannedObject,
-  type PlannedTask,
-  planObjectEntries,
-  planObjects,
-  TaskPlanner,
-} from "./submit.ts";
+import { type PlannedObject, type PlannedTask, planObjects, TaskPlanner } from "./submit.ts";
 import {
   COMPACT_SUBMIT_CONTENT_TYPE,
   decodeCompactFrame,
   MAX_FRAME_BYTES,
+  planObjectFrame,
+  planTaskFrame,
 } from "./submit_compact.ts";
 
 /** Constants larger than this go to a file instead of memory. */
 export const SPOOL_THRESHOLD = 1024 * 1024;
 const WRITE_CHUNK = 1024 * 1024;
+/** Constants up to this size are read in blocks of about BLOCK_BYTES, each constant a view. */
+const SMALL_CONSTANT = 4096;
+const BLOCK_BYTES = 256 * 1024;
 
 export interface ReadSubmit {
   /** The JSON header (JSON bodies; tasks are then planned by the caller: planTasks). */
@@ -64,14 +63,32 @@ export async function readSubmit(
         COMPACT_SUBMIT_CONTENT_TYPE
       ? await readFrames(reader, session, testMode)
       : await readJsonHeader(reader, session, testMode);
-    for (const obj of read.objects) {
+    const objects = read.objects;
+    for (let i = 0; i < objects.length; i++) {
+      const obj = objects[i]!;
       if (obj.dataSize === undefined) continue;
       const what = `data of object ${session.id}/${obj.id} (${obj.dataSize} bytes)`;
       try {
-        if (obj.dataSize <= SPOOL_THRESHOLD) {
-          // Most constants are tiny and already buffered: no await for them.
-          const bytes = reader.readBuffered(obj.dataSize) ?? await reader.read(obj.dataSize);
-          const data = bytes.slice();
+        if (obj.dataSize <= SMALL_CONSTANT) {
+          // A run of small constants is read as one block and shared by views of it: one
+          // allocation instead of one per constant (graphs of many tiny constants).
+          let end = i, total = 0;
+          for (; end < objects.length && total < BLOCK_BYTES; end++) {
+            const size = objects[end]!.dataSize;
+            if (size === undefined) continue;
+            if (size > SMALL_CONSTANT) break;
+            total += size;
+          }
+          const block = (reader.readBuffered(total) ?? await reader.read(total)).slice();
+          let at = 0;
+          for (let k = i; k < end; k++) {
+            const o = objects[k]!;
+            if (o.dataSize === undefined) continue;
+            constants.set(o.id, { data: block.subarray(at, at += o.dataSize), size: o.dataSize });
+          }
+          i = end - 1;
+        } else if (obj.dataSize <= SPOOL_THRESHOLD) {
+          const data = (await reader.read(obj.dataSize)).slice();
           constants.set(obj.id, { data, size: obj.dataSize });
         } else {
           const file = join(spoolDir, `${session.id}-${obj.id}-${crypto.randomUUID()}`);
@@ -139,17 +156,17 @@ async function readFrames(
         `compact submit frame ${index} is not valid: ${(e as Error).message}`,
       );
     }
-    const frame = decodeCompactFrame(bytes, session.id, index);
+    const frame = decodeCompactFrame(bytes, index);
     if (frame.kind === "objects") {
       if (planner) {
         throw new ApiError("BadRequest", `compact submit frame ${index}: objects after tasks`);
       }
-      const planned = planObjectEntries(session, frame.entries, testMode, seen, objects.length);
+      const planned = planObjectFrame(session, frame, testMode, seen, objects.length);
       for (const o of planned) objects.push(o);
     } else {
       planner ??= new TaskPlanner(session, objects);
-      planner.add(frame.specs, taskCount);
-      taskCount += frame.specs.length;
+      planTaskFrame(planner, frame, session.id, taskCount);
+      taskCount += frame.count;
     }
   }
   const tasks = (planner ?? new TaskPlanner(session, objects)).finish();

@@ -153,8 +153,10 @@ def compact_body(tasks_json, objects_json, data):
         "inputs": u32([i["id"][1] for t in tasks_json for i in t["inputs"]]),
         "output_counts": u32([len(t["outputs"]) for t in tasks_json]),
         "outputs": u32([o[1] for t in tasks_json for o in t["outputs"]]),
-        "extra": json.dumps([[i, {k: t[k] for k in ("config", "resources") if k in t}]
-                             for i, t in enumerate(tasks_json)]),
+        # Only what the columns cannot say: most of these tasks are read from columns alone.
+        "extra": json.dumps([[i, extra] for i, extra in enumerate(
+            {k: t[k] for k in ("config", "resources") if k in t and t[k] != {"cpus": 1}}
+            for t in tasks_json) if extra]),
     }
     task_frame["strings"] = list(types)
     return frame(objects) + frame(task_frame) + END + b"".join(data)
