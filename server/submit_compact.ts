@@ -218,8 +218,16 @@ function taskColumns(frame: Frame, what: string): TaskColumns {
   };
 }
 
-/** Object `i` of a frame as an entry of the JSON body's `objects`. */
-export function objectEntry(frame: ObjectColumns, i: number, sid: number): Record<string, unknown> {
+/**
+ * Object `i` of a frame as an entry of the JSON body's `objects`; `constant`: its position among
+ * the frame's constants, if it is one (found by a scan if not given).
+ */
+export function objectEntry(
+  frame: ObjectColumns,
+  i: number,
+  sid: number,
+  constant = constantIndex(frame, i),
+): Record<string, unknown> {
   const f = frame.flags[i]!;
   const spec: Record<string, unknown> = {
     id: [sid, frame.ids[i]],
@@ -231,7 +239,7 @@ export function objectEntry(frame: ObjectColumns, i: number, sid: number): Recor
   if (more) Object.assign(spec, more);
   const entry: Record<string, unknown> = { spec };
   if (f & KEEP) entry.keep = true;
-  if (f & HAS_DATA) entry.data_size = frame.sizes[constantIndex(frame, i)];
+  if (f & HAS_DATA) entry.data_size = frame.sizes[constant];
   return entry;
 }
 
@@ -257,7 +265,7 @@ export function planObjectFrame(
   for (let i = 0; i < frame.count; i++) {
     const f = frame.flags[i]!;
     if (frame.extra.has(i)) {
-      const entry = objectEntry(frame, i, session.id);
+      const entry = objectEntry(frame, i, session.id, constant);
       out[i] = planObjectEntries(session, [entry], testMode, seen, offset + i)[0]!;
     } else {
       const id = frame.ids[i]!;

@@ -40,8 +40,12 @@ _LITTLE = sys.byteorder == "little"
 _END = struct.pack(">I", 0)
 
 
+# The array type code of 4-byte unsigned ints ("I" on every common platform).
+_U32 = "I" if array("I").itemsize == 4 else "L"
+
+
 def _u32(values: list[int]) -> bytes:
-    column = array("I", values)
+    column = array(_U32, values)
     if not _LITTLE:
         column.byteswap()
     return column.tobytes()
