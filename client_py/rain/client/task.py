@@ -130,7 +130,10 @@ class Task(OutputsOwner):
         session = self.session
         objects: list[DataObject] = []
         labels: list[Any] | None = None
-        given = inputs.labels if isinstance(inputs, LabeledList) else None
+        # (isinstance against the LabeledList ABC is slow: lists and tuples skip it.)
+        kind = type(inputs)
+        given = inputs.labels if kind is not list and kind is not tuple \
+            and isinstance(inputs, LabeledList) else None
         for position, item in enumerate(inputs):
             label = given[position] if given is not None else None
             if type(item) is DataObject:
