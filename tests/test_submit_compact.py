@@ -4,6 +4,7 @@ invalid graphs and malformed bodies."""
 
 import json
 import struct
+import urllib.request
 from array import array
 
 import pytest
@@ -12,6 +13,7 @@ from rain.client import RainException, blob, tasks
 from rain.client.rpc.compact import COMPACT_SUBMIT_CONTENT_TYPE, FRAME_ITEMS, encode_submit
 from rain.client.rpc.msgpack import packb, unpackb
 from rain.client.session import Session
+from rain_testing import wait_until
 from test_submit_validation import invalid_graphs
 
 
@@ -249,3 +251,32 @@ def test_malformed_compact_bodies_are_refused_and_change_nothing(client, case):
         good = valid_objects_frame() + OUTPUT + frame(CONCAT) + END + b"z"
         send(session, good)
         assert session.client._api.wait(session.session_id, [11], [], "all") == ([11], [])
+
+
+def test_the_event_log_records_a_compact_submit_with_every_spec_field(cluster, client):
+    with client.new_session() as session:
+        task = tasks.Concat((blob(b"a"), blob(b"b")), name="logged", max_retries=2)
+        task.spec.resources["memory"] = 1 << 20
+        session.submit()
+        session.wait_all()
+        sid = session.session_id
+
+    def logged():
+        request = urllib.request.Request(
+            "http://127.0.0.1:{}/events".format(cluster.http_port), method="POST",
+            data=json.dumps({"session": {"value": sid, "mode": "="},
+                             "event_types": [{"value": "ClientSubmit", "mode": "="}]}).encode(),
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    # The log is written in batches: the row is there within a second or so.
+    assert wait_until(lambda: logged())
+    (row,) = logged()
+    (spec,) = row["event"]["tasks"]
+    assert spec["name"] == "logged" and spec["task_type"] == "buildin/concat"
+    assert spec["policy"] == {"max_retries": 2}
+    assert spec["resources"] == {"cpus": 1, "memory": 1 << 20}
+    assert [i["id"][1] for i in spec["inputs"]] == [task.inputs[0].id.id, task.inputs[1].id.id]
+    assert [(o.get("label"), o.get("data_size")) for o in row["event"]["dataobjs"]] == [
+        ("const", 1), ("const", 1), (None, None)]
