@@ -47,7 +47,7 @@ const tRead = performance.now() - t0;
 // deno-lint-ignore no-explicit-any
 const gc = (globalThis as any).gc as (() => void) | undefined;
 t0 = performance.now();
-const tasks = planTasks(session, read.header, read.objects);
+const tasks = planTasks(session, read.header!, read.objects);
 const tPlan = performance.now() - t0;
 t0 = performance.now();
 reactor.submit(session, { objects: read.objects, tasks }, read.constants);

@@ -79,6 +79,12 @@ export class ExactReader {
     return n === 0 ? new Uint8Array(0) : this.#take(n);
   }
 
+  /** Exactly `n` bytes if they are buffered already (no await), else undefined. */
+  readBuffered(n: number): Uint8Array | undefined {
+    if (n === 0) return new Uint8Array(0);
+    return this.#buffered >= n ? this.#take(n) : undefined;
+  }
+
   /** Up to `max` bytes as they arrive (at least 1), or null at the end of the stream. */
   async chunk(max: number): Promise<Uint8Array | null> {
     while (this.#buffered === 0) {

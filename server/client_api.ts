@@ -118,11 +118,17 @@ export function clientApi(ctx: ClientApiContext): Hono {
 
   app.post(`${API_PREFIX}/sessions/:sid/submit`, async (c) => {
     const session = reactor.liveSession(intParam(c, "sid"));
-    const read = await readSubmit(c.req.raw.body, session, ctx.testMode, ctx.spoolDir);
+    const read = await readSubmit(
+      c.req.raw.body,
+      session,
+      ctx.testMode,
+      ctx.spoolDir,
+      c.req.header("content-type"),
+    );
     try {
       // The session may have failed or closed while the body was read.
       reactor.liveSession(session.id);
-      const tasks = planTasks(session, read.header, read.objects);
+      const tasks = read.tasks ?? planTasks(session, read.header!, read.objects);
       reactor.submit(
         session,
         { objects: read.objects, tasks, headerBytes: read.headerBytes },

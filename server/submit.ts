@@ -80,20 +80,30 @@ export function planObjects(session: Session, header: unknown, testMode: boolean
   if (!isRecord(header)) invalid("submit header must be a JSON object");
   const objects = header.objects ?? [];
   if (!Array.isArray(objects)) invalid("submit header 'objects' must be an array");
+  return planObjectEntries(session, objects, testMode, new Set(), 0);
+}
+
+/**
+ * `entries` (the header's `objects[offset..]`) checked; `seen` holds the ids of the submit's
+ * objects so far (a submit may come in parts: server/submit_compact.ts).
+ */
+export function planObjectEntries(
+  session: Session,
+  entries: unknown[],
+  testMode: boolean,
+  seen: Set<number>,
+  offset: number,
+): PlannedObject[] {
   const sid = session.id;
-  const seen = new Set<number>();
-  return objects.map((entry, index) => {
+  return entries.map((entry, at) => {
+    const index = offset + at;
     if (!isRecord(entry) || !isRecord(entry.spec)) {
       invalid(`objects[${index}] must be {spec, keep?, data_size?}`);
     }
     const spec = entry.spec;
     const id = ownId(spec.id, sid, `objects[${index}].spec.id`);
     const name = `object ${sid}/${id}`;
-    if (seen.has(id)) invalid(`${name} is listed twice in the submit`);
-    seen.add(id);
-    if (session.objects.has(id) || session.tasks.has(id)) {
-      invalid(`${name} already exists in the session (ids must be unique)`);
-    }
+    claimObjectId(session, seen, id);
     const dataType = spec.data_type ?? "blob";
     if (dataType !== "blob" && dataType !== "dir") {
       invalid(`${name}: data_type must be "blob" or "dir", got ${JSON.stringify(dataType)}`);
@@ -130,6 +140,16 @@ export function planObjects(session: Session, header: unknown, testMode: boolean
   });
 }
 
+/** Checks that object `id` is new in the session and in the submit (`seen`), and adds it. */
+export function claimObjectId(session: Session, seen: Set<number>, id: number): void {
+  const name = `object ${session.id}/${id}`;
+  if (seen.has(id)) invalid(`${name} is listed twice in the submit`);
+  seen.add(id);
+  if (session.objects.has(id) || session.tasks.has(id)) {
+    invalid(`${name} already exists in the session (ids must be unique)`);
+  }
+}
+
 function ownId(value: unknown, sid: number, what: string): number {
   if (
     !Array.isArray(value) || value.length !== 2 || !Number.isSafeInteger(value[0]) ||
@@ -151,29 +171,106 @@ export function planTasks(
   header: SubmitHeader,
   objects: PlannedObject[],
 ): PlannedTask[] {
-  const sid = session.id;
   const rawTasks = (header as unknown as Record<string, unknown>).tasks ?? [];
   if (!Array.isArray(rawTasks)) invalid("submit header 'tasks' must be an array");
-  const newObjects = new Map<number, PlannedObject>();
-  for (const o of objects) newObjects.set(o.id, o);
-  const producerOf = new Map<number, number>();
-  const taskIds = new Set<number>();
-  const tasks: PlannedTask[] = rawTasks.map((spec, index) => {
+  const planner = new TaskPlanner(session, objects);
+  planner.add(rawTasks);
+  return planner.finish();
+}
+
+/**
+ * The tasks of a submit checked as they come, in parts (`add`), against the session and all the
+ * submit's objects; `finish` makes the checks that need every task (producers, cycles).
+ */
+export class TaskPlanner {
+  readonly #session: Session;
+  readonly #objects: PlannedObject[];
+  readonly #newObjects = new Map<number, PlannedObject>();
+  readonly #producerOf = new Map<number, number>();
+  readonly #taskIds = new Set<number>();
+  readonly #tasks: PlannedTask[] = [];
+
+  constructor(session: Session, objects: PlannedObject[]) {
+    this.#session = session;
+    this.#objects = objects;
+    for (const o of objects) this.#newObjects.set(o.id, o);
+  }
+
+  /** Checks the raw task specs `rawTasks` (the submit's `tasks[offset..]`). */
+  add(rawTasks: unknown[], offset = 0): void {
+    for (let i = 0; i < rawTasks.length; i++) {
+      this.#tasks.push(this.#plan(rawTasks[i], offset + i));
+    }
+  }
+
+  /**
+   * A task without labels, config, name, user or policy, asking for one cpu (what the compact
+   * decoder reads from columns alone): the same checks as `add`, none of the shape.
+   */
+  addSimple(id: number, taskType: string, inputs: number[], outputs: number[]): void {
+    this.#claimTaskId(id);
+    if (!this.#goodTypes.has(taskType)) {
+      checkTaskType(`task ${this.#session.id}/${id}`, taskType);
+      this.#goodTypes.add(taskType);
+    }
+    for (const output of outputs) this.#claimOutput(output, id);
+    this.#tasks.push({
+      id,
+      policy: undefined,
+      taskType,
+      config: undefined,
+      inputs,
+      inputLabels: undefined,
+      outputs,
+      cpus: 1,
+      request: undefined,
+      name: undefined,
+      user: undefined,
+    });
+  }
+
+  readonly #goodTypes = new Set<string>();
+
+  #claimTaskId(id: number): void {
+    const session = this.#session;
+    const name = `task ${session.id}/${id}`;
+    if (this.#taskIds.has(id)) invalid(`${name} is listed twice in the submit`);
+    this.#taskIds.add(id);
+    if (session.tasks.has(id) || session.objects.has(id) || this.#newObjects.has(id)) {
+      invalid(`${name} already exists in the session (ids must be unique)`);
+    }
+  }
+
+  #claimOutput(outputId: number, taskId: number): void {
+    const session = this.#session;
+    const sid = session.id;
+    const name = `task ${sid}/${taskId}`;
+    const obj = this.#newObjects.get(outputId);
+    if (!obj) {
+      if (session.objects.has(outputId)) {
+        invalid(`${name}: output object ${sid}/${outputId} already has a producer`);
+      }
+      invalid(`${name}: output object ${sid}/${outputId} is not in the submit`);
+    }
+    if (obj.dataSize !== undefined) {
+      invalid(`${name}: output object ${sid}/${outputId} is a constant with client data`);
+    }
+    const other = this.#producerOf.get(outputId);
+    if (other !== undefined) {
+      invalid(
+        `object ${sid}/${outputId} has two producers: tasks ${sid}/${other} and ${sid}/${taskId}`,
+      );
+    }
+    this.#producerOf.set(outputId, taskId);
+  }
+
+  #plan(spec: unknown, index: number): PlannedTask {
+    const sid = this.#session.id;
     if (!isRecord(spec)) invalid(`tasks[${index}] must be a task spec object`);
     const id = ownId(spec.id, sid, `tasks[${index}].id`);
     const name = `task ${sid}/${id}`;
-    if (taskIds.has(id)) invalid(`${name} is listed twice in the submit`);
-    taskIds.add(id);
-    if (session.tasks.has(id) || session.objects.has(id) || newObjects.has(id)) {
-      invalid(`${name} already exists in the session (ids must be unique)`);
-    }
-    if (typeof spec.task_type !== "string" || !TASK_TYPE.test(spec.task_type)) {
-      invalid(
-        `${name}: task_type must look like "executor/method", got ${
-          JSON.stringify(spec.task_type)
-        }`,
-      );
-    }
+    this.#claimTaskId(id);
+    checkTaskType(name, spec.task_type);
     const resources = spec.resources ?? {};
     if (!isRecord(resources)) invalid(`${name}: resources must be an object`);
     let request: ResourceRequest;
@@ -196,23 +293,7 @@ export function planTasks(
     if (labels) labels.length = inputs.length;
     const outputs = ((spec.outputs ?? []) as unknown[]).map((output, i) => {
       const outputId = ownId(output, sid, `${name} outputs[${i}]`);
-      const obj = newObjects.get(outputId);
-      if (!obj) {
-        if (session.objects.has(outputId)) {
-          invalid(`${name}: output object ${sid}/${outputId} already has a producer`);
-        }
-        invalid(`${name}: output object ${sid}/${outputId} is not in the submit`);
-      }
-      if (obj.dataSize !== undefined) {
-        invalid(`${name}: output object ${sid}/${outputId} is a constant with client data`);
-      }
-      const other = producerOf.get(outputId);
-      if (other !== undefined) {
-        invalid(
-          `object ${sid}/${outputId} has two producers: tasks ${sid}/${other} and ${sid}/${id}`,
-        );
-      }
-      producerOf.set(outputId, id);
+      this.#claimOutput(outputId, id);
       return outputId;
     });
     const user = optionalUser(spec.user, name);
@@ -235,39 +316,48 @@ export function planTasks(
       name: optionalString(spec.name, `${name} name`),
       user,
     };
-  });
-
-  for (const o of objects) {
-    if (o.dataSize === undefined && o.testHint === undefined && !producerOf.has(o.id)) {
-      invalid(
-        `object ${sid}/${o.id} has no producer: it is neither client data nor an output of a task`,
-      );
-    }
   }
 
-  const dataTypeOf = (id: number): DataType =>
-    newObjects.get(id)?.dataType ?? session.objects.get(id)!.dataType;
-  for (const task of tasks) {
-    const name = `task ${sid}/${task.id}`;
-    for (const inputId of task.inputs) {
-      if (newObjects.has(inputId)) continue;
-      const existing = session.objects.get(inputId);
-      if (!existing) invalid(`${name}: input object ${sid}/${inputId} is unknown`);
-      checkReusable(existing, name);
+  /** The checks that need every task; answers the planned tasks. */
+  finish(): PlannedTask[] {
+    const session = this.#session;
+    const sid = session.id;
+    const objects = this.#objects;
+    const newObjects = this.#newObjects;
+    const producerOf = this.#producerOf;
+    const tasks = this.#tasks;
+    for (const o of objects) {
+      if (o.dataSize === undefined && o.testHint === undefined && !producerOf.has(o.id)) {
+        invalid(
+          `object ${sid}/${o.id} has no producer: it is neither client data nor an output of a task`,
+        );
+      }
     }
-    const [executor, method] = splitTaskType(task.taskType);
-    if (executor === BUILDIN) {
-      const error = checkBuiltinTask(
-        method,
-        task.config,
-        task.inputs.map(dataTypeOf),
-        task.outputs.map(dataTypeOf),
-      );
-      if (error) invalid(`${name}: ${error}`);
+
+    const dataTypeOf = (id: number): DataType =>
+      newObjects.get(id)?.dataType ?? session.objects.get(id)!.dataType;
+    for (const task of tasks) {
+      const name = `task ${sid}/${task.id}`;
+      for (const inputId of task.inputs) {
+        if (newObjects.has(inputId)) continue;
+        const existing = session.objects.get(inputId);
+        if (!existing) invalid(`${name}: input object ${sid}/${inputId} is unknown`);
+        checkReusable(existing, name);
+      }
+      const [executor, method] = splitTaskType(task.taskType);
+      if (executor === BUILDIN) {
+        const error = checkBuiltinTask(
+          method,
+          task.config,
+          task.inputs.map(dataTypeOf),
+          task.outputs.map(dataTypeOf),
+        );
+        if (error) invalid(`${name}: ${error}`);
+      }
     }
+    checkAcyclic(sid, tasks, producerOf);
+    return tasks;
   }
-  checkAcyclic(sid, tasks, producerOf);
-  return tasks;
 }
 
 /**
@@ -279,6 +369,12 @@ function checkReusable(obj: DataObject, user: string): void {
   if (obj.state === "removed") invalid(`${user}: input ${name} was already removed`);
   if (!obj.keep && !obj.constant) {
     invalid(`${user}: input ${name} is from an earlier submit and was not kept`);
+  }
+}
+
+function checkTaskType(name: string, taskType: unknown): asserts taskType is string {
+  if (typeof taskType !== "string" || !TASK_TYPE.test(taskType)) {
+    invalid(`${name}: task_type must look like "executor/method", got ${JSON.stringify(taskType)}`);
   }
 }
 

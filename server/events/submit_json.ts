@@ -40,10 +40,12 @@ export function taskJson(s: number, t: PlannedTask): string {
   for (let i = 0; i < t.outputs.length; i++) {
     outputs += i > 0 ? `,[${s},${t.outputs[i]}]` : `[${s},${t.outputs[i]}]`;
   }
+  const resources = t.request ? JSON.stringify(t.request) : `{"cpus":${t.cpus}}`;
   let json = `{"id":[${s},${t.id}],"task_type":${
     JSON.stringify(t.taskType)
-  },"inputs":[${inputs}],"outputs":[${outputs}],"resources":{"cpus":${t.cpus}}`;
+  },"inputs":[${inputs}],"outputs":[${outputs}],"resources":${resources}`;
   if (t.config !== undefined) json += `,"config":${JSON.stringify(t.config)}`;
+  if (t.policy !== undefined) json += `,"policy":${JSON.stringify(t.policy)}`;
   if (t.name !== undefined) json += `,"name":${JSON.stringify(t.name)}`;
   if (t.user !== undefined) json += `,"user":${JSON.stringify(t.user)}`;
   return json + "}";

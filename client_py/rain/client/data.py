@@ -13,7 +13,7 @@ from ..common.data_instance import DataInstance
 from ..common.data_type import DataType
 from ..common.dir_archive import StrPath, pack_directory
 from ..common.errors import RainException
-from ..common.ids import ID, format_id
+from ..common.ids import ID, format_id, new_id
 from .active import get_active_session
 from .rpc.common import DataObjectState
 
@@ -29,17 +29,30 @@ class DataObject:
     """A blob or directory in a session's graph: a constant or the output of a task.
 
     ``state`` is None until submitted; ``info`` is None until ``update()`` or ``fetch()``.
+    ``spec`` (an ObjectSpec) is made when first asked for; from then on it is what is submitted.
     """
+
+    # Slots, and a spec made only when asked for: a big graph has millions of these.
+    __slots__ = ("session", "id", "_label", "_content_type", "_data_type", "_spec", "info",
+                 "state", "data", "_keep", "_producer", "__weakref__")
 
     def __init__(self, label: str | None = None, session: Session | None = None,
                  data_type: DataType | str = DataType.BLOB,
                  content_type: str | None = None) -> None:
         if session is None:
             session = get_active_session()
-        check_content_type(content_type)
+        if content_type is not None:
+            check_content_type(content_type)
         self.session: Session = session
-        self.id: ID = session._register_object(self)
-        self.spec = ObjectSpec(self.id, label, content_type or None, DataType(data_type))
+        # session._register_object(self), inlined: it runs for every object of a graph.
+        if not session.active:
+            session._check_open()
+        session._unsubmitted_objects.append(self)
+        self.id: ID = new_id(ID, (session.session_id, next(session._ids)))
+        self._label = label
+        self._content_type = content_type or None
+        self._data_type = data_type if data_type is DataType.BLOB else DataType(data_type)
+        self._spec: ObjectSpec | None = None
         self.info: ObjectInfo | None = None
         self.state: DataObjectState | None = None
         self.data: bytes | None = None  # bytes of a constant
@@ -47,8 +60,16 @@ class DataObject:
         self._producer: Task | None = None  # the task whose output this is
 
     @property
+    def spec(self) -> ObjectSpec:
+        spec = self._spec
+        if spec is None:
+            spec = self._spec = ObjectSpec(self.id, self._label, self._content_type,
+                                           self._data_type)
+        return spec
+
+    @property
     def label(self) -> str | None:
-        return self.spec.label
+        return self._label if self._spec is None else self._spec.label
 
     # The attributes' names in Rain 0.4; scripts use them.
     @property
@@ -61,14 +82,14 @@ class DataObject:
 
     @property
     def data_type(self) -> DataType:
-        return self.spec.data_type
+        return self._data_type if self._spec is None else self._spec.data_type
 
     @property
     def content_type(self) -> str | None:
         """The content type set at run time if known, else the declared one."""
         if self.info is not None and self.info.content_type:
             return self.info.content_type
-        return self.spec.content_type
+        return self._content_type if self._spec is None else self._spec.content_type
 
     def keep(self) -> None:
         """Asks the server to keep the object after use (so it can be fetched or reused)."""
@@ -97,15 +118,17 @@ class DataObject:
         self.state = DataObjectState.finished
 
     def __repr__(self) -> str:
-        label = f" {self.spec.label!r}" if self.spec.label is not None else ""
+        label = f" {self.label!r}" if self.label is not None else ""
         kept = " kept" if self._keep else ""
-        return f"<DataObject {format_id(self.id)} {self.spec.data_type.value}{label}{kept}>"
+        return f"<DataObject {format_id(self.id)} {self.data_type.value}{label}{kept}>"
 
 
 class OutputsOwner:
     """The base of Task (task.py): something with outputs; ``to_dataobj`` takes one that has a
     single output. Defined here so that this module needs nothing from task.py, which imports
     it."""
+
+    __slots__ = ()
 
     @property
     def output(self) -> DataObject:
@@ -125,6 +148,11 @@ def to_dataobj(value: object) -> DataObject:
 def blob(value: Any, label: str = "const", content_type: str | None = None,
          encode: str | None = None) -> DataObject:
     """A constant blob: bytes as they are, a str as text, anything else with ``encode=``."""
+    if type(value) is bytes and encode is None and content_type is None:
+        # The common case, kept short: graphs of many tiny constants are built with this.
+        obj = DataObject(label)
+        obj.data = value
+        return obj
     data: object
     if encode is not None:
         if content_type is not None and content_type != encode:

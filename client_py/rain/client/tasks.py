@@ -62,9 +62,9 @@ class Concat(Task):
 
     def __init__(self, inputs: Iterable[DataLike], *, name: str | None = None,
                  session: Session | None = None, **policy: Any) -> None:
-        objects = [to_dataobj(i) for i in inputs]
+        objects = [i if type(i) is DataObject else to_dataobj(i) for i in inputs]
         for obj in objects:
-            if obj.data_type != DataType.BLOB:
+            if obj.data_type is not DataType.BLOB:
                 raise RainException(f"Concat takes blobs, but {obj} is a directory")
         super().__init__(objects, 1, name=name, session=session, **policy)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, cast
 
 
 class ID(NamedTuple):
@@ -12,6 +12,10 @@ class ID(NamedTuple):
     session_id: int
     id: int
 
+
+# ``new_id(ID, (session_id, number))`` is ``ID(session_id, number)`` without NamedTuple's
+# Python-level __new__: every task and object of a graph gets one.
+new_id = cast(Callable[[type[ID], tuple[int, int]], ID], cast(Any, tuple).__new__)
 
 # Per session, tasks and objects share one counter that starts here.
 FIRST_ID = 10

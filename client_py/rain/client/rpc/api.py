@@ -81,18 +81,24 @@ class ServerApi:
     def submit(self, session_id: int, tasks: list[dict[str, Any]],
                objects: list[dict[str, Any]], constants: Sequence[bytes]) -> None:
         """``tasks``/``objects``: JSON-ready ``SubmitHeader`` lists; ``constants``: data of the
-        objects having ``data_size``, in order.
+        objects having ``data_size``, in order. (Session.submit sends ``submit_body`` instead,
+        in the compact encoding.)"""
+        length, chunks = frame_submit({"tasks": tasks, "objects": objects}, constants)
+        self.submit_body(session_id, SUBMIT_CONTENT_TYPE, length, chunks)
+
+    def submit_body(self, session_id: int, content_type: str, length: int,
+                    chunks: Iterable[bytes]) -> None:
+        """Sends an encoded submit body (rpc/framing.py or rpc/compact.py).
 
         Ctrl-C during the upload: KeyboardInterrupt, nothing submitted. Ctrl-C once the body is
         sent: held back until the server answers, then KeyboardInterrupt with
         ``rain_submitted = True`` (the server has the graph)."""
-        length, chunks = frame_submit({"tasks": tasks, "objects": objects}, constants)
         deferral = DeferredInterrupt()
         try:
             response = self.transport.request(
                 "POST", f"/sessions/{session_id}/submit",
                 body=_interrupts_held_for_last_byte(chunks, deferral),
-                headers={"Content-Type": SUBMIT_CONTENT_TYPE, "Content-Length": str(length)})
+                headers={"Content-Type": content_type, "Content-Length": str(length)})
             self.transport.read_body(response)
         except BaseException:
             deferral.cancel()

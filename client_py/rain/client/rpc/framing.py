@@ -37,10 +37,11 @@ def frame_submit(header: Any, constants: Sequence[bytes]) -> tuple[int, Iterator
         .encode("utf-8")
     prefix = struct.pack(">I", len(header_bytes)) + header_bytes
     length = len(prefix) + sum(map(len, constants))
-    return length, _chunks(prefix, constants)
+    return length, body_chunks(prefix, constants)
 
 
-def _chunks(prefix: bytes, constants: Sequence[bytes]) -> Iterator[bytes]:
+def body_chunks(prefix: bytes, constants: Sequence[bytes]) -> Iterator[bytes]:
+    """``prefix`` then the constants, small ones joined into chunks of about 1 MiB."""
     pending = [prefix]
     pending_size = len(prefix)
     for data in constants:
