@@ -21,4 +21,8 @@ export interface ServerOptions {
   insecure?: boolean;
   /** `--heartbeat-timeout` seconds: a governor silent this long is lost (default 10). */
   heartbeatTimeout?: number;
+  /** `--fresh`: discard the journal of an earlier server instead of restoring its sessions. */
+  fresh?: boolean;
+  /** Seconds a restored client has to connect again (default 60). */
+  clientReattachTimeout?: number;
 }

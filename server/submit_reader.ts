@@ -9,7 +9,7 @@ import type { SubmitHeader } from "../common/messages.ts";
 import { ApiError } from "./errors.ts";
 import type { ConstantData } from "./reactor.ts";
 import type { Session } from "./state.ts";
-import { type PlannedObject, planObjects } from "./submit.ts";
+import { type PlannedObject, planObjects, planTasks, type SubmitPlan } from "./submit.ts";
 
 /** Constants larger than this go to a file instead of memory. */
 export const SPOOL_THRESHOLD = 1024 * 1024;
@@ -87,5 +87,29 @@ async function spool(reader: ExactReader, path: string, size: number): Promise<v
 export async function dropSpooled(constants: Map<number, ConstantData>): Promise<void> {
   for (const c of constants.values()) {
     if (c.file) await Deno.remove(c.file).catch(() => {});
+  }
+}
+
+/**
+ * A submit body decoded and checked against the session (nothing applied): the one decoder of
+ * both a client's submit and a submit replayed from the journal (`contentType` as received).
+ */
+export async function readSubmitPlan(
+  body: ReadableStream<Uint8Array> | null,
+  _contentType: string | undefined,
+  session: Session,
+  testMode: boolean,
+  spoolDir: string,
+): Promise<{ plan: SubmitPlan; constants: Map<number, ConstantData> }> {
+  const read = await readSubmit(body, session, testMode, spoolDir);
+  try {
+    const tasks = planTasks(session, read.header, read.objects);
+    return {
+      plan: { objects: read.objects, tasks, headerBytes: read.headerBytes },
+      constants: read.constants,
+    };
+  } catch (e) {
+    await dropSpooled(read.constants);
+    throw e;
   }
 }
