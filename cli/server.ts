@@ -48,6 +48,8 @@ Options:
 Environment:
   RAIN_TEST_MODE=1    honour spec.user._testing placement hints (default: off)
   RAIN_EVENT_LOG=0    do not record the event log <logdir>/events.db (default: recorded)
+  RAIN_JOURNAL=0      keep no journal <logdir>/journal: a restarted server restores nothing
+                      (default: kept)
   RAIN_LOG_LEVEL      debug, info, warn or error (default: info)
 `;
 
@@ -100,6 +102,7 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     testMode: ctx.env("RAIN_TEST_MODE") === "1",
   };
   if (ctx.env("RAIN_EVENT_LOG") === "0") options.eventLog = false;
+  if (ctx.env("RAIN_JOURNAL") === "0") options.journal = false;
   if (readyFile !== undefined) options.readyFile = resolve(ctx.cwd, readyFile);
   const secretFile = stringValue(args, "secret-file");
   if (secretFile !== undefined) options.secretFile = resolve(ctx.cwd, secretFile);

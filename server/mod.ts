@@ -17,14 +17,11 @@ import { LiveEvents } from "./events/live.ts";
 import type { EventSink, PendingEvent } from "./events/event.ts";
 import { Journal } from "./journal/journal.ts";
 import { JournalSink } from "./journal/records.ts";
-import { restore, sessionsToRestore } from "./reactor/restore.ts";
-import { HoldingScheduler, Reattachment } from "./reactor/reattach.ts";
+import { sessionsToRestore } from "./reactor/restore.ts";
+import { HoldingScheduler } from "./reactor/reattach.ts";
 import { DEFAULT_HEARTBEAT_TIMEOUT } from "./governor_link.ts";
-import type { Client } from "./state.ts";
+import { DEFAULT_CLIENT_REATTACH_TIMEOUT, restoreServer } from "./restart.ts";
 export type { ServerOptions };
-
-/** Seconds a restored client has to connect again before its sessions close (default). */
-export const DEFAULT_CLIENT_REATTACH_TIMEOUT = 60;
 
 const log = new Logger("server");
 /** SIGHUP too: a closed terminal must not leave the spool and the published secret behind. */
@@ -37,9 +34,11 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const spoolDir = spool.dir;
   const links = new GovernorLinks();
   // The journal (server/journal/): a crashed server's open sessions are restored from it.
-  const journal = Journal.open(options.logDir, { fresh: options.fresh });
-  const journalSink = new JournalSink(journal);
-  const restoring = sessionsToRestore(journal.records);
+  const journal = options.journal === false
+    ? undefined
+    : Journal.open(options.logDir, { fresh: options.fresh });
+  const journalSink = journal && new JournalSink(journal);
+  const restoring = sessionsToRestore(journal?.records ?? []);
   // The event log (docs/events.md); sessions a crashed server left open are closed ServerLost,
   // except those restored. Its views are answered from memory (server/events/live.ts).
   const liveEvents = options.eventLog === false
@@ -49,54 +48,21 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const holding = new HoldingScheduler(new LocalityScheduler());
   const reactor = new Reactor(links, holding, {
     dropFile: (path) => Deno.remove(path).catch(() => {}),
-    events: liveEvents ? bothSinks(liveEvents, journalSink) : journalSink,
-    firstSessionId: Math.max(eventLog?.nextSessionId ?? 1, journal.nextSessionId),
-    firstClientId: Math.max(eventLog?.nextClientId ?? 1, journal.nextClientId),
+    events: liveEvents && journalSink
+      ? bothSinks(liveEvents, journalSink)
+      : liveEvents ?? journalSink,
+    firstSessionId: Math.max(eventLog?.nextSessionId ?? 1, journal?.nextSessionId ?? 1),
+    firstClientId: Math.max(eventLog?.nextClientId ?? 1, journal?.nextClientId ?? 1),
   });
-  journalSink.snapshot = {
-    clients: () => reactor.clients.keys(),
-    governors: () => reactor.governors.keys(),
-    nextIds: () => ({ session: reactor.core.nextSessionId, client: reactor.core.nextClientId }),
-  };
   const governorListener = new GovernorListener(links, reactor, {
     heartbeatTimeout: options.heartbeatTimeout,
   });
-  journal.onWritten = () => governorListener.acknowledgeResults();
-  const spooled = (name: string) => Deno.open(journal.bodyPath(name)).then((f) => f.readable);
-  const restored = await restore(reactor, holding, journal.records, {
-    readBody: spooled,
-    restoredSubmit: (sid, body, digest) => journalSink.noteSubmit(sid, body, digest),
-    testMode: options.testMode,
+  const restart = await restoreServer(reactor, holding, governorListener, journalSink, {
     spoolDir,
+    testMode: options.testMode,
+    governorsMs: (options.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) * 1000,
+    clientsMs: (options.clientReattachTimeout ?? DEFAULT_CLIENT_REATTACH_TIMEOUT) * 1000,
   });
-  if (restored.sessions.length === 0) {
-    journal.reset();
-    journal.append({
-      k: "ids",
-      session: reactor.core.nextSessionId,
-      client: reactor.core.nextClientId,
-    });
-  }
-  journal.records = [];
-  const reattachment = new Reattachment(
-    reactor,
-    holding,
-    restored.governors,
-    (options.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) * 1000,
-  );
-  reactor.reattachment = reattachment;
-  // Restored clients connect again (`GET /connect?client=ID`); one that does not in time is
-  // gone, and its sessions close.
-  const waitingClients = new Map<number, Client>(restored.clients.map((c) => [c.id, c]));
-  const clientTimer = waitingClients.size === 0 ? undefined : setTimeout(() => {
-    for (const client of waitingClients.values()) reactor.removeClient(client);
-    waitingClients.clear();
-  }, (options.clientReattachTimeout ?? DEFAULT_CLIENT_REATTACH_TIMEOUT) * 1000);
-  const resumeClient = (id: number): Client | undefined => {
-    const client = waitingClients.get(id);
-    waitingClients.delete(id);
-    return client;
-  };
   const auth = new Auth(options.secret);
 
   let stopping = false;
@@ -108,7 +74,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     log.info("shutting down");
     const withdrawn = auth.withdraw(); // at once: waiting for open connections may take long
     governorListener.close();
-    clearTimeout(clientTimer);
+    restart.stop();
     links.shutdownAll();
     // A graceful HTTP shutdown waits for every open response: end the clients' never-ending
     // /connect streams and answer blocked waits now.
@@ -123,7 +89,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     setTimeout(async () => {
       await Promise.allSettled([main.shutdown(), http.shutdown()]);
       spool.removeSync();
-      journal.close(true); // an orderly stop: nothing is left to restore
+      journal?.close(true); // an orderly stop: nothing is left to restore
       await withdrawn;
       if (eventLog) {
         const time = Date.now();
@@ -152,8 +118,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     shutdown,
     governorHeaders: authHeaders(options.secret),
     journal: journalSink,
-    resumeClient,
-    reattached: reattachment.done,
+    resumeClient: restart.resumeClient,
+    reattached: restart.reattached,
   });
   const monitoring = monitoringApi(reactor, liveEvents);
   mountDashboard(monitoring, { mode: "live", events: liveEvents });

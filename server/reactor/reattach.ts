@@ -101,6 +101,13 @@ export class Reattachment {
     if (this.expected.size === 0) this.end();
   }
 
+  /** The server stops: no more waiting (nothing is released). */
+  stop(): void {
+    this.#ended = true;
+    clearTimeout(this.#timer);
+    this.#resolve();
+  }
+
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
