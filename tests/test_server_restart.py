@@ -355,3 +355,38 @@ def test_an_older_log_dir_with_open_sessions_is_refused(tmp_path):
     result = _server(tmp_path, logdir)
     assert result.returncode == 1
     assert "written by an older Rain" in result.stderr and "--fresh" in result.stderr
+
+
+def test_a_governor_declared_lost_that_comes_back_keeps_its_data(rain_cluster, tmp_path):
+    """Issue 12: a governor stopped (SIGSTOP) past the heartbeat timeout is declared lost; when
+    it runs again it registers anew with what it holds, and the server takes its objects
+    instead of recomputing them (here no other governor could: the producer needs 2 cpus)."""
+    import signal
+    cluster = rain_cluster(governors=[2, 1], server_args=["--heartbeat-timeout", "1"])
+    client = cluster.client()
+    marks = str(tmp_path / "producer.runs")
+    with client.new_session("comes back") as session:
+        producer = tasks.Execute(["sh", "-c", UPPER, "upper", marks], stdin=blob(b"kept data"),
+                                 stdout=True, cpus=2)
+        producer.output.keep()
+        session.submit()
+        session.wait_all()
+        producer.update()
+        victim_id = producer.info.governor
+        [victim] = [g for g in cluster.governors if "--cpus" in g.args and
+                    g.args[g.args.index("--cpus") + 1] == "2"]
+
+        def registered():
+            return {g["governor_id"] for g in client.get_server_info()["governors"]}
+
+        victim.popen.send_signal(signal.SIGSTOP)
+        try:
+            assert wait_until(lambda: victim_id not in registered(), 30), cluster.logs()
+        finally:
+            victim.popen.send_signal(signal.SIGCONT)
+        assert wait_until(lambda: victim_id in registered(), 30), cluster.logs()
+        assert producer.output.fetch().get_bytes() == b"KEPT DATA"
+        assert runs(marks) == 1, cluster.logs()
+        [victim_info] = [g for g in client.get_server_info()["governors"]
+                         if g["governor_id"] == victim_id]
+        assert tuple(producer.output.id) in {tuple(i) for i in victim_info["objects"]}
