@@ -36,6 +36,7 @@ export async function restoreServer(
       clients: () => reactor.clients.keys(),
       governors: () => reactor.governors.keys(),
       nextIds: () => ({ session: reactor.core.nextSessionId, client: reactor.core.nextClientId }),
+      openSessions: () => reactor.core.sessions.size,
     };
     // Results are acknowledged to governors once written (they forget them then).
     journal.onWritten = () => governors.acknowledgeResults();

@@ -39,6 +39,8 @@ export interface JournalSnapshot {
   clients(): Iterable<ClientId>;
   governors(): Iterable<GovernorId>;
   nextIds(): { session: SessionId; client: ClientId };
+  /** Sessions open (failed ones too, until closed). */
+  openSessions(): number;
 }
 
 export class JournalSink implements EventSink {
@@ -64,7 +66,10 @@ export class JournalSink implements EventSink {
       case "ClientNew":
         return j.append({ k: "client", id: event.client });
       case "ClientRemoved":
-        return j.append({ k: "client-", id: event.client });
+        j.append({ k: "client-", id: event.client });
+        // A failed session closed by its client leaves no event: seen here at the latest.
+        if (this.#snapshot?.openSessions() === 0) this.#startAgain();
+        return;
       case "GovernorNew":
         return j.append({ k: "gov", id: event.governor });
       case "GovernorRemoved":
@@ -139,12 +144,14 @@ export class JournalSink implements EventSink {
     this.#digests.delete(session);
     for (const body of this.#bodies.get(session) ?? []) this.journal.removeBody(body);
     this.#bodies.delete(session);
-    if (this.#digests.size === 0) this.#startAgain();
+    if ((this.#snapshot?.openSessions() ?? this.#digests.size) === 0) this.#startAgain();
   }
 
   /** No session is open: the journal starts again with what is connected. */
   #startAgain(): void {
     this.journal.reset();
+    this.#digests.clear();
+    this.#bodies.clear();
     const snapshot = this.#snapshot;
     if (!snapshot) return;
     this.journal.append({ k: "ids", ...snapshot.nextIds() });
