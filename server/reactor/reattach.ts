@@ -24,7 +24,7 @@ import {
 import { type ReactorContext, touch } from "./core.ts";
 import { settleAllWaiters } from "./failures.ts";
 import { releaseIfUnneeded } from "./objects.ts";
-import { makeReady, releaseTask } from "./placement.ts";
+import { makeReady, releaseTask, requeueTask } from "./placement.ts";
 import { settleWaiters } from "./queries.ts";
 import { recoverObjects } from "./recovery.ts";
 import { taskFailed, taskFinished } from "./tasks.ts";
@@ -180,6 +180,18 @@ export function reattach(
     applied++;
   }
   let adopted = 0;
+  const reported = new Set<Task>();
+  for (const { id } of report.tasks) {
+    const known = taskOf(ctx, id);
+    if (known) reported.add(known);
+  }
+  // Resumed: assignments sent into the dropped link never arrived; they are placed again.
+  for (const task of [...governor.tasks]) {
+    if (reported.has(task) || task.finished) continue;
+    releaseTask(ctx, task);
+    task.governor = undefined;
+    requeueTask(ctx, task, `its assignment to governor ${governor.id} was lost with the link`);
+  }
   for (const { id, running } of report.tasks) {
     const task = taskOf(ctx, id);
     if (!task || !adoptable(task, governor)) {
