@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
 import { Journal, JOURNAL_DIR, JournalError } from "./journal.ts";
+import { JournalSink } from "./records.ts";
 
 async function withDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "rain-journal-test-" });
@@ -60,4 +61,47 @@ Deno.test("a journal of another format is refused, naming --fresh", () =>
       ok(e.message.includes("'rain-journal 0'") && e.message.includes("--fresh"), e.message);
       return true;
     });
+  }));
+
+Deno.test("task finishes are recorded compactly when they can be, and read back alike", () =>
+  withDir((dir) => {
+    const journal = Journal.open(dir);
+    const sink = new JournalSink(journal);
+    const simple = {
+      governor: "127.0.0.1:4000",
+      start_time: "2026-12-01T10:00:00.000Z",
+      duration: 0.5,
+    };
+    sink.push({
+      type: "TaskFinished",
+      time: 0,
+      session: 2,
+      task: 10,
+      info: simple,
+      outputs: [{ id: [2, 11], size: 3 }, { id: [2, 12], size: 0 }],
+    });
+    const typed = [{ id: [2, 21] as [number, number], size: 4, info: { content_type: "text" } }];
+    sink.push({
+      type: "TaskFinished",
+      time: 0,
+      session: 2,
+      task: 20,
+      info: simple,
+      outputs: typed,
+    });
+    journal.close(false);
+    const text = Deno.readTextFileSync(join(dir, JOURNAL_DIR, "log.jsonl"));
+    ok(text.startsWith('["D",2,10,'), text);
+    const again = Journal.open(dir);
+    assertEquals(again.records, [
+      {
+        k: "done",
+        s: 2,
+        t: 10,
+        info: simple,
+        out: [{ id: [2, 11], size: 3 }, { id: [2, 12], size: 0 }],
+      },
+      { k: "done", s: 2, t: 20, info: simple, out: typed },
+    ]);
+    again.close(false);
   }));

@@ -43,6 +43,54 @@ export interface JournalSnapshot {
   openSessions(): number;
 }
 
+/** Characters that need no escaping in a JSON string (governor ids, ISO times). */
+const PLAIN = /^[\w.:+\-\[\]]*$/;
+
+/**
+ * The common finish (info = governor, start time, duration; outputs without info of their own) as
+ * a JSON array `["D", s, t, governor, start_time, duration, id, size, …]`: built without
+ * `JSON.stringify` of nested objects, the journal's main cost per task (see `decodeLine`).
+ */
+function compactDone(
+  session: SessionId,
+  task: number,
+  info: Readonly<TaskInfo>,
+  outputs: { id: Id; size: number; info?: Record<string, JsonValue> }[],
+): string | undefined {
+  const { governor, start_time, duration } = info;
+  if (
+    typeof governor !== "string" || typeof start_time !== "string" ||
+    typeof duration !== "number" || !Number.isFinite(duration) ||
+    Object.keys(info).length !== 3 || !PLAIN.test(governor) || !PLAIN.test(start_time)
+  ) return undefined;
+  let line = `["D",${session},${task},"${governor}","${start_time}",${duration}`;
+  for (const o of outputs) {
+    if (o.info !== undefined && Object.keys(o.info).length > 0) return undefined;
+    line += `,${o.id[1]},${o.size}`;
+  }
+  return line + "]";
+}
+
+/** A line of the journal as its record (a compact finish is expanded). */
+export function decodeLine(line: string): JournalRecord {
+  const value = JSON.parse(line);
+  if (!Array.isArray(value)) return value as JournalRecord;
+  const [, s, t, governor, start_time, duration, ...sizes] = value as [
+    string,
+    number,
+    number,
+    string,
+    string,
+    number,
+    ...number[],
+  ];
+  const out: { id: Id; size: number }[] = [];
+  for (let i = 0; i + 1 < sizes.length; i += 2) {
+    out.push({ id: [s, sizes[i]!], size: sizes[i + 1]! });
+  }
+  return { k: "done", s, t, info: { governor, start_time, duration }, out };
+}
+
 export class JournalSink implements EventSink {
   readonly journal: Journal;
   /** Per open session: digests of the submit bodies applied (a resent one is recognised). */
@@ -91,6 +139,8 @@ export class JournalSink implements EventSink {
         return j.append({ k: "unkeep", s: event.session, objects: event.objects });
       case "TaskFinished":
         if (event.outputs !== undefined) {
+          const line = compactDone(event.session, event.task, event.info, event.outputs);
+          if (line !== undefined) return j.appendLine(line);
           return j.append({
             k: "done",
             s: event.session,
