@@ -9,15 +9,15 @@ what happened, and the event log is read too.
 
 import json
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
 import threading
-import urllib.request
 
 import pytest
 
-from rain.client import Client, RainException, SessionException, blob, remote, tasks
+from rain.client import RainException, blob, remote, tasks
 from rain.client.rpc import api as rpc_api
 from rain_testing import RAIN_BIN, REPO, free_port, wait_until
 
@@ -217,8 +217,8 @@ def test_crash_during_a_submit_applies_it_once(rain_cluster, tmp_path, monkeypat
     session.close()
 
 
-def test_resent_submit_body_is_applied_once(cluster_restartable, tmp_path):
-    cluster = cluster_restartable
+def test_resent_submit_body_is_applied_once(rain_cluster):
+    cluster = rain_cluster(governors=[2, 2])
     client = cluster.client()
     session = client.new_session("resent")
     transport = client._api.transport
@@ -245,11 +245,6 @@ def test_resent_submit_body_is_applied_once(cluster_restartable, tmp_path):
     [mine] = [s for s in status["sessions"] if s["session_id"] == session.session_id]
     assert mine["tasks_submitted"] == 1
     session.close()
-
-
-@pytest.fixture
-def cluster_restartable(rain_cluster):
-    return rain_cluster(governors=[2, 2])
 
 
 def test_crash_while_a_fetch_streams_refetches(rain_cluster, tmp_path, monkeypatch):
@@ -361,7 +356,6 @@ def test_a_governor_declared_lost_that_comes_back_keeps_its_data(rain_cluster, t
     """Issue 12: a governor stopped (SIGSTOP) past the heartbeat timeout is declared lost; when
     it runs again it registers anew with what it holds, and the server takes its objects
     instead of recomputing them (here no other governor could: the producer needs 2 cpus)."""
-    import signal
     cluster = rain_cluster(governors=[2, 1], server_args=["--heartbeat-timeout", "1"])
     client = cluster.client()
     marks = str(tmp_path / "producer.runs")
