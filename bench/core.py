@@ -6,9 +6,11 @@ Against `rain start --local-governors=[2]` (started here on free loopback ports)
  (c) an FFT-like butterfly of Concats (width x layers) submitted layer by layer (multiple submits);
  (d) server peak RSS per task, read from the server's /proc status after (a);
  (e) the cost of the event log: (a) on a server with the log (default) and one with
-     RAIN_EVENT_LOG=0, alternated (off, on, off, on, off, on); best rate of each and the ratio.
+     RAIN_EVENT_LOG=0, alternated (off, on, off, on, off, on); best rate of each and the ratio;
+ (f) the cost of the journal (server restart, docs/guide/server-restart.md) the same way:
+     (a) with the journal (default) and with RAIN_JOURNAL=0, the event log on in both.
 
-Usage: bench/core.py [--scale 1.0]   (scale < 1 for a quick run)
+Usage: bench/core.py [--scale 1.0] [--only journal]   (scale < 1 for a quick run)
 """
 import argparse
 import json
@@ -104,8 +106,12 @@ def bench_butterfly(client, width_log2, layers):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--only", choices=["journal"])
     args = parser.parse_args()
     n_independent = int(100_000 * args.scale)
+    if args.only == "journal":
+        bench_journal(n_independent)
+        return
     n_chain = int(2_000 * args.scale)
     width_log2 = 12 if args.scale >= 1 else 8
 
@@ -129,6 +135,33 @@ def main():
     finally:
         cluster.stop()
     bench_event_log(n_independent)
+    bench_journal(n_independent)
+
+
+def bench_journal(n, rounds=3):
+    """(f): (a) with the journal off and on, alternated; the best of `rounds` runs each."""
+    rates = {"off": [], "on": []}
+    cpu = {"off": [], "on": []}
+    for mode in ("off", "on") * rounds:
+        cluster = Cluster(env={"RAIN_JOURNAL": "0"} if mode == "off" else {})
+        try:
+            client = Client("127.0.0.1", cluster.port)
+            pid = cluster.status()["pid"]
+            before = thread_cpu_seconds(pid)
+            rates[mode].append(bench_independent(client, n)[0])
+            after = thread_cpu_seconds(pid)
+            cpu[mode].append(after.get(pid, 0) - before.get(pid, 0))
+            client.close()
+        finally:
+            cluster.stop()
+    off, on = max(rates["off"]), max(rates["on"])
+    print(f"(f) journal: {n} Concat tasks {on:,.0f} tasks/s with the journal, {off:,.0f} without "
+          f"(best of {rounds} alternated runs each); ratio {on / off:.3f} "
+          f"({(1 - on / off) * 100:.1f}% slower with the journal)")
+    print("    every run, tasks/s: with " + ", ".join(f"{r:,.0f}" for r in rates["on"]) +
+          "; without " + ", ".join(f"{r:,.0f}" for r in rates["off"]))
+    print(f"    server main (reactor) thread cpu time, least of each: {min(cpu['on']):.2f} s with "
+          f"the journal, {min(cpu['off']):.2f} s without")
 
 
 def bench_event_log(n, rounds=3):

@@ -17,7 +17,7 @@ export const GOVERNOR_USAGE =
   `Usage: rain governor SERVER[:PORT] [--cpus N] [--memory SIZE] [--gpus IDS]
                      [--resources NAME=AMOUNT,...] [--listen ADDR] [--workdir DIR]
                      [--logdir DIR] [--config FILE] [--ready-file FILE]
-                     [--secret-file FILE] [--watch-stdin]
+                     [--secret-file FILE] [--watch-stdin] [--server-lost-timeout SECONDS]
                      [--allow-read PATHS] [--allow-write PATHS] [--allow-run PROGRAMS]
 
 Runs a Rain governor: it registers with the server at SERVER[:PORT] (port default:
@@ -49,6 +49,10 @@ Options:
   --secret-file FILE the cluster secret (first line of a private file; '-': the first line
                      of stdin) (default: $RAIN_SECRET, else the secret the server published
                      for this user in ~/.rain/secrets, else none)
+  --server-lost-timeout SECONDS
+                     when the server is lost, keep running tasks and data and try to reach it
+                     again (a restarted server takes them back) this long, then exit;
+                     0 = exit at once (default: $RAIN_RECONNECT_TIMEOUT, else 60)
   --watch-stdin      stop (in order) when stdin ends (rain start uses it for governors
                      started over ssh: they go when the launching connection goes)
   --allow-read PATHS   comma-separated paths Load/LoadDir may read (default: any path)
@@ -83,6 +87,7 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
     "ready-file": { type: "string" },
     "secret-file": { type: "string", dashValue: true },
     "watch-stdin": { type: "boolean" },
+    "server-lost-timeout": { type: "string" },
     "allow-read": { type: "string" },
     "allow-write": { type: "string" },
     "allow-run": { type: "string" },
@@ -113,12 +118,14 @@ export function parseGovernorArgs(argv: string[], ctx: CliContext): GovernorComm
     logDir: resolve(ctx.cwd, stringValue(args, "logdir") ?? `/tmp/rain-logs/${name}`),
     deleteListTimeout: parseDeleteListTimeout(ctx.env("RAIN_DELETE_LIST_TIMEOUT")),
   };
-  const reconnect = ctx.env("RAIN_RECONNECT_TIMEOUT");
+  const flag = stringValue(args, "server-lost-timeout");
+  const reconnect = flag ?? ctx.env("RAIN_RECONNECT_TIMEOUT");
   if (reconnect !== undefined && reconnect.trim() !== "") {
     const seconds = Number(reconnect.trim());
     if (!(seconds >= 0)) {
       throw new UsageError(
-        `RAIN_RECONNECT_TIMEOUT must be a number of seconds >= 0 (got '${reconnect}')`,
+        `${flag === undefined ? "RAIN_RECONNECT_TIMEOUT" : "--server-lost-timeout"} must be a ` +
+          `number of seconds >= 0 (got '${reconnect}')`,
         "governor",
       );
     }

@@ -116,3 +116,15 @@ Deno.test("rain governor: secret, stdin watch and permission flags", () => {
   assert.equal(options(["srv", "--secret-file", "s"]).secretFile, "/home/user/project/s");
   assert.equal(options(["srv"]).permissions, undefined);
 });
+
+Deno.test("rain governor --server-lost-timeout (else RAIN_RECONNECT_TIMEOUT)", () => {
+  assert.equal(options(["h", "--server-lost-timeout=90"]).reconnectTimeout, 90);
+  const env = testContext({ env: { RAIN_RECONNECT_TIMEOUT: "5" } });
+  assert.equal(options(["h"], env).reconnectTimeout, 5);
+  assert.equal(options(["h", "--server-lost-timeout", "0"], env).reconnectTimeout, 0);
+  assertUsageError(
+    () => options(["h", "--server-lost-timeout=soon"]),
+    /--server-lost-timeout must be a number of seconds/,
+    "governor",
+  );
+});

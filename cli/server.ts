@@ -1,5 +1,5 @@
 /** `rain server`: parsing (pure) and running. */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { ServerOptions } from "../server/options.ts";
 import {
   DEFAULT_HTTP_PORT,
@@ -15,7 +15,7 @@ import { generateSecret, readSecretFile, SECRET_ENV, secretProblem } from "../co
 
 export const SERVER_USAGE = `Usage: rain server [--listen ADDR] [--http-listen ADDR] [--logdir DIR]
                    [--ready-file FILE] [--secret-file FILE | --insecure]
-                   [--heartbeat-timeout SECONDS]
+                   [--heartbeat-timeout SECONDS] [--reattach-timeout SECONDS] [--fresh]
 
 Runs the Rain server: clients and governors connect to its --listen address.
 ADDR is PORT, IP or IP:PORT. Options take --option=VALUE or --option VALUE.
@@ -23,23 +23,33 @@ ADDR is PORT, IP or IP:PORT. Options take --option=VALUE or --option VALUE.
 Options:
   --listen ADDR       client and governor address (default: 0.0.0.0:${DEFAULT_SERVER_PORT})
   --http-listen ADDR  dashboard and monitoring HTTP address (default: 0.0.0.0:${DEFAULT_HTTP_PORT})
-  --logdir DIR        log directory, holds events.db; created if missing
-                      (default: /tmp/rain-logs/server-<hostname>-<pid>)
+  --logdir DIR        log directory, holds events.db and the journal; created if missing
+                      (default: /tmp/rain-logs/server-<hostname>-<pid>). A server started
+                      again over the log dir of one that crashed restores its open sessions
+  --fresh             discard the journal of an earlier server in --logdir (its sessions
+                      are closed) instead of restoring them
   --ready-file FILE   written with one line "ready" once connections are accepted
                       (default: none)
   --secret-file FILE  the cluster secret (first line; the file must be private, mode 0600)
                       that clients and governors must present (default: $RAIN_SECRET, else
-                      a new random one); published for this user in
+                      the one kept in <logdir>/secret, else a new random one kept there);
+                      published for this user in
                       ~/.rain/secrets/<host>_<port> (see docs/security.md)
   --insecure          no secret: anyone who reaches the server can run programs (warned)
   --heartbeat-timeout SECONDS
                       a governor not heard from for this long is lost: its work is redone
-                      elsewhere; after a quarter of it, it gets no new work (default: 10)
+                      elsewhere; after a quarter of it, it gets no new work; after a
+                      restart, how long governors have to reattach (default: 10)
+  --reattach-timeout SECONDS
+                      after a restart, how long a client of a restored session has to connect
+                      again before its sessions close (default: 60)
   -h, --help          show this help
 
 Environment:
   RAIN_TEST_MODE=1    honour spec.user._testing placement hints (default: off)
   RAIN_EVENT_LOG=0    do not record the event log <logdir>/events.db (default: recorded)
+  RAIN_JOURNAL=0      keep no journal <logdir>/journal: a restarted server restores nothing
+                      (default: kept)
   RAIN_LOG_LEVEL      debug, info, warn or error (default: info)
 `;
 
@@ -54,6 +64,8 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     "secret-file": { type: "string" },
     "insecure": { type: "boolean" },
     "heartbeat-timeout": { type: "string" },
+    "reattach-timeout": { type: "string" },
+    "fresh": { type: "boolean" },
   });
   if (args.help) return { help: true };
   if (args.positionals.length > 0) {
@@ -90,6 +102,7 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     testMode: ctx.env("RAIN_TEST_MODE") === "1",
   };
   if (ctx.env("RAIN_EVENT_LOG") === "0") options.eventLog = false;
+  if (ctx.env("RAIN_JOURNAL") === "0") options.journal = false;
   if (readyFile !== undefined) options.readyFile = resolve(ctx.cwd, readyFile);
   const secretFile = stringValue(args, "secret-file");
   if (secretFile !== undefined) options.secretFile = resolve(ctx.cwd, secretFile);
@@ -105,6 +118,18 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     }
     options.heartbeatTimeout = seconds;
   }
+  const reattach = stringValue(args, "reattach-timeout");
+  if (reattach !== undefined) {
+    const seconds = Number(reattach);
+    if (!(Number.isFinite(seconds) && seconds >= 0)) {
+      throw new UsageError(
+        `--reattach-timeout must be a number of seconds ≥ 0, got '${reattach}'`,
+        "server",
+      );
+    }
+    options.clientReattachTimeout = seconds;
+  }
+  if (args.values.has("fresh")) options.fresh = true;
   return { help: false, options };
 }
 
@@ -114,18 +139,35 @@ export async function runServerCommand(options: ServerOptions): Promise<number> 
   if (!options.insecure) options.secret = await serverSecret(options);
   Deno.env.delete(SECRET_ENV);
   const { runServer } = await import("../server/mod.ts");
-  await runServer(options);
+  const { JournalError } = await import("../server/journal/journal.ts");
+  try {
+    await runServer(options);
+  } catch (e) {
+    if (!(e instanceof JournalError)) throw e;
+    console.error(`rain server: ${e.message}`);
+    return 1;
+  }
   return 0;
 }
 
-/** `--secret-file`, else `$RAIN_SECRET` (how `rain start` hands it over), else a new one. */
+/**
+ * `--secret-file`, else `$RAIN_SECRET` (how `rain start` hands it over), else the one kept in
+ * the log dir (a restarted server keeps its secret, so its governors and clients stay
+ * connected), else a new one. Every secret but a `--secret-file` is kept (0600) in the log dir.
+ */
 async function serverSecret(options: ServerOptions): Promise<string> {
   if (options.secretFile !== undefined) return await readSecretFile(options.secretFile);
+  const kept = join(options.logDir, "secret");
   const fromEnv = Deno.env.get(SECRET_ENV)?.trim();
+  let secret: string;
   if (fromEnv) {
     const problem = secretProblem(fromEnv);
     if (problem) throw new Error(`${SECRET_ENV} cannot be used as the cluster secret: ${problem}`);
-    return fromEnv;
+    secret = fromEnv;
+  } else {
+    secret = await readSecretFile(kept).catch(() => generateSecret());
   }
-  return generateSecret();
+  await Deno.writeTextFile(kept, secret + "\n", { mode: 0o600 });
+  await Deno.chmod(kept, 0o600);
+  return secret;
 }

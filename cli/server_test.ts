@@ -85,3 +85,15 @@ Deno.test("rain server --secret-file and --insecure", () => {
     /--secret-file and --insecure cannot be used together/,
   );
 });
+
+Deno.test("rain server --fresh, --reattach-timeout, RAIN_JOURNAL=0", () => {
+  const o = options(["--fresh", "--reattach-timeout=5"]);
+  assert.equal(o.fresh, true);
+  assert.equal(o.clientReattachTimeout, 5);
+  assert.equal(options([], testContext({ env: { RAIN_JOURNAL: "0" } })).journal, false);
+  assertUsageError(
+    () => parseServerArgs(["--reattach-timeout=-1"], ctx),
+    /--reattach-timeout must be a number of seconds/,
+    "server",
+  );
+});

@@ -60,6 +60,7 @@ export const START_USAGE =
                   [--logdir DIR] [--workdir DIR] [--governor-config FILE]
                   [--governor-resources SPEC]
                   [--runprefix CMD] [--remote-init CMDS] [--secret-file FILE | --insecure]
+                  [--server-lost-timeout SECONDS]
 
 Starts a Rain server and governors in the background, waits until all are ready, prints where
 Rain runs and exits. Stop them with 'rain stop'. ADDR is PORT, IP or IP:PORT. Options take
@@ -99,6 +100,9 @@ Options:
   --secret-file FILE        the cluster secret (a private file) instead of a new random one
   --insecure                no cluster secret: anyone who reaches the server can run programs
                             (see docs/security.md)
+  --server-lost-timeout SECONDS
+                            passed to every governor: how long it keeps its tasks and data
+                            and tries to reach a lost server again (default: 60)
   -h, --help                show this help
 
 The cluster secret goes to the server and local governors in their environment and to remote
@@ -140,6 +144,8 @@ export interface StartOptions {
   secretFile?: string;
   /** `--insecure`. */
   insecure?: boolean;
+  /** `--server-lost-timeout` seconds, passed to every governor. */
+  serverLostTimeout?: string;
 }
 
 /** Where the hosts of remote governors come from, and how they are started. */
@@ -177,6 +183,7 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     "remote-init": { type: "string" },
     "secret-file": { type: "string" },
     "insecure": { type: "boolean" },
+    "server-lost-timeout": { type: "string" },
   });
   if (args.help) return { help: true };
   const fail = (message: string) => new UsageError(message, "start");
@@ -255,6 +262,13 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
   };
   const workDir = stringValue(args, "workdir");
   if (workDir !== undefined) options.workDir = resolve(ctx.cwd, workDir);
+  const serverLost = stringValue(args, "server-lost-timeout");
+  if (serverLost !== undefined) {
+    if (!(Number(serverLost) >= 0)) {
+      throw fail(`--server-lost-timeout must be a number of seconds >= 0, got '${serverLost}'`);
+    }
+    options.serverLostTimeout = serverLost;
+  }
   const config = stringValue(args, "governor-config");
   if (config !== undefined) {
     const path = resolve(ctx.cwd, config);
@@ -451,6 +465,9 @@ export function planStart(options: StartOptions, self: string[], hostname: strin
       argv.push(`--workdir=${join(options.workDir, `governor-${i}`)}`);
     }
     if (options.governorConfig !== undefined) argv.push(`--config=${options.governorConfig}`);
+    if (options.serverLostTimeout !== undefined) {
+      argv.push(`--server-lost-timeout=${options.serverLostTimeout}`);
+    }
     argv.push(...options.governorResourceArgs ?? []);
     return {
       name: `governor ${i}`,
@@ -502,6 +519,9 @@ export function planRemote(
       args.push(`--workdir=${join(options.workDir, `governor-${i}`)}`);
     }
     if (options.governorConfig !== undefined) args.push(`--config=${options.governorConfig}`);
+    if (options.serverLostTimeout !== undefined) {
+      args.push(`--server-lost-timeout=${options.serverLostTimeout}`);
+    }
     args.push(...options.governorResourceArgs ?? []);
     const script = remoteScript({
       command: [...prefix, "governor", server],

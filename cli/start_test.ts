@@ -152,3 +152,14 @@ Deno.test("rain start errors", () => {
   );
   assert.deepEqual(parseStartArgs(["--bogus", "--help"], ctx), { help: true });
 });
+
+Deno.test("rain start --server-lost-timeout is passed to every governor", () => {
+  const o = options(["--local-governors=[1,1]", "--server-lost-timeout=120"]);
+  for (const governor of planStart(o, SELF, "node1").governors) {
+    assert.ok(governor.argv.includes("--server-lost-timeout=120"), governor.argv.join(" "));
+  }
+  assertUsageError(
+    () => options(["--simple", "--server-lost-timeout=x"]),
+    /--server-lost-timeout must be a number of seconds/,
+  );
+});

@@ -48,7 +48,8 @@ export class Api {
   }
 
   async closeSession(sid: SessionId): Promise<void> {
-    await this.transport.call("POST", `/sessions/${sid}/close`);
+    // Not retried: a client closing while its server is gone does not wait for it.
+    await this.transport.call("POST", `/sessions/${sid}/close`, undefined, false);
   }
 
   async submit(
@@ -63,7 +64,7 @@ export class Api {
       if (data instanceof Uint8Array) inlineBytes += data.length;
       else streamed = true;
     }
-    let body: BodyInit;
+    let inline: Uint8Array<ArrayBuffer> | undefined;
     if (!streamed && inlineBytes <= INLINE_BODY_BYTES) {
       const all = new Uint8Array(head.length + inlineBytes);
       all.set(head);
@@ -72,19 +73,21 @@ export class Api {
         all.set(data, offset);
         offset += data.length;
       }
-      body = all;
-    } else {
-      body = submitStream(head, constants);
+      inline = all;
     }
-    const response = await this.transport.request(
-      "POST",
-      `/sessions/${sid}/submit`,
-      {
-        body,
-        headers: { "content-type": SUBMIT_CONTENT_TYPE },
-      },
-    );
-    await response.body?.cancel();
+    // Sent again (the same bytes: the server recognises a submit it applied already) while
+    // the server cannot be reached; a streamed body is made anew for each attempt.
+    await this.transport.retrying(async () => {
+      const response = await this.transport.requestOnce(
+        "POST",
+        `/sessions/${sid}/submit`,
+        {
+          body: inline ?? submitStream(head, constants),
+          headers: { "content-type": SUBMIT_CONTENT_TYPE },
+        },
+      );
+      await response.body?.cancel();
+    });
   }
 
   /** Blocks until done (asking again after each poll); the finished ids. */
@@ -161,7 +164,7 @@ export class Api {
 
   /** The response of a fetch, body unread (framed header, then the data). */
   fetch(sid: SessionId, id: number): Promise<Response> {
-    return this.transport.request(
+    return this.transport.requestOnce(
       "GET",
       `/sessions/${sid}/objects/${id}/data`,
       {

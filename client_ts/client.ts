@@ -35,6 +35,11 @@ export interface ClientOptions {
    * started with `--insecure`).
    */
   secret?: string;
+  /**
+   * Seconds to keep trying to reach a server that went away (default 60): a restarted server
+   * restores the client's sessions, and a wait, fetch or submit in progress simply continues.
+   */
+  serverLostTimeout?: number;
 }
 
 /**
@@ -140,8 +145,16 @@ export class Client implements AsyncDisposable {
   ): Promise<Client> {
     const { host, port } = parseAddress(address);
     const secret = options.secret ?? await findSecret(host, port);
-    const transport = new Transport({ host, port, secret });
+    const transport = new Transport({
+      host,
+      port,
+      secret,
+      ...(options.serverLostTimeout === undefined
+        ? {}
+        : { serverLostTimeout: options.serverLostTimeout }),
+    });
     const lifeline = await Lifeline.open(transport.endpoint, transport.headers);
+    lifeline.watch(transport);
     if (lifeline.hello.protocol_version !== PROTOCOL_VERSION) {
       await lifeline.close();
       throw new RainError(

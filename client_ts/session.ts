@@ -436,8 +436,18 @@ export class Session implements AsyncDisposable {
 
   /** Downloads a kept object (waiting until it is finished) into memory. */
   async fetch(value: DataLike): Promise<DataInstance> {
-    const stream = await this.fetchStream(value);
-    return await stream.read();
+    // A stream broken half-way (the server restarted) is fetched again from the start.
+    const transport = sessionState(this).api?.transport;
+    const once = async () => {
+      const stream = await this.fetchStream(value);
+      try {
+        return await stream.read();
+      } catch (e) {
+        if (e instanceof RainError) throw e;
+        throw new RainError(`connection to Rain server lost: ${e}`, "Connection", { cause: e });
+      }
+    };
+    return transport ? await transport.retrying(once) : await once();
   }
 
   /** A kept object's data as a stream (waiting until it is finished). */

@@ -144,24 +144,8 @@ export class TestCluster implements AsyncDisposable {
     const env = { ...Deno.env.toObject(), RAIN_SECRETS_DIR: this.secretsDir };
     delete (env as Record<string, string | undefined>).RAIN_SECRET;
     const path = (name: string) => `${this.workspace}/${name}`;
-    const server = new Process(
-      "server",
-      [
-        "server",
-        "--listen",
-        this.address,
-        "--http-listen",
-        `127.0.0.1:${this.httpPort}`,
-        "--logdir",
-        path("server-logs"),
-        "--ready-file",
-        path("server.ready"),
-      ],
-      path("server.out"),
-      { ...env, ...options.serverEnv },
-    );
-    this.processes.push(server);
-    await this.#waitReady([[server, path("server.ready")]]);
+    this.#serverEnv = { ...env, ...options.serverEnv };
+    await this.#startServer();
     const config = options.governorConfig !== undefined ? path("governor.toml") : undefined;
     if (config) await Deno.writeTextFile(config, options.governorConfig!);
     const waiting: [Process, string][] = [];
@@ -190,6 +174,41 @@ export class TestCluster implements AsyncDisposable {
       waiting.push([process, path(`governor-${i}.ready`)]);
     });
     await this.#waitReady(waiting);
+  }
+
+  #serverEnv: Record<string, string> = {};
+  #serverStarts = 0;
+
+  async #startServer(): Promise<void> {
+    const path = (name: string) => `${this.workspace}/${name}`;
+    const ready = path("server.ready");
+    await Deno.remove(ready).catch(() => {});
+    const server = new Process(
+      "server",
+      [
+        "server",
+        "--listen",
+        this.address,
+        "--http-listen",
+        `127.0.0.1:${this.httpPort}`,
+        "--logdir",
+        path("server-logs"),
+        "--ready-file",
+        ready,
+      ],
+      path(`server${this.#serverStarts++ === 0 ? "" : `-${this.#serverStarts}`}.out`),
+      this.#serverEnv,
+    );
+    this.processes.push(server);
+    await this.#waitReady([[server, ready]]);
+  }
+
+  /** SIGKILL of the server, then a server started again over its log dir and address. */
+  async crashAndRestartServer(): Promise<void> {
+    const server = this.processes.find((p) => p.name === "server" && !p.exited)!;
+    server.child.kill("SIGKILL");
+    await server.status;
+    await this.#startServer();
   }
 
   async #waitReady(waiting: [Process, string][]): Promise<void> {

@@ -19,6 +19,22 @@ export interface Endpoint {
   port: number;
   /** Cluster secret sent as `Authorization: Bearer <secret>`, if any. */
   secret?: string;
+  /**
+   * Seconds to keep trying to reach a server that went away (a restarted server restores the
+   * client's sessions); default 60.
+   */
+  serverLostTimeout?: number;
+}
+
+/** Default of `Endpoint.serverLostTimeout`, seconds (as governors' `--server-lost-timeout`). */
+export const DEFAULT_SERVER_LOST_TIMEOUT = 60;
+/** First and longest pause between two attempts to reach the server again, ms. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 1000;
+
+/** Whether a request body can be sent again (a stream cannot). */
+function resendable(body: BodyInit | undefined): boolean {
+  return body === undefined || typeof body === "string" || body instanceof Uint8Array;
 }
 
 function hostPart(host: string): string {
@@ -80,6 +96,8 @@ export interface RequestOptions {
   body?: BodyInit;
   /** Extra headers. */
   headers?: Record<string, string>;
+  /** Not sent again when the server cannot be reached. */
+  noRetry?: boolean;
 }
 
 /** JSON calls and raw requests to one server. */
@@ -88,6 +106,8 @@ export class Transport {
   readonly #base: string;
   readonly #headers: Record<string, string>;
   readonly #abort = new AbortController();
+  /** The server ended the lifeline itself (an orderly stop): nothing is retried. */
+  serverStopped = false;
 
   constructor(endpoint: Endpoint) {
     this.endpoint = endpoint;
@@ -100,8 +120,47 @@ export class Transport {
     return { ...this.#headers };
   }
 
-  /** Sends a request; resolves to the response (status < 400, body unread). */
-  async request(
+  /**
+   * `attempt()`, tried again while the server cannot be reached (it restarts), with pauses
+   * growing from 50 ms to 1 s, for `serverLostTimeout` seconds from the first failure.
+   */
+  async retrying<T>(attempt: () => Promise<T>, retry = true): Promise<T> {
+    let deadline: number | undefined;
+    let pause = RETRY_FIRST_MS;
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (!(e instanceof RainError) || e.kind !== "Connection") throw e;
+        const now = performance.now();
+        deadline ??= now +
+          (this.endpoint.serverLostTimeout ?? DEFAULT_SERVER_LOST_TIMEOUT) * 1000;
+        if (!retry || now >= deadline || this.serverStopped || this.#abort.signal.aborted) {
+          throw e;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, deadline! - now)));
+        pause = Math.min(pause * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /**
+   * Sends a request; resolves to the response (status < 400, body unread). Sent again while the
+   * server cannot be reached, unless its body is a stream.
+   */
+  request(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<Response> {
+    return this.retrying(
+      () => this.requestOnce(method, path, options),
+      resendable(options.body) && !options.noRetry,
+    );
+  }
+
+  /** Sends a request once. */
+  async requestOnce(
     method: string,
     path: string,
     options: RequestOptions = {},
@@ -137,18 +196,20 @@ export class Transport {
     return response;
   }
 
-  /** A JSON call; resolves to the parsed answer. */
-  async call<T>(method: string, path: string, json?: unknown): Promise<T> {
-    const response = await this.request(method, path, { json });
-    try {
-      return await response.json() as T;
-    } catch (e) {
-      throw new RainError(
-        `invalid answer to ${method} ${path}: ${e}`,
-        "Connection",
-        { cause: e },
-      );
-    }
+  /** A JSON call; resolves to the parsed answer. Sent again while the server is lost. */
+  call<T>(method: string, path: string, json?: unknown, retry = true): Promise<T> {
+    return this.retrying(async () => {
+      const response = await this.requestOnce(method, path, { json });
+      try {
+        return await response.json() as T;
+      } catch (e) {
+        throw new RainError(
+          `invalid answer to ${method} ${path}: ${e}`,
+          "Connection",
+          { cause: e },
+        );
+      }
+    }, retry);
   }
 
   /** Aborts every request in flight; later requests fail. */
@@ -231,17 +292,29 @@ class BodyDecoder {
  * daemon thread.
  */
 export class Lifeline {
-  /** The server's greeting. */
-  readonly hello: ConnectResponse;
+  /** The server's greeting (the latest, after connecting again). */
+  hello: ConnectResponse;
   #conn: Deno.Conn;
   #alive = true;
+  #closed = false;
   #reading: Promise<void>;
+  /** Where it reconnects after a crash of the server, and who is told of an orderly stop. */
+  #transport: Transport | undefined;
 
   private constructor(conn: Deno.Conn, hello: ConnectResponse) {
     this.#conn = conn;
     this.hello = hello;
     conn.unref();
     this.#reading = this.#readHeartbeats();
+  }
+
+  /**
+   * Connects again under this client's id when the stream breaks without the server ending it
+   * (a crash: a restarted server restores the client's sessions), for the transport's
+   * `serverLostTimeout`; an ended stream (the server stopped) tells the transport not to retry.
+   */
+  watch(transport: Transport): void {
+    this.#transport = transport;
   }
 
   /** True while the connection to the server holds. */
@@ -251,14 +324,39 @@ export class Lifeline {
 
   async #readHeartbeats(): Promise<void> {
     const buffer = new Uint8Array(4096);
+    let tail = "";
     try {
-      while (await this.#conn.read(buffer) !== null) {
-        // heartbeats
+      for (;;) {
+        const n = await this.#conn.read(buffer);
+        if (n === null) break;
+        // heartbeats; the end of a chunked body ("0\r\n\r\n") means the server ended it
+        tail = (tail + new TextDecoder().decode(buffer.subarray(0, n))).slice(-5);
       }
     } catch {
       // closed by close(), or the server went away
-    } finally {
-      this.#alive = false;
+    }
+    this.#alive = false;
+    if (this.#closed || !this.#transport) return;
+    if (tail === "0\r\n\r\n") {
+      this.#transport.serverStopped = true;
+      return;
+    }
+    await this.#reconnect(this.#transport);
+  }
+
+  async #reconnect(transport: Transport): Promise<void> {
+    try {
+      const { conn, hello } = await transport.retrying(() =>
+        connectLifeline(transport.endpoint, transport.headers, this.hello.client_id)
+      );
+      if (this.#closed) return void conn.close();
+      conn.unref();
+      this.#conn = conn;
+      this.hello = hello;
+      this.#alive = true;
+      this.#reading = this.#readHeartbeats();
+    } catch {
+      // not back in time: requests fail from now on
     }
   }
 
@@ -267,45 +365,13 @@ export class Lifeline {
     endpoint: Endpoint,
     headers: Record<string, string>,
   ): Promise<Lifeline> {
-    let conn: Deno.Conn;
-    try {
-      conn = await Deno.connect({
-        hostname: endpoint.host,
-        port: endpoint.port,
-      });
-    } catch (e) {
-      throw new RainError(
-        `cannot connect to Rain server at ${formatAddress(endpoint)}: ${(e as Error).message}`,
-        "Connection",
-        { cause: e },
-      );
-    }
-    try {
-      const lines = [
-        `GET ${API_PREFIX}/connect HTTP/1.1`,
-        `host: ${formatAddress(endpoint)}`,
-        "accept: application/x-ndjson",
-        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-      ];
-      const request = new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n");
-      for (let written = 0; written < request.length;) {
-        written += await conn.write(request.subarray(written));
-      }
-      const hello = await readGreeting(conn, endpoint);
-      return new Lifeline(conn, hello);
-    } catch (e) {
-      conn.close();
-      if (e instanceof RainError) throw e;
-      throw new RainError(
-        `connection to Rain server at ${formatAddress(endpoint)} failed: ${(e as Error).message}`,
-        "Connection",
-        { cause: e },
-      );
-    }
+    const { conn, hello } = await connectLifeline(endpoint, headers);
+    return new Lifeline(conn, hello);
   }
 
   /** Breaks the connection (the server then closes this client's sessions). */
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#alive) {
       this.#alive = false;
       try {
@@ -372,6 +438,49 @@ async function readGreeting(
     throw new RainError(
       `unexpected answer to connect: ${line.slice(0, 200)}`,
       "Connection",
+    );
+  }
+}
+
+/** `GET /connect` (`?client=ID`: connecting again) on a new connection, greeting read. */
+async function connectLifeline(
+  endpoint: Endpoint,
+  headers: Record<string, string>,
+  resume?: number,
+): Promise<{ conn: Deno.Conn; hello: ConnectResponse }> {
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({
+      hostname: endpoint.host,
+      port: endpoint.port,
+    });
+  } catch (e) {
+    throw new RainError(
+      `cannot connect to Rain server at ${formatAddress(endpoint)}: ${(e as Error).message}`,
+      "Connection",
+      { cause: e },
+    );
+  }
+  try {
+    const lines = [
+      `GET ${API_PREFIX}/connect${resume === undefined ? "" : `?client=${resume}`} HTTP/1.1`,
+      `host: ${formatAddress(endpoint)}`,
+      "accept: application/x-ndjson",
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ];
+    const request = new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n");
+    for (let written = 0; written < request.length;) {
+      written += await conn.write(request.subarray(written));
+    }
+    const hello = await readGreeting(conn, endpoint);
+    return { conn, hello };
+  } catch (e) {
+    conn.close();
+    if (e instanceof RainError) throw e;
+    throw new RainError(
+      `connection to Rain server at ${formatAddress(endpoint)} failed: ${(e as Error).message}`,
+      "Connection",
+      { cause: e },
     );
   }
 }

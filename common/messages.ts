@@ -228,6 +228,21 @@ export interface RegisterMessage {
    * and tasks kept) if it has not declared it lost yet; else the governor registers anew.
    */
   resume?: GovernorId;
+  /**
+   * Sent when registering again after the link dropped (or the server restarted): what this
+   * governor still has, for the server to reconcile (docs/protocol.md "Reattach").
+   */
+  report?: ReattachReport;
+}
+
+/** A reconnecting governor's state: the server keeps what it still needs and drops the rest. */
+export interface ReattachReport {
+  /** Tasks assigned here and not finished: running, or queued (`running` false). */
+  tasks: { id: Id; running: boolean }[];
+  /** `task_finished` / `task_failed` not yet acknowledged by `results_journaled`, in order. */
+  results: (TaskFinishedMessage | TaskFailedMessage)[];
+  /** Objects stored here (finished outputs and input copies). */
+  objects: { id: Id; size: number; content_type?: string }[];
 }
 
 /** Answer to `fetch_objects`: the copies now stored here, and those that could not be got. */
@@ -344,6 +359,11 @@ export interface RegisteredMessage {
    * false or absent: a new governor, whatever it held before is forgotten by the server.
    */
   resumed?: boolean;
+  /**
+   * True when the server reconciles the governor's `report` (its tasks continue unless
+   * cancelled, its objects stay unless deleted); absent: it forgets what the governor had.
+   */
+  reattached?: boolean;
 }
 
 /** Where a governor gets an input object it does not hold yet. */
@@ -427,8 +447,18 @@ export interface PeerStateMessage {
   state: PeerState;
 }
 
+/**
+ * The server wrote the first `count` results (`task_finished` / `task_failed`, counted from the
+ * `report` of `register` on) this link carried to its journal: the governor may forget them.
+ */
+export interface ResultsJournaledMessage {
+  type: "results_journaled";
+  count: number;
+}
+
 export type ToGovernor =
   | RegisteredMessage
+  | ResultsJournaledMessage
   | AssignTasksMessage
   | DeleteObjectsMessage
   | CloseSessionMessage

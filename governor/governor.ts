@@ -16,7 +16,15 @@
 import { parse as parseToml } from "smol-toml";
 import { join } from "node:path";
 import { hostname } from "node:os";
-import type { DataTransfer, RegisteredMessage, ToGovernor } from "../common/messages.ts";
+import type {
+  DataTransfer,
+  ReattachReport,
+  RegisteredMessage,
+  TaskFailedMessage,
+  TaskFinishedMessage,
+  ToGovernor,
+  ToServer,
+} from "../common/messages.ts";
 import type { AssignedTask } from "../common/messages.ts";
 import { formatId, type Id } from "../common/ids.ts";
 import { Logger } from "../common/log.ts";
@@ -89,6 +97,12 @@ export class Governor {
   #transferTimer: ReturnType<typeof setTimeout> | undefined;
   #monitorTimer: ReturnType<typeof setTimeout> | undefined;
   #connect: ConnectToServer;
+  /**
+   * Results sent and not yet journaled by the server (`results_journaled`), each with its
+   * number on the current link: reported again when registering after the link dropped.
+   */
+  #unacked: { message: TaskFinishedMessage | TaskFailedMessage; index: number }[] = [];
+  #linkResults = 0;
 
   /** `connect` opens the link to the server (default: its WebSocket at the options' address). */
   constructor(options: GovernorOptions, connect?: ConnectToServer) {
@@ -124,7 +138,7 @@ export class Governor {
     this.runner = new TaskRunner({
       store: this.store,
       fetcher: this.fetcher,
-      send: (m) => this.link?.send(m),
+      send: (m) => this.#send(m),
       exiting: () => this.#exiting,
       governorId: () => this.governorId,
       builtins: this.permissions.wrap(BUILTINS),
@@ -185,6 +199,7 @@ export class Governor {
     const registered = new Promise<RegisteredMessage>((resolve) => this.#registered = resolve);
     const link = await this.#connect((m) => this.#handle(m));
     this.link = link;
+    const report = resume === undefined ? undefined : this.#reattachReport();
     link.send({
       type: "register",
       protocol_version: PROTOCOL_VERSION,
@@ -196,6 +211,7 @@ export class Governor {
       pid: Deno.pid,
       executors: this.executors.names,
       ...(resume === undefined ? {} : { resume }),
+      ...(report === undefined ? {} : { report }),
     });
     const outcome = await Promise.race([registered, link.closed]);
     if (!("type" in outcome)) {
@@ -203,13 +219,48 @@ export class Governor {
     }
     this.governorId = outcome.governor_id;
     this.#startHeartbeat(outcome.heartbeat_interval);
-    if (resume !== undefined && !outcome.resumed) {
+    if (resume !== undefined && !outcome.resumed && !outcome.reattached) {
       // The server declared this governor lost: it reassigns what ran here. Stored objects
       // stay (the server no longer counts on them; a later task may still find them here).
       this.queue.abortAll("the server reassigned this governor's tasks");
       this.fetcher.abortAll();
     }
     return outcome.governor_id;
+  }
+
+  /** Sends to the server; results are kept until the server says they are journaled. */
+  #send(message: ToServer): void {
+    if (message.type === "task_finished" || message.type === "task_failed") {
+      this.#unacked.push({ message, index: this.#linkResults++ });
+    }
+    this.link?.send(message);
+  }
+
+  /**
+   * What this governor has, for the server it registers with again: its tasks, the results not
+   * journaled yet (numbered anew on the new link) and its objects (not those being deleted).
+   */
+  #reattachReport(): ReattachReport {
+    this.#unacked.forEach((entry, i) => entry.index = i);
+    this.#linkResults = this.#unacked.length;
+    const deleting = new Set(this.store.deleteListIds().map((id) => `${id[0]}/${id[1]}`));
+    const objects: ReattachReport["objects"] = [];
+    for (const obj of this.store.objects()) {
+      if (deleting.has(`${obj.id[0]}/${obj.id[1]}`)) continue;
+      objects.push({
+        id: obj.id,
+        size: obj.size,
+        ...(obj.contentType === undefined ? {} : { content_type: obj.contentType }),
+      });
+    }
+    return {
+      tasks: [
+        ...this.queue.runningItems().map((q) => ({ id: q.task.spec.id, running: true })),
+        ...this.queue.queuedItems().map((q) => ({ id: q.task.spec.id, running: false })),
+      ],
+      results: this.#unacked.map((entry) => entry.message),
+      objects,
+    };
   }
 
   /** When the link drops (not by us), reconnect: resumed, or registered as a new governor. */
@@ -337,6 +388,11 @@ export class Governor {
         switch (m.type) {
           case "registered":
             this.#registered(m);
+            break;
+          case "results_journaled":
+            while (this.#unacked.length && this.#unacked[0]!.index < m.count) {
+              this.#unacked.shift();
+            }
             break;
           case "assign_tasks":
             for (const t of m.tasks) this.#assign(t);

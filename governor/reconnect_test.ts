@@ -1,7 +1,8 @@
 /**
  * A governor whose link to the server drops connects again: resumed (same id, its tasks go on)
  * or registered anew (its tasks dropped, the server reassigned them); heartbeats at the interval
- * the server gives; `fetch_objects` answered with `objects_fetched`.
+ * the server gives; `fetch_objects` answered with `objects_fetched`; the reattach report (its
+ * tasks, the results the server has not journaled yet, its objects) sent when registering again.
  */
 import { assert, assertEquals } from "./test_assert.ts";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import type {
   HeartbeatMessage,
   ObjectsFetchedMessage,
   RegisterMessage,
+  TaskFinishedMessage,
   TaskStartedMessage,
   ToServer,
 } from "../common/messages.ts";
@@ -156,4 +158,88 @@ Deno.test("fetch_objects: copies are stored and reported, failures too", async (
   assertEquals(answer.failed, [[1, 21]]);
   assert(governor.store.get([1, 20]) !== undefined);
   await governor.stop();
+});
+
+/** A task finishing at once: concat of an inline constant. */
+function concatTask(id: number): AssignedTask {
+  return {
+    spec: {
+      id: [1, id],
+      task_type: "buildin/concat",
+      inputs: [{ id: [1, 11] }],
+      outputs: [[1, id + 1]],
+      resources: { cpus: 1 },
+    },
+    inputs: [{
+      spec: { id: [1, 11], data_type: "blob" },
+      size: 1,
+      source: { kind: "inline", data: enc.encode("x") },
+    }],
+    outputs: [{ id: [1, id + 1], data_type: "blob" }],
+  };
+}
+
+const isFinished = (m: ToServer): m is TaskFinishedMessage => m.type === "task_finished";
+
+Deno.test("reattach: the report has the running task, unacknowledged results and objects", async () => {
+  await using dir = await tempDir();
+  const g = await registered(dir.path);
+  g.first.deliver({ type: "assign_tasks", tasks: [concatTask(20), concatTask(30)] });
+  // The sleep holds the only cpu: the concats wait in the queue.
+  g.first.lose("connection to the server closed");
+  const second = await waitForLink(g, 1);
+  const again = await second.waitFor(isRegister, "register");
+  const report = again.report!;
+  assertEquals(report.tasks, [
+    { id: [1, 10], running: true },
+    { id: [1, 20], running: false },
+    { id: [1, 30], running: false },
+  ]);
+  assertEquals(report.results, []);
+  assertEquals(report.objects.map((o) => o.id), [[1, 11]]);
+  // The server takes the report: nothing is dropped.
+  second.deliver({
+    type: "registered",
+    governor_id: "127.0.0.1:7",
+    heartbeat_interval: 0.02,
+    reattached: true,
+  });
+  await second.waitFor((m): m is HeartbeatMessage => m.type === "heartbeat", "heartbeat");
+  assertEquals(g.governor.queue.running + g.governor.queue.queued, 3);
+  await g.governor.stop();
+});
+
+Deno.test("reattach: results are reported again until the server has journaled them", async () => {
+  await using dir = await tempDir();
+  const g = startGovernor(dir.path);
+  const first = await waitForLink(g, 0);
+  await first.waitFor(isRegister, "register");
+  first.deliver({ type: "registered", governor_id: "127.0.0.1:7", heartbeat_interval: 0.02 });
+  await g.started;
+  first.deliver({ type: "assign_tasks", tasks: [concatTask(20)] });
+  await first.waitFor(isFinished, "task_finished");
+  first.deliver({ type: "assign_tasks", tasks: [concatTask(30)] });
+  await first.waitFor((m): m is TaskFinishedMessage => isFinished(m) && m.task[1] === 30, "30");
+  first.deliver({ type: "results_journaled", count: 1 }); // the first only
+  first.lose("connection to the server closed");
+  const second = await waitForLink(g, 1);
+  const again = await second.waitFor(isRegister, "register");
+  assertEquals(again.report!.results.map((r) => r.task), [[1, 30]]);
+  assertEquals(
+    again.report!.objects.map((o) => o.id).sort((a, b) => a[1] - b[1]),
+    [[1, 11], [1, 21], [1, 31]],
+  );
+  second.deliver({
+    type: "registered",
+    governor_id: "127.0.0.1:7",
+    heartbeat_interval: 0.02,
+    reattached: true,
+  });
+  // Counted anew on the new link: the report's result is the first.
+  second.deliver({ type: "results_journaled", count: 1 });
+  second.lose("connection to the server closed");
+  const third = await waitForLink(g, 2);
+  const last = await third.waitFor(isRegister, "register");
+  assertEquals(last.report!.results, []);
+  await g.governor.stop();
 });

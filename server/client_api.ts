@@ -18,12 +18,13 @@ import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
 import { ApiError } from "./errors.ts";
 import type { Reactor } from "./reactor.ts";
 import { objectSpec } from "./state.ts";
-import type { DataObject, GovernorState, Session } from "./state.ts";
-import { dropSpooled, readSubmit } from "./submit_reader.ts";
+import type { Client, DataObject, GovernorState, Session } from "./state.ts";
+import { dropSpooled, readSubmitPlan } from "./submit_reader.ts";
 import { idList, intParam, isRecord, jsonBody } from "./api_input.ts";
-import { planTasks } from "./submit.ts";
 import type { EventSource } from "./events/source.ts";
 import { taskOutputApi } from "./events/task_output.ts";
+import type { JournalSink } from "./journal/records.ts";
+import type { SavedBody } from "./journal/journal.ts";
 
 const log = new Logger("server");
 
@@ -47,6 +48,12 @@ export interface ClientApiContext {
   clientStreams?: Set<ReadableStreamDefaultController<Uint8Array>>;
   /** The event log, where tasks' output is read (`task.logs()`); none: the log is off. */
   events?: EventSource;
+  /** The journal (server/journal/): submits are durable before they are answered. */
+  journal?: JournalSink;
+  /** A restored client connecting again (`GET /connect?client=ID`), if it is one. */
+  resumeClient?: (id: number) => Client | undefined;
+  /** Settles once a restarted server's governors have reattached (reactor/reattach.ts). */
+  reattached?: Promise<void>;
 }
 
 export function clientApi(ctx: ClientApiContext): Hono {
@@ -61,8 +68,12 @@ export function clientApi(ctx: ClientApiContext): Hono {
     )
   );
 
-  app.get(`${API_PREFIX}/connect`, () => {
-    const client = reactor.newClient();
+  app.get(`${API_PREFIX}/connect`, (c) => {
+    // A client of a restarted server connects again under its id (its sessions were restored).
+    const resume = Number(c.req.query("client"));
+    const client = (Number.isSafeInteger(resume) ? ctx.resumeClient?.(resume) : undefined) ??
+      reactor.newClient();
+    ctx.journal?.journal.flush(); // its sessions name it: on disk before it can open one
     const hello: ConnectResponse = {
       client_id: client.id,
       protocol_version: PROTOCOL_VERSION,
@@ -113,33 +124,66 @@ export function clientApi(ctx: ClientApiContext): Hono {
     }
     const name = typeof spec.name === "string" ? spec.name : "Unnamed Session";
     const session = reactor.newSession(client, name, { ...spec, name });
+    await ctx.journal?.journal.durable();
     return c.json({ session_id: session.id });
   });
 
+  // Submits of one session are applied one at a time (each is checked against the last).
+  const submitting = new Map<number, Promise<unknown>>();
   app.post(`${API_PREFIX}/sessions/:sid/submit`, async (c) => {
-    const session = reactor.liveSession(intParam(c, "sid"));
-    const read = await readSubmit(
-      c.req.raw.body,
-      session,
-      ctx.testMode,
-      ctx.spoolDir,
-      c.req.header("content-type"),
-    );
+    const sid = intParam(c, "sid");
+    reactor.liveSession(sid);
+    const previous = submitting.get(sid) ?? Promise.resolve();
+    const run = previous.catch(() => {}).then(() => applySubmit(sid, c.req.raw));
+    submitting.set(sid, run);
     try {
-      // The session may have failed or closed while the body was read.
-      reactor.liveSession(session.id);
-      const tasks = read.tasks ?? planTasks(session, read.header!, read.objects);
-      reactor.submit(
-        session,
-        { objects: read.objects, tasks, headerBytes: read.headerBytes },
-        read.constants,
-      );
-    } catch (e) {
-      await dropSpooled(read.constants);
-      throw e;
+      await run;
+    } finally {
+      if (submitting.get(sid) === run) submitting.delete(sid);
     }
     return c.json({});
   });
+
+  /**
+   * Saves the body as received (journal), decodes and checks it, makes it durable, applies it.
+   * The same body sent again (a client retrying after a lost answer) is recognised and not
+   * applied twice.
+   */
+  async function applySubmit(sid: number, request: Request): Promise<void> {
+    const session = reactor.liveSession(sid);
+    const contentType = request.headers.get("content-type") ?? undefined;
+    const journal = ctx.journal;
+    let body = request.body;
+    let saved: SavedBody | undefined;
+    if (journal && body) {
+      saved = await journal.journal.saveBody(body);
+      if (journal.applied(sid, saved)) {
+        journal.journal.removeBody(saved.name);
+        return;
+      }
+      body = (await Deno.open(saved.path)).readable;
+    }
+    let journaled = false;
+    try {
+      const read = await readSubmitPlan(body, contentType, session, ctx.testMode, ctx.spoolDir);
+      try {
+        // The session may have failed or closed while the body was read.
+        reactor.liveSession(session.id);
+        reactor.checkSubmit(session, read.plan);
+        if (journal && saved) {
+          journaled = true;
+          await journal.submitted(sid, saved, contentType);
+        }
+        reactor.submit(session, read.plan, read.constants, true);
+      } catch (e) {
+        await dropSpooled(read.constants);
+        throw e;
+      }
+    } catch (e) {
+      if (saved && !journaled) journal?.journal.removeBody(saved.name);
+      throw e;
+    }
+  }
 
   app.post(`${API_PREFIX}/sessions/:sid/wait`, async (c) => {
     const session = reactor.liveSession(intParam(c, "sid"));
@@ -184,7 +228,11 @@ export function clientApi(ctx: ClientApiContext): Hono {
   app.post(`${API_PREFIX}/sessions/:sid/cancel`, async (c) => {
     const session = reactor.liveSession(intParam(c, "sid"));
     const body = await jsonBody(c);
-    return c.json({ tasks: reactor.cancelTasks(session, idList(body.tasks, "tasks")) });
+    const tasks = idList(body.tasks, "tasks");
+    ctx.journal?.command({ k: "cancel", s: session.id, tasks });
+    const cancelled = reactor.cancelTasks(session, tasks);
+    await ctx.journal?.journal.durable();
+    return c.json({ tasks: cancelled });
   });
 
   app.get(`${API_PREFIX}/sessions/:sid/failed_tasks`, (c) => {
@@ -192,9 +240,12 @@ export function clientApi(ctx: ClientApiContext): Hono {
     return c.json({ tasks: reactor.failedTasks(session) });
   });
 
-  app.post(`${API_PREFIX}/sessions/:sid/rerun_failed`, (c) => {
+  app.post(`${API_PREFIX}/sessions/:sid/rerun_failed`, async (c) => {
     const session = reactor.liveSession(intParam(c, "sid"));
-    return c.json({ tasks: reactor.rerunFailed(session) });
+    ctx.journal?.command({ k: "rerun_failed", s: session.id });
+    const tasks = reactor.rerunFailed(session);
+    await ctx.journal?.journal.durable();
+    return c.json({ tasks });
   });
 
   app.post(`${API_PREFIX}/sessions/:sid/close`, (c) => {
@@ -214,6 +265,8 @@ export function clientApi(ctx: ClientApiContext): Hono {
     if (!obj.keep) {
       throw new ApiError("NotAvailable", `${name} is not kept, so it cannot be fetched`);
     }
+    // After a restart, where copies are is known once the governors are back.
+    await ctx.reattached;
     let data: ReadableStream<Uint8Array> | undefined;
     for (let attempt = 1; data === undefined; attempt++) {
       const outcome = await reactor.wait(session, [], [id], "all");

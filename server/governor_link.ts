@@ -12,6 +12,7 @@ import { isId } from "../common/ids.ts";
 import type {
   DataTransfersMessage,
   MonitoringMessage,
+  ReattachReport,
   RegisterMessage,
   TaskFailedMessage,
   TaskFinishedMessage,
@@ -44,6 +45,8 @@ export interface GovernorHandler {
   taskFinished(governor: GovernorState, message: TaskFinishedMessage): void;
   taskFailed(governor: GovernorState, message: TaskFailedMessage): void;
   objectsRemoved(governor: GovernorState, ids: Id[]): void;
+  /** A governor registered (again) with what it still has, if it said. */
+  reattach?(governor: GovernorState, report: ReattachReport | undefined): void;
   monitoring(governor: GovernorState, message: MonitoringMessage): void;
   dataTransfers(governor: GovernorState, message: DataTransfersMessage): void;
 }
@@ -100,6 +103,9 @@ const HEARTBEATS_PER_TIMEOUT = 4;
 
 interface Connection {
   socket: WebSocket;
+  /** Results (task_finished / task_failed) received on it, and how many were acknowledged. */
+  results: number;
+  acknowledged: number;
   /** Declares the governor lost and closes its socket. */
   drop(reason: string): void;
 }
@@ -179,6 +185,8 @@ export class GovernorListener {
     };
     const connection: Connection = {
       socket,
+      results: 0,
+      acknowledged: 0,
       drop: (reason) => {
         drop(reason);
         try {
@@ -200,6 +208,9 @@ export class GovernorListener {
           if (!governor) {
             governor = this.#register(connection, message, peerIp);
             continue;
+          }
+          if (message?.type === "task_finished" || message?.type === "task_failed") {
+            connection.results++;
           }
           this.#dispatch(governor, message);
         }
@@ -257,9 +268,11 @@ export class GovernorListener {
         governor_id: id,
         heartbeat_interval,
         resumed: true,
+        ...(m.report === undefined ? {} : { reattached: true }),
       });
       this.links.flush();
       log.info(`governor ${id} reconnected`);
+      this.#reattach(connection, governor, m);
       return governor;
     }
     if (this.links.has(id)) throw new Error(`governor ${id} is already registered`);
@@ -271,9 +284,37 @@ export class GovernorListener {
     const governor = this.handler.addGovernor(id, m.cpus, executors, resources);
     this.#connections.set(governor, connection);
     this.#watch();
-    this.links.send(id, { type: "registered", governor_id: id, heartbeat_interval });
+    this.links.send(id, {
+      type: "registered",
+      governor_id: id,
+      heartbeat_interval,
+      ...(m.report === undefined ? {} : { reattached: true }),
+    });
     this.links.flush();
+    this.#reattach(connection, governor, m);
     return governor;
+  }
+
+  /** What a registering governor still has goes to the reactor; its results count as received. */
+  #reattach(connection: Connection, governor: GovernorState, m: RegisterMessage): void {
+    const report = m.report === undefined ? undefined : checkReport(m.report);
+    connection.results = report?.results.length ?? 0;
+    this.handler.reattach?.(governor, report);
+  }
+
+  /**
+   * Every result received so far is in the journal (journal.ts calls this after each write):
+   * governors may forget them (`results_journaled`).
+   */
+  acknowledgeResults(): void {
+    let sent = false;
+    for (const [governor, connection] of this.#connections) {
+      if (connection.results === connection.acknowledged) continue;
+      connection.acknowledged = connection.results;
+      this.links.send(governor.id, { type: "results_journaled", count: connection.results });
+      sent = true;
+    }
+    if (sent) this.links.flush();
   }
 
   #dispatch(governor: GovernorState, message: ToServer): void {
@@ -346,4 +387,37 @@ function checkOutput(message: { output?: unknown }): void {
       return v === undefined || typeof v === "string";
     });
   if (!ok) delete message.output;
+}
+
+/** A reattach report with malformed entries left out. */
+function checkReport(report: unknown): ReattachReport {
+  const r = (typeof report === "object" && report !== null ? report : {}) as Record<
+    string,
+    unknown
+  >;
+  const list = (v: unknown): unknown[] => Array.isArray(v) ? v : [];
+  const record = (v: unknown) =>
+    (typeof v === "object" && v !== null ? v : {}) as Record<
+      string,
+      unknown
+    >;
+  return {
+    tasks: list(r.tasks).map(record).filter((t) => isId(t.id)).map((t) => ({
+      id: t.id as Id,
+      running: t.running === true,
+    })),
+    results: list(r.results).map(record).filter((m) =>
+      isId(m.task) &&
+      ((m.type === "task_finished" && Array.isArray(m.outputs)) || m.type === "task_failed")
+    ).map((m) => {
+      m.info ??= m.type === "task_failed" ? { error: "unknown error" } : {};
+      return m as unknown as ReattachReport["results"][number];
+    }),
+    objects: list(r.objects).map(record).filter((o) => isId(o.id) && typeof o.size === "number")
+      .map((o) => ({
+        id: o.id as Id,
+        size: o.size as number,
+        ...(typeof o.content_type === "string" ? { content_type: o.content_type } : {}),
+      })),
+  };
 }

@@ -14,6 +14,13 @@ import type { ServerOptions } from "./options.ts";
 import { Reactor } from "./reactor.ts";
 import { LocalityScheduler } from "./scheduler.ts";
 import { LiveEvents } from "./events/live.ts";
+import type { EventSink, PendingEvent } from "./events/event.ts";
+import { Journal } from "./journal/journal.ts";
+import { JournalSink } from "./journal/records.ts";
+import { sessionsToRestore } from "./reactor/restore.ts";
+import { HoldingScheduler } from "./reactor/reattach.ts";
+import { DEFAULT_HEARTBEAT_TIMEOUT } from "./governor_link.ts";
+import { DEFAULT_CLIENT_REATTACH_TIMEOUT, restoreServer } from "./restart.ts";
 export type { ServerOptions };
 
 const log = new Logger("server");
@@ -28,18 +35,35 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const spool = await createSpool();
   const spoolDir = spool.dir;
   const links = new GovernorLinks();
-  // The event log (docs/events.md); sessions a crashed server left open are closed ServerLost.
-  // Its views are answered from memory (server/events/live.ts).
-  const liveEvents = options.eventLog === false ? undefined : LiveEvents.open(options.logDir);
+  // The journal (server/journal/): a crashed server's open sessions are restored from it.
+  const journal = options.journal === false
+    ? undefined
+    : Journal.open(options.logDir, { fresh: options.fresh });
+  const journalSink = journal && new JournalSink(journal);
+  const restoring = sessionsToRestore(journal?.records ?? []);
+  // The event log (docs/events.md); sessions a crashed server left open are closed ServerLost,
+  // except those restored. Its views are answered from memory (server/events/live.ts).
+  const liveEvents = options.eventLog === false
+    ? undefined
+    : LiveEvents.open(options.logDir, {}, restoring);
   const eventLog = liveEvents?.log;
-  const reactor = new Reactor(links, new LocalityScheduler(), {
+  const holding = new HoldingScheduler(new LocalityScheduler());
+  const reactor = new Reactor(links, holding, {
     dropFile: (path) => Deno.remove(path).catch(() => {}),
-    events: liveEvents,
-    firstSessionId: eventLog?.nextSessionId,
-    firstClientId: eventLog?.nextClientId,
+    events: liveEvents && journalSink
+      ? bothSinks(liveEvents, journalSink)
+      : liveEvents ?? journalSink,
+    firstSessionId: Math.max(eventLog?.nextSessionId ?? 1, journal?.nextSessionId ?? 1),
+    firstClientId: Math.max(eventLog?.nextClientId ?? 1, journal?.nextClientId ?? 1),
   });
   const governorListener = new GovernorListener(links, reactor, {
     heartbeatTimeout: options.heartbeatTimeout,
+  });
+  const restart = await restoreServer(reactor, holding, governorListener, journalSink, {
+    spoolDir,
+    testMode: options.testMode,
+    governorsMs: (options.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT) * 1000,
+    clientsMs: (options.clientReattachTimeout ?? DEFAULT_CLIENT_REATTACH_TIMEOUT) * 1000,
   });
   const auth = new Auth(options.secret);
 
@@ -52,6 +76,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
     log.info("shutting down");
     const withdrawn = auth.withdraw(); // at once: waiting for open connections may take long
     governorListener.close();
+    restart.stop();
     links.shutdownAll();
     // A graceful HTTP shutdown waits for every open response: end the clients' never-ending
     // /connect streams and answer blocked waits now.
@@ -86,6 +111,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
       }
       await Promise.allSettled([main.shutdown(), http.shutdown()]);
       spool.removeSync();
+      journal?.close(true); // an orderly stop: nothing is left to restore
       await withdrawn;
       stopped();
     }, 50);
@@ -100,6 +126,9 @@ export async function runServer(options: ServerOptions): Promise<void> {
     shutdown,
     governorHeaders: authHeaders(options.secret),
     events: liveEvents,
+    journal: journalSink,
+    resumeClient: restart.resumeClient,
+    reattached: restart.reattached,
   });
   const monitoring = monitoringApi(reactor, liveEvents);
   mountDashboard(monitoring, { mode: "live", events: liveEvents });
@@ -152,4 +181,14 @@ export async function runServer(options: ServerOptions): Promise<void> {
   for (const event of ["error", "unhandledrejection", "unload"]) {
     globalThis.removeEventListener(event, leaveNothing);
   }
+}
+
+/** The event log's and the journal's: every reactor event goes to both. */
+function bothSinks(a: EventSink, b: EventSink): EventSink {
+  return {
+    push(event: PendingEvent): void {
+      a.push(event);
+      b.push(event);
+    },
+  };
 }

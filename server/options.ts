@@ -21,4 +21,10 @@ export interface ServerOptions {
   insecure?: boolean;
   /** `--heartbeat-timeout` seconds: a governor silent this long is lost (default 10). */
   heartbeatTimeout?: number;
+  /** Keep `<logDir>/journal` (default on; `RAIN_JOURNAL=0` turns it off: no restart). */
+  journal?: boolean;
+  /** `--fresh`: discard the journal of an earlier server instead of restoring its sessions. */
+  fresh?: boolean;
+  /** Seconds a restored client has to connect again (default 60). */
+  clientReattachTimeout?: number;
 }

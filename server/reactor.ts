@@ -12,6 +12,7 @@ import type { GovernorResources } from "../common/resources.ts";
 import type {
   DataTransfersMessage,
   MonitoringMessage,
+  ReattachReport,
   ServerInfoResponse,
   TaskFailedMessage,
   TaskFinishedMessage,
@@ -30,6 +31,7 @@ import * as governors from "./reactor/governors.ts";
 import * as objects from "./reactor/objects.ts";
 import * as placement from "./reactor/placement.ts";
 import * as queries from "./reactor/queries.ts";
+import { reattach, type Reattachment } from "./reactor/reattach.ts";
 import * as sessions from "./reactor/sessions.ts";
 import type { ConstantData } from "./reactor/sessions.ts";
 import * as tasks from "./reactor/tasks.ts";
@@ -51,6 +53,8 @@ export class Reactor implements ReactorContext, GovernorHandler {
   readonly core: Core;
   readonly events: EventSink | undefined;
   readonly dropFile: ((path: string) => void) | undefined;
+  /** A restarted server waiting for its governors to reattach (reactor/reattach.ts). */
+  reattachment: Reattachment | undefined;
 
   constructor(
     readonly comm: GovernorComm,
@@ -106,9 +110,18 @@ export class Reactor implements ReactorContext, GovernorHandler {
   releaseWaiters(): void {
     sessions.releaseWaiters(this);
   }
-  /** Applies a validated submit (see submit.ts). */
-  submit(session: Session, plan: SubmitPlan, constants: Map<number, ConstantData>): void {
-    sessions.submit(this, session, plan, constants);
+  /** Applies a validated submit (see submit.ts); `checked`: `checkSubmit` passed already. */
+  submit(
+    session: Session,
+    plan: SubmitPlan,
+    constants: Map<number, ConstantData>,
+    checked = false,
+  ): void {
+    sessions.submit(this, session, plan, constants, checked);
+  }
+  /** Throws if a task of the submit can never run on the governors connected. */
+  checkSubmit(session: Session, plan: SubmitPlan): void {
+    if (!session.waitForResources) sessions.checkSatisfiable(this, session, plan);
   }
   unkeep(session: Session, ids: number[]): void {
     sessions.unkeep(this, session, ids);
@@ -155,6 +168,11 @@ export class Reactor implements ReactorContext, GovernorHandler {
   }
   taskFailed(governor: GovernorState, message: TaskFailedMessage): void {
     tasks.taskFailed(this, governor, message);
+  }
+  /** A governor registered again with what it still has (reactor/reattach.ts). */
+  reattach(governor: GovernorState, report: ReattachReport | undefined): void {
+    if (report) reattach(this, governor, report);
+    this.reattachment?.governorBack(governor.id);
   }
   objectsRemoved(governor: GovernorState, ids: Id[]): void {
     objects.objectsRemoved(this, governor, ids);

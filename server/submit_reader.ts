@@ -10,7 +10,14 @@ import type { SubmitHeader } from "../common/messages.ts";
 import { ApiError } from "./errors.ts";
 import type { ConstantData } from "./reactor.ts";
 import type { Session } from "./state.ts";
-import { type PlannedObject, type PlannedTask, planObjects, TaskPlanner } from "./submit.ts";
+import {
+  type PlannedObject,
+  type PlannedTask,
+  planObjects,
+  planTasks,
+  type SubmitPlan,
+  TaskPlanner,
+} from "./submit.ts";
 import {
   COMPACT_SUBMIT_CONTENT_TYPE,
   decodeCompactFrame,
@@ -196,5 +203,30 @@ async function spool(reader: ExactReader, path: string, size: number): Promise<v
 export async function dropSpooled(constants: Map<number, ConstantData>): Promise<void> {
   for (const c of constants.values()) {
     if (c.file) await Deno.remove(c.file).catch(() => {});
+  }
+}
+
+/**
+ * A submit body decoded and checked against the session (nothing applied): the one decoder of
+ * both a client's submit and a submit replayed from the journal (`contentType` as received).
+ */
+export async function readSubmitPlan(
+  body: ReadableStream<Uint8Array> | null,
+  contentType: string | undefined,
+  session: Session,
+  testMode: boolean,
+  spoolDir: string,
+): Promise<{ plan: SubmitPlan; constants: Map<number, ConstantData> }> {
+  const read = await readSubmit(body, session, testMode, spoolDir, contentType);
+  try {
+    // Compact bodies are planned frame by frame while read; JSON ones here.
+    const tasks = read.tasks ?? planTasks(session, read.header!, read.objects);
+    return {
+      plan: { objects: read.objects, tasks, headerBytes: read.headerBytes },
+      constants: read.constants,
+    };
+  } catch (e) {
+    await dropSpooled(read.constants);
+    throw e;
   }
 }

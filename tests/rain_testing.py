@@ -158,14 +158,31 @@ class RainCluster:
     def path(self, *parts):
         return os.path.join(self.workspace, *parts)
 
-    def _start(self):
+    def _start_server(self, extra_args=()):
         ready = self.path("server.ready")
+        if os.path.exists(ready):
+            os.remove(ready)
+        self._server_starts = getattr(self, "_server_starts", 0) + 1
+        out = "server.out" if self._server_starts == 1 else "server-{}.out".format(
+            self._server_starts)
         self.server = Process("server", [
             RAIN_BIN, "server", "--listen", self.address,
             "--http-listen", "127.0.0.1:{}".format(self.http_port),
             "--logdir", self.path("server-logs"), "--ready-file", ready,
-        ] + self._server_args, self.path("server.out"), self._server_env)
+        ] + self._server_args + list(extra_args), self.path(out), self._server_env)
         self._wait_ready([(self.server, ready)])
+
+    def kill_server(self):
+        """SIGKILL of the server (a crash: nothing of it runs any more)."""
+        os.kill(self.server.pid, signal.SIGKILL)
+        self.server.popen.wait()
+
+    def restart_server(self, extra_args=()):
+        """A server started again over the same log dir and address (after ``kill_server``)."""
+        self._start_server(extra_args)
+
+    def _start(self):
+        self._start_server()
         config = self.path("governor.toml")
         with open(config, "w") as f:
             f.write(executors_config(self._executors))

@@ -224,13 +224,13 @@ def _only_task(port, session):
     return submit[0]["event"]["tasks"][0]["id"][1]
 
 
-def _start_server(workspace, logdir, name):
+def _start_server(workspace, logdir, name, *extra):
     port, http_port = free_port(), free_port()
     ready = os.path.join(workspace, name + ".ready")
     process = Process(name, [
         RAIN_BIN, "server", "--listen", "127.0.0.1:{}".format(port),
         "--http-listen", "127.0.0.1:{}".format(http_port), "--logdir", logdir,
-        "--ready-file", ready], os.path.join(workspace, name + ".out"))
+        "--ready-file", ready] + list(extra), os.path.join(workspace, name + ".out"))
     deadline = time.monotonic() + 20
     while not os.path.exists(ready):
         assert process.alive(), process.describe()
@@ -255,7 +255,8 @@ def test_sessions_left_open_by_a_crash_are_closed_server_lost(tmp_path):
         except Exception:
             pass
 
-        second, port, http_port = _start_server(str(tmp_path), logdir, "second")
+        # --fresh: the crashed server's sessions are not restored (test_server_restart.py).
+        second, port, http_port = _start_server(str(tmp_path), logdir, "second", "--fresh")
         closed = events(http_port, {"event_types": [{"value": "SessionClosed", "mode": "="}]})
         assert [(e["event"]["session"], e["event"]["reason"]) for e in closed] == [
             (crashed, "ServerLost")]

@@ -29,8 +29,12 @@ export class LiveEvents implements EventSink, EventSource {
    * Opens `<logDir>/events.db` (log.ts) and reads the sessions and governors already in it (of
    * earlier servers; listed, their details are not kept in memory), once, at start.
    */
-  static open(logDir: string, options: ViewModelOptions = {}): LiveEvents {
-    const live = new LiveEvents(EventLog.open(logDir), options);
+  static open(
+    logDir: string,
+    options: ViewModelOptions = {},
+    keepOpen?: ReadonlySet<number>,
+  ): LiveEvents {
+    const live = new LiveEvents(EventLog.open(logDir, { keepOpen }), options);
     const db = new DatabaseSync(live.log.path, { readOnly: true });
     try {
       loadLight(db, live.model);

@@ -28,6 +28,8 @@ const CLOSE_TIMEOUT_MS = 10_000;
 export interface EventLogOptions {
   /** Delay between the first pending event and its write (default 200 ms). */
   flushMs?: number;
+  /** Sessions left open that stay open (restored from the journal), not closed ServerLost. */
+  keepOpen?: ReadonlySet<number>;
 }
 
 export class EventLog implements EventSink {
@@ -54,7 +56,7 @@ export class EventLog implements EventSink {
     this.#flushMs = options.flushMs ?? 200;
     const db = new DatabaseSync(path);
     try {
-      const start = openStore(db);
+      const start = openStore(db, options.keepOpen);
       this.nextSessionId = start.nextSessionId;
       this.nextClientId = start.nextClientId;
       this.lostSessions = start.lostSessions;

@@ -64,7 +64,7 @@ export interface StoreStart {
 }
 
 /** Creates or opens the log's tables; closes the sessions a crashed server left open. */
-export function openStore(db: DatabaseSync): StoreStart {
+export function openStore(db: DatabaseSync, keepOpen?: ReadonlySet<number>): StoreStart {
   // 16 KiB pages (new logs only): about a quarter less insert work than 4 KiB.
   db.exec("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL;");
   db.exec(SCHEMA);
@@ -76,7 +76,7 @@ export function openStore(db: DatabaseSync): StoreStart {
     `SELECT session FROM events WHERE event_type = 'SessionNew' AND session NOT IN
        (SELECT session FROM events WHERE event_type = 'SessionClosed' AND session IS NOT NULL)
      ORDER BY session`,
-  ).all().map((r) => r.session as number);
+  ).all().map((r) => r.session as number).filter((s) => !keepOpen?.has(s));
   if (open.length > 0) {
     const now = new IsoClock().iso(Date.now());
     const insert = db.prepare(

@@ -81,6 +81,25 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
 }
 
 /**
+ * Finished objects that no governor holds any more (a restarted server whose governors did not
+ * all come back, reattach.ts): those still needed are recomputed, as after a loss.
+ */
+export function recoverObjects(ctx: ReactorContext, objects: DataObject[]): void {
+  const lost = objects.filter((obj) =>
+    obj.state === "finished" && obj.locations.length === 0 && !obj.constant &&
+    obj.session.error === undefined && (obj.keep || obj.pendingConsumers > 0)
+  );
+  for (const obj of lost) markLost(ctx, obj);
+  for (const obj of lost) {
+    if (obj.producer) {
+      rerun(ctx, obj.producer, obj, "no governor brought it back after a server restart");
+    }
+  }
+  if (lost.length) log.info(`${lost.length} objects no governor brought back: recomputed`);
+  touch(ctx);
+}
+
+/**
  * A task on a live governor failed while one of its inputs was lost (its governor died during
  * the transfer): the failure is the loss's, not the task's; it runs again once its inputs are
  * back. Returns false for a genuine failure.

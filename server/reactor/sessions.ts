@@ -154,8 +154,9 @@ export function submit(
   session: Session,
   plan: SubmitPlan,
   constants: Map<number, ConstantData>,
+  checked = false,
 ): void {
-  if (!session.waitForResources) checkSatisfiable(ctx, session, plan);
+  if (!checked && !session.waitForResources) checkSatisfiable(ctx, session, plan);
   const sid = session.id;
   ctx.events?.push({ type: "ClientSubmit", time: Date.now(), session: sid, plan });
   for (const p of plan.objects) {
@@ -231,7 +232,11 @@ export function submit(
  * naming the task, its request and the largest governor. With no governor connected yet there
  * is nothing to judge by, so everything waits.
  */
-function checkSatisfiable(ctx: ReactorContext, session: Session, plan: SubmitPlan): void {
+export function checkSatisfiable(
+  ctx: ReactorContext,
+  session: Session,
+  plan: SubmitPlan,
+): void {
   const governors = [...ctx.core.governors.values()];
   if (governors.length === 0) return;
   for (const p of plan.tasks) {

@@ -13,6 +13,7 @@ from ..common.errors import RainException
 from .data import DataObject
 from .logs import OutputEcho
 from .rpc.api import ServerApi
+from .rpc.transport import DEFAULT_SERVER_LOST_TIMEOUT
 from .session import Session
 from .task import Task
 
@@ -24,11 +25,16 @@ class Client:
     the process) closes them all. ``secret`` is the cluster secret, sent as a bearer token;
     default: env ``RAIN_SECRET``, else the secret a server of this user on this machine
     published for ``host:port`` (``~/.rain/secrets``, see docs/security.md), else none.
+
+    ``server_lost_timeout``: seconds the client keeps trying to reach a server it lost; a
+    restarted server restores the client's sessions, and a ``wait``, ``wait_all``, ``fetch`` or
+    ``submit`` in progress simply continues (docs/guide/server-restart.md).
     """
 
     def __init__(self, host: str = "localhost", port: int | str = 7210,
-                 secret: str | None = None) -> None:
-        self._api = ServerApi(host, port, secret)
+                 secret: str | None = None,
+                 server_lost_timeout: float = DEFAULT_SERVER_LOST_TIMEOUT) -> None:
+        self._api = ServerApi(host, port, secret, server_lost_timeout)
         self.host = host
         self.port = int(port)
         self._sessions: list[Session] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import os
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -11,7 +13,7 @@ from ...common.errors import RainException
 from ...common.ids import ID
 from .framing import OBJECT_CONTENT_TYPE, SUBMIT_CONTENT_TYPE, frame_submit, read_header
 from .lifeline import Lifeline
-from .transport import DeferredInterrupt, Transport
+from .transport import DEFAULT_SERVER_LOST_TIMEOUT, DeferredInterrupt, ServerUnreachable, Transport
 
 # Seconds a wait request blocks on the server before it answers {"done": false}.
 WAIT_POLL_SECONDS = 20
@@ -36,6 +38,14 @@ def _interrupts_held_for_last_byte(chunks: Iterable[bytes],
         yield view[-1:]
 
 
+def _remove_path(path: str) -> None:
+    """Removes what a broken fetch wrote at ``path`` (a file or an unpacked directory)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
 def _ids(value: Iterable[Sequence[int]]) -> list[ID]:
     return [ID(sid, i) for sid, i in value]
 
@@ -51,8 +61,15 @@ def _read_into(response: http.client.HTTPResponse, target: memoryview,
     while done < len(target):
         n = response.readinto(target[done:done + FETCH_CHUNK_BYTES])
         if not n:
-            raise _size_error(header, "fewer")
+            raise _truncated(header)
         done += n
+
+
+def _truncated(header: dict[str, Any]) -> ServerUnreachable:
+    """The stream of an object ended early: the connection broke (the server or the governor
+    sending it went away); the fetch is tried again."""
+    return ServerUnreachable(f"connection to Rain server lost while fetching object "
+                             f"{header.get('id')} ({header['size']} bytes announced)")
 
 
 def _size_error(header: dict[str, Any], how: str) -> RainException:
@@ -61,10 +78,14 @@ def _size_error(header: dict[str, Any], how: str) -> RainException:
 
 
 class ServerApi:
-    def __init__(self, host: str, port: int | str, secret: str | None = None) -> None:
-        self.transport = Transport(host, port, secret)
+    def __init__(self, host: str, port: int | str, secret: str | None = None,
+                 server_lost_timeout: float = DEFAULT_SERVER_LOST_TIMEOUT) -> None:
+        self.transport = Transport(host, port, secret, server_lost_timeout)
         self.lifeline = Lifeline(self.transport)
-        self.client_id = self.lifeline.client_id
+
+    @property
+    def client_id(self) -> int:
+        return self.lifeline.client_id
 
     def close(self) -> None:
         self.lifeline.close()
@@ -76,7 +97,8 @@ class ServerApi:
         return answer["session_id"]
 
     def close_session(self, session_id: int) -> None:
-        self.transport.call("POST", f"/sessions/{session_id}/close")
+        # Not retried: a client closing while its server is gone does not wait for it.
+        self.transport.call("POST", f"/sessions/{session_id}/close", retry=False)
 
     def submit(self, session_id: int, tasks: list[dict[str, Any]],
                objects: list[dict[str, Any]], constants: Sequence[bytes]) -> None:
@@ -93,22 +115,29 @@ class ServerApi:
         Ctrl-C during the upload: KeyboardInterrupt, nothing submitted. Ctrl-C once the body is
         sent: held back until the server answers, then KeyboardInterrupt with
         ``rain_submitted = True`` (the server has the graph)."""
-        deferral = DeferredInterrupt()
-        try:
-            response = self.transport.request(
-                "POST", f"/sessions/{session_id}/submit",
-                body=_interrupts_held_for_last_byte(chunks, deferral),
-                headers={"Content-Type": content_type, "Content-Length": str(length)})
-            self.transport.read_body(response)
-        except BaseException:
-            deferral.cancel()
-            raise
-        try:
-            deferral.finish()
-        except KeyboardInterrupt as interrupt:
-            # Ctrl-C came after the server had the whole submit: it was applied.
-            setattr(interrupt, "rain_submitted", True)
-            raise
+        # The same bytes for each attempt (references, not copies), which the server recognises
+        # if an earlier attempt was applied and only its answer was lost.
+        parts = list(chunks)
+
+        def attempt() -> None:
+            deferral = DeferredInterrupt()
+            try:
+                response = self.transport.stream(
+                    "POST", f"/sessions/{session_id}/submit",
+                    body=_interrupts_held_for_last_byte(iter(parts), deferral),
+                    headers={"Content-Type": content_type, "Content-Length": str(length)})
+                self.transport.read_body(response)
+            except BaseException:
+                deferral.cancel()
+                raise
+            try:
+                deferral.finish()
+            except KeyboardInterrupt as interrupt:
+                # Ctrl-C came after the server had the whole submit: it was applied.
+                setattr(interrupt, "rain_submitted", True)
+                raise
+
+        self.transport.retrying(attempt)
 
     def wait(self, session_id: int, task_ids: list[int], object_ids: list[int],
              mode: str = "all") -> tuple[list[int], list[int]]:
@@ -159,6 +188,9 @@ class ServerApi:
     def fetch(self, session_id: int, object_id: int) -> tuple[dict[str, Any], bytearray]:
         """Returns ``(FetchHeader, data)``; the body is read as it streams in, into one
         buffer (no second copy: a large object costs its size once)."""
+        return self.transport.retrying(lambda: self._fetch_once(session_id, object_id))
+
+    def _fetch_once(self, session_id: int, object_id: int) -> tuple[dict[str, Any], bytearray]:
         response = self._fetch_response(session_id, object_id)
         try:
             header = read_header(response)
@@ -169,6 +201,11 @@ class ServerApi:
                     raise _size_error(header, "more")
             else:
                 data = bytearray(response.read())
+        except (ServerUnreachable, ConnectionError, http.client.HTTPException) as error:
+            self.transport.abandon_stream()
+            if isinstance(error, ServerUnreachable):
+                raise
+            raise ServerUnreachable(f"connection to Rain server lost: {error}") from error
         except BaseException:
             self.transport.abandon_stream()
             raise
@@ -176,26 +213,40 @@ class ServerApi:
 
     def fetch_to(self, session_id: int, object_id: int, path: str) -> dict[str, Any]:
         """Streams an object to ``path`` in O(1) memory: a blob to a new file, a directory
-        unpacked into a new directory. Returns the FetchHeader."""
+        unpacked into a new directory. Returns the FetchHeader. A broken stream is fetched again
+        (what was written is removed first)."""
+        return self.transport.retrying(lambda: self._fetch_to_once(session_id, object_id, path))
+
+    def _fetch_to_once(self, session_id: int, object_id: int, path: str) -> dict[str, Any]:
         response = self._fetch_response(session_id, object_id)
+        created = False
         try:
             header = read_header(response)
             if header.get("data_type", "blob") == "blob":
                 buffer = memoryview(bytearray(FETCH_CHUNK_BYTES))
                 left = header["size"]
                 with open(path, "xb", buffering=0) as f:
+                    created = True
                     while left > 0:
                         n = response.readinto(buffer[:min(left, len(buffer))])
                         if not n:
-                            raise _size_error(header, "fewer")
+                            raise _truncated(header)
                         f.write(buffer[:n])
                         left -= n
                 if response.read(1):
                     raise _size_error(header, "more")
             else:
+                created = not os.path.lexists(path)
                 unpack_directory_stream(response, path)  # type: ignore[arg-type]
                 while response.read(FETCH_CHUNK_BYTES):  # tar padding after the end blocks
                     pass
+        except (ServerUnreachable, ConnectionError, http.client.HTTPException) as error:
+            self.transport.abandon_stream()
+            if created:
+                _remove_path(path)  # written in part: the next attempt writes it again
+            if isinstance(error, ServerUnreachable):
+                raise
+            raise ServerUnreachable(f"connection to Rain server lost: {error}") from error
         except BaseException:
             self.transport.abandon_stream()
             raise
@@ -235,5 +286,5 @@ class ServerApi:
         return info
 
     def shutdown(self) -> None:
-        self.transport.call("POST", "/shutdown")
+        self.transport.call("POST", "/shutdown", retry=False)
 

@@ -14,15 +14,24 @@ import select
 import signal
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from types import FrameType
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from ...common.errors import RainException, SessionException, TaskException
 from .secret import find_secret
 
 API_PREFIX = "/api/v1"
 CONNECT_TIMEOUT = 30.0
+#: Seconds the client keeps trying to reach a server it lost (a restarted server restores the
+#: client's sessions: docs/guide/server-restart.md), as governors' ``--server-lost-timeout``.
+DEFAULT_SERVER_LOST_TIMEOUT = 60.0
+#: First and longest pause between two attempts to reach the server again.
+RETRY_FIRST_PAUSE = 0.05
+RETRY_MAX_PAUSE = 1.0
+
+_T = TypeVar("_T")
 
 # What the signal module reports as a handler (None: installed outside Python).
 _Handler = Union["signal._HANDLER", None]  # pyright: ignore[reportPrivateUsage]
@@ -99,6 +108,11 @@ class DeferredInterrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
+class ServerUnreachable(RainException):
+    """The server cannot be reached, or the connection broke before the answer was complete:
+    the request may be sent again (``Transport.retrying``)."""
+
+
 def server_error(kind: str, message: str) -> RainException:
     """The exception for an ``ErrorResponse``: TaskException for a failed session,
     SessionException for a closed one, RainException otherwise; ``kind`` is kept on it."""
@@ -108,9 +122,13 @@ def server_error(kind: str, message: str) -> RainException:
 
 
 class Transport:
-    def __init__(self, host: str, port: int | str, secret: str | None = None) -> None:
+    def __init__(self, host: str, port: int | str, secret: str | None = None,
+                 server_lost_timeout: float = DEFAULT_SERVER_LOST_TIMEOUT) -> None:
         self.host = host
         self.port = int(port)
+        self.server_lost_timeout = server_lost_timeout
+        #: The server ended the client's lifeline itself (an orderly stop): no retries.
+        self.server_stopped = False
         if secret is None:
             # $RAIN_SECRET, else the secret a local server of this user published (secret.py)
             secret = find_secret(host, self.port)
@@ -127,7 +145,7 @@ class Transport:
         try:
             connection.connect()
         except OSError as error:
-            raise RainException(
+            raise ServerUnreachable(
                 f"cannot connect to Rain server at {self.host}:{self.port}: {error}") from error
         connection.sock.settimeout(None)
         connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -160,10 +178,36 @@ class Transport:
 
     # --- requests -----------------------------------------------------------------------------
 
+    def retrying(self, attempt: Callable[[], _T], retry: bool = True) -> _T:
+        """``attempt()``, tried again while the server cannot be reached (it restarts), with
+        pauses growing from RETRY_FIRST_PAUSE to RETRY_MAX_PAUSE, for at most
+        ``server_lost_timeout`` seconds from the first failure."""
+        deadline: float | None = None
+        pause = RETRY_FIRST_PAUSE
+        while True:
+            try:
+                return attempt()
+            except ServerUnreachable:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self.server_lost_timeout
+                if not retry or now >= deadline or self.server_stopped:
+                    raise
+                time.sleep(min(pause, deadline - now))
+                pause = min(pause * 2, RETRY_MAX_PAUSE)
+
     def request(self, method: str, path: str, body: Body = None,
-                headers: Mapping[str, str] | None = None) -> http.client.HTTPResponse:
+                headers: Mapping[str, str] | None = None,
+                retry: bool = True) -> http.client.HTTPResponse:
         """Sends a request on this thread's connection; returns the response (status < 400)
-        with its body unread. Error responses are raised as exceptions."""
+        with its body unread. Error responses are raised as exceptions. A request whose body
+        can be sent again is retried while the server cannot be reached (``retrying``)."""
+        resendable = isinstance(body, (bytes, type(None)))
+        return self.retrying(lambda: self._request_once(method, path, body, headers),
+                             retry and resendable)
+
+    def _request_once(self, method: str, path: str, body: Body,
+                      headers: Mapping[str, str] | None) -> http.client.HTTPResponse:
         all_headers = dict(self._headers)
         if headers:
             all_headers.update(headers)
@@ -179,10 +223,10 @@ class Transport:
                 self._drop_thread_connection()
                 # A generator body is consumed, and a fresh connection has no excuse.
                 if attempt == 2 or not reused or not isinstance(body, (bytes, type(None))):
-                    raise RainException(f"connection to Rain server lost: {error}") from error
+                    raise ServerUnreachable(f"connection to Rain server lost: {error}") from error
             except (OSError, http.client.HTTPException) as error:
                 self._drop_thread_connection()
-                raise RainException(f"connection to Rain server lost: {error}") from error
+                raise ServerUnreachable(f"connection to Rain server lost: {error}") from error
             except BaseException:
                 # Interrupted (KeyboardInterrupt) halfway: the connection is unusable.
                 self._drop_thread_connection()
@@ -208,15 +252,20 @@ class Transport:
             return server_error("Internal",
                                 f"server answered {response.status} {response.reason}: {text}")
 
-    def call(self, method: str, path: str, payload: Any = None) -> Any:
-        """A JSON request; returns the decoded JSON answer."""
+    def call(self, method: str, path: str, payload: Any = None, retry: bool = True) -> Any:
+        """A JSON request; returns the decoded JSON answer. Sent again while the server cannot
+        be reached (``retry``; the server's requests are safe to repeat)."""
         body = None
         headers = None
         if payload is not None:
             body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
             headers = {"Content-Type": "application/json"}
-        response = self.request(method, path, body, headers)
-        raw = self.read_body(response)
+
+        def attempt() -> bytes:
+            response = self._request_once(method, path, body, headers)
+            return self.read_body(response)
+
+        raw = self.retrying(attempt, retry)
         return json.loads(raw.decode("utf-8")) if raw.strip() else {}
 
     def read_body(self, response: http.client.HTTPResponse) -> bytes:
@@ -226,7 +275,7 @@ class Transport:
             return response.read()
         except (OSError, http.client.HTTPException) as error:
             self._drop_thread_connection()
-            raise RainException(f"connection to Rain server lost: {error}") from error
+            raise ServerUnreachable(f"connection to Rain server lost: {error}") from error
         except BaseException:
             self._drop_thread_connection()
             raise
@@ -234,8 +283,9 @@ class Transport:
     def stream(self, method: str, path: str, body: Body = None,
                headers: Mapping[str, str] | None = None) -> http.client.HTTPResponse:
         """A request whose response body the caller reads; it must be read to the end
-        (or the connection dropped with ``abandon_stream``) before the next request."""
-        return self.request(method, path, body, headers)
+        (or the connection dropped with ``abandon_stream``) before the next request. Not
+        retried: the caller retries the request and its reading together."""
+        return self._request_once(method, path, body, headers)
 
     def abandon_stream(self) -> None:
         """Forgets this thread's connection after a response was not read to the end."""
