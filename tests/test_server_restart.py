@@ -18,6 +18,7 @@ import threading
 import pytest
 
 from rain.client import RainException, blob, remote, tasks
+from rain.client import session as rain_session
 from rain.client.rpc import api as rpc_api
 from rain_testing import RAIN_BIN, REPO, free_port, wait_until
 
@@ -182,15 +183,21 @@ def test_sigkill_mid_pipeline_restart_completes_without_rerunning_finished_work(
     assert {tuple(t.id) for t in pipeline.all} - finished == set(), cluster.logs()
 
 
-def test_crash_during_a_submit_applies_it_once(rain_cluster, tmp_path, monkeypatch):
+@pytest.mark.parametrize("encoding", ["compact", "json"])
+def test_crash_during_a_submit_applies_it_once(rain_cluster, tmp_path, monkeypatch, encoding):
+    """The body is encoded anew for each attempt (the same bytes): the first attempt's stream
+    kills and restarts the server after its first chunk, the second goes through."""
     cluster = rain_cluster(governors=[2, 2])
     client = cluster.client()
     session = client.new_session("submit crash")
-    real_frame = rpc_api.frame_submit
+    monkeypatch.setenv("RAIN_SUBMIT_ENCODING", encoding)
+    module, name = (rain_session, "encode_submit") if encoding == "compact" else \
+        (rpc_api, "frame_submit")
+    real_encode = getattr(module, name)
     calls = []
 
-    def crashing_frame(header, constants):
-        length, chunks = real_frame(header, constants)
+    def crashing_encode(*args):
+        length, chunks = real_encode(*args)
         calls.append(length)
         if len(calls) > 1:
             return length, chunks
@@ -203,7 +210,7 @@ def test_crash_during_a_submit_applies_it_once(rain_cluster, tmp_path, monkeypat
             yield from iterator
         return length, first_chunk_then_crash()
 
-    monkeypatch.setattr(rpc_api, "frame_submit", crashing_frame)
+    monkeypatch.setattr(module, name, crashing_encode)
     with session.bind_only():
         big = blob(b"x" * (3 << 20))  # a spooled constant: a body of several chunks
         parts = [tasks.Concat([big, blob(b"#%d" % i)]) for i in range(4)]

@@ -147,7 +147,9 @@ def test_secret_from_environment(fake_server, monkeypatch):
     client.close()
 
 
-def test_submit_wait_fetch(fake_server):
+def test_submit_wait_fetch(fake_server, monkeypatch):
+    # The JSON framing (the compact encoding has tests of its own: test_submit_compact.py).
+    monkeypatch.setenv("RAIN_SUBMIT_ENCODING", "json")
     client = Client("127.0.0.1", fake_server.port)
     with client.new_session() as session:
         t = tasks.Concat([blob(b"abc"), blob(b"defg")])

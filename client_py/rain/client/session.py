@@ -205,8 +205,8 @@ class Session:
         gc.disable()
         try:
             if self._sends_compact():
-                length, chunks = encode_submit(tasks, objects)
-                self._server_call("submit_body", COMPACT_SUBMIT_CONTENT_TYPE, length, chunks)
+                self._server_call("submit_encoded", COMPACT_SUBMIT_CONTENT_TYPE,
+                                  lambda: encode_submit(tasks, objects))
             else:
                 task_json = [_task_json(task) for task in tasks]
                 object_json, constants = _objects_to_json(objects)
@@ -227,7 +227,7 @@ class Session:
         or the client's API takes JSON submits only (test doubles)."""
         if os.environ.get("RAIN_SUBMIT_ENCODING", "compact") == "json":
             return False
-        return self.client is not None and hasattr(self.client._api, "submit_body")
+        return self.client is not None and hasattr(self.client._api, "submit_encoded")
 
     def _mark_submitted(self, tasks: Iterable[Task], objects: Iterable[DataObject]) -> None:
         self._unsubmitted_tasks = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ...common.dir_archive import unpack_directory_stream
@@ -103,28 +103,35 @@ class ServerApi:
     def submit(self, session_id: int, tasks: list[dict[str, Any]],
                objects: list[dict[str, Any]], constants: Sequence[bytes]) -> None:
         """``tasks``/``objects``: JSON-ready ``SubmitHeader`` lists; ``constants``: data of the
-        objects having ``data_size``, in order. (Session.submit sends ``submit_body`` instead,
-        in the compact encoding.)"""
-        length, chunks = frame_submit({"tasks": tasks, "objects": objects}, constants)
-        self.submit_body(session_id, SUBMIT_CONTENT_TYPE, length, chunks)
+        objects having ``data_size``, in order. (Session.submit sends ``submit_encoded``
+        instead, in the compact encoding.)"""
+        self.submit_encoded(
+            session_id, SUBMIT_CONTENT_TYPE,
+            lambda: frame_submit({"tasks": tasks, "objects": objects}, constants))
 
     def submit_body(self, session_id: int, content_type: str, length: int,
                     chunks: Iterable[bytes]) -> None:
-        """Sends an encoded submit body (rpc/framing.py or rpc/compact.py).
+        """Sends an encoded submit body (rpc/framing.py or rpc/compact.py), given as chunks."""
+        parts = list(chunks)  # references, not copies: the same bytes for each attempt
+        self.submit_encoded(session_id, content_type, lambda: (length, iter(parts)))
+
+    def submit_encoded(self, session_id: int, content_type: str,
+                       encode: Callable[[], tuple[int, Iterable[bytes]]]) -> None:
+        """Sends the submit body ``encode()`` gives (its length and its chunks), encoded anew
+        for each attempt while the server cannot be reached (it restarts): the same bytes,
+        which the server recognises if an earlier attempt was applied and only its answer was
+        lost.
 
         Ctrl-C during the upload: KeyboardInterrupt, nothing submitted. Ctrl-C once the body is
         sent: held back until the server answers, then KeyboardInterrupt with
         ``rain_submitted = True`` (the server has the graph)."""
-        # The same bytes for each attempt (references, not copies), which the server recognises
-        # if an earlier attempt was applied and only its answer was lost.
-        parts = list(chunks)
-
         def attempt() -> None:
+            length, chunks = encode()
             deferral = DeferredInterrupt()
             try:
                 response = self.transport.stream(
                     "POST", f"/sessions/{session_id}/submit",
-                    body=_interrupts_held_for_last_byte(iter(parts), deferral),
+                    body=_interrupts_held_for_last_byte(chunks, deferral),
                     headers={"Content-Type": content_type, "Content-Length": str(length)})
                 self.transport.read_body(response)
             except BaseException:
