@@ -147,6 +147,7 @@ export class Governor {
     await this.#lockWorkDir();
     this.#reaper = OrphanReaper.start();
     // Not awaited: a large leftover must not delay the start.
+    this.executors.warmUp();
     void reclaimDeadWorkDirs(o.workDir);
     try {
       await this.permissions.start();

@@ -27,6 +27,7 @@ import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.
 import type { ExecutorConfig } from "./config.ts";
 import { rainPythonPath } from "./config.ts";
 import type { ExecutorHub } from "./hub.ts";
+import type { ExecutorChild, ForkServer } from "./fork_server.ts";
 import { CappedLog } from "../../common/capped_log.ts";
 
 const log = new Logger("governor.executors");
@@ -105,6 +106,23 @@ export interface SpawnOptions {
   governorId: string;
   /** Aborts the start (kills the process). */
   signal?: AbortSignal;
+  /** Forks the executor there instead of starting `config.command` (fork_server.ts). */
+  forkServer?: ForkServer;
+}
+
+/**
+ * The environment shared by every executor of a type (a fork server is started with it):
+ * this program's `rain` package first on `PYTHONPATH`, unbuffered output, then `config.env`.
+ */
+export function executorBaseEnv(config: ExecutorConfig): Record<string, string> {
+  const pythonPath = rainPythonPath();
+  const inherited = Deno.env.get("PYTHONPATH");
+  const env: Record<string, string> = {
+    PYTHONUNBUFFERED: Deno.env.get("PYTHONUNBUFFERED") ?? "1",
+  };
+  const path = [pythonPath, inherited].filter((p) => p).join(":");
+  if (path) env.PYTHONPATH = path;
+  return Object.assign(env, config.env);
 }
 
 export class ExecutorProcess {
@@ -116,7 +134,7 @@ export class ExecutorProcess {
   readonly tag: string;
   /** Objects the executor keeps (answers' `keep`), by session: sent as `cached` later. */
   readonly cached = new Map<SessionId, Set<number>>();
-  #child: Deno.ChildProcess;
+  #child: ExecutorChild;
   #conn: Deno.UnixConn | undefined;
   #splitter: FrameSplitter | undefined;
   #stdout = new Tail();
@@ -133,7 +151,7 @@ export class ExecutorProcess {
   #writing: Promise<void> = Promise.resolve();
   #onDeath: (() => void) | undefined;
 
-  private constructor(o: SpawnOptions, child: Deno.ChildProcess, tag: string) {
+  private constructor(o: SpawnOptions, child: ExecutorChild, tag: string) {
     this.type = o.config.name;
     this.id = o.id;
     this.tag = tag;
@@ -168,8 +186,6 @@ export class ExecutorProcess {
     await Deno.mkdir(o.workDir, { recursive: true });
     // The id plus a random part: only the process started here can register as it.
     const token = `${o.id}-${crypto.randomUUID()}`;
-    const pythonPath = rainPythonPath();
-    const inherited = Deno.env.get("PYTHONPATH");
     const tag = newProcessTag();
     const env: Record<string, string> = {
       [EXECUTOR_ENV.socket]: o.hub.socketPath,
@@ -180,23 +196,22 @@ export class ExecutorProcess {
       // What the executor starts dies with it even outside its process group, and the orphan
       // reaper finds it if the governor dies.
       [PROCESS_TAG_ENV]: tag,
-      PYTHONUNBUFFERED: Deno.env.get("PYTHONUNBUFFERED") ?? "1",
+      ...executorBaseEnv(config),
     };
-    const path = [pythonPath, inherited].filter((p) => p).join(":");
-    if (path) env.PYTHONPATH = path;
-    Object.assign(env, config.env);
-    let child: Deno.ChildProcess;
+    let child: ExecutorChild;
     const registered = o.hub.expect(token);
     try {
-      child = new Deno.Command(config.command[0]!, { // config.ts refuses an empty command
-        args: config.command.slice(1),
-        cwd: o.workDir,
-        env,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        detached: true,
-      }).spawn();
+      child = o.forkServer
+        ? await o.forkServer.fork(o.workDir, env)
+        : new Deno.Command(config.command[0]!, { // config.ts refuses an empty command
+          args: config.command.slice(1),
+          cwd: o.workDir,
+          env,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+          detached: true,
+        }).spawn();
     } catch (e) {
       o.hub.cancel(token);
       await removeTree(o.workDir).catch(() => {});
