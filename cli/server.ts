@@ -11,11 +11,12 @@ import {
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
+import { parseRetention } from "../server/events/retention.ts";
 import { generateSecret, readSecretFile, SECRET_ENV, secretProblem } from "../common/secret.ts";
 
 export const SERVER_USAGE = `Usage: rain server [--listen ADDR] [--http-listen ADDR] [--logdir DIR]
                    [--ready-file FILE] [--secret-file FILE | --insecure]
-                   [--heartbeat-timeout SECONDS]
+                   [--heartbeat-timeout SECONDS] [--log-retention DAYS|SIZE]
 
 Runs the Rain server: clients and governors connect to its --listen address.
 ADDR is PORT, IP or IP:PORT. Options take --option=VALUE or --option VALUE.
@@ -35,12 +36,19 @@ Options:
   --heartbeat-timeout SECONDS
                       a governor not heard from for this long is lost: its work is redone
                       elsewhere; after a quarter of it, it gets no new work (default: 10)
+  --log-retention DAYS|SIZE
+                      what events.db keeps: closed sessions older than DAYS days (30 or
+                      30d) are dropped, or the oldest closed sessions until it fits SIZE
+                      (500MiB), or both (30d,2GiB); never an open session; applied at start
+                      and hourly (default: keep everything)
   -h, --help          show this help
 
 Environment:
   RAIN_TEST_MODE=1    honour spec.user._testing placement hints (default: off)
   RAIN_EVENT_LOG=0    do not record the event log <logdir>/events.db (default: recorded)
   RAIN_LOG_LEVEL      debug, info, warn or error (default: info)
+  RAIN_LOG_RETENTION_INTERVAL=S
+                      seconds between --log-retention passes (default: 3600)
 `;
 
 export type ServerCommand = { help: true } | { help: false; options: ServerOptions };
@@ -54,6 +62,7 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     "secret-file": { type: "string" },
     "insecure": { type: "boolean" },
     "heartbeat-timeout": { type: "string" },
+    "log-retention": { type: "string" },
   });
   if (args.help) return { help: true };
   if (args.positionals.length > 0) {
@@ -104,6 +113,25 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
       );
     }
     options.heartbeatTimeout = seconds;
+  }
+  const retention = stringValue(args, "log-retention");
+  if (retention !== undefined) {
+    try {
+      options.logRetention = parseRetention(retention);
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e), "server");
+    }
+  }
+  const interval = ctx.env("RAIN_LOG_RETENTION_INTERVAL");
+  if (interval !== undefined && interval !== "") {
+    const seconds = Number(interval);
+    if (!(Number.isFinite(seconds) && seconds > 0)) {
+      throw new UsageError(
+        `RAIN_LOG_RETENTION_INTERVAL must be a positive number of seconds, got '${interval}'`,
+        "server",
+      );
+    }
+    options.logRetentionIntervalMs = seconds * 1000;
   }
   return { help: false, options };
 }

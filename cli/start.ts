@@ -47,6 +47,7 @@ import {
 } from "../common/secret.ts";
 import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
 import { parseCustomResources } from "../common/resources.ts";
+import { parseRetention } from "../server/events/retention.ts";
 import { checkSettings, type ResourceSettings } from "../governor/resources.ts";
 
 export const DEFAULT_START_TIMEOUT = 30;
@@ -59,6 +60,7 @@ export const START_USAGE =
                   [--logdir DIR] [--workdir DIR] [--governor-config FILE]
                   [--governor-resources SPEC]
                   [--runprefix CMD] [--remote-init CMDS] [--secret-file FILE | --insecure]
+                  [--log-retention DAYS|SIZE]
 
 Starts a Rain server and governors in the background, waits until all are ready, prints where
 Rain runs and exits. Stop them with 'rain stop'. ADDR is PORT, IP or IP:PORT. Options take
@@ -98,6 +100,8 @@ Options:
   --secret-file FILE        the cluster secret (a private file) instead of a new random one
   --insecure                no cluster secret: anyone who reaches the server can run programs
                             (see docs/security.md)
+  --log-retention DAYS|SIZE passed to the server: what its events.db keeps (see
+                            'rain server --help'; default: everything)
   -h, --help                show this help
 
 The cluster secret goes to the server and local governors in their environment and to remote
@@ -139,6 +143,8 @@ export interface StartOptions {
   secretFile?: string;
   /** `--insecure`. */
   insecure?: boolean;
+  /** `--log-retention`, passed to the server as given (checked here). */
+  logRetention?: string;
 }
 
 /** Where the hosts of remote governors come from, and how they are started. */
@@ -176,9 +182,18 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     "remote-init": { type: "string" },
     "secret-file": { type: "string" },
     "insecure": { type: "boolean" },
+    "log-retention": { type: "string" },
   });
   if (args.help) return { help: true };
   const fail = (message: string) => new UsageError(message, "start");
+  const retention = stringValue(args, "log-retention");
+  if (retention !== undefined) {
+    try {
+      parseRetention(retention);
+    } catch (e) {
+      throw fail(e instanceof Error ? e.message : String(e));
+    }
+  }
   if (args.positionals.length > 0) throw fail(`unexpected argument '${args.positionals[0]}'`);
 
   const modes = ["simple", "local-governors", "governor-host-file", "autoconf"]
@@ -250,6 +265,7 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     runPrefix: [],
     timeout: parseTimeout(ctx.env("RAIN_START_TIMEOUT")),
   };
+  if (retention !== undefined) options.logRetention = retention;
   const workDir = stringValue(args, "workdir");
   if (workDir !== undefined) options.workDir = resolve(ctx.cwd, workDir);
   const config = stringValue(args, "governor-config");
@@ -433,6 +449,7 @@ export function planStart(options: StartOptions, self: string[], hostname: strin
       `--logdir=${serverDir}`,
       `--ready-file=${join(serverDir, "ready")}`,
       ...(options.insecure ? ["--insecure"] : []),
+      ...(options.logRetention !== undefined ? [`--log-retention=${options.logRetention}`] : []),
     ],
     logDir: serverDir,
     logFile: join(serverDir, "server.log"),

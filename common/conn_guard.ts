@@ -64,6 +64,34 @@ export interface GuardStats {
   acceptErrors: number;
 }
 
+/** A listener's counts as `/api/v1/status` shows them (docs/security.md "Resource limits"). */
+export interface ListenerCounts {
+  /** Connections open now, and of them without the secret. */
+  open: number;
+  unauthenticated: number;
+  accepted: number;
+  /** Closed at once: over the connection cap, or accept failed (EMFILE/ENFILE). */
+  refused: number;
+  /** Unauthenticated connections closed to make room for newer ones. */
+  evicted: number;
+  /** Closed for a request head that came too slowly, or for silence. */
+  timed_out: number;
+  /** Answered 431: a request head over the limit. */
+  header_too_large: number;
+}
+
+export function listenerCounts(s: GuardStats): ListenerCounts {
+  return {
+    open: s.open,
+    unauthenticated: s.unauthenticated,
+    accepted: s.accepted,
+    refused: s.refusedOverLimit + s.acceptErrors,
+    evicted: s.refusedUnauthenticated,
+    timed_out: s.headerTimeouts + s.idleTimeouts,
+    header_too_large: s.headerTooLarge,
+  };
+}
+
 export interface GuardedServer {
   readonly addr: Deno.NetAddr;
   readonly stats: GuardStats;

@@ -11,7 +11,7 @@ import { errorMessage } from "./fs_util.ts";
 import type { ObjectStore } from "./object_store.ts";
 import { Logger } from "../common/log.ts";
 import { secretsEqual } from "../common/secret.ts";
-import { serveGuarded } from "../common/conn_guard.ts";
+import { type GuardStats, serveGuarded } from "../common/conn_guard.ts";
 
 const log = new Logger("governor.data");
 
@@ -22,6 +22,8 @@ export interface DataServer {
   /** The port really listened on (useful with port 0). */
   readonly port: number;
   readonly hostname: string;
+  /** Connection counts of the guard (common/conn_guard.ts). */
+  readonly stats: GuardStats;
   /** Stops listening and closes open connections. */
   close(): Promise<void>;
 }
@@ -131,6 +133,7 @@ export async function startDataServer(
   return {
     port: guarded.addr.port,
     hostname: guarded.addr.hostname,
+    stats: guarded.stats,
     close: () => {
       stopping.abort(new Error("governor is stopping"));
       return guarded.shutdown();

@@ -8,7 +8,7 @@ import { serveGuarded } from "../common/conn_guard.ts";
 import { createSpool } from "./spool.ts";
 import { clientApi } from "./client_api.ts";
 import { GovernorLinks, GovernorListener } from "./governor_link.ts";
-import { monitoringApi, STATUS_PATH } from "./monitoring_api.ts";
+import { type Listeners, monitoringApi, STATUS_PATH } from "./monitoring_api.ts";
 import { mountDashboard } from "./dashboard_routes.ts";
 import type { ServerOptions } from "./options.ts";
 import { Reactor } from "./reactor.ts";
@@ -28,7 +28,12 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const links = new GovernorLinks();
   // The event log (docs/events.md); sessions a crashed server left open are closed ServerLost.
   // Its views are answered from memory (server/events/live.ts).
-  const liveEvents = options.eventLog === false ? undefined : LiveEvents.open(options.logDir);
+  const liveEvents = options.eventLog === false ? undefined : LiveEvents.open(options.logDir, {}, {
+    ...(options.logRetention ? { retention: options.logRetention } : {}),
+    ...(options.logRetentionIntervalMs
+      ? { retentionIntervalMs: options.logRetentionIntervalMs }
+      : {}),
+  });
   const eventLog = liveEvents?.log;
   const reactor = new Reactor(links, new LocalityScheduler(), {
     dropFile: (path) => Deno.remove(path).catch(() => {}),
@@ -92,7 +97,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     shutdown,
     governorHeaders: authHeaders(options.secret),
   });
-  const monitoring = monitoringApi(reactor, liveEvents);
+  const listeners: Listeners = {};
+  const monitoring = monitoringApi(reactor, liveEvents, listeners);
   mountDashboard(monitoring, { mode: "live", events: liveEvents });
   // Guarded listeners (common/conn_guard.ts): header and idle timeouts, connection caps, no
   // crash on EMFILE; connections whose first request lacks the secret get the short limits.
@@ -113,6 +119,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     { hostname: options.httpHost, port: options.httpPort, trusted },
     auth.protect(monitoring.fetch, "monitoring"),
   );
+  listeners.client = main.stats;
+  listeners.monitoring = http.stats;
   eventLog?.push({
     type: "ServerStart",
     time: Date.now(),
