@@ -1,14 +1,16 @@
-"""Fetch and transfer throughput (issue 15): prints figures, asserts nothing.
+"""Fetch and transfer throughput (issues 15, 16): prints figures, asserts nothing.
 
 On a 2-governor loopback cluster (1 cpu each) with an object of SIZE MiB made by a task:
  - the Python client's fetch() (in memory) and fetch(path=) vs curl on the same endpoint
    (`GET /api/v1/sessions/S/objects/O/data`, to /dev/null and to a file);
- - a governor-to-governor transfer (its DataTransfer event) vs curl on the data port
-   (`GET /objects/S/O` of the governor holding it);
+ - governor-to-governor transfers (their DataTransfer events; the receiver stores the object in
+   a file) vs curl on the data port (`GET /objects/S/O` of the governor holding it), to /dev/null
+   and to a file, right after each transfer;
  - the client's peak RSS.
 
-Usage: bench/fetch_throughput.py [SIZE_MIB=512]
+Usage: bench/fetch_throughput.py [--scale X] [SIZE_MIB]   (SIZE_MIB = 1024 x scale by default)
 """
+import argparse
 import json
 import os
 import resource
@@ -46,7 +48,11 @@ def transfers(http_port, size):
 
 
 def main():
-    size = int(sys.argv[1] if len(sys.argv) > 1 else 512) * MIB
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("size_mib", type=int, nargs="?")
+    args = parser.parse_args()
+    size = (args.size_mib or max(16, int(1024 * args.scale))) * MIB
     scratch = tempfile.mkdtemp(prefix="rain-bench-fetch-")
     cluster = RainCluster((1, 1))
     try:
@@ -56,10 +62,6 @@ def main():
         with client.new_session() as session:
             made = tasks.Execute(["head", "-c", str(size), "/dev/zero"], stdout=True)
             made.output.keep()
-            # Two 1-cpu readers at once: one of them runs on the other governor (a transfer).
-            readers = [tasks.Execute(["sh", "-c", "sleep 1; wc -c < in"], stdout=True,
-                                     input_paths=[Input("in", dataobj=made.output)])
-                       for _ in range(2)]
             session.submit()
             session.wait_all()
             url = "http://127.0.0.1:{}/api/v1/sessions/{}/objects/{}/data".format(
@@ -81,14 +83,29 @@ def main():
                       "{:.0f} MiB/s, curl -o file {:.0f} MiB/s ({:.0%})".format(
                           memory, plain, memory / plain, to_file, curl_file,
                           to_file / curl_file))
-            assert wait_until(lambda: transfers(cluster.http_port, size), timeout=30)
-            for event in transfers(cluster.http_port, size):
-                moved = event["bytes"] / event["duration"] / MIB
-                data_url = "http://{}/objects/{}/{}".format(
-                    event["from"], session.session_id, made.output.id.id)
-                direct = max(curl(data_url, secret) for _ in range(2))
-                print("governor->governor: {:.0f} MiB/s, curl on the data port {:.0f} MiB/s "
-                      "({:.0%})".format(moved, direct, moved / direct))
+            seen = 0
+            for _ in range(2):
+                # A new object each round, read by two 1-cpu tasks at once: one of them runs
+                # on the other governor (a transfer).
+                obj = tasks.Execute(["head", "-c", str(size), "/dev/zero"], stdout=True).output
+                for _ in range(2):
+                    tasks.Execute(["sh", "-c", "sleep 1; wc -c < in"], stdout=True,
+                                  input_paths=[Input("in", dataobj=obj)])
+                session.submit()
+                session.wait_all()
+                assert wait_until(lambda: len(transfers(cluster.http_port, size)) > seen,
+                                  timeout=30)
+                for event in transfers(cluster.http_port, size)[seen:]:
+                    seen += 1
+                    moved = event["bytes"] / event["duration"] / MIB
+                    data_url = "http://{}/objects/{}/{}".format(
+                        event["from"], session.session_id, obj.id.id)
+                    direct = max(curl(data_url, secret) for _ in range(2))
+                    to_file = curl(data_url, secret, target)
+                    os.remove(target)
+                    print("governor->governor: {:.0f} MiB/s; curl on the data port {:.0f} MiB/s "
+                          "({:.0%}), curl -o file {:.0f} MiB/s ({:.0%})".format(
+                              moved, direct, moved / direct, to_file, moved / to_file))
         print("client peak RSS: {:.0f} MiB for a {:.0f} MiB object".format(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, size / MIB))
     finally:

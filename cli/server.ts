@@ -11,11 +11,13 @@ import {
 import { parseCommandArgs, stringValue } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
+import { parseRetention } from "../server/events/retention.ts";
 import { generateSecret, readSecretFile, SECRET_ENV, secretProblem } from "../common/secret.ts";
 
 export const SERVER_USAGE = `Usage: rain server [--listen ADDR] [--http-listen ADDR] [--logdir DIR]
                    [--ready-file FILE] [--secret-file FILE | --insecure]
                    [--heartbeat-timeout SECONDS] [--reattach-timeout SECONDS] [--fresh]
+                   [--log-retention DAYS|SIZE]
 
 Runs the Rain server: clients and governors connect to its --listen address.
 ADDR is PORT, IP or IP:PORT. Options take --option=VALUE or --option VALUE.
@@ -43,6 +45,12 @@ Options:
   --reattach-timeout SECONDS
                       after a restart, how long a client of a restored session has to connect
                       again before its sessions close (default: 60)
+                      elsewhere; after a quarter of it, it gets no new work (default: 10)
+  --log-retention DAYS|SIZE
+                      what events.db keeps: closed sessions older than DAYS days (30 or
+                      30d) are dropped, or the oldest closed sessions until it fits SIZE
+                      (500MiB), or both (30d,2GiB); never an open session; applied at start
+                      and hourly (default: keep everything)
   -h, --help          show this help
 
 Environment:
@@ -51,6 +59,8 @@ Environment:
   RAIN_JOURNAL=0      keep no journal <logdir>/journal: a restarted server restores nothing
                       (default: kept)
   RAIN_LOG_LEVEL      debug, info, warn or error (default: info)
+  RAIN_LOG_RETENTION_INTERVAL=S
+                      seconds between --log-retention passes (default: 3600)
 `;
 
 export type ServerCommand = { help: true } | { help: false; options: ServerOptions };
@@ -66,6 +76,7 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     "heartbeat-timeout": { type: "string" },
     "reattach-timeout": { type: "string" },
     "fresh": { type: "boolean" },
+    "log-retention": { type: "string" },
   });
   if (args.help) return { help: true };
   if (args.positionals.length > 0) {
@@ -130,6 +141,25 @@ export function parseServerArgs(argv: string[], ctx: CliContext): ServerCommand 
     options.clientReattachTimeout = seconds;
   }
   if (args.values.has("fresh")) options.fresh = true;
+  const retention = stringValue(args, "log-retention");
+  if (retention !== undefined) {
+    try {
+      options.logRetention = parseRetention(retention);
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e), "server");
+    }
+  }
+  const interval = ctx.env("RAIN_LOG_RETENTION_INTERVAL");
+  if (interval !== undefined && interval !== "") {
+    const seconds = Number(interval);
+    if (!(Number.isFinite(seconds) && seconds > 0)) {
+      throw new UsageError(
+        `RAIN_LOG_RETENTION_INTERVAL must be a positive number of seconds, got '${interval}'`,
+        "server",
+      );
+    }
+    options.logRetentionIntervalMs = seconds * 1000;
+  }
   return { help: false, options };
 }
 

@@ -47,6 +47,7 @@ import {
 } from "../common/secret.ts";
 import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
 import { parseCustomResources } from "../common/resources.ts";
+import { parseRetention } from "../server/events/retention.ts";
 import { checkSettings, type ResourceSettings } from "../governor/resources.ts";
 import { count } from "../common/plural.ts";
 
@@ -60,7 +61,7 @@ export const START_USAGE =
                   [--logdir DIR] [--workdir DIR] [--governor-config FILE]
                   [--governor-resources SPEC]
                   [--runprefix CMD] [--remote-init CMDS] [--secret-file FILE | --insecure]
-                  [--server-lost-timeout SECONDS]
+                  [--server-lost-timeout SECONDS] [--log-retention DAYS|SIZE]
 
 Starts a Rain server and governors in the background, waits until all are ready, prints where
 Rain runs and exits. Stop them with 'rain stop'. ADDR is PORT, IP or IP:PORT. Options take
@@ -103,6 +104,8 @@ Options:
   --server-lost-timeout SECONDS
                             passed to every governor: how long it keeps its tasks and data
                             and tries to reach a lost server again (default: 60)
+  --log-retention DAYS|SIZE passed to the server: what its events.db keeps (see
+                            'rain server --help'; default: everything)
   -h, --help                show this help
 
 The cluster secret goes to the server and local governors in their environment and to remote
@@ -146,6 +149,8 @@ export interface StartOptions {
   insecure?: boolean;
   /** `--server-lost-timeout` seconds, passed to every governor. */
   serverLostTimeout?: string;
+  /** `--log-retention`, passed to the server as given (checked here). */
+  logRetention?: string;
 }
 
 /** Where the hosts of remote governors come from, and how they are started. */
@@ -184,9 +189,18 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     "secret-file": { type: "string" },
     "insecure": { type: "boolean" },
     "server-lost-timeout": { type: "string" },
+    "log-retention": { type: "string" },
   });
   if (args.help) return { help: true };
   const fail = (message: string) => new UsageError(message, "start");
+  const retention = stringValue(args, "log-retention");
+  if (retention !== undefined) {
+    try {
+      parseRetention(retention);
+    } catch (e) {
+      throw fail(e instanceof Error ? e.message : String(e));
+    }
+  }
   if (args.positionals.length > 0) throw fail(`unexpected argument '${args.positionals[0]}'`);
 
   const modes = ["simple", "local-governors", "governor-host-file", "autoconf"]
@@ -260,6 +274,7 @@ export function parseStartArgs(argv: string[], ctx: CliContext): StartCommand {
     runPrefix: [],
     timeout: parseTimeout(ctx.env("RAIN_START_TIMEOUT")),
   };
+  if (retention !== undefined) options.logRetention = retention;
   const workDir = stringValue(args, "workdir");
   if (workDir !== undefined) options.workDir = resolve(ctx.cwd, workDir);
   const serverLost = stringValue(args, "server-lost-timeout");
@@ -450,6 +465,7 @@ export function planStart(options: StartOptions, self: string[], hostname: strin
       `--logdir=${serverDir}`,
       `--ready-file=${join(serverDir, "ready")}`,
       ...(options.insecure ? ["--insecure"] : []),
+      ...(options.logRetention !== undefined ? [`--log-retention=${options.logRetention}`] : []),
     ],
     logDir: serverDir,
     logFile: join(serverDir, "server.log"),

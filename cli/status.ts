@@ -1,4 +1,5 @@
 /** `rain status [SERVER[:PORT]] [--json]`: governors and sessions of a running server. */
+import type { ListenerCounts } from "../common/conn_guard.ts";
 import { type Address, DEFAULT_SERVER_PORT, formatAddress, serverArgument } from "./address.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { Io } from "./io.ts";
@@ -48,6 +49,8 @@ export interface ClusterStatus {
     /** Offered and held by assigned tasks (absent from older servers). */
     resources?: GovernorResources;
     resources_in_use?: ResourceUsage;
+    /** The data listener's connection counts (absent until its first monitoring sample). */
+    data_listener?: ListenerCounts;
   }[];
   sessions: {
     session_id: number;
@@ -69,6 +72,8 @@ export interface ClusterStatus {
     reason: string;
   }[];
   ready_tasks: number;
+  /** Connection counts of the server's listeners (absent from older servers). */
+  listeners?: Record<string, ListenerCounts>;
 }
 
 export async function runStatus(server: Address, json: boolean, io: Io): Promise<number> {
@@ -194,6 +199,23 @@ export function formatStatus(s: ClusterStatus, where: string): string {
       ["GONE", "STATE", "SINCE", "REASON"],
       gone.map((g) => [g.governor_id, g.state, g.time, g.reason]),
       new Set(),
+    );
+  }
+  const listeners: [string, ListenerCounts][] = [
+    ...Object.entries(s.listeners ?? {}),
+    ...s.governors.flatMap((g): [string, ListenerCounts][] =>
+      g.data_listener ? [[`data ${g.governor_id}`, g.data_listener]] : []
+    ),
+  ];
+  if (listeners.length > 0) {
+    out += "\n" + table(
+      ["LISTENER", "OPEN", "UNAUTH", "ACCEPTED", "REFUSED", "EVICTED", "TIMED OUT", "TOO LARGE"],
+      listeners.map(([name, c]) => [
+        name,
+        ...[c.open, c.unauthenticated, c.accepted, c.refused, c.evicted, c.timed_out].map(String),
+        String(c.header_too_large),
+      ]),
+      new Set([1, 2, 3, 4, 5, 6]),
     );
   }
   out += "\n";

@@ -123,3 +123,36 @@ Deno.test("rain status shows stalled, draining and gone governors and re-runs", 
   );
   assert.match(out, /^\s+3\s+etl\s+1\s+running\s+50\s+200\s+25\.0%\s+3\s+2\s+1\s+\[#####/m);
 });
+
+Deno.test("rain status shows the connection counts of every listener", () => {
+  const counts = {
+    open: 3,
+    unauthenticated: 1,
+    accepted: 2008,
+    refused: 12,
+    evicted: 1745,
+    timed_out: 4,
+    header_too_large: 1,
+  };
+  const governor = status.governors[0]!;
+  const out = formatStatus({
+    ...status,
+    governors: [{ ...governor, data_listener: { ...counts, evicted: 7 } }],
+    listeners: { client: counts },
+  }, "h:1");
+  const lines = out.split("\n");
+  const row = (name: string) => lines.find((l) => l.startsWith(name))?.split(/\s+/);
+  assert.ok(lines.some((l) => /^LISTENER\s+OPEN\s+UNAUTH\s+ACCEPTED\s+REFUSED/.test(l)), out);
+  assert.deepEqual(row("client"), ["client", "3", "1", "2008", "12", "1745", "4", "1"]);
+  assert.deepEqual(row("data 127.0.0.1:4001"), [
+    "data",
+    "127.0.0.1:4001",
+    "3",
+    "1",
+    "2008",
+    "12",
+    "7",
+    "4",
+    "1",
+  ]);
+});

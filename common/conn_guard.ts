@@ -19,6 +19,11 @@
  *   again on the same port.
  *
  * The handler sees the real peer as `info.remoteAddr`.
+ *
+ * `direct` may answer a connection's first request itself, on the accepted connection, once its
+ * head is in and judged (bulk data, e.g. a governor's object bodies: the relay would copy every
+ * byte twice more). The connection stays accounted for (caps, idle timeout: `DirectConn.touch`)
+ * and is closed after the answer.
  */
 import { Logger } from "./log.ts";
 
@@ -49,6 +54,11 @@ export interface GuardOptions {
   maxConnections?: number;
   /** True when the first request's head proves the peer knows the secret (default: all true). */
   trusted?: (head: Headers, target: string) => boolean;
+  /**
+   * Answers a first request without a body on the connection itself (resolves true: the guard
+   * closes the connection afterwards), or declines (false: the request is relayed as usual).
+   */
+  direct?: (request: DirectRequest, conn: DirectConn) => Promise<boolean>;
   onError?: (error: unknown) => Response | Promise<Response>;
 }
 
@@ -64,6 +74,49 @@ export interface GuardStats {
   idleTimeouts: number;
   headerTooLarge: number;
   acceptErrors: number;
+}
+
+/** A listener's counts as `/api/v1/status` shows them (docs/security.md "Resource limits"). */
+export interface ListenerCounts {
+  /** Connections open now, and of them without the secret. */
+  open: number;
+  unauthenticated: number;
+  accepted: number;
+  /** Closed at once: over the connection cap, or accept failed (EMFILE/ENFILE). */
+  refused: number;
+  /** Unauthenticated connections closed to make room for newer ones. */
+  evicted: number;
+  /** Closed for a request head that came too slowly, or for silence. */
+  timed_out: number;
+  /** Answered 431: a request head over the limit. */
+  header_too_large: number;
+}
+
+export function listenerCounts(s: GuardStats): ListenerCounts {
+  return {
+    open: s.open,
+    unauthenticated: s.unauthenticated,
+    accepted: s.accepted,
+    refused: s.refusedOverLimit + s.acceptErrors,
+    evicted: s.refusedUnauthenticated,
+    timed_out: s.headerTimeouts + s.idleTimeouts,
+    header_too_large: s.headerTooLarge,
+  };
+}
+
+/** The first request of a connection, as `GuardOptions.direct` sees it. */
+export interface DirectRequest {
+  method: string;
+  target: string;
+  headers: Headers;
+  /** `trusted` said yes. */
+  authenticated: boolean;
+}
+
+/** The accepted connection, for `GuardOptions.direct`. */
+export interface DirectConn {
+  /** Writes all of `bytes` (rejects when the connection is gone or closed by the guard). */
+  write(bytes: Uint8Array): Promise<void>;
 }
 
 export interface GuardedServer {
@@ -284,6 +337,23 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
         unauthenticated.delete(relay);
         stats.unauthenticated--;
       }
+      if (
+        options.direct && parsed && head.length === end + 4 &&
+        !parsed.headers.has("content-length") && !parsed.headers.has("transfer-encoding")
+      ) {
+        const conn: DirectConn = {
+          write: async (bytes) => {
+            let sent = 0;
+            while (sent < bytes.length) {
+              if (relay.closed) throw new Error("the connection was closed");
+              sent += await outer.write(bytes.subarray(sent));
+              relay.lastActivity = Date.now();
+            }
+          },
+        };
+        const request = { ...parsed, authenticated: relay.authenticated };
+        if (await options.direct(request, conn).catch(() => true)) return close(relay);
+      }
       const innerConn = await Deno.connect({ hostname: "127.0.0.1", port: innerPort });
       if (relay.closed) {
         innerConn.close();
@@ -381,10 +451,12 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number
 }
 
 /** Request target and headers of an HTTP/1 request head (undefined if malformed). */
-function parseHead(text: string): { target: string; headers: Headers } | undefined {
+function parseHead(
+  text: string,
+): { method: string; target: string; headers: Headers } | undefined {
   const lines = text.split("\r\n");
-  const target = lines[0]?.split(" ")[1];
-  if (target === undefined) return undefined;
+  const [method, target] = lines[0]?.split(" ") ?? [];
+  if (method === undefined || target === undefined) return undefined;
   const headers = new Headers();
   for (const line of lines.slice(1)) {
     const i = line.indexOf(":");
@@ -393,7 +465,7 @@ function parseHead(text: string): { target: string; headers: Headers } | undefin
       headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
     } catch { /* invalid header: the HTTP server will answer */ }
   }
-  return { target, headers };
+  return { method, target, headers };
 }
 
 /** Why a port cannot be opened, naming the address (issue 17: "Address already in use" alone). */

@@ -8,6 +8,7 @@
  *   msgpack-encoded array of messages (`ToServer[]` or `ToGovernor[]`): messages are batched.
  * - Governor ⇄ governor: HTTP GET of object data on the governor's data listener.
  */
+import type { ListenerCounts } from "./conn_guard.ts";
 import type {
   DataType,
   ObjectInfo,
@@ -315,6 +316,8 @@ export interface MonitoringMessage {
   mem_usage: number;
   /** Cumulative bytes `[received, sent]` per network interface (`/proc/net/dev`). */
   net_stat: Record<string, [number, number]>;
+  /** The data listener's connection counts (`/api/v1/status`; not in the event log). */
+  data_listener?: ListenerCounts;
 }
 
 /** One input object the governor obtained from elsewhere. */

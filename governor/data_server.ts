@@ -11,7 +11,12 @@ import { errorMessage } from "./fs_util.ts";
 import type { ObjectStore } from "./object_store.ts";
 import { Logger } from "../common/log.ts";
 import { secretsEqual } from "../common/secret.ts";
-import { serveGuarded } from "../common/conn_guard.ts";
+import {
+  type DirectConn,
+  type DirectRequest,
+  type GuardStats,
+  serveGuarded,
+} from "../common/conn_guard.ts";
 
 const log = new Logger("governor.data");
 
@@ -22,6 +27,8 @@ export interface DataServer {
   /** The port really listened on (useful with port 0). */
   readonly port: number;
   readonly hostname: string;
+  /** Connection counts of the guard (common/conn_guard.ts). */
+  readonly stats: GuardStats;
   /** Stops listening and closes open connections. */
   close(): Promise<void>;
 }
@@ -80,6 +87,53 @@ export function dataApp(store: ObjectStore, stopping?: AbortSignal, secret?: str
   return app;
 }
 
+/** Bytes read from the file per write to the connection. */
+const DIRECT_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Serves a blob held in a file straight on the accepted connection (common/conn_guard.ts
+ * `direct`): the bulk path of governor-to-governor transfers, without the guard's relay to the
+ * HTTP server. Anything else (not authenticated, not held, in memory, a directory) is declined
+ * and answered by `dataApp`.
+ */
+export function directObjects(store: ObjectStore, stopping: AbortSignal, secret?: string) {
+  const route = new RegExp(`^${OBJECT_DATA_PATH}/(\\d+)/(\\d+)$`);
+  return async (request: DirectRequest, conn: DirectConn): Promise<boolean> => {
+    if (request.method !== "GET" || (secret !== undefined && !request.authenticated)) {
+      return false;
+    }
+    const m = route.exec(request.target);
+    if (!m) return false;
+    const obj = store.get([Number(m[1]), Number(m[2])]);
+    if (obj === undefined || obj.dataType !== "blob" || obj.path === undefined) return false;
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(obj.path);
+    } catch {
+      return false; // removed meanwhile: dataApp answers 404
+    }
+    try {
+      await conn.write(
+        new TextEncoder().encode(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n` +
+            `${DATA_TYPE_HEADER}: blob\r\ncontent-length: ${obj.size}\r\nconnection: close\r\n\r\n`,
+        ),
+      );
+      const buffer = new Uint8Array(DIRECT_CHUNK_BYTES);
+      let left = obj.size;
+      while (left > 0 && !stopping.aborted) {
+        const n = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
+        if (n === null) break; // shorter than recorded: the peer sees a short body
+        await conn.write(buffer.subarray(0, n));
+        left -= n;
+      }
+    } finally {
+      file.close();
+    }
+    return true;
+  };
+}
+
 /**
  * The local address this machine uses to reach `host:port` (a TCP connection made and closed at
  * once): the interface a governor's data listener binds to when `--listen` names none.
@@ -114,6 +168,7 @@ export async function startDataServer(
         const m = /^\s*bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
         return m?.[1] !== undefined && secretsEqual(m[1], secret);
       },
+      direct: directObjects(store, stopping.signal, secret),
       onError: (e) => {
         log.warn(`data listener: ${errorMessage(e)}`);
         return new Response(JSON.stringify(errorBody("Internal", errorMessage(e))), {
@@ -131,6 +186,7 @@ export async function startDataServer(
   return {
     port: guarded.addr.port,
     hostname: guarded.addr.hostname,
+    stats: guarded.stats,
     close: () => {
       stopping.abort(new Error("governor is stopping"));
       return guarded.shutdown();

@@ -179,3 +179,42 @@ Deno.test("closing the data server cuts responses still streaming", async () => 
   }
   assert(cut, `body was not cut (received ${received} more bytes)`);
 });
+
+Deno.test("blobs in files are served on the accepted connection, to secret holders only", async () => {
+  await using a = await tempStore();
+  const secret = "s".repeat(43);
+  const server = await startDataServer(a.store, { hostname: "127.0.0.1", port: 0, secret });
+  try {
+    const data = bigBlob(9 * 1024 * 1024);
+    const blob = await a.store.putBlob(newId(), data);
+    assert(blob.path !== undefined, "a large blob is a file");
+    const url = `http://127.0.0.1:${server.port}/objects/${blob.id[0]}/${blob.id[1]}`;
+    const refused = await fetch(url);
+    assertEquals(refused.status, 401);
+    assertEquals((await refused.json()).error.kind, "Unauthorized");
+    const res = await fetch(url, { headers: { authorization: `Bearer ${secret}` } });
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get(DATA_TYPE_HEADER), "blob");
+    assertEquals(new Uint8Array(await res.arrayBuffer()), data);
+    // The direct answer (not the relayed HTTP server's): its head as written, then the body.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write(
+      new TextEncoder().encode(
+        `GET /objects/${blob.id[0]}/${blob.id[1]} HTTP/1.1\r\nhost: x\r\n` +
+          `authorization: Bearer ${secret}\r\n\r\n`,
+      ),
+    );
+    const raw = await readAll(conn.readable);
+    const head = new TextDecoder().decode(raw.subarray(0, 200)).split("\r\n\r\n")[0]!;
+    assert(head.includes("connection: close"), head);
+    assertEquals(raw.length - head.length - 4, data.length);
+    // A HEAD or a missing object is declined and answered by the HTTP routes.
+    const missing = await fetch(`http://127.0.0.1:${server.port}/objects/1/999999`, {
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    assertEquals(missing.status, 404);
+    await missing.body?.cancel();
+  } finally {
+    await server.close();
+  }
+});

@@ -13,6 +13,7 @@
  * process lives, whatever way it ends): a second governor on it is refused; the next one to get
  * the lock removes what an earlier governor left there.
  */
+import { listenerCounts } from "../common/conn_guard.ts";
 import { parse as parseToml } from "smol-toml";
 import { join } from "node:path";
 import { hostname } from "node:os";
@@ -165,6 +166,7 @@ export class Governor {
     await Deno.mkdir(o.workDir, { recursive: true });
     await this.#lockWorkDir();
     this.#reaper = OrphanReaper.start();
+    this.executors.warmUp();
     // Not awaited: a large leftover must not delay the start.
     void reclaimDeadWorkDirs(o.workDir);
     try {
@@ -356,7 +358,11 @@ export class Governor {
     const seconds = this.options.monitoringInterval ?? DEFAULT_MONITORING_INTERVAL;
     if (!(seconds > 0)) return;
     const monitor = new Monitor();
-    const send = () => this.link?.send(monitor.sample());
+    const send = () => {
+      const sample = monitor.sample();
+      if (this.dataServer) sample.data_listener = listenerCounts(this.dataServer.stats);
+      this.link?.send(sample);
+    };
     // A first sample soon after registering, then one every interval.
     this.#monitorTimer = setTimeout(() => {
       send();

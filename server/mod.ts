@@ -8,7 +8,7 @@ import { serveGuarded } from "../common/conn_guard.ts";
 import { createSpool } from "./spool.ts";
 import { clientApi } from "./client_api.ts";
 import { GovernorLinks, GovernorListener } from "./governor_link.ts";
-import { monitoringApi, STATUS_PATH } from "./monitoring_api.ts";
+import { type Listeners, monitoringApi, STATUS_PATH } from "./monitoring_api.ts";
 import { mountDashboard } from "./dashboard_routes.ts";
 import type { ServerOptions } from "./options.ts";
 import { Reactor } from "./reactor.ts";
@@ -43,9 +43,17 @@ export async function runServer(options: ServerOptions): Promise<void> {
   const restoring = sessionsToRestore(journal?.records ?? []);
   // The event log (docs/events.md); sessions a crashed server left open are closed ServerLost,
   // except those restored. Its views are answered from memory (server/events/live.ts).
-  const liveEvents = options.eventLog === false
-    ? undefined
-    : LiveEvents.open(options.logDir, {}, restoring);
+  const liveEvents = options.eventLog === false ? undefined : LiveEvents.open(
+    options.logDir,
+    {},
+    {
+      ...(options.logRetention ? { retention: options.logRetention } : {}),
+      ...(options.logRetentionIntervalMs
+        ? { retentionIntervalMs: options.logRetentionIntervalMs }
+        : {}),
+      keepOpen: restoring,
+    },
+  );
   const eventLog = liveEvents?.log;
   const holding = new HoldingScheduler(new LocalityScheduler());
   const reactor = new Reactor(links, holding, {
@@ -130,7 +138,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     resumeClient: restart.resumeClient,
     reattached: restart.reattached,
   });
-  const monitoring = monitoringApi(reactor, liveEvents);
+  const listeners: Listeners = {};
+  const monitoring = monitoringApi(reactor, liveEvents, listeners);
   mountDashboard(monitoring, { mode: "live", events: liveEvents });
   // Guarded listeners (common/conn_guard.ts): header and idle timeouts, connection caps, no
   // crash on EMFILE; connections whose first request lacks the secret get the short limits.
@@ -151,6 +160,8 @@ export async function runServer(options: ServerOptions): Promise<void> {
     { hostname: options.httpHost, port: options.httpPort, trusted, what: "--http-listen" },
     auth.protect(monitoring.fetch, "monitoring"),
   );
+  listeners.client = main.stats;
+  listeners.monitoring = http.stats;
   eventLog?.push({
     type: "ServerStart",
     time: Date.now(),

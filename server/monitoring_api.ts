@@ -9,25 +9,35 @@ import { RAIN_VERSION } from "../common/version.ts";
 import { eventsApi } from "./events/routes.ts";
 import type { EventSource } from "./events/source.ts";
 import type { Reactor } from "./reactor.ts";
+import { type GuardStats, listenerCounts } from "../common/conn_guard.ts";
+
+/** The server's guarded listeners by name (`client`, `monitoring`), filled once listening. */
+export type Listeners = Record<string, GuardStats>;
 
 /** `GET /api/v1/status`: also answered on the client (`--listen`) port. */
 export const STATUS_PATH = `${API_PREFIX}/status`;
 
-export function monitoringApi(reactor: Reactor, events?: EventSource): Hono {
+export function monitoringApi(
+  reactor: Reactor,
+  events?: EventSource,
+  listeners: Listeners = {},
+): Hono {
   const app = new Hono();
   app.use(STATUS_PATH, cors());
   app.get(`${API_PREFIX}/server_info`, (c) => c.json(reactor.serverInfo()));
   app.get(STATUS_PATH, (c) => {
     // `?session=N`: only that session (client progress bars poll this).
     const only = c.req.query("session");
-    return c.json(clusterStatus(reactor, only === undefined ? undefined : Number(only)));
+    return c.json(
+      clusterStatus(reactor, only === undefined ? undefined : Number(only), listeners),
+    );
   });
   app.route("/", eventsApi(events));
   return app;
 }
 
 /** The live state in brief (`rain status`, client progress bars); cheap at any size. */
-export function clusterStatus(reactor: Reactor, onlySession?: number) {
+export function clusterStatus(reactor: Reactor, onlySession?: number, listeners: Listeners = {}) {
   const sessions = onlySession === undefined
     ? [...reactor.sessions.values()]
     : [reactor.sessions.get(onlySession)].filter((s) => s !== undefined);
@@ -56,6 +66,7 @@ export function clusterStatus(reactor: Reactor, onlySession?: number) {
             mem_usage: m.mem_usage,
           }
           : undefined,
+        ...(m?.data_listener ? { data_listener: m.data_listener } : {}),
       };
     }),
     // Lost or stopped lately (a governor seen again since is listed above, not here).
@@ -72,6 +83,10 @@ export function clusterStatus(reactor: Reactor, onlySession?: number) {
       attempts_lost: s.lostAttempts,
     })),
     ready_tasks: reactor.scheduler.readyCount,
+    // Connection counts per listener (docs/security.md "Resource limits").
+    listeners: Object.fromEntries(
+      Object.entries(listeners).map(([name, stats]) => [name, listenerCounts(stats)]),
+    ),
   };
 }
 

@@ -1,3 +1,5 @@
+import type { Retention } from "./events/retention.ts";
+
 /** Everything `rain server` needs, resolved from the command line by main.ts. */
 export interface ServerOptions {
   /** Client and governor port (`--listen`). */
@@ -13,6 +15,10 @@ export interface ServerOptions {
   testMode: boolean;
   /** Record `<logDir>/events.db` (default on; `RAIN_EVENT_LOG=0` turns it off). */
   eventLog?: boolean;
+  /** `--log-retention`: what events.db keeps (server/events/retention.ts); default all. */
+  logRetention?: Retention;
+  /** `RAIN_LOG_RETENTION_INTERVAL` seconds between retention passes (default 3600). */
+  logRetentionIntervalMs?: number;
   /** The cluster secret (docs/security.md); undefined: authentication off (`--insecure`). */
   secret?: string;
   /** `--secret-file`: where the secret came from (else it was generated). */

@@ -502,6 +502,21 @@ def _closed_by_peer(sockets):
     return closed
 
 
+def _listener_counts(port):
+    """Connection counts per listener from ``GET /api/v1/status`` (server listeners by name,
+    governors' data listeners as ``data <governor id>``)."""
+    with open(os.path.expanduser("~/.rain/secrets/127.0.0.1_{}".format(port))) as f:
+        auth = {"Authorization": "Bearer " + f.read().strip()}
+    status, _, body = request(port, "GET", "/api/v1/status", headers=auth)
+    assert status == 200, body
+    answer = json.loads(body)
+    counts = dict(answer["listeners"])
+    for g in answer["governors"]:
+        if "data_listener" in g:
+            counts["data " + g["governor_id"]] = g["data_listener"]
+    return counts
+
+
 def _pipeline(client, rounds=3):
     for i in range(rounds):
         with client.new_session() as session:
@@ -523,9 +538,10 @@ def test_floods_of_half_open_connections_hurt_no_listener(rain_cluster):
     unauthenticated connections (the oldest are closed), secret holders still get in, and a
     pipeline completes during and after the flood."""
     assert _raise_fd_limit(4 * FLOOD_PER_LISTENER) >= 3 * FLOOD_PER_LISTENER + 100
-    cluster = rain_cluster(governors=[1, 1])
+    cluster = rain_cluster(governors=[1, 1], governor_env={"RAIN_MONITORING_INTERVAL": "0.2"})
     client = cluster.client()
-    data_port = int(cluster.governor_ids(client)[0].rsplit(":", 1)[1])
+    data_governor = cluster.governor_ids(client)[0]
+    data_port = int(data_governor.rsplit(":", 1)[1])
     pid = cluster.server.pid
     baseline_fds = server_fds(pid)
     held, counts = [], {}
@@ -543,7 +559,22 @@ def test_floods_of_half_open_connections_hurt_no_listener(rain_cluster):
             # The server's descriptors stay bounded by the caps, not by the flood.
             assert server_fds(pid) < baseline_fds + 2 * UNAUTHENTICATED_CAP + 50
             _pipeline(client, rounds=1)
+        # The listeners count what they closed: /api/v1/status (and `rain status`) show it.
+        # The data listener's counts come with the governor's next monitoring sample.
+        listener = {"client": "client", "monitoring": "monitoring",
+                    "data": "data " + data_governor}
+        for name, c in counts.items():
+            least = FLOOD_PER_LISTENER - c["refused at connect"] - UNAUTHENTICATED_CAP
+            assert wait_until(lambda: _listener_counts(cluster.port).get(
+                listener[name], {}).get("evicted", -1) >= least, timeout=30), \
+                (name, _listener_counts(cluster.port))
+        reported = _listener_counts(cluster.port)
         print("flood counts:", json.dumps(counts))
+        print("listener counts:", json.dumps(reported))
+        for name in listener.values():
+            assert reported[name]["accepted"] >= FLOOD_PER_LISTENER - counts[
+                next(k for k, v in listener.items() if v == name)]["refused at connect"]
+            assert reported[name]["unauthenticated"] <= UNAUTHENTICATED_CAP
     finally:
         for s in held:
             s.close()
@@ -551,6 +582,10 @@ def test_floods_of_half_open_connections_hurt_no_listener(rain_cluster):
         (server_fds(pid), baseline_fds)
     _pipeline(cluster.client())
     assert all(p.alive() for p in cluster.all_processes()), cluster.logs()
+    # Healthy again: the flood's connections are gone from every listener.
+    assert wait_until(lambda: all(c["unauthenticated"] == 0 for c in
+                                  _listener_counts(cluster.port).values()), timeout=30), \
+        _listener_counts(cluster.port)
 
 
 def test_server_out_of_descriptors_refuses_but_survives(rain_cluster):
@@ -566,8 +601,11 @@ def test_server_out_of_descriptors_refuses_but_survives(rain_cluster):
     try:
         # A secret holder still gets in while the flood holds the listener.
         _pipeline(client, rounds=1)
+        counts = _listener_counts(cluster.port)["client"]
         print("EMFILE flood: sent 1500, refused at connect", refused,
-              "closed by the server", _closed_by_peer(opened))
+              "closed by the server", _closed_by_peer(opened), "listener counts", counts)
+        # What got in beyond the descriptors was refused or evicted, and counted.
+        assert counts["refused"] + counts["evicted"] + refused > 0, counts
     finally:
         for s in opened:
             s.close()

@@ -7,12 +7,14 @@
  * command = "/path/to/executor --flag"   # split like a shell would; or a list of strings
  * env = { SOME_VAR = "value" }           # optional, added to the executor's environment
  * start_timeout = 30                     # optional, seconds to wait for `register`
+ * fork_server = false                    # optional: start each executor as a program
  * ```
  *
  * The default `py` is `python3 -m rain.executor`; a `[executors.py]` table overrides it.
  * Executors get `PYTHONPATH` with the `rain` Python package shipped with this program first
  * (found next to the program, see `rainPythonPath`), so the default works without installing
- * the client.
+ * the client. A type whose command is `<python> -m rain.executor` is served by a fork server
+ * (fork_server.ts) unless `fork_server = false`.
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,13 +29,15 @@ export interface ExecutorConfig {
   env: Record<string, string>;
   /** Seconds to wait for the executor to register. */
   startTimeout: number;
+  /** False: never fork this type from a fork server (fork_server.ts). */
+  forkServer?: boolean;
 }
 
 export const PY_EXECUTOR = "py";
 export const DEFAULT_PY_COMMAND = ["python3", "-m", "rain.executor"];
 export const DEFAULT_START_TIMEOUT = 30;
 const NAME = /^[A-Za-z0-9_.-]+$/;
-const KEYS = new Set(["command", "env", "start_timeout"]);
+const KEYS = new Set(["command", "env", "start_timeout", "fork_server"]);
 
 function isTable(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
@@ -100,7 +104,17 @@ export function executorConfigs(
       }
       startTimeout = t;
     }
-    out.set(name, { name, command, env, startTimeout });
+    const forkServer = entry.fork_server;
+    if (forkServer !== undefined && typeof forkServer !== "boolean") {
+      throw new Error(`${where}: 'fork_server' must be true or false`);
+    }
+    out.set(name, {
+      name,
+      command,
+      env,
+      startTimeout,
+      ...(forkServer === false ? { forkServer } : {}),
+    });
   }
   return out;
 }

@@ -27,6 +27,7 @@ import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.
 import type { ExecutorConfig } from "./config.ts";
 import { rainPythonPath } from "./config.ts";
 import type { ExecutorHub } from "./hub.ts";
+import type { ExecutorChild, ForkServer } from "./fork_server.ts";
 import { CappedLog } from "../../common/capped_log.ts";
 import { readCapped } from "../task_output.ts";
 
@@ -109,6 +110,23 @@ export interface SpawnOptions {
   governorId: string;
   /** Aborts the start (kills the process). */
   signal?: AbortSignal;
+  /** Forks the executor there instead of starting `config.command` (fork_server.ts). */
+  forkServer?: ForkServer;
+}
+
+/**
+ * The environment shared by every executor of a type (a fork server is started with it):
+ * this program's `rain` package first on `PYTHONPATH`, unbuffered output, then `config.env`.
+ */
+export function executorBaseEnv(config: ExecutorConfig): Record<string, string> {
+  const pythonPath = rainPythonPath();
+  const inherited = Deno.env.get("PYTHONPATH");
+  const env: Record<string, string> = {
+    PYTHONUNBUFFERED: Deno.env.get("PYTHONUNBUFFERED") ?? "1",
+  };
+  const path = [pythonPath, inherited].filter((p) => p).join(":");
+  if (path) env.PYTHONPATH = path;
+  return Object.assign(env, config.env);
 }
 
 export class ExecutorProcess {
@@ -122,7 +140,7 @@ export class ExecutorProcess {
   readonly outputFiles: { stdout: string; stderr: string };
   /** Objects the executor keeps (answers' `keep`), by session: sent as `cached` later. */
   readonly cached = new Map<SessionId, Set<number>>();
-  #child: Deno.ChildProcess;
+  #child: ExecutorChild;
   #conn: Deno.UnixConn | undefined;
   #splitter: FrameSplitter | undefined;
   #stdout = new Tail();
@@ -141,7 +159,7 @@ export class ExecutorProcess {
   #callOutputUnread = false;
   #onDeath: (() => void) | undefined;
 
-  private constructor(o: SpawnOptions, child: Deno.ChildProcess, tag: string) {
+  private constructor(o: SpawnOptions, child: ExecutorChild, tag: string) {
     this.type = o.config.name;
     this.id = o.id;
     this.tag = tag;
@@ -179,8 +197,6 @@ export class ExecutorProcess {
     await Deno.mkdir(o.workDir, { recursive: true });
     // The id plus a random part: only the process started here can register as it.
     const token = `${o.id}-${crypto.randomUUID()}`;
-    const pythonPath = rainPythonPath();
-    const inherited = Deno.env.get("PYTHONPATH");
     const tag = newProcessTag();
     const env: Record<string, string> = {
       [EXECUTOR_ENV.socket]: o.hub.socketPath,
@@ -191,23 +207,22 @@ export class ExecutorProcess {
       // What the executor starts dies with it even outside its process group, and the orphan
       // reaper finds it if the governor dies.
       [PROCESS_TAG_ENV]: tag,
-      PYTHONUNBUFFERED: Deno.env.get("PYTHONUNBUFFERED") ?? "1",
+      ...executorBaseEnv(config),
     };
-    const path = [pythonPath, inherited].filter((p) => p).join(":");
-    if (path) env.PYTHONPATH = path;
-    Object.assign(env, config.env);
-    let child: Deno.ChildProcess;
+    let child: ExecutorChild;
     const registered = o.hub.expect(token);
     try {
-      child = new Deno.Command(config.command[0]!, { // config.ts refuses an empty command
-        args: config.command.slice(1),
-        cwd: o.workDir,
-        env,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        detached: true,
-      }).spawn();
+      child = o.forkServer
+        ? await o.forkServer.fork(o.workDir, env)
+        : new Deno.Command(config.command[0]!, { // config.ts refuses an empty command
+          args: config.command.slice(1),
+          cwd: o.workDir,
+          env,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+          detached: true,
+        }).spawn();
     } catch (e) {
       o.hub.cancel(token);
       await removeTree(o.workDir).catch(() => {});

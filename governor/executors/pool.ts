@@ -34,7 +34,8 @@ import { MEMORY_LIMIT, type StoredObject } from "../object_store.ts";
 import type { TaskContext, TaskFn } from "../task_context.ts";
 import { outputAt } from "../task_args.ts";
 import type { ExecutorConfig } from "./config.ts";
-import { ExecutorProcess } from "./executor_process.ts";
+import { executorBaseEnv, ExecutorProcess } from "./executor_process.ts";
+import { forkable, ForkServer } from "./fork_server.ts";
 import { ExecutorHub } from "./hub.ts";
 import { PeakMemorySampler } from "../peak_memory.ts";
 import { readCapped, taskOutput } from "../task_output.ts";
@@ -60,6 +61,8 @@ export class Executors {
   #logDir: string | undefined;
   #counter = 0;
   #closed = false;
+  /** Warm fork servers by executor type (fork_server.ts). */
+  #forkServers = new Map<string, ForkServer>();
 
   constructor(options: ExecutorsOptions) {
     this.#o = options;
@@ -71,10 +74,35 @@ export class Executors {
   configure(configs: Map<string, ExecutorConfig>): void {
     this.functions.clear();
     this.pools.clear();
+    for (const server of this.#forkServers.values()) void server.close();
+    this.#forkServers.clear();
     for (const config of configs.values()) {
       const pool = new ExecutorPool(config, this);
       this.pools.set(config.name, pool);
       this.functions.set(config.name, pool.run);
+    }
+  }
+
+  /**
+   * Starts the fork servers now (the governor is up), so that even the first session's
+   * executors are forked from a warm process.
+   */
+  warmUp(): void {
+    for (const pool of this.pools.values()) this.#forkServer(pool.config);
+  }
+
+  /** The live fork server of a type (started if needed), or undefined if it cannot fork. */
+  #forkServer(config: ExecutorConfig): ForkServer | undefined {
+    if (this.#closed || !forkable(config)) return undefined;
+    const running = this.#forkServers.get(config.name);
+    if (running !== undefined && !running.dead) return running;
+    try {
+      const server = ForkServer.start(config, executorBaseEnv(config));
+      this.#forkServers.set(config.name, server);
+      return server;
+    } catch (e) {
+      log.debug(`no fork server for '${config.name}': ${errorMessage(e)}`);
+      return undefined;
     }
   }
 
@@ -92,7 +120,7 @@ export class Executors {
     });
     const hub = await this.#hub;
     const id = `${config.name}-${++this.#counter}`;
-    return await ExecutorProcess.spawn({
+    const options = {
       config,
       hub,
       id,
@@ -100,7 +128,18 @@ export class Executors {
       logDir: this.#logDir,
       governorId: this.#o.governorId(),
       signal,
-    });
+    };
+    const forkServer = this.#forkServer(config);
+    if (forkServer !== undefined) {
+      try {
+        return await ExecutorProcess.spawn({ ...options, forkServer });
+      } catch (e) {
+        // A server that died (or could not start) is replaced; the task starts a program.
+        if (!forkServer.dead) throw e;
+        log.warn(`fork server of '${config.name}' is gone: ${errorMessage(e)}`);
+      }
+    }
+    return await ExecutorProcess.spawn(options);
   }
 
   async #openHub(): Promise<ExecutorHub> {
@@ -127,12 +166,14 @@ export class Executors {
   killAll(): void {
     this.#closed = true;
     for (const pool of this.pools.values()) pool.killAll();
+    for (const server of this.#forkServers.values()) server.kill();
   }
 
   /** Kills every executor and removes their directories and the socket. */
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all([...this.pools.values()].map((p) => p.close()));
+    await settlesWithin(Promise.all([...this.#forkServers.values()].map((s) => s.close())), 2000);
     (await this.#hub?.catch(() => undefined))?.close();
     await removeTree(this.#baseDir).catch((e) =>
       log.warn(`cannot remove ${this.#baseDir}: ${errorMessage(e)}`)

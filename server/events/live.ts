@@ -5,6 +5,7 @@
  */
 import { QueryError } from "./criteria.ts";
 import type { EventCriteria } from "./criteria.ts";
+import type { EventLogOptions } from "./log.ts";
 import type { EventSink, PendingEvent } from "./event.ts";
 import { DatabaseSync } from "node:sqlite";
 import { EventLog } from "./log.ts";
@@ -32,9 +33,18 @@ export class LiveEvents implements EventSink, EventSource {
   static open(
     logDir: string,
     options: ViewModelOptions = {},
-    keepOpen?: ReadonlySet<number>,
+    logOptions: EventLogOptions = {},
   ): LiveEvents {
-    const live = new LiveEvents(EventLog.open(logDir, { keepOpen }), options);
+    // The sessions a retention pass drops leave the views too.
+    const model: { of?: ViewModel } = {};
+    const log = EventLog.open(logDir, {
+      ...logOptions,
+      onDropped: (sessions) => {
+        for (const s of sessions) model.of?.forget(s);
+      },
+    });
+    const live = new LiveEvents(log, options);
+    model.of = live.model;
     const db = new DatabaseSync(live.log.path, { readOnly: true });
     try {
       loadLight(db, live.model);

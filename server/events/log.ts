@@ -16,6 +16,7 @@ import type { EventCriteria } from "./criteria.ts";
 import type { EventSink, PendingEvent } from "./event.ts";
 import { encodeEvent, IsoClock, newColumns, type RowColumns } from "./rows.ts";
 import { EVENTS_DB, openStore } from "./store.ts";
+import { applyRetention, type Retention } from "./retention.ts";
 import { clientSubmitJson, objectColumns, ownBuffer, submitTransfer } from "./submit_json.ts";
 import { WRITER_SOURCE } from "./writer.gen.ts";
 import type { WriterProtocol } from "./writer.ts";
@@ -30,6 +31,11 @@ export interface EventLogOptions {
   flushMs?: number;
   /** Sessions left open that stay open (restored from the journal), not closed ServerLost. */
   keepOpen?: ReadonlySet<number>;
+  /** `--log-retention`: applied at open and every `retentionIntervalMs` (default 1 h). */
+  retention?: Retention;
+  retentionIntervalMs?: number;
+  /** Told of the sessions a periodic retention pass dropped. */
+  onDropped?: (sessions: number[]) => void;
 }
 
 export class EventLog implements EventSink {
@@ -50,6 +56,7 @@ export class EventLog implements EventSink {
   #closed: Promise<void> | undefined;
   #failed = false;
   readonly #clock = new IsoClock();
+  #retentionTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(path: string, options: EventLogOptions) {
     this.path = path;
@@ -60,6 +67,17 @@ export class EventLog implements EventSink {
       this.nextSessionId = start.nextSessionId;
       this.nextClientId = start.nextClientId;
       this.lostSessions = start.lostSessions;
+      if (options.retention) {
+        const dropped = applyRetention(db, options.retention);
+        if (dropped.sessions.length > 0) {
+          // At start nothing else uses the file: give the space back to the disk.
+          db.exec("VACUUM");
+          log.info(
+            `--log-retention: dropped ${dropped.sessions.length} closed session(s) ` +
+              `(${dropped.rows} rows) from ${path}`,
+          );
+        }
+      }
     } finally {
       db.close();
     }
@@ -72,6 +90,20 @@ export class EventLog implements EventSink {
         log.error(`event log writer of ${path} died, no more events are recorded: ${message}`),
     });
     this.#write(this.#writer.call("open", { path }));
+    const retention = options.retention;
+    if (retention) {
+      this.#retentionTimer = setInterval(() => {
+        if (this.#closed || this.#writer.closed) return;
+        this.#writer.call("retain", retention).then((dropped) => {
+          if (dropped.sessions.length === 0) return;
+          log.info(
+            `--log-retention: dropped ${dropped.sessions.length} closed session(s) ` +
+              `(${dropped.rows} rows)`,
+          );
+          options.onDropped?.(dropped.sessions);
+        }, (e: Error) => log.warn(`--log-retention failed: ${e.message}`));
+      }, options.retentionIntervalMs ?? 3_600_000);
+    }
   }
 
   /** Opens (or creates) `<logDir>/events.db`; sessions a crashed server left open are closed. */
@@ -171,6 +203,7 @@ export class EventLog implements EventSink {
   /** Writes what is pending and closes the database; later pushes are ignored. */
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
+    clearInterval(this.#retentionTimer);
     this.#post();
     const writer = this.#writer;
     this.#closed = (async () => {

@@ -309,6 +309,14 @@ export class ViewModel {
     }
   }
 
+  /** Forgets a session whose rows the log dropped (`--log-retention`). */
+  forget(session: number): void {
+    const s = this.sessions.get(session);
+    if (s === undefined) return;
+    this.sessions.delete(session);
+    if (this.#detailed.delete(s)) this.#detailTaskCount -= detailSize(s);
+  }
+
   #touch(session: number, time: number): SessionAggregate | undefined {
     const s = this.sessions.get(session);
     if (s && time > s.last) s.last = time;

@@ -9,6 +9,7 @@ import { serveRpc } from "../../common/worker_rpc.ts";
 import type { EventCriteria } from "./criteria.ts";
 import { decodeColumns, IsoClock, type RowColumns } from "./rows.ts";
 import { eventsJson, RowInserter } from "./store.ts";
+import { applyRetention, type Retention, type RetentionResult } from "./retention.ts";
 import { type SubmitMessage, submitRowJson } from "./submit_json.ts";
 
 /** The writer's protocol (see common/worker_rpc.ts). */
@@ -26,6 +27,8 @@ export type WriterProtocol = {
   /** Answered once every earlier request is written: rows written so far. */
   sync: { arg: null; result: number };
   query: { arg: EventCriteria; result: string };
+  /** `--log-retention`, applied now. */
+  retain: { arg: Retention; result: RetentionResult };
   close: { arg: null; result: number };
 };
 
@@ -87,6 +90,10 @@ serveRpc<WriterProtocol>({
   query(criteria) {
     if (!db) throw new Error("the event log is not open");
     return eventsJson(db, criteria);
+  },
+  retain(retention) {
+    if (!db) throw new Error("the event log is not open");
+    return applyRetention(db, retention);
   },
   close() {
     const written = inserter?.written ?? 0;

@@ -12,5 +12,13 @@ __all__ = ["Context", "Executor", "TaskError", "serve", "main"]
 
 
 def main() -> None:
-    """The ``py`` executor: serves Python tasks (task type ``py/``)."""
-    serve({"": run_remote}, executor_type="py")
+    """The ``py`` executor: serves Python tasks (task type ``py/``); with
+    ``RAIN_EXECUTOR_FORK_SERVER=1``, the fork server that forks such executors (fork_server.py)."""
+    import os
+
+    from .fork_server import FORK_SERVER_ENV, serve_forks
+
+    if os.environ.get(FORK_SERVER_ENV) == "1":
+        serve_forks()
+    else:
+        serve({"": run_remote}, executor_type="py")
