@@ -156,7 +156,13 @@ export function clientApi(ctx: ClientApiContext): Hono {
     let body = request.body;
     let saved: SavedBody | undefined;
     if (journal && body) {
-      saved = await journal.journal.saveBody(body);
+      saved = await journal.journal.saveBody(body).catch((e) => {
+        // The client stopped sending (or the connection broke) before the body's end.
+        throw new ApiError(
+          "BadRequest",
+          `submit body cut short: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      });
       if (journal.applied(sid, saved)) {
         journal.journal.removeBody(saved.name);
         return;

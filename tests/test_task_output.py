@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from rain.client import RainException, TaskException, remote, tasks
-from rain_testing import RAIN_BIN, subprocess_env
+from rain_testing import RAIN_BIN, subprocess_env, wait_until
 
 HEAD = TAIL = 32 * 1024
 
@@ -239,6 +239,8 @@ def test_dashboard_inspector_shows_the_output(cluster, tmp_path):
         t = report()
         session.submit()
         t.wait()
+        # The report reads events.db, which the server writes in batches: wait for the row.
+        assert wait_until(lambda: t.logs().stdout == "rows: 42\n", timeout=30)
         sid, tid = session.session_id, t.id.id
     html = tmp_path / "report.html"
     made = subprocess.run([RAIN_BIN, "report", "--logdir", cluster.path("server-logs"),
