@@ -174,11 +174,9 @@ export class Task {
 export class GovernorState {
   /** Tasks assigned and not finished. */
   readonly tasks = new Set<Task>();
-  /**
-   * cpus of the tasks in `tasks` (may exceed `cpus`: queued on the governor). Written only by
-   * the scheduler (see `Scheduler.schedule` and `taskReleased`).
-   */
-  assignedCpus = 0;
+  #assignedCpus = 0;
+  /** Told when `assignedCpus` changes (the scheduler keeps governors ordered by free cpus). */
+  onFreeCpusChanged?: (governor: GovernorState) => void;
   /** Objects told to delete, until the governor reports them removed. */
   readonly toDelete = new Set<DataObject>();
   /** The latest resource usage sample the governor sent. */
@@ -204,8 +202,20 @@ export class GovernorState {
     this.pool = new ResourcePool(this.resources);
   }
 
+  /**
+   * cpus of the tasks in `tasks` (may exceed `cpus`: queued on the governor). Written only by
+   * the scheduler (see `Scheduler.schedule` and `taskReleased`).
+   */
+  get assignedCpus(): number {
+    return this.#assignedCpus;
+  }
+  set assignedCpus(cpus: number) {
+    this.#assignedCpus = cpus;
+    this.onFreeCpusChanged?.(this);
+  }
+
   get freeCpus(): number {
-    return this.cpus - this.assignedCpus;
+    return this.cpus - this.#assignedCpus;
   }
 }
 

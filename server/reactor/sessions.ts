@@ -234,10 +234,17 @@ export function submit(
 function checkSatisfiable(ctx: ReactorContext, session: Session, plan: SubmitPlan): void {
   const governors = [...ctx.core.governors.values()];
   if (governors.length === 0) return;
+  // Tasks asking the same are judged once: a million tasks ask for a handful of things.
+  const judged = new Set<string>();
   for (const p of plan.tasks) {
+    const key = p.request === undefined ? String(p.cpus) : JSON.stringify(p.request);
+    if (judged.has(key)) continue;
     const request: ResourceRequest = p.request ?? { cpus: p.cpus };
     const lacking = governors.map((g) => neverFits(request, g.resources));
-    if (lacking.some((l) => l === undefined)) continue;
+    if (lacking.some((l) => l === undefined)) {
+      judged.add(key);
+      continue;
+    }
     // The largest governor: the one with the most of what the task lacks on the first one.
     const amount = (g: GovernorState): number => resourceAmount(g.resources, lacking[0]!);
     const largest = governors.reduce((a, b) => amount(b) > amount(a) ? b : a);
