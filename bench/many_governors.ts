@@ -1,0 +1,219 @@
+/**
+ * The server with many governors, simulated (governor/simulated.ts: built-in tasks reported
+ * finished without running): a real `rain server` process, and 1 to 1,000 simulated governors of
+ * 64 cpus each in this process, over real WebSockets. For each count of governors and each size
+ * of graph (independent Concat of two 1-byte constants) it prints the submit time, tasks/s from
+ * the submit's answer to `wait_all`'s, and the server's cpu per task (from /proc) in each phase.
+ * A second table times the scheduler alone (no sockets): placing and releasing 64 × governors
+ * tasks, per task, as governors grow. Prints figures; asserts nothing.
+ * `deno run -A bench/many_governors.ts [--scale 1] [--governors 1,100,1000] [--tasks 100000,1000000]`
+ * (RAIN_BENCH_PROFILE=DIR: the server's cpu profile goes to DIR).
+ */
+import { parseArgs } from "node:util";
+import process from "node:process";
+import { join } from "node:path";
+import { encodeHeader, SUBMIT_CONTENT_TYPE } from "../common/framing.ts";
+import type { SubmitHeader } from "../common/messages.ts";
+import { SimulatedGovernor } from "../governor/simulated.ts";
+import { webSocketConnector } from "../governor/server_link.ts";
+import { LocalityScheduler } from "../server/scheduler.ts";
+import { GovernorState, Session, Task } from "../server/state.ts";
+
+const { values } = parseArgs({
+  options: {
+    scale: { type: "string", default: "1" },
+    governors: { type: "string", default: "1,100,1000" },
+    tasks: { type: "string", default: "100000,1000000" },
+  },
+});
+const scale = Number(values.scale);
+const governorCounts = values.governors.split(",").map(Number);
+const taskCounts = values.tasks.split(",").map((n) => Math.max(100, Math.round(Number(n) * scale)));
+const CPUS = 64;
+const root = new URL("..", import.meta.url).pathname;
+const deno = join(root, "node_modules/deno/deno");
+
+/** utime + stime of a process, in seconds (/proc/<pid>/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+interface Server {
+  pid: number;
+  url: string;
+  headers: Record<string, string>;
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(dir: string): Promise<Server> {
+  const port = freePort();
+  const secret = crypto.randomUUID();
+  const secretFile = join(dir, "secret");
+  Deno.writeTextFileSync(secretFile, secret + "\n", { mode: 0o600 });
+  const readyFile = join(dir, "ready");
+  // RAIN_BENCH_PROFILE=DIR: the server writes a V8 cpu profile there when it stops.
+  const profile = Deno.env.get("RAIN_BENCH_PROFILE");
+  const child = new Deno.Command(deno, {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      "--quiet",
+      ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
+      join(root, "main.ts"),
+      "server",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--http-listen",
+      `127.0.0.1:${freePort()}`,
+      "--logdir",
+      join(dir, "logs"),
+      "--secret-file",
+      secretFile,
+      "--ready-file",
+      readyFile,
+    ],
+    env: { RAIN_LOG_LEVEL: "warn" },
+    stdin: "null",
+    stdout: "null",
+  }).spawn();
+  for (let i = 0; i < 600; i++) {
+    try {
+      if (Deno.readTextFileSync(readyFile).startsWith("ready")) break;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    pid: child.pid,
+    port,
+    url: `http://127.0.0.1:${port}/api/v1`,
+    headers: { authorization: `Bearer ${secret}` },
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+async function call(server: Server, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(server.url + path, {
+    method: "POST",
+    headers: { ...server.headers, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** The submit body of n independent Concat tasks, each of two 1-byte constants. */
+function concatBody(sid: number, n: number): Uint8Array<ArrayBuffer> {
+  const header: SubmitHeader = { tasks: [], objects: [] };
+  let id = 10;
+  for (let i = 0; i < n; i++) {
+    const a = id++, b = id++, out = id++, t = id++;
+    header.objects.push(
+      { spec: { id: [sid, a], data_type: "blob" }, data_size: 1 },
+      { spec: { id: [sid, b], data_type: "blob" }, data_size: 1 },
+      { spec: { id: [sid, out], data_type: "blob" } },
+    );
+    header.tasks.push({
+      id: [sid, t],
+      task_type: "buildin/concat",
+      inputs: [{ id: [sid, a] }, { id: [sid, b] }],
+      outputs: [[sid, out]],
+      resources: { cpus: 1 },
+    });
+  }
+  const head = encodeHeader(header);
+  const body = new Uint8Array(head.length + 2 * n);
+  body.set(head);
+  body.fill(97, head.length);
+  return body;
+}
+
+async function runGraph(server: Server, n: number): Promise<string> {
+  const { session_id: sid } = await call(server, "/sessions", { spec: { name: `bench ${n}` } });
+  const body = concatBody(sid as number, n);
+  const cpu0 = cpuSeconds(server.pid);
+  const t0 = performance.now();
+  const response = await fetch(`${server.url}/sessions/${sid}/submit`, {
+    method: "POST",
+    headers: { ...server.headers, "content-type": SUBMIT_CONTENT_TYPE },
+    body,
+  });
+  if (!response.ok) throw new Error(`submit: ${await response.text()}`);
+  await response.body?.cancel();
+  const t1 = performance.now();
+  const cpu1 = cpuSeconds(server.pid);
+  while (!(await call(server, `/sessions/${sid}/wait_all`, { timeout: 10 })).done) { /* again */ }
+  const t2 = performance.now();
+  const cpu2 = cpuSeconds(server.pid);
+  await call(server, `/sessions/${sid}/close`, {});
+  const us = (s: number) => (s * 1e6 / n).toFixed(1).padStart(6);
+  return `${String(n).padStart(8)} ${((t1 - t0) / 1000).toFixed(2).padStart(7)} s ` +
+    `${us(cpu1 - cpu0)} µs ${(n / ((t2 - t1) / 1000)).toFixed(0).padStart(9)}/s ` +
+    `${us(cpu2 - cpu1)} µs`;
+}
+
+console.log(`simulated governors of ${CPUS} cpus; a real server process, its event log on`);
+console.log(
+  "governors    tasks  submit  cpu/task   run tasks/s  server cpu/task   (bench process cpu)",
+);
+for (const count of governorCounts) {
+  const dir = Deno.makeTempDirSync({ prefix: "rain-bench-governors-" });
+  const server = await startServer(dir);
+  try {
+    const connect = webSocketConnector("127.0.0.1", server.port, server.headers);
+    const governors = Array.from(
+      { length: count },
+      (_, i) => new SimulatedGovernor({ cpus: CPUS, listenHost: "127.0.0.1", listenPort: i + 1 }),
+    );
+    for (let i = 0; i < count; i += 50) {
+      await Promise.all(governors.slice(i, i + 50).map((g) => g.start(connect)));
+    }
+    for (const n of taskCounts) {
+      const own0 = process.cpuUsage();
+      const row = await runGraph(server, n);
+      const own = process.cpuUsage(own0);
+      const ownUs = ((own.user + own.system) / n).toFixed(1);
+      console.log(`${String(count).padStart(9)} ${row}   (${ownUs} µs/task)`);
+    }
+    await Promise.all(governors.map((g) => g.stop()));
+  } finally {
+    await server.stop();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+// The scheduler alone: one schedule() of 64 tasks per governor, then each released.
+console.log("\nscheduler alone (no sockets): place and release 64 tasks per governor");
+console.log("governors    tasks  µs/task");
+const session = new Session(1, undefined, "bench");
+for (const count of [1, 10, 100, 1000, 10000]) {
+  const scheduler = new LocalityScheduler();
+  const governors = Array.from({ length: count }, (_, i) => new GovernorState(`g:${i}`, CPUS, []));
+  for (const g of governors) scheduler.governorAdded(g);
+  const n = count * CPUS;
+  const tasks = Array.from({ length: n }, (_, i) => {
+    const t = new Task(session, i, "buildin/concat", undefined, [], undefined, [], 1);
+    t.state = "ready";
+    return t;
+  });
+  const t0 = performance.now();
+  for (const t of tasks) scheduler.taskReady(t);
+  const placed = scheduler.schedule();
+  for (const { task, governor } of placed) scheduler.taskReleased(task, governor);
+  const us = (performance.now() - t0) * 1000 / n;
+  console.log(`${String(count).padStart(9)} ${String(n).padStart(8)} ${us.toFixed(2).padStart(8)}`);
+}
