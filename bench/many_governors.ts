@@ -3,7 +3,8 @@
  * finished without running): a real `rain server` process, and 1 to 1,000 simulated governors of
  * 64 cpus each in this process, over real WebSockets. For each count of governors and each size
  * of graph (independent Concat of two 1-byte constants) it prints the submit time, tasks/s from
- * the submit's answer to `wait_all`'s, and the server's cpu per task (from /proc) in each phase.
+ * the submit's answer to `wait_all`'s, the server's cpu per task (from /proc) in each phase and
+ * its peak resident memory so far per task of the graph.
  * A second table times the scheduler alone (no sockets): placing and releasing 64 × governors
  * tasks, per task, as governors grow. Prints figures; asserts nothing.
  * `deno run -A bench/many_governors.ts [--scale 1] [--governors 1,100,1000] [--tasks 100000,1000000]`
@@ -38,6 +39,12 @@ function cpuSeconds(pid: number): number {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Peak resident memory of a process so far, bytes (/proc/<pid>/status VmHWM). */
+function peakRss(pid: number): number {
+  const kib = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
+  return Number(kib ?? 0) * 1024;
 }
 
 function freePort(): number {
@@ -82,6 +89,9 @@ async function startServer(dir: string): Promise<Server> {
       secretFile,
       "--ready-file",
       readyFile,
+      // This process builds the submit bodies, which holds up its governors' heartbeats.
+      "--heartbeat-timeout",
+      "3600",
     ],
     env: { RAIN_LOG_LEVEL: "warn" },
     stdin: "null",
@@ -163,12 +173,12 @@ async function runGraph(server: Server, n: number): Promise<string> {
   const us = (s: number) => (s * 1e6 / n).toFixed(1).padStart(6);
   return `${String(n).padStart(8)} ${((t1 - t0) / 1000).toFixed(2).padStart(7)} s ` +
     `${us(cpu1 - cpu0)} µs ${(n / ((t2 - t1) / 1000)).toFixed(0).padStart(9)}/s ` +
-    `${us(cpu2 - cpu1)} µs`;
+    `${us(cpu2 - cpu1)} µs ${(peakRss(server.pid) / n).toFixed(0).padStart(6)} B`;
 }
 
 console.log(`simulated governors of ${CPUS} cpus; a real server process, its event log on`);
 console.log(
-  "governors    tasks  submit  cpu/task   run tasks/s  server cpu/task   (bench process cpu)",
+  "governors    tasks  submit  cpu/task   run tasks/s  server cpu/task  peak/task  (bench cpu)",
 );
 for (const count of governorCounts) {
   const dir = Deno.makeTempDirSync({ prefix: "rain-bench-governors-" });

@@ -240,7 +240,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
     const session = reactor.session(intParam(c, "sid"));
     const id = intParam(c, "id");
     const obj = session.objects.get(id);
-    if (!obj?.constant) {
+    if (!obj?.isConstant) {
       throw new ApiError("NotFound", `object ${session.id}/${id} has no client data here`);
     }
     return new Response(await openObjectData(session, obj), {
@@ -281,9 +281,9 @@ async function openObjectData(
   obj: DataObject,
   headers?: Record<string, string>,
 ): Promise<ReadableStream<Uint8Array>> {
-  const constant = obj.constant;
-  if (constant?.data) return new Blob([constant.data as BlobPart]).stream();
-  if (constant?.file) return (await Deno.open(constant.file)).readable;
+  const data = obj.constantData();
+  if (data) return new Blob([data as BlobPart]).stream();
+  if (obj.constantFile) return (await Deno.open(obj.constantFile)).readable;
   const errors: string[] = [];
   for (const governor of obj.locations) {
     const url = `http://${governor.id}${OBJECT_DATA_PATH}/${session.id}/${obj.id}`;

@@ -245,7 +245,7 @@ Deno.test("client constants stay usable by later submits until the session close
   // Used again: no longer on the governor's delete list.
   assertEquals((reactor.serverInfo().governors[0])!.objects_to_delete, [[s.id, 12]]);
   reactor.closeSession(s);
-  assertEquals(constant.constant, undefined);
+  assertEquals(constant.isConstant, false);
 });
 
 Deno.test("server info lists each governor's part of the graph", () => {

@@ -19,6 +19,7 @@ import type {
 } from "../common/attributes.ts";
 import type { ClientId, GovernorId, Id, SessionId } from "../common/ids.ts";
 import type { MonitoringMessage } from "../common/messages.ts";
+import { IdMap } from "./id_map.ts";
 import {
   type GovernorResources,
   type ResourceAllocation,
@@ -61,8 +62,8 @@ export class Session {
   closed = false;
   /** `spec.wait_for_resources`: tasks no connected governor can run wait instead of failing. */
   waitForResources = false;
-  readonly tasks = new Map<number, Task>();
-  readonly objects = new Map<number, DataObject>();
+  readonly tasks = new IdMap<Task>();
+  readonly objects = new IdMap<DataObject>();
   /** Submitted tasks not finished yet (for wait_all). */
   unfinishedTasks = 0;
   allWaiters: Waiter[] = [];
@@ -81,6 +82,20 @@ export class Session {
   ) {}
 }
 
+/** What few objects have: kept aside (see `DataObject`). */
+interface RareObjectFields {
+  contentType?: string;
+  user?: UserAttributes;
+  testLocations?: readonly GovernorState[];
+  constantFile?: string;
+  waiters?: Waiter[];
+  error?: string;
+}
+
+/**
+ * A data object. As for `Task`, fields most objects never set live in one side object created
+ * on first write, read through accessors.
+ */
 export class DataObject {
   state: ObjectState = "unfinished";
   info: Readonly<ObjectInfo> = EMPTY_INFO;
@@ -93,13 +108,14 @@ export class DataObject {
   pendingConsumers = 0;
   /** Governors holding a copy (see `addLocation` / `removeLocation`). */
   locations: readonly GovernorState[] = NO_GOVERNORS;
-  /** `RAIN_TEST_MODE` placement hint (`spec.user._testing`): pretend it lives there. */
-  testLocations?: readonly GovernorState[];
-  /** Client-uploaded data (small constants in memory; large ones spooled to `file`). */
-  constant?: { data?: Uint8Array; file?: string };
-  waiters?: Waiter[];
-  /** Its producer failed (`"continue"` session) or was cancelled: why it will not exist. */
-  error?: string;
+  /**
+   * Client-uploaded data: small constants of a submit share one block (`size` bytes from
+   * `constantOffset`; one buffer per submit, not one per constant), large ones are spooled to
+   * `constantFile`. See `isConstant`, `constantData()`.
+   */
+  constantBlock?: Uint8Array;
+  constantOffset = 0;
+  #rare?: RareObjectFields;
 
   constructor(
     readonly session: Session,
@@ -107,46 +123,198 @@ export class DataObject {
     readonly dataType: DataType,
     public keep: boolean,
     readonly label?: string,
-    readonly contentType?: string,
-    readonly user?: UserAttributes,
-  ) {}
+    contentType?: string,
+    user?: UserAttributes,
+  ) {
+    if (contentType !== undefined || user !== undefined) this.#rare = { contentType, user };
+  }
+
+  #set<K extends keyof RareObjectFields>(key: K, value: RareObjectFields[K]): void {
+    if (value === undefined && this.#rare === undefined) return;
+    (this.#rare ??= {})[key] = value;
+  }
+
+  get contentType(): string | undefined {
+    return this.#rare?.contentType;
+  }
+  get user(): UserAttributes | undefined {
+    return this.#rare?.user;
+  }
+  /** `RAIN_TEST_MODE` placement hint (`spec.user._testing`): pretend it lives there. */
+  get testLocations(): readonly GovernorState[] | undefined {
+    return this.#rare?.testLocations;
+  }
+  set testLocations(value: readonly GovernorState[] | undefined) {
+    this.#set("testLocations", value);
+  }
+  /** A large constant's data, spooled (see `constantBlock`). */
+  get constantFile(): string | undefined {
+    return this.#rare?.constantFile;
+  }
+  set constantFile(value: string | undefined) {
+    this.#set("constantFile", value);
+  }
+  get waiters(): Waiter[] | undefined {
+    return this.#rare?.waiters;
+  }
+  set waiters(value: Waiter[] | undefined) {
+    this.#set("waiters", value);
+  }
+  /** Its producer failed (`"continue"` session) or was cancelled: why it will not exist. */
+  get error(): string | undefined {
+    return this.#rare?.error;
+  }
+  set error(value: string | undefined) {
+    this.#set("error", value);
+  }
 
   get fullId(): Id {
     return [this.session.id, this.id];
   }
+
+  /** Client data the server holds (until its session closes). */
+  get isConstant(): boolean {
+    return this.constantBlock !== undefined || this.constantFile !== undefined;
+  }
+
+  /** The bytes of a constant held in memory. */
+  constantData(): Uint8Array | undefined {
+    return this.constantBlock?.subarray(this.constantOffset, this.constantOffset + this.size);
+  }
 }
 
+/**
+ * `{size}` infos of small sizes, shared and frozen: infos are replaced, never mutated, and most
+ * objects of a big graph are small.
+ */
+const SIZE_INFOS: Readonly<ObjectInfo>[] = Array.from(
+  { length: 4096 },
+  (_, size) => Object.freeze({ size }),
+);
+
+/** The info of an object of `size` bytes that says nothing else. */
+export function sizeInfo(size: number): Readonly<ObjectInfo> {
+  return SIZE_INFOS[size] ?? { size };
+}
+
+/** What few tasks have (faults, policies, resources beyond cpus, waiters): kept aside. */
+interface RareTaskFields {
+  waiters?: Waiter[];
+  request?: ResourceRequest;
+  allocation?: ResourceAllocation;
+  crashes?: { governor: GovernorId; time: number }[];
+  attempts?: number;
+  inputLost?: boolean;
+  transferFailures?: number;
+  policy?: TaskPolicy;
+  crashLimit?: number;
+  retries?: number;
+  attemptLog?: TaskAttempt[];
+  cancelled?: boolean;
+}
+
+/**
+ * A task. Fields most tasks never set live in one side object created on first write (read
+ * through the accessors below), so a plain task of a million-task graph is a dozen fields.
+ */
 export class Task {
   state: TaskState = "notAssigned";
   info: Readonly<TaskInfo> = EMPTY_INFO;
   /** Inputs not finished yet; the task is ready at 0. */
   waitingInputs = 0;
   governor?: GovernorState;
-  waiters?: Waiter[];
-  /** What the task asks for beyond `cpus` (memory, gpus, custom); absent: cpus only. */
-  request?: ResourceRequest;
-  /** What the scheduler gave the task on its governor (set while assigned, with `request`). */
-  allocation?: ResourceAllocation;
   /** Owned by the scheduler: the task has an entry in its ready queue (never two). */
   inReadyQueue = false;
+  #rare?: RareTaskFields;
+
+  #set<K extends keyof RareTaskFields>(key: K, value: RareTaskFields[K]): void {
+    if (value === undefined && this.#rare === undefined) return;
+    (this.#rare ??= {})[key] = value;
+  }
+
+  get waiters(): Waiter[] | undefined {
+    return this.#rare?.waiters;
+  }
+  set waiters(value: Waiter[] | undefined) {
+    this.#set("waiters", value);
+  }
+  /** What the task asks for beyond `cpus` (memory, gpus, custom); absent: cpus only. */
+  get request(): ResourceRequest | undefined {
+    return this.#rare?.request;
+  }
+  set request(value: ResourceRequest | undefined) {
+    this.#set("request", value);
+  }
+  /** What the scheduler gave the task on its governor (set while assigned, with `request`). */
+  get allocation(): ResourceAllocation | undefined {
+    return this.#rare?.allocation;
+  }
+  set allocation(value: ResourceAllocation | undefined) {
+    this.#set("allocation", value);
+  }
   /** Governors lost while this task ran on them (unexpectedly); absent on the fault-free path. */
-  crashes?: { governor: GovernorId; time: number }[];
+  get crashes(): { governor: GovernorId; time: number }[] | undefined {
+    return this.#rare?.crashes;
+  }
+  set crashes(value: { governor: GovernorId; time: number }[] | undefined) {
+    this.#set("crashes", value);
+  }
   /** Times this task was run again (lost outputs recomputed, or requeued); absent if none. */
-  attempts?: number;
+  get attempts(): number | undefined {
+    return this.#rare?.attempts;
+  }
+  set attempts(value: number | undefined) {
+    this.#set("attempts", value);
+  }
   /** An input was lost while the task was assigned: a failure now is the loss's, not its own. */
-  inputLost?: boolean;
+  get inputLost(): boolean | undefined {
+    return this.#rare?.inputLost;
+  }
+  set inputLost(value: boolean | undefined) {
+    this.#set("inputLost", value);
+  }
   /** Input transfers that failed for it without a known loss (see recovery.ts). */
-  transferFailures?: number;
+  get transferFailures(): number | undefined {
+    return this.#rare?.transferFailures;
+  }
+  set transferFailures(value: number | undefined) {
+    this.#set("transferFailures", value);
+  }
   /** `spec.policy` as submitted (retries, time limit); absent: Rain 0.4 behaviour. */
-  policy?: TaskPolicy;
+  get policy(): TaskPolicy | undefined {
+    return this.#rare?.policy;
+  }
+  set policy(value: TaskPolicy | undefined) {
+    this.#set("policy", value);
+  }
   /** `policy.crash_limit`, read by recovery.ts. */
-  crashLimit?: number;
+  get crashLimit(): number | undefined {
+    return this.#rare?.crashLimit;
+  }
+  set crashLimit(value: number | undefined) {
+    this.#set("crashLimit", value);
+  }
   /** Failed attempts retried so far (at most `policy.max_retries`). */
-  retries?: number;
+  get retries(): number | undefined {
+    return this.#rare?.retries;
+  }
+  set retries(value: number | undefined) {
+    this.#set("retries", value);
+  }
   /** Attempts that ended without finishing the task (for `info.attempts`). */
-  attemptLog?: TaskAttempt[];
+  get attemptLog(): TaskAttempt[] | undefined {
+    return this.#rare?.attemptLog;
+  }
+  set attemptLog(value: TaskAttempt[] | undefined) {
+    this.#set("attemptLog", value);
+  }
   /** Cancelled by the client (its state is "failed", `info.error` says so). */
-  cancelled?: boolean;
+  get cancelled(): boolean | undefined {
+    return this.#rare?.cancelled;
+  }
+  set cancelled(value: boolean | undefined) {
+    this.#set("cancelled", value);
+  }
 
   constructor(
     readonly session: Session,

@@ -43,7 +43,7 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
   const lost: DataObject[] = [];
   for (const obj of objectsOn(ctx, governor)) {
     removeLocation(obj, governor);
-    if (obj.locations.length > 0 || obj.constant || obj.state !== "finished") continue;
+    if (obj.locations.length > 0 || obj.isConstant || obj.state !== "finished") continue;
     if (obj.session.error !== undefined) continue;
     if (obj.keep || obj.pendingConsumers > 0) {
       markLost(ctx, obj);
@@ -145,7 +145,7 @@ function rerun(ctx: ReactorContext, task: Task, because: DataObject): void {
   let waiting = 0;
   for (const input of task.inputs) {
     input.pendingConsumers++;
-    if (input.state === "finished" && (input.locations.length > 0 || input.constant)) continue;
+    if (input.state === "finished" && (input.locations.length > 0 || input.isConstant)) continue;
     waiting++;
     if (input.state === "unfinished") continue; // being produced (or recomputed) already
     // Removed (no longer needed when it was) or finished without any copy: recompute it.

@@ -18,6 +18,7 @@ import {
   type GovernorState,
   NO_GOVERNORS,
   Session,
+  sizeInfo,
   Task,
 } from "../state.ts";
 import type { PlannedObject, SubmitPlan } from "../submit.ts";
@@ -158,6 +159,8 @@ export function submit(
   if (!session.waitForResources) checkSatisfiable(ctx, session, plan);
   const sid = session.id;
   ctx.events?.push({ type: "ClientSubmit", time: Date.now(), session: sid, plan });
+  const block = constantBlock(constants);
+  let blockOffset = 0;
   for (const p of plan.objects) {
     const obj = new DataObject(
       session,
@@ -170,12 +173,17 @@ export function submit(
     );
     const constant = constants.get(p.id);
     if (constant) {
-      obj.constant = { data: constant.data, file: constant.file };
+      if (constant.data) {
+        block!.set(constant.data, blockOffset);
+        obj.constantBlock = block;
+        obj.constantOffset = blockOffset;
+        blockOffset += constant.data.length;
+      } else obj.constantFile = constant.file;
       obj.size = constant.size;
       obj.state = "finished";
       obj.info = p.contentType
         ? { size: constant.size, content_type: p.contentType }
-        : { size: constant.size };
+        : sizeInfo(constant.size);
     }
     if (p.testHint) applyTestHint(ctx, obj, p);
     session.objects.set(p.id, obj);
@@ -187,7 +195,7 @@ export function submit(
     const task = new Task(
       session,
       p.id,
-      p.taskType,
+      ownString(p.taskType),
       p.config,
       inputs,
       p.inputLabels,
@@ -224,6 +232,37 @@ export function submit(
   }
   log.debug(`session ${sid}: submitted ${newTasks.length} tasks, ${plan.objects.length} objects`);
   touch(ctx);
+}
+
+/**
+ * Distinct strings of submits, each copied once: a string read from a submit's JSON may be a
+ * slice of the whole header's text and keep all of it alive (V8 slices strings of 13+ chars).
+ */
+const OWN_STRINGS = new Map<string, string>();
+
+function ownString(text: string): string {
+  let own = OWN_STRINGS.get(text);
+  if (own === undefined) {
+    if (OWN_STRINGS.size >= 10_000) OWN_STRINGS.clear(); // task types are few; bound it anyway
+    own = [...text].join("");
+    OWN_STRINGS.set(own, own);
+  }
+  return own;
+}
+
+/**
+ * One buffer for all the in-memory constants of a submit: a buffer of its own per constant costs
+ * ~200 bytes beyond its data (a million tasks of two tiny constants: 400 MB).
+ */
+function constantBlock(constants: Map<number, ConstantData>): Uint8Array | undefined {
+  let bytes = 0, any = false;
+  for (const c of constants.values()) {
+    if (c.data) {
+      bytes += c.data.length;
+      any = true;
+    }
+  }
+  return any ? new Uint8Array(bytes) : undefined;
 }
 
 /**
@@ -265,7 +304,7 @@ function applyTestHint(ctx: ReactorContext, obj: DataObject, p: PlannedObject): 
   const hint = p.testHint!;
   obj.size = hint.size;
   obj.testLocations = hint.governors.flatMap((id) => ctx.core.governors.get(id) ?? []);
-  if (!obj.constant) {
+  if (!obj.isConstant) {
     obj.state = "finished";
     obj.info = { size: hint.size };
   }
