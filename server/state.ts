@@ -102,8 +102,8 @@ export class DataObject {
   /** Bytes; known once finished (or from a `_testing` hint). */
   size = 0;
   producer?: Task;
-  /** Every task consuming this object, across submits (see `addConsumer`). */
-  consumers: readonly Task[] = NO_TASKS;
+  /** The consumer when there is one, all of them when more (see `consumers`, `addConsumer`). */
+  consumerOrList: Task | Task[] | undefined = undefined;
   /** Consumers that have not finished yet. */
   pendingConsumers = 0;
   /** Governors holding a copy (see `addLocation` / `removeLocation`). */
@@ -172,6 +172,12 @@ export class DataObject {
     return [this.session.id, this.id];
   }
 
+  /** Every task consuming this object, across submits. */
+  get consumers(): readonly Task[] {
+    const c = this.consumerOrList;
+    return c === undefined ? NO_TASKS : Array.isArray(c) ? c : [c];
+  }
+
   /** Client data the server holds (until its session closes). */
   get isConstant(): boolean {
     return this.constantBlock !== undefined || this.constantFile !== undefined;
@@ -199,6 +205,8 @@ export function sizeInfo(size: number): Readonly<ObjectInfo> {
 
 /** What few tasks have (faults, policies, resources beyond cpus, waiters): kept aside. */
 interface RareTaskFields {
+  inputLabels?: (string | undefined)[];
+  user?: UserAttributes;
   waiters?: Waiter[];
   request?: ResourceRequest;
   allocation?: ResourceAllocation;
@@ -323,12 +331,22 @@ export class Task {
     readonly config: JsonValue | undefined,
     readonly inputs: DataObject[],
     /** Labels of inputs, only when any input has one. */
-    readonly inputLabels: (string | undefined)[] | undefined,
+    inputLabels: (string | undefined)[] | undefined,
     readonly outputs: DataObject[],
     readonly cpus: number,
     readonly name?: string,
-    readonly user?: UserAttributes,
-  ) {}
+    user?: UserAttributes,
+  ) {
+    if (inputLabels !== undefined || user !== undefined) this.#rare = { inputLabels, user };
+  }
+
+  /** Labels of inputs, only when any input has one. */
+  get inputLabels(): (string | undefined)[] | undefined {
+    return this.#rare?.inputLabels;
+  }
+  get user(): UserAttributes | undefined {
+    return this.#rare?.user;
+  }
 
   get fullId(): Id {
     return [this.session.id, this.id];
@@ -401,8 +419,11 @@ export function removeLocation(obj: DataObject, governor: GovernorState): void {
 }
 
 export function addConsumer(obj: DataObject, task: Task): void {
-  if (obj.consumers.length === 0) obj.consumers = [task];
-  else (obj.consumers as Task[]).push(task);
+  // Most objects have one consumer: kept without an array of its own.
+  const c = obj.consumerOrList;
+  if (c === undefined) obj.consumerOrList = task;
+  else if (Array.isArray(c)) c.push(task);
+  else obj.consumerOrList = [c, task];
 }
 
 export function taskSpec(task: Task): TaskSpec {

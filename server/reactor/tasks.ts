@@ -82,6 +82,8 @@ export function taskFinished(
     return;
   }
   task.state = "finished";
+  // The decoded message has its own copy of the id string: keep the one every task shares.
+  if (message.info.governor === governor.id) message.info.governor = governor.id;
   task.info = withAttempts(task, message.info);
   ctx.events?.push({
     type: "TaskFinished",
