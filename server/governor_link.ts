@@ -56,18 +56,23 @@ interface Link {
 /** The open governor sockets, and the reactor's way to send to them. */
 export class GovernorLinks implements GovernorComm {
   readonly #links = new Map<GovernorId, Link>();
+  /** Links with queued messages: a flush visits these, not every governor. */
+  readonly #pending = new Set<Link>();
 
   send(governor: GovernorId, message: ToGovernor): void {
-    this.#links.get(governor)?.queue.push(message);
+    const link = this.#links.get(governor);
+    if (!link) return;
+    link.queue.push(message);
+    this.#pending.add(link);
   }
 
   flush(): void {
-    for (const link of this.#links.values()) {
-      if (link.queue.length === 0) continue;
+    for (const link of this.#pending) {
       const frame = encode(link.queue, { ignoreUndefined: true });
       link.queue = [];
       if (link.socket.readyState === WebSocket.OPEN) link.socket.send(frame);
     }
+    this.#pending.clear();
   }
 
   get count(): number {
@@ -83,6 +88,8 @@ export class GovernorLinks implements GovernorComm {
   }
 
   delete(governor: GovernorId): void {
+    const link = this.#links.get(governor);
+    if (link) this.#pending.delete(link);
     this.#links.delete(governor);
   }
 

@@ -88,6 +88,7 @@ interface RareObjectFields {
   user?: UserAttributes;
   testLocations?: readonly GovernorState[];
   constantFile?: string;
+  constantLength?: number;
   waiters?: Waiter[];
   error?: string;
 }
@@ -147,6 +148,13 @@ export class DataObject {
   set testLocations(value: readonly GovernorState[] | undefined) {
     this.#set("testLocations", value);
   }
+  /** Bytes of an in-memory constant when `size` says otherwise (a `_testing` size hint). */
+  get constantLength(): number | undefined {
+    return this.#rare?.constantLength;
+  }
+  set constantLength(value: number | undefined) {
+    this.#set("constantLength", value);
+  }
   /** A large constant's data, spooled (see `constantBlock`). */
   get constantFile(): string | undefined {
     return this.#rare?.constantFile;
@@ -185,7 +193,8 @@ export class DataObject {
 
   /** The bytes of a constant held in memory. */
   constantData(): Uint8Array | undefined {
-    return this.constantBlock?.subarray(this.constantOffset, this.constantOffset + this.size);
+    const length = this.#rare?.constantLength ?? this.size;
+    return this.constantBlock?.subarray(this.constantOffset, this.constantOffset + length);
   }
 }
 

@@ -302,6 +302,7 @@ function checkSatisfiable(ctx: ReactorContext, session: Session, plan: SubmitPla
 /** `RAIN_TEST_MODE`: the object pretends to be finished on the governors named. */
 function applyTestHint(ctx: ReactorContext, obj: DataObject, p: PlannedObject): void {
   const hint = p.testHint!;
+  if (obj.constantBlock !== undefined) obj.constantLength = obj.size;
   obj.size = hint.size;
   obj.testLocations = hint.governors.flatMap((id) => ctx.core.governors.get(id) ?? []);
   if (!obj.isConstant) {
