@@ -152,6 +152,29 @@ function concatBody(sid: number, n: number): Uint8Array<ArrayBuffer> {
   return body;
 }
 
+/** A chain of n Concat tasks, each of the one before's output (the first of a constant). */
+function chainBody(sid: number, n: number): Uint8Array<ArrayBuffer> {
+  const header: SubmitHeader = {
+    tasks: [],
+    objects: [{ spec: { id: [sid, 1], data_type: "blob" }, data_size: 1 }],
+  };
+  for (let i = 0; i < n; i++) {
+    const input = i === 0 ? 1 : 2 * i, out = 2 * i + 2;
+    header.objects.push({ spec: { id: [sid, out], data_type: "blob" } });
+    header.tasks.push({
+      id: [sid, 2 * i + 3],
+      task_type: "buildin/concat",
+      inputs: [{ id: [sid, input] }],
+      outputs: [[sid, out]],
+      resources: { cpus: 1 },
+    });
+  }
+  const head = encodeHeader(header);
+  const body = new Uint8Array(head.length + 1);
+  body.set(head);
+  return body;
+}
+
 async function runGraph(server: Server, n: number): Promise<string> {
   const { session_id: sid } = await call(server, "/sessions", { spec: { name: `bench ${n}` } });
   const body = concatBody(sid as number, n);
@@ -206,24 +229,60 @@ for (const count of governorCounts) {
   }
 }
 
-// The scheduler alone: one schedule() of 64 tasks per governor, then each released.
-console.log("\nscheduler alone (no sockets): place and release 64 tasks per governor");
+// A chain: each hop is a report to the server and an assignment back, one task at a time.
+{
+  const dir = Deno.makeTempDirSync({ prefix: "rain-bench-governors-" });
+  const server = await startServer(dir);
+  try {
+    const governor = new SimulatedGovernor({ cpus: CPUS, listenHost: "127.0.0.1", listenPort: 1 });
+    await governor.start(webSocketConnector("127.0.0.1", server.port, server.headers));
+    const n = Math.max(100, Math.round(1000 * scale));
+    const { session_id: sid } = await call(server, "/sessions", { spec: { name: "chain" } });
+    const body = chainBody(sid as number, n);
+    const cpu0 = cpuSeconds(server.pid);
+    const t0 = performance.now();
+    const response = await fetch(`${server.url}/sessions/${sid}/submit`, {
+      method: "POST",
+      headers: { ...server.headers, "content-type": SUBMIT_CONTENT_TYPE },
+      body,
+    });
+    await response.body?.cancel();
+    while (!(await call(server, `/sessions/${sid}/wait_all`, { timeout: 10 })).done) { /* again */ }
+    const ms = (performance.now() - t0) / n;
+    const cpuUs = (cpuSeconds(server.pid) - cpu0) * 1e6 / n;
+    console.log(
+      `\nchain of ${n} Concats, 1 simulated governor: ${ms.toFixed(3)} ms per hop, ` +
+        `server cpu ${cpuUs.toFixed(0)} µs per hop`,
+    );
+    await governor.stop();
+  } finally {
+    await server.stop();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+// The scheduler alone: rounds of one schedule() of 64 tasks per governor, then each released.
+console.log("\nscheduler alone (no sockets): place and release 64 tasks per governor, in rounds");
 console.log("governors    tasks  µs/task");
 const session = new Session(1, undefined, "bench");
 for (const count of [1, 10, 100, 1000, 10000]) {
   const scheduler = new LocalityScheduler();
   const governors = Array.from({ length: count }, (_, i) => new GovernorState(`g:${i}`, CPUS, []));
   for (const g of governors) scheduler.governorAdded(g);
-  const n = count * CPUS;
-  const tasks = Array.from({ length: n }, (_, i) => {
-    const t = new Task(session, i, "buildin/concat", undefined, [], undefined, [], 1);
-    t.state = "ready";
-    return t;
-  });
-  const t0 = performance.now();
-  for (const t of tasks) scheduler.taskReady(t);
-  const placed = scheduler.schedule();
-  for (const { task, governor } of placed) scheduler.taskReleased(task, governor);
-  const us = (performance.now() - t0) * 1000 / n;
+  const perRound = count * CPUS;
+  const n = Math.max(perRound, Math.round(64_000 * scale));
+  let ms = 0;
+  for (let round = 0; round * perRound < n; round++) {
+    const tasks = Array.from({ length: perRound }, (_, i) => {
+      const t = new Task(session, i, "buildin/concat", undefined, [], undefined, [], 1);
+      t.state = "ready";
+      return t;
+    });
+    const t0 = performance.now();
+    for (const t of tasks) scheduler.taskReady(t);
+    for (const { task, governor } of scheduler.schedule()) scheduler.taskReleased(task, governor);
+    ms += performance.now() - t0;
+  }
+  const us = ms * 1000 / n;
   console.log(`${String(count).padStart(9)} ${String(n).padStart(8)} ${us.toFixed(2).padStart(8)}`);
 }
