@@ -6,7 +6,7 @@
  * governor per turn); `GovernorListener` accepts connections, checks every message and hands it
  * to a `GovernorHandler` (the reactor).
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { GovernorId, Id } from "../common/ids.ts";
 import { isId } from "../common/ids.ts";
 import type {
@@ -26,6 +26,12 @@ import type { GovernorComm } from "./reactor/core.ts";
 import type { GovernorState } from "./state.ts";
 
 const log = new Logger("server");
+/**
+ * One of each for every frame: `encode()` / `decode()` make a new one per call, whose buffer then
+ * grows again for every large frame.
+ */
+const encoder = new Encoder({ ignoreUndefined: true });
+const decoder = new Decoder();
 
 /** What governors tell the server, checked; `Reactor` implements it. */
 export interface GovernorHandler {
@@ -68,7 +74,7 @@ export class GovernorLinks implements GovernorComm {
 
   flush(): void {
     for (const link of this.#pending) {
-      const frame = encode(link.queue, { ignoreUndefined: true });
+      const frame = encoder.encode(link.queue);
       link.queue = [];
       if (link.socket.readyState === WebSocket.OPEN) link.socket.send(frame);
     }
@@ -194,7 +200,7 @@ export class GovernorListener {
     socket.onmessage = (event) => {
       try {
         if (!(event.data instanceof ArrayBuffer)) throw new Error("expected a binary frame");
-        const messages = decode(new Uint8Array(event.data));
+        const messages = decoder.decode(new Uint8Array(event.data));
         if (!Array.isArray(messages)) throw new Error("a frame must hold an array of messages");
         if (governor) {
           governor.lastHeard = performance.now();
