@@ -102,7 +102,8 @@ export class DataObject {
   info: Readonly<ObjectInfo> = EMPTY_INFO;
   /** Bytes; known once finished (or from a `_testing` hint). */
   size = 0;
-  producer?: Task;
+  /** The producer of an output, or the shared block of a constant (never both: one slot). */
+  #producerOrBlock: Task | Uint8Array | undefined = undefined;
   /** The consumer when there is one, all of them when more (see `consumers`, `addConsumer`). */
   consumerOrList: Task | Task[] | undefined = undefined;
   /** Consumers that have not finished yet. */
@@ -114,7 +115,13 @@ export class DataObject {
    * `constantOffset`; one buffer per submit, not one per constant), large ones are spooled to
    * `constantFile`. See `isConstant`, `constantData()`.
    */
-  constantBlock?: Uint8Array;
+  get constantBlock(): Uint8Array | undefined {
+    const p = this.#producerOrBlock;
+    return p instanceof Uint8Array ? p : undefined;
+  }
+  set constantBlock(block: Uint8Array | undefined) {
+    if (block !== undefined || this.constantBlock !== undefined) this.#producerOrBlock = block;
+  }
   constantOffset = 0;
   #rare?: RareObjectFields;
 
@@ -133,6 +140,14 @@ export class DataObject {
   #set<K extends keyof RareObjectFields>(key: K, value: RareObjectFields[K]): void {
     if (value === undefined && this.#rare === undefined) return;
     (this.#rare ??= {})[key] = value;
+  }
+
+  get producer(): Task | undefined {
+    const p = this.#producerOrBlock;
+    return p instanceof Uint8Array ? undefined : p;
+  }
+  set producer(task: Task | undefined) {
+    if (task !== undefined || this.producer !== undefined) this.#producerOrBlock = task;
   }
 
   get contentType(): string | undefined {
