@@ -31,6 +31,7 @@ const scale = Number(values.scale);
 const governorCounts = values.governors.split(",").map(Number);
 const taskCounts = values.tasks.split(",").map((n) => Math.max(100, Math.round(Number(n) * scale)));
 const CPUS = 64;
+const RUN_LIMIT_MS = 600_000;
 const root = new URL("..", import.meta.url).pathname;
 const deno = join(root, "node_modules/deno/deno");
 
@@ -189,7 +190,13 @@ async function runGraph(server: Server, n: number): Promise<string> {
   await response.body?.cancel();
   const t1 = performance.now();
   const cpu1 = cpuSeconds(server.pid);
-  while (!(await call(server, `/sessions/${sid}/wait_all`, { timeout: 10 })).done) { /* again */ }
+  // Bounded: a bench that does not finish says so and goes on.
+  while (!(await call(server, `/sessions/${sid}/wait_all`, { timeout: 10 })).done) {
+    if (performance.now() - t1 > RUN_LIMIT_MS) {
+      await call(server, `/sessions/${sid}/close`, {});
+      return `${String(n).padStart(8)} did not finish within ${RUN_LIMIT_MS / 1000} s`;
+    }
+  }
   const t2 = performance.now();
   const cpu2 = cpuSeconds(server.pid);
   await call(server, `/sessions/${sid}/close`, {});
