@@ -175,7 +175,9 @@ export class GovernorListener {
 
   /** Answers the WebSocket upgrade of a governor connecting from `peerIp`. */
   accept(request: Request, peerIp: string): Response {
-    const { socket, response } = Deno.upgradeWebSocket(request);
+    // No WebSocket idle timeout: heartbeats tell a lost governor (the timeout's pong timer fires
+    // late, and closes every link, after a long turn such as a 1M-task submit).
+    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
     socket.binaryType = "arraybuffer";
     let governor: GovernorState | undefined;
 
