@@ -309,7 +309,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
     const session = reactor.session(intParam(c, "sid"));
     const id = intParam(c, "id");
     const obj = session.objects.get(id);
-    if (!obj?.constant) {
+    if (!obj?.isConstant) {
       throw new ApiError("NotFound", `object ${session.id}/${id} has no client data here`);
     }
     return new Response(await openObjectData(session, obj), {
@@ -353,9 +353,9 @@ async function openObjectData(
   obj: DataObject,
   headers?: Record<string, string>,
 ): Promise<ReadableStream<Uint8Array>> {
-  const constant = obj.constant;
-  if (constant?.data) return new Blob([constant.data as BlobPart]).stream();
-  if (constant?.file) return (await Deno.open(constant.file)).readable;
+  const data = obj.constantData();
+  if (data) return new Blob([data as BlobPart]).stream();
+  if (obj.constantFile) return (await Deno.open(obj.constantFile)).readable;
   const errors: string[] = [];
   // Stalled holders last: one that answers now is better than one that may never.
   const holders = [...obj.locations].sort((a, b) => Number(a.stalled) - Number(b.stalled));

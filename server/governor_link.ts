@@ -6,7 +6,7 @@
  * governor per turn); `GovernorListener` accepts connections, checks every message and hands it
  * to a `GovernorHandler` (the reactor).
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { GovernorId, Id } from "../common/ids.ts";
 import { isId } from "../common/ids.ts";
 import type {
@@ -27,6 +27,12 @@ import type { GovernorComm } from "./reactor/core.ts";
 import type { GovernorState } from "./state.ts";
 
 const log = new Logger("server");
+/**
+ * One of each for every frame: `encode()` / `decode()` make a new one per call, whose buffer then
+ * grows again for every large frame.
+ */
+const encoder = new Encoder({ ignoreUndefined: true });
+const decoder = new Decoder();
 
 /** What governors tell the server, checked; `Reactor` implements it. */
 export interface GovernorHandler {
@@ -59,18 +65,23 @@ interface Link {
 /** The open governor sockets, and the reactor's way to send to them. */
 export class GovernorLinks implements GovernorComm {
   readonly #links = new Map<GovernorId, Link>();
+  /** Links with queued messages: a flush visits these, not every governor. */
+  readonly #pending = new Set<Link>();
 
   send(governor: GovernorId, message: ToGovernor): void {
-    this.#links.get(governor)?.queue.push(message);
+    const link = this.#links.get(governor);
+    if (!link) return;
+    link.queue.push(message);
+    this.#pending.add(link);
   }
 
   flush(): void {
-    for (const link of this.#links.values()) {
-      if (link.queue.length === 0) continue;
-      const frame = encode(link.queue, { ignoreUndefined: true });
+    for (const link of this.#pending) {
+      const frame = encoder.encode(link.queue);
       link.queue = [];
       if (link.socket.readyState === WebSocket.OPEN) link.socket.send(frame);
     }
+    this.#pending.clear();
   }
 
   get count(): number {
@@ -86,6 +97,8 @@ export class GovernorLinks implements GovernorComm {
   }
 
   delete(governor: GovernorId): void {
+    const link = this.#links.get(governor);
+    if (link) this.#pending.delete(link);
     this.#links.delete(governor);
   }
 
@@ -171,7 +184,9 @@ export class GovernorListener {
 
   /** Answers the WebSocket upgrade of a governor connecting from `peerIp`. */
   accept(request: Request, peerIp: string): Response {
-    const { socket, response } = Deno.upgradeWebSocket(request);
+    // No WebSocket idle timeout: heartbeats tell a lost governor (the timeout's pong timer fires
+    // late, and closes every link, after a long turn such as a 1M-task submit).
+    const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
     socket.binaryType = "arraybuffer";
     let governor: GovernorState | undefined;
 
@@ -198,7 +213,7 @@ export class GovernorListener {
     socket.onmessage = (event) => {
       try {
         if (!(event.data instanceof ArrayBuffer)) throw new Error("expected a binary frame");
-        const messages = decode(new Uint8Array(event.data));
+        const messages = decoder.decode(new Uint8Array(event.data));
         if (!Array.isArray(messages)) throw new Error("a frame must hold an array of messages");
         if (governor) {
           governor.lastHeard = performance.now();

@@ -245,7 +245,7 @@ Deno.test("client constants stay usable by later submits until the session close
   // Used again: no longer on the governor's delete list.
   assertEquals((reactor.serverInfo().governors[0])!.objects_to_delete, [[s.id, 12]]);
   reactor.closeSession(s);
-  assertEquals(constant.constant, undefined);
+  assertEquals(constant.isConstant, false);
 });
 
 Deno.test("server info lists each governor's part of the graph", () => {
@@ -368,4 +368,33 @@ Deno.test("a client that disconnects has its sessions closed", () => {
   reactor.removeClient(client);
   ok(s1.closed && s2.closed);
   assertEquals(reactor.sessions.size, 0);
+});
+
+Deno.test("constants of one submit share a buffer; each is sent with exactly its bytes", () => {
+  const { reactor, comm } = newReactor();
+  reactor.addGovernor("a:1", 2, []);
+  const s = reactor.newSession(undefined, "t");
+  const hinted = blobEntry(s.id, 10, {
+    data: 2,
+    user: { _testing: { governors: [], size: 1000 } },
+  });
+  submit(
+    reactor,
+    s,
+    {
+      objects: [hinted, blobEntry(s.id, 11, { data: 3 }), blobEntry(s.id, 12)],
+      tasks: [taskEntry(s.id, 13, "buildin/concat", [10, 11], [12])],
+    },
+    { 10: bytes("ab"), 11: bytes("cde") },
+    true,
+  );
+  reactor.endTurn();
+  const [assign] = comm.take("assign_tasks");
+  const inputs = assign!.message.tasks[0]!.inputs;
+  // The size hint (1000) says where to place it, not how many bytes it has.
+  assertEquals(inputs.map((i) => i.source), [
+    { kind: "inline", data: bytes("ab") },
+    { kind: "inline", data: bytes("cde") },
+  ]);
+  assertEquals(s.objects.get(10)!.constantBlock, s.objects.get(11)!.constantBlock);
 });

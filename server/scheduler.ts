@@ -7,6 +7,7 @@
  */
 import type { GovernorState, Task } from "./state.ts";
 import { neverFits, type ResourceRequest } from "../common/resources.ts";
+import { GovernorHeap } from "./governor_heap.ts";
 
 export interface Assignment {
   task: Task;
@@ -118,6 +119,13 @@ interface DurationStats {
  */
 export class LocalityScheduler implements Scheduler {
   readonly #governors: GovernorState[] = [];
+  /** Every governor by free cpus: a pick visits the few at the top, not all of them. */
+  readonly #byFree = new GovernorHeap();
+  /** Order of joining (the last tie-break). */
+  readonly #joined = new Map<GovernorState, number>();
+  #joinCount = 0;
+  /** cpus of the largest governor. */
+  #maxCpus = 0;
   /** Ready tasks bucketed by request (same request, one FIFO), served from the largest. */
   readonly #buckets = new Map<string, Bucket>();
   #bucketOrder: Bucket[] = [];
@@ -133,12 +141,21 @@ export class LocalityScheduler implements Scheduler {
   }
 
   governorAdded(governor: GovernorState): void {
+    if (this.#joined.has(governor)) return;
     this.#governors.push(governor);
+    this.#joined.set(governor, this.#joinCount++);
+    this.#byFree.add(governor);
+    governor.onFreeCpusChanged = (g) => this.#byFree.update(g);
+    this.#maxCpus = Math.max(this.#maxCpus, governor.cpus);
   }
 
   governorRemoved(governor: GovernorState): void {
     const i = this.#governors.indexOf(governor);
     if (i >= 0) this.#governors.splice(i, 1);
+    this.#joined.delete(governor);
+    this.#byFree.remove(governor);
+    governor.onFreeCpusChanged = undefined;
+    this.#maxCpus = this.#governors.reduce((max, g) => Math.max(max, g.cpus), 0);
     this.#reserved.delete(governor);
   }
 
@@ -178,6 +195,7 @@ export class LocalityScheduler implements Scheduler {
 
   /** Whether some connected governor could run the task once enough of it is free. */
   #canEverRun(task: Task): boolean {
+    if (task.request === undefined) return task.cpus <= this.#maxCpus;
     return this.#governors.some((g) =>
       task.cpus <= g.cpus && (task.request === undefined || !neverFits(task.request, g.resources))
     );
@@ -266,50 +284,57 @@ export class LocalityScheduler implements Scheduler {
   }
 
   #pick(task: Task): GovernorState | undefined {
-    const governors = this.#governors;
     const short = this.#isShort(task);
+    const request = task.request;
+    // Memory, gpus and custom resources are taken at assignment: never queued beyond them.
+    const queueable = short && request === undefined;
+    const fits = (g: GovernorState): boolean => {
+      if (task.cpus > g.cpus || g.stalled || g.draining) return false;
+      const reservedFor = this.#reserved.get(g);
+      if (reservedFor !== undefined && reservedFor !== task) return false;
+      if (request !== undefined && !g.pool.fitsNow(request)) return false;
+      return g.freeCpus >= task.cpus ||
+        (queueable && g.assignedCpus + task.cpus <= g.cpus * (1 + QUEUE_PER_CPU));
+    };
+    // The most free cpus among those that fit; below `minFree` none can take it.
+    const minFree = queueable ? task.cpus - this.#maxCpus * QUEUE_PER_CPU : task.cpus;
+    let best = this.#byFree.find(fits, minFree);
+    const localBytes = this.#localBytes(task);
+    if (localBytes === undefined) return best;
+    // Free cpus first (a governor that can start it now beats one that would queue it), then
+    // locality, then free cpus, then the order of joining. Any governor not holding an input is
+    // no better than `best`, so only those holding one are compared.
+    let bestBytes = best === undefined ? -1 : localBytes.get(best) ?? 0;
+    const better = (a: GovernorState, aBytes: number, b: GovernorState, bBytes: number) => {
+      const aStarts = a.freeCpus >= task.cpus, bStarts = b.freeCpus >= task.cpus;
+      if (aStarts !== bStarts) return aStarts;
+      if (aBytes !== bBytes) return aBytes > bBytes;
+      if (a.freeCpus !== b.freeCpus) return a.freeCpus > b.freeCpus;
+      return this.#joined.get(a)! < this.#joined.get(b)!;
+    };
+    for (const [g, bytes] of localBytes) {
+      if (g === best || !this.#joined.has(g) || !fits(g)) continue;
+      if (best === undefined || better(g, bytes, best, bestBytes)) {
+        best = g;
+        bestBytes = bytes;
+      }
+    }
+    return best;
+  }
+
+  /** Bytes of the task's inputs on each governor holding some (none: locality says nothing). */
+  #localBytes(task: Task): Map<GovernorState, number> | undefined {
     let localBytes: Map<GovernorState, number> | undefined;
     for (const input of task.inputs) {
       const locations = input.testLocations ?? input.locations;
       // Objects everywhere (or nowhere) say nothing about where to run.
-      if (locations.length === 0 || locations.length >= governors.length) continue;
+      if (locations.length === 0 || locations.length >= this.#governors.length) continue;
       localBytes ??= new Map();
       for (const g of locations) {
         localBytes.set(g, (localBytes.get(g) ?? 0) + input.size);
       }
     }
-    let best: GovernorState | undefined;
-    let bestBytes = -1;
-    let bestFree = -Infinity;
-    for (const g of governors) {
-      if (task.cpus > g.cpus || g.stalled || g.draining) continue;
-      const reservedFor = this.#reserved.get(g);
-      if (reservedFor !== undefined && reservedFor !== task) continue;
-      const request = task.request;
-      // Memory, gpus and custom resources are taken at assignment: never queued beyond them.
-      if (request !== undefined && !g.pool.fitsNow(request)) continue;
-      const free = g.freeCpus;
-      const fits = free >= task.cpus ||
-        (short && request === undefined &&
-          g.assignedCpus + task.cpus <= g.cpus * (1 + QUEUE_PER_CPU));
-      if (!fits) continue;
-      const bytes = localBytes?.get(g) ?? 0;
-      // Free cpus first (a governor that can start it now beats one that would queue it), then
-      // locality, then load.
-      const canStart = free >= task.cpus;
-      const bestCanStart = best !== undefined && best.freeCpus >= task.cpus;
-      if (
-        best === undefined ||
-        (canStart && !bestCanStart) ||
-        (canStart === bestCanStart &&
-          (bytes > bestBytes || (bytes === bestBytes && free > bestFree)))
-      ) {
-        best = g;
-        bestBytes = bytes;
-        bestFree = free;
-      }
-    }
-    return best;
+    return localBytes;
   }
 }
 

@@ -19,6 +19,7 @@ import type {
 } from "../common/attributes.ts";
 import type { ClientId, GovernorId, Id, SessionId } from "../common/ids.ts";
 import type { MonitoringMessage } from "../common/messages.ts";
+import { IdMap } from "./id_map.ts";
 import {
   type GovernorResources,
   type ResourceAllocation,
@@ -61,8 +62,8 @@ export class Session {
   closed = false;
   /** `spec.wait_for_resources`: tasks no connected governor can run wait instead of failing. */
   waitForResources = false;
-  readonly tasks = new Map<number, Task>();
-  readonly objects = new Map<number, DataObject>();
+  readonly tasks = new IdMap<Task>();
+  readonly objects = new IdMap<DataObject>();
   /** Submitted tasks not finished yet (for wait_all). */
   unfinishedTasks = 0;
   allWaiters: Waiter[] = [];
@@ -88,25 +89,48 @@ export class Session {
   ) {}
 }
 
+/** What few objects have: kept aside (see `DataObject`). */
+interface RareObjectFields {
+  contentType?: string;
+  user?: UserAttributes;
+  testLocations?: readonly GovernorState[];
+  constantFile?: string;
+  constantLength?: number;
+  waiters?: Waiter[];
+  error?: string;
+}
+
+/**
+ * A data object. As for `Task`, fields most objects never set live in one side object created
+ * on first write, read through accessors.
+ */
 export class DataObject {
   state: ObjectState = "unfinished";
   info: Readonly<ObjectInfo> = EMPTY_INFO;
   /** Bytes; known once finished (or from a `_testing` hint). */
   size = 0;
-  producer?: Task;
-  /** Every task consuming this object, across submits (see `addConsumer`). */
-  consumers: readonly Task[] = NO_TASKS;
+  /** The producer of an output, or the shared block of a constant (never both: one slot). */
+  #producerOrBlock: Task | Uint8Array | undefined = undefined;
+  /** The consumer when there is one, all of them when more (see `consumers`, `addConsumer`). */
+  consumerOrList: Task | Task[] | undefined = undefined;
   /** Consumers that have not finished yet. */
   pendingConsumers = 0;
   /** Governors holding a copy (see `addLocation` / `removeLocation`). */
   locations: readonly GovernorState[] = NO_GOVERNORS;
-  /** `RAIN_TEST_MODE` placement hint (`spec.user._testing`): pretend it lives there. */
-  testLocations?: readonly GovernorState[];
-  /** Client-uploaded data (small constants in memory; large ones spooled to `file`). */
-  constant?: { data?: Uint8Array; file?: string };
-  waiters?: Waiter[];
-  /** Its producer failed (`"continue"` session) or was cancelled: why it will not exist. */
-  error?: string;
+  /**
+   * Client-uploaded data: small constants of a submit share one block (`size` bytes from
+   * `constantOffset`; one buffer per submit, not one per constant), large ones are spooled to
+   * `constantFile`. See `isConstant`, `constantData()`.
+   */
+  get constantBlock(): Uint8Array | undefined {
+    const p = this.#producerOrBlock;
+    return p instanceof Uint8Array ? p : undefined;
+  }
+  set constantBlock(block: Uint8Array | undefined) {
+    if (block !== undefined || this.constantBlock !== undefined) this.#producerOrBlock = block;
+  }
+  constantOffset = 0;
+  #rare?: RareObjectFields;
 
   constructor(
     readonly session: Session,
@@ -114,46 +138,222 @@ export class DataObject {
     readonly dataType: DataType,
     public keep: boolean,
     readonly label?: string,
-    readonly contentType?: string,
-    readonly user?: UserAttributes,
-  ) {}
+    contentType?: string,
+    user?: UserAttributes,
+  ) {
+    if (contentType !== undefined || user !== undefined) this.#rare = { contentType, user };
+  }
+
+  #set<K extends keyof RareObjectFields>(key: K, value: RareObjectFields[K]): void {
+    if (value === undefined && this.#rare === undefined) return;
+    (this.#rare ??= {})[key] = value;
+  }
+
+  get producer(): Task | undefined {
+    const p = this.#producerOrBlock;
+    return p instanceof Uint8Array ? undefined : p;
+  }
+  set producer(task: Task | undefined) {
+    if (task !== undefined || this.producer !== undefined) this.#producerOrBlock = task;
+  }
+
+  get contentType(): string | undefined {
+    return this.#rare?.contentType;
+  }
+  get user(): UserAttributes | undefined {
+    return this.#rare?.user;
+  }
+  /** `RAIN_TEST_MODE` placement hint (`spec.user._testing`): pretend it lives there. */
+  get testLocations(): readonly GovernorState[] | undefined {
+    return this.#rare?.testLocations;
+  }
+  set testLocations(value: readonly GovernorState[] | undefined) {
+    this.#set("testLocations", value);
+  }
+  /** Bytes of an in-memory constant when `size` says otherwise (a `_testing` size hint). */
+  get constantLength(): number | undefined {
+    return this.#rare?.constantLength;
+  }
+  set constantLength(value: number | undefined) {
+    this.#set("constantLength", value);
+  }
+  /** A large constant's data, spooled (see `constantBlock`). */
+  get constantFile(): string | undefined {
+    return this.#rare?.constantFile;
+  }
+  set constantFile(value: string | undefined) {
+    this.#set("constantFile", value);
+  }
+  get waiters(): Waiter[] | undefined {
+    return this.#rare?.waiters;
+  }
+  set waiters(value: Waiter[] | undefined) {
+    this.#set("waiters", value);
+  }
+  /** Its producer failed (`"continue"` session) or was cancelled: why it will not exist. */
+  get error(): string | undefined {
+    return this.#rare?.error;
+  }
+  set error(value: string | undefined) {
+    this.#set("error", value);
+  }
 
   get fullId(): Id {
     return [this.session.id, this.id];
   }
+
+  /** Every task consuming this object, across submits. */
+  get consumers(): readonly Task[] {
+    const c = this.consumerOrList;
+    return c === undefined ? NO_TASKS : Array.isArray(c) ? c : [c];
+  }
+
+  /** Client data the server holds (until its session closes). */
+  get isConstant(): boolean {
+    return this.constantBlock !== undefined || this.constantFile !== undefined;
+  }
+
+  /** The bytes of a constant held in memory. */
+  constantData(): Uint8Array | undefined {
+    const length = this.#rare?.constantLength ?? this.size;
+    return this.constantBlock?.subarray(this.constantOffset, this.constantOffset + length);
+  }
 }
 
+/**
+ * `{size}` infos of small sizes, shared and frozen: infos are replaced, never mutated, and most
+ * objects of a big graph are small.
+ */
+const SIZE_INFOS: Readonly<ObjectInfo>[] = Array.from(
+  { length: 4096 },
+  (_, size) => Object.freeze({ size }),
+);
+
+/** The info of an object of `size` bytes that says nothing else. */
+export function sizeInfo(size: number): Readonly<ObjectInfo> {
+  return SIZE_INFOS[size] ?? { size };
+}
+
+/** What few tasks have (faults, policies, resources beyond cpus, waiters): kept aside. */
+interface RareTaskFields {
+  inputLabels?: (string | undefined)[];
+  user?: UserAttributes;
+  waiters?: Waiter[];
+  request?: ResourceRequest;
+  allocation?: ResourceAllocation;
+  crashes?: { governor: GovernorId; time: number }[];
+  attempts?: number;
+  inputLost?: boolean;
+  transferFailures?: number;
+  policy?: TaskPolicy;
+  crashLimit?: number;
+  retries?: number;
+  attemptLog?: TaskAttempt[];
+  cancelled?: boolean;
+}
+
+/**
+ * A task. Fields most tasks never set live in one side object created on first write (read
+ * through the accessors below), so a plain task of a million-task graph is a dozen fields.
+ */
 export class Task {
   state: TaskState = "notAssigned";
   info: Readonly<TaskInfo> = EMPTY_INFO;
   /** Inputs not finished yet; the task is ready at 0. */
   waitingInputs = 0;
   governor?: GovernorState;
-  waiters?: Waiter[];
-  /** What the task asks for beyond `cpus` (memory, gpus, custom); absent: cpus only. */
-  request?: ResourceRequest;
-  /** What the scheduler gave the task on its governor (set while assigned, with `request`). */
-  allocation?: ResourceAllocation;
   /** Owned by the scheduler: the task has an entry in its ready queue (never two). */
   inReadyQueue = false;
+  #rare?: RareTaskFields;
+
+  #set<K extends keyof RareTaskFields>(key: K, value: RareTaskFields[K]): void {
+    if (value === undefined && this.#rare === undefined) return;
+    (this.#rare ??= {})[key] = value;
+  }
+
+  get waiters(): Waiter[] | undefined {
+    return this.#rare?.waiters;
+  }
+  set waiters(value: Waiter[] | undefined) {
+    this.#set("waiters", value);
+  }
+  /** What the task asks for beyond `cpus` (memory, gpus, custom); absent: cpus only. */
+  get request(): ResourceRequest | undefined {
+    return this.#rare?.request;
+  }
+  set request(value: ResourceRequest | undefined) {
+    this.#set("request", value);
+  }
+  /** What the scheduler gave the task on its governor (set while assigned, with `request`). */
+  get allocation(): ResourceAllocation | undefined {
+    return this.#rare?.allocation;
+  }
+  set allocation(value: ResourceAllocation | undefined) {
+    this.#set("allocation", value);
+  }
   /** Governors lost while this task ran on them (unexpectedly); absent on the fault-free path. */
-  crashes?: { governor: GovernorId; time: number }[];
+  get crashes(): { governor: GovernorId; time: number }[] | undefined {
+    return this.#rare?.crashes;
+  }
+  set crashes(value: { governor: GovernorId; time: number }[] | undefined) {
+    this.#set("crashes", value);
+  }
   /** Times this task was run again (lost outputs recomputed, or requeued); absent if none. */
-  attempts?: number;
+  get attempts(): number | undefined {
+    return this.#rare?.attempts;
+  }
+  set attempts(value: number | undefined) {
+    this.#set("attempts", value);
+  }
   /** An input was lost while the task was assigned: a failure now is the loss's, not its own. */
-  inputLost?: boolean;
+  get inputLost(): boolean | undefined {
+    return this.#rare?.inputLost;
+  }
+  set inputLost(value: boolean | undefined) {
+    this.#set("inputLost", value);
+  }
   /** Input transfers that failed for it without a known loss (see recovery.ts). */
-  transferFailures?: number;
+  get transferFailures(): number | undefined {
+    return this.#rare?.transferFailures;
+  }
+  set transferFailures(value: number | undefined) {
+    this.#set("transferFailures", value);
+  }
   /** `spec.policy` as submitted (retries, time limit); absent: Rain 0.4 behaviour. */
-  policy?: TaskPolicy;
+  get policy(): TaskPolicy | undefined {
+    return this.#rare?.policy;
+  }
+  set policy(value: TaskPolicy | undefined) {
+    this.#set("policy", value);
+  }
   /** `policy.crash_limit`, read by recovery.ts. */
-  crashLimit?: number;
+  get crashLimit(): number | undefined {
+    return this.#rare?.crashLimit;
+  }
+  set crashLimit(value: number | undefined) {
+    this.#set("crashLimit", value);
+  }
   /** Failed attempts retried so far (at most `policy.max_retries`). */
-  retries?: number;
+  get retries(): number | undefined {
+    return this.#rare?.retries;
+  }
+  set retries(value: number | undefined) {
+    this.#set("retries", value);
+  }
   /** Attempts that ended without finishing the task (for `info.attempts`). */
-  attemptLog?: TaskAttempt[];
+  get attemptLog(): TaskAttempt[] | undefined {
+    return this.#rare?.attemptLog;
+  }
+  set attemptLog(value: TaskAttempt[] | undefined) {
+    this.#set("attemptLog", value);
+  }
   /** Cancelled by the client (its state is "failed", `info.error` says so). */
-  cancelled?: boolean;
+  get cancelled(): boolean | undefined {
+    return this.#rare?.cancelled;
+  }
+  set cancelled(value: boolean | undefined) {
+    this.#set("cancelled", value);
+  }
 
   constructor(
     readonly session: Session,
@@ -162,12 +362,22 @@ export class Task {
     readonly config: JsonValue | undefined,
     readonly inputs: DataObject[],
     /** Labels of inputs, only when any input has one. */
-    readonly inputLabels: (string | undefined)[] | undefined,
+    inputLabels: (string | undefined)[] | undefined,
     readonly outputs: DataObject[],
     readonly cpus: number,
     readonly name?: string,
-    readonly user?: UserAttributes,
-  ) {}
+    user?: UserAttributes,
+  ) {
+    if (inputLabels !== undefined || user !== undefined) this.#rare = { inputLabels, user };
+  }
+
+  /** Labels of inputs, only when any input has one. */
+  get inputLabels(): (string | undefined)[] | undefined {
+    return this.#rare?.inputLabels;
+  }
+  get user(): UserAttributes | undefined {
+    return this.#rare?.user;
+  }
 
   get fullId(): Id {
     return [this.session.id, this.id];
@@ -181,11 +391,9 @@ export class Task {
 export class GovernorState {
   /** Tasks assigned and not finished. */
   readonly tasks = new Set<Task>();
-  /**
-   * cpus of the tasks in `tasks` (may exceed `cpus`: queued on the governor). Written only by
-   * the scheduler (see `Scheduler.schedule` and `taskReleased`).
-   */
-  assignedCpus = 0;
+  #assignedCpus = 0;
+  /** Told when `assignedCpus` changes (the scheduler keeps governors ordered by free cpus). */
+  onFreeCpusChanged?: (governor: GovernorState) => void;
   /** Objects told to delete, until the governor reports them removed. */
   readonly toDelete = new Set<DataObject>();
   /** The latest resource usage sample the governor sent. */
@@ -215,8 +423,20 @@ export class GovernorState {
     this.pool = new ResourcePool(this.resources);
   }
 
+  /**
+   * cpus of the tasks in `tasks` (may exceed `cpus`: queued on the governor). Written only by
+   * the scheduler (see `Scheduler.schedule` and `taskReleased`).
+   */
+  get assignedCpus(): number {
+    return this.#assignedCpus;
+  }
+  set assignedCpus(cpus: number) {
+    this.#assignedCpus = cpus;
+    this.onFreeCpusChanged?.(this);
+  }
+
   get freeCpus(): number {
-    return this.cpus - this.assignedCpus;
+    return this.cpus - this.#assignedCpus;
   }
 }
 
@@ -234,8 +454,11 @@ export function removeLocation(obj: DataObject, governor: GovernorState): void {
 }
 
 export function addConsumer(obj: DataObject, task: Task): void {
-  if (obj.consumers.length === 0) obj.consumers = [task];
-  else (obj.consumers as Task[]).push(task);
+  // Most objects have one consumer: kept without an array of its own.
+  const c = obj.consumerOrList;
+  if (c === undefined) obj.consumerOrList = task;
+  else if (Array.isArray(c)) c.push(task);
+  else obj.consumerOrList = [c, task];
 }
 
 export function taskSpec(task: Task): TaskSpec {

@@ -367,7 +367,7 @@ export class TaskPlanner {
 function checkReusable(obj: DataObject, user: string): void {
   const name = `object ${obj.session.id}/${obj.id}`;
   if (obj.state === "removed") invalid(`${user}: input ${name} was already removed`);
-  if (!obj.keep && !obj.constant) {
+  if (!obj.keep && !obj.isConstant) {
     invalid(`${user}: input ${name} is from an earlier submit and was not kept`);
   }
 }

@@ -39,7 +39,7 @@ export function continueDrain(ctx: ReactorContext, governor: GovernorState): voi
     g !== governor && !g.draining && !g.stalled
   );
   const sole = [...objectsOn(ctx, governor)].filter((obj) =>
-    obj.locations.length === 1 && !obj.constant && obj.state === "finished" &&
+    obj.locations.length === 1 && !obj.isConstant && obj.state === "finished" &&
     obj.session.error === undefined && (obj.keep || obj.pendingConsumers > 0)
   );
   if (sole.length === 0 || targets.length === 0) {

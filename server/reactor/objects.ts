@@ -14,7 +14,7 @@ import { type ReactorContext, touch } from "./core.ts";
 export function releaseIfUnneeded(ctx: ReactorContext, obj: DataObject): void {
   if (obj.keep || obj.pendingConsumers > 0 || obj.state === "removed") return;
   if (obj.state === "unfinished") return; // removed when it is produced
-  if (obj.constant) {
+  if (obj.isConstant) {
     deleteCopies(ctx, obj);
     return;
   }
@@ -62,9 +62,9 @@ export function sendDeletes(ctx: ReactorContext): void {
 
 /** Forgets the client's data of a constant (and deletes its spooled file). */
 export function dropConstant(ctx: ReactorContext, obj: DataObject): void {
-  if (!obj.constant) return;
-  if (obj.constant.file) ctx.dropFile?.(obj.constant.file);
-  obj.constant = undefined;
+  if (obj.constantFile) ctx.dropFile?.(obj.constantFile);
+  obj.constantFile = undefined;
+  obj.constantBlock = undefined;
 }
 
 /** The governor deleted these objects. */

@@ -107,14 +107,15 @@ function assign(ctx: ReactorContext): void {
 /** Where the governor gets an input from. */
 function sourceFor(ctx: ReactorContext, obj: DataObject, governor: GovernorState): ObjectSource {
   if (obj.locations.includes(governor)) return { kind: "local" };
-  if (obj.constant) {
+  if (obj.isConstant) {
     // An evicted copy of a constant that is used again: the governor revives it if it still
     // holds it, else stores the data sent now; either way it is no longer to be deleted.
     if (governor.toDelete.delete(obj)) cancelPendingDelete(ctx, governor, obj);
-    if (obj.constant.data) {
+    const data = obj.constantData();
+    if (data) {
       // The governor stores inline data when it reads the message, so later tasks say "local".
       addLocation(obj, governor);
-      return { kind: "inline", data: obj.constant.data };
+      return { kind: "inline", data };
     }
     return { kind: "server" };
   }

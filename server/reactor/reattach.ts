@@ -120,7 +120,7 @@ export class Reattachment {
     for (const session of this.ctx.core.sessions.values()) {
       if (session.error !== undefined) continue;
       for (const obj of session.objects.values()) {
-        if (obj.state === "finished" && obj.locations.length === 0 && !obj.constant) {
+        if (obj.state === "finished" && obj.locations.length === 0 && !obj.isConstant) {
           lost.push(obj);
         }
       }

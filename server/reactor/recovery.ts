@@ -46,7 +46,7 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
   const lost: DataObject[] = [];
   for (const obj of objectsOn(ctx, governor)) {
     removeLocation(obj, governor);
-    if (obj.locations.length > 0 || obj.constant || obj.state !== "finished") continue;
+    if (obj.locations.length > 0 || obj.isConstant || obj.state !== "finished") continue;
     if (obj.session.error !== undefined) continue;
     if (obj.keep || obj.pendingConsumers > 0) {
       markLost(ctx, obj);
@@ -86,7 +86,7 @@ export function recoverFromLoss(ctx: ReactorContext, governor: GovernorState, lo
  */
 export function recoverObjects(ctx: ReactorContext, objects: DataObject[]): void {
   const lost = objects.filter((obj) =>
-    obj.state === "finished" && obj.locations.length === 0 && !obj.constant &&
+    obj.state === "finished" && obj.locations.length === 0 && !obj.isConstant &&
     obj.session.error === undefined && (obj.keep || obj.pendingConsumers > 0)
   );
   for (const obj of lost) markLost(ctx, obj);
@@ -197,7 +197,7 @@ function rerun(ctx: ReactorContext, task: Task, because: DataObject, why: string
   let waiting = 0;
   for (const input of task.inputs) {
     input.pendingConsumers++;
-    if (input.state === "finished" && (input.locations.length > 0 || input.constant)) continue;
+    if (input.state === "finished" && (input.locations.length > 0 || input.isConstant)) continue;
     waiting++;
     if (input.state === "unfinished") continue; // being produced (or recomputed) already
     // Removed (no longer needed when it was) or finished without any copy: recompute it.

@@ -18,6 +18,7 @@ import {
   type GovernorState,
   NO_GOVERNORS,
   Session,
+  sizeInfo,
   Task,
 } from "../state.ts";
 import type { PlannedObject, SubmitPlan } from "../submit.ts";
@@ -159,6 +160,8 @@ export function submit(
   if (!checked && !session.waitForResources) checkSatisfiable(ctx, session, plan);
   const sid = session.id;
   ctx.events?.push({ type: "ClientSubmit", time: Date.now(), session: sid, plan });
+  const block = constantBlock(constants);
+  let blockOffset = 0;
   for (const p of plan.objects) {
     const obj = new DataObject(
       session,
@@ -171,12 +174,17 @@ export function submit(
     );
     const constant = constants.get(p.id);
     if (constant) {
-      obj.constant = { data: constant.data, file: constant.file };
+      if (constant.data) {
+        block!.set(constant.data, blockOffset);
+        obj.constantBlock = block;
+        obj.constantOffset = blockOffset;
+        blockOffset += constant.data.length;
+      } else obj.constantFile = constant.file;
       obj.size = constant.size;
       obj.state = "finished";
       obj.info = p.contentType
         ? { size: constant.size, content_type: p.contentType }
-        : { size: constant.size };
+        : sizeInfo(constant.size);
     }
     if (p.testHint) applyTestHint(ctx, obj, p);
     session.objects.set(p.id, obj);
@@ -188,7 +196,7 @@ export function submit(
     const task = new Task(
       session,
       p.id,
-      p.taskType,
+      ownString(p.taskType),
       p.config,
       inputs,
       p.inputLabels,
@@ -228,6 +236,37 @@ export function submit(
 }
 
 /**
+ * Distinct strings of submits, each copied once: a string read from a submit's JSON may be a
+ * slice of the whole header's text and keep all of it alive (V8 slices strings of 13+ chars).
+ */
+const OWN_STRINGS = new Map<string, string>();
+
+function ownString(text: string): string {
+  let own = OWN_STRINGS.get(text);
+  if (own === undefined) {
+    if (OWN_STRINGS.size >= 10_000) OWN_STRINGS.clear(); // task types are few; bound it anyway
+    own = [...text].join("");
+    OWN_STRINGS.set(own, own);
+  }
+  return own;
+}
+
+/**
+ * One buffer for all the in-memory constants of a submit: a buffer of its own per constant costs
+ * ~200 bytes beyond its data (a million tasks of two tiny constants: 400 MB).
+ */
+function constantBlock(constants: Map<number, ConstantData>): Uint8Array | undefined {
+  let bytes = 0, any = false;
+  for (const c of constants.values()) {
+    if (c.data) {
+      bytes += c.data.length;
+      any = true;
+    }
+  }
+  return any ? new Uint8Array(bytes) : undefined;
+}
+
+/**
  * Rejects a submit with a task that no connected governor can ever run (it would wait forever),
  * naming the task, its request and the largest governor. With no governor connected yet there
  * is nothing to judge by, so everything waits.
@@ -239,10 +278,17 @@ export function checkSatisfiable(
 ): void {
   const governors = [...ctx.core.governors.values()];
   if (governors.length === 0) return;
+  // Tasks asking the same are judged once: a million tasks ask for a handful of things.
+  const judged = new Set<string>();
   for (const p of plan.tasks) {
+    const key = p.request === undefined ? String(p.cpus) : JSON.stringify(p.request);
+    if (judged.has(key)) continue;
     const request: ResourceRequest = p.request ?? { cpus: p.cpus };
     const lacking = governors.map((g) => neverFits(request, g.resources));
-    if (lacking.some((l) => l === undefined)) continue;
+    if (lacking.some((l) => l === undefined)) {
+      judged.add(key);
+      continue;
+    }
     // The largest governor: the one with the most of what the task lacks on the first one.
     const amount = (g: GovernorState): number => resourceAmount(g.resources, lacking[0]!);
     const largest = governors.reduce((a, b) => amount(b) > amount(a) ? b : a);
@@ -261,9 +307,10 @@ export function checkSatisfiable(
 /** `RAIN_TEST_MODE`: the object pretends to be finished on the governors named. */
 function applyTestHint(ctx: ReactorContext, obj: DataObject, p: PlannedObject): void {
   const hint = p.testHint!;
+  if (obj.constantBlock !== undefined) obj.constantLength = obj.size;
   obj.size = hint.size;
   obj.testLocations = hint.governors.flatMap((id) => ctx.core.governors.get(id) ?? []);
-  if (!obj.constant) {
+  if (!obj.isConstant) {
     obj.state = "finished";
     obj.info = { size: hint.size };
   }

@@ -9,7 +9,7 @@ import type {
   TaskStartedMessage,
 } from "../../common/messages.ts";
 import { Logger } from "../../common/log.ts";
-import { addLocation, type GovernorState, type Task } from "../state.ts";
+import { addLocation, type GovernorState, sizeInfo, type Task } from "../state.ts";
 import { type ReactorContext, touch } from "./core.ts";
 import { releaseIfUnneeded } from "./objects.ts";
 import { makeReady, releaseTask } from "./placement.ts";
@@ -20,6 +20,11 @@ import { shouldRetry } from "../policy.ts";
 import { failSession } from "./sessions.ts";
 
 const log = new Logger("server");
+
+function isEmpty(info: object | undefined): boolean {
+  for (const _ in info) return false;
+  return true;
+}
 
 export function describeTask(task: Task): string {
   const id = `${task.session.id}/${task.id}`;
@@ -99,6 +104,8 @@ export function taskFinished(
     return;
   }
   task.state = "finished";
+  // The decoded message has its own copy of the id string: keep the one every task shares.
+  if (message.info.governor === governor.id) message.info.governor = governor.id;
   task.info = withAttempts(task, message.info);
   ctx.events?.push({
     type: "TaskFinished",
@@ -122,9 +129,11 @@ export function taskFinished(
     }
     obj.state = "finished";
     obj.size = reported.size;
-    obj.info = reported.info?.size === undefined
-      ? { ...reported.info, size: reported.size }
-      : reported.info;
+    obj.info = reported.info?.size !== undefined
+      ? reported.info
+      : isEmpty(reported.info)
+      ? sizeInfo(reported.size)
+      : { ...reported.info, size: reported.size };
     addLocation(obj, governor);
     settleWaiters(obj, { kind: "done" });
     for (const consumer of obj.consumers) {
