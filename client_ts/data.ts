@@ -15,7 +15,6 @@ import { RainError } from "./errors.ts";
 import { ByteReader } from "./framing.ts";
 import {
   checkOpen,
-  newId,
   type ObjectState as InternalState,
   objectState,
   setObjectStateReader,
@@ -86,7 +85,7 @@ export class DataObject {
     session: Session,
     options: { label?: string; dataType?: DataType; contentType?: string } = {},
   ) {
-    checkOpen(session);
+    const internal = checkOpen(session);
     const contentType = options.contentType;
     if (contentType !== undefined) checkContentType(contentType);
     const dataType = options.dataType ?? "blob";
@@ -100,7 +99,7 @@ export class DataObject {
     }
     this.session = session;
     this.#state = {
-      n: newId(session),
+      n: internal.nextId++,
       label: options.label,
       dataType,
       contentType: contentType || undefined,
@@ -110,7 +109,7 @@ export class DataObject {
       id: undefined,
       spec: undefined,
     };
-    checkOpen(session).unsubmittedObjects.push(this);
+    internal.unsubmittedObjects.push(this);
   }
 
   /** `[session id, id]` */

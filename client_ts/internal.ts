@@ -122,8 +122,3 @@ export function checkOpen(session: Session): SessionState {
   if (!state.active) throw new RainError(`${session} is closed`);
   return state;
 }
-
-/** A new id number in the session. */
-export function newId(session: Session): number {
-  return checkOpen(session).nextId++;
-}

@@ -8,7 +8,6 @@ import { type DataLike, DataObject, toDataObject } from "./data.ts";
 import { RainError } from "./errors.ts";
 import {
   checkOpen,
-  newId,
   objectState,
   sessionState,
   setTaskStateReader,
@@ -359,7 +358,7 @@ export class Task {
     if (typeof outputItems !== "number") checkOutputs(session, outputItems);
     // Nothing is registered before the task is known to be valid; the task's id comes before
     // its outputs' ids.
-    const n = newId(session);
+    const n = sessionInternal.nextId++;
     if (site) sessionInternal.sitesLeft--;
     const outputs = typeof outputItems === "number"
       ? newOutputs(session, outputItems)
