@@ -83,12 +83,11 @@ function objectExtra(obj: ObjectState): Record<string, JsonValue> | undefined {
   const spec = obj.spec;
   if (spec === undefined) return obj.contentType ? { content_type: obj.contentType } : undefined;
   const fields: Record<string, JsonValue> = {};
-  let any = false;
-  if (spec.label !== obj.label) fields.label = spec.label ?? null, any = true;
-  if (spec.data_type !== obj.dataType) fields.data_type = spec.data_type, any = true;
-  if (spec.content_type) fields.content_type = spec.content_type, any = true;
-  if (spec.user && Object.keys(spec.user).length) fields.user = spec.user, any = true;
-  return any ? fields : undefined;
+  if (spec.label !== obj.label) fields.label = spec.label ?? null;
+  if (spec.data_type !== obj.dataType) fields.data_type = spec.data_type;
+  if (spec.content_type) fields.content_type = spec.content_type;
+  if (spec.user && Object.keys(spec.user).length) fields.user = spec.user;
+  return Object.keys(fields).length ? fields : undefined;
 }
 
 function tasksFrame(out: Writer, chunk: readonly TaskState[]): void {

@@ -282,7 +282,7 @@ export class Session implements AsyncDisposable {
     const tasks = state.unsubmittedTasks;
     const objects = state.unsubmittedObjects;
     for (const task of tasks) {
-      for (const obj of task.inputs) {
+      for (const obj of taskState(task).inputs) {
         if (obj.state !== undefined && !obj.isKept) {
           throw new RainError(
             `${task} uses ${obj} from an earlier submit that is not kept`,
@@ -311,7 +311,7 @@ export class Session implements AsyncDisposable {
     state.unsubmittedObjects = [];
     for (const task of tasks) {
       task.state = "notAssigned";
-      state.submittedTasks.set(task.id[1], task);
+      state.submittedTasks.set(taskState(task).n, task);
     }
     for (const obj of objects) {
       obj.state = objectState(obj).constant !== undefined ? "finished" : "unfinished";
