@@ -3,20 +3,17 @@
  *
  * @module
  */
-import { encodeHeader, OBJECT_CONTENT_TYPE, SUBMIT_CONTENT_TYPE } from "./framing.ts";
+import { OBJECT_CONTENT_TYPE } from "./framing.ts";
 import type { Lifeline, Transport } from "./transport.ts";
-import type {
-  ServerInfoResponse,
-  SessionId,
-  SubmitHeader,
-  UpdateResponse,
-  WaitResponse,
-} from "./types.ts";
+import type { ServerInfoResponse, SessionId, UpdateResponse, WaitResponse } from "./types.ts";
 
 /** Seconds a wait request blocks on the server before it answers `{"done": false}`. */
 const WAIT_POLL_SECONDS = 20;
 /** Constants up to this many bytes in total are sent as one array; above, streamed. */
 const INLINE_BODY_BYTES = 1 << 20;
+
+/** `"compact"` (MessagePack columns, the default) or `"json"` (docs/protocol.md). */
+export type SubmitEncoding = "compact" | "json";
 
 /** Data of one constant: bytes, or a local file of a known size (streamed at submit). */
 export type ConstantData = Uint8Array | { path: string; size: number };
@@ -25,10 +22,13 @@ export type ConstantData = Uint8Array | { path: string; size: number };
 export class Api {
   readonly transport: Transport;
   readonly lifeline: Lifeline;
+  /** How submits are encoded (`ClientOptions.submitEncoding`). */
+  readonly submitEncoding: SubmitEncoding;
 
-  constructor(transport: Transport, lifeline: Lifeline) {
+  constructor(transport: Transport, lifeline: Lifeline, submitEncoding: SubmitEncoding) {
     this.transport = transport;
     this.lifeline = lifeline;
+    this.submitEncoding = submitEncoding;
   }
 
   get clientId(): number {
@@ -52,12 +52,15 @@ export class Api {
     await this.transport.call("POST", `/sessions/${sid}/close`, undefined, false);
   }
 
+  /**
+   * Sends a submit: `head` (the framed JSON header, or a compact body's frames) of `contentType`,
+   * then the constants' data.
+   */
   async submit(
     sid: SessionId,
-    header: SubmitHeader,
+    { contentType, head }: { contentType: string; head: Uint8Array<ArrayBuffer> },
     constants: ConstantData[],
   ): Promise<void> {
-    const head = encodeHeader(header);
     let inlineBytes = 0;
     let streamed = false;
     for (const data of constants) {
@@ -83,7 +86,7 @@ export class Api {
         `/sessions/${sid}/submit`,
         {
           body: inline ?? submitStream(head, constants),
-          headers: { "content-type": SUBMIT_CONTENT_TYPE },
+          headers: { "content-type": contentType },
         },
       );
       await response.body?.cancel();

@@ -13,7 +13,12 @@ import {
 } from "./content_type.ts";
 import { RainError } from "./errors.ts";
 import { ByteReader } from "./framing.ts";
-import { checkOpen, newId, objectState, registerObject } from "./internal.ts";
+import {
+  checkOpen,
+  type ObjectState as InternalState,
+  objectState,
+  setObjectStateReader,
+} from "./internal.ts";
 import type { Session } from "./session.ts";
 import { extractTar, listEntries, packDirectory, type TarEntry } from "./tar.ts";
 import { Task } from "./task.ts";
@@ -62,14 +67,15 @@ export type DataLike = DataObject | Task;
 export class DataObject {
   /** The session the object belongs to. */
   readonly session: Session;
-  /** `[session id, id]` */
-  readonly id: Id;
-  /** What was asked for (its `user` attributes may be changed before submit). */
-  readonly spec: ObjectSpec;
   /** What is known once computed (after `update()` or a fetch). */
   info: ObjectInfo | undefined = undefined;
   /** Undefined until submitted. */
   state: ObjectState | undefined = undefined;
+  readonly #state: InternalState;
+
+  static {
+    setObjectStateReader((obj) => obj.#state);
+  }
 
   /**
    * A new object in `session` (made by the session's methods; use this for task outputs given as
@@ -79,43 +85,64 @@ export class DataObject {
     session: Session,
     options: { label?: string; dataType?: DataType; contentType?: string } = {},
   ) {
-    checkOpen(session);
-    checkContentType(options.contentType);
+    const internal = checkOpen(session);
+    const contentType = options.contentType;
+    if (contentType !== undefined) checkContentType(contentType);
     const dataType = options.dataType ?? "blob";
     if (dataType !== "blob" && dataType !== "dir") {
       throw new RainError(
         `data type must be "blob" or "dir", not ${JSON.stringify(dataType)}`,
       );
     }
-    if (options.contentType && dataType === "dir") {
+    if (contentType && dataType === "dir") {
       throw new RainError("a directory has no content type");
     }
     this.session = session;
-    this.id = newId(session);
-    this.spec = { id: this.id, data_type: dataType };
-    if (options.label !== undefined) this.spec.label = options.label;
-    if (options.contentType) this.spec.content_type = options.contentType;
-    registerObject(this, {
+    this.#state = {
+      n: internal.nextId++,
+      label: options.label,
+      dataType,
+      contentType: contentType || undefined,
       keep: false,
       constant: undefined,
       producer: undefined,
-    });
-    checkOpen(session).unsubmittedObjects.push(this);
+      id: undefined,
+      spec: undefined,
+    };
+    internal.unsubmittedObjects.push(this);
+  }
+
+  /** `[session id, id]` */
+  get id(): Id {
+    return this.#state.id ??= [this.session.id, this.#state.n];
+  }
+
+  /** What was asked for (its `user` attributes may be changed before submit). */
+  get spec(): ObjectSpec {
+    const state = this.#state;
+    if (state.spec === undefined) {
+      const spec: ObjectSpec = { id: this.id, data_type: state.dataType };
+      if (state.label !== undefined) spec.label = state.label;
+      if (state.contentType) spec.content_type = state.contentType;
+      state.spec = spec;
+    }
+    return state.spec;
   }
 
   /** The label (role at its producer). */
   get label(): string | undefined {
-    return this.spec.label;
+    return this.#state.spec ? this.#state.spec.label : this.#state.label;
   }
 
   /** `"blob"` or `"dir"`. */
   get dataType(): DataType {
-    return this.spec.data_type;
+    return this.#state.spec ? this.#state.spec.data_type : this.#state.dataType;
   }
 
   /** The content type set at run time if known, else the declared one. */
   get contentType(): string | undefined {
-    return this.info?.content_type || this.spec.content_type;
+    const declared = this.#state.spec ? this.#state.spec.content_type : this.#state.contentType;
+    return this.info?.content_type || declared;
   }
 
   /** Free user attributes of the spec (may be changed until submitted). */
@@ -125,7 +152,7 @@ export class DataObject {
 
   /** The task producing this object, if any. */
   get producer(): Task | undefined {
-    return objectState(this).producer;
+    return this.#state.producer;
   }
 
   /** Asks the server to keep the object after use, so it can be fetched or used later. */
@@ -133,13 +160,13 @@ export class DataObject {
     if (this.state !== undefined) {
       throw new RainError(`cannot keep ${this}: it was already submitted`);
     }
-    objectState(this).keep = true;
+    this.#state.keep = true;
     return this;
   }
 
   /** True if kept. */
   get isKept(): boolean {
-    return objectState(this).keep;
+    return this.#state.keep;
   }
 
   /** Releases a kept object; the server may then free it. */

@@ -25,7 +25,8 @@ function granted(descriptor: Deno.PermissionDescriptor): boolean {
   }
 }
 
-function env(name: string): string | undefined {
+/** An environment variable, if set and readable (undefined without the permission). */
+export function env(name: string): string | undefined {
   if (!granted({ name: "env", variable: name })) return undefined;
   try {
     return Deno.env.get(name) || undefined;

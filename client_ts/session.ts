@@ -20,26 +20,23 @@ import {
   toDataObject,
 } from "./data.ts";
 import { RainError, TaskError } from "./errors.ts";
+import { COMPACT_SUBMIT_CONTENT_TYPE, encodeCompactSubmit } from "./compact.ts";
+import { encodeHeader, SUBMIT_CONTENT_TYPE } from "./framing.ts";
+import { jsonHeader } from "./submit_json.ts";
 import {
   checkOpen,
   FIRST_ID,
   objectState,
   registerSession,
   sessionState,
+  SITE_TASKS,
   taskState,
 } from "./internal.ts";
 import type { Program } from "./program.ts";
 import { type PolicyOptions, type ResourceOptions, Task, type TaskOptions } from "./task.ts";
 import * as builtin from "./tasks.ts";
 import type { BuiltinOptions, ExecuteArg, ExecuteOptions } from "./tasks.ts";
-import type {
-  ObjectSpec,
-  SessionId,
-  SubmitHeader,
-  SubmittedObject,
-  TaskSpec,
-  TaskState,
-} from "./types.ts";
+import type { SessionId, TaskState } from "./types.ts";
 import { formatId } from "./types.ts";
 
 /** Kinds of server errors that mean "this session is gone": closing it is then a no-op. */
@@ -102,6 +99,7 @@ export class Session implements AsyncDisposable {
       unsubmittedObjects: [],
       submittedTasks: new Map(),
       failure: undefined,
+      sitesLeft: SITE_TASKS,
     });
   }
 
@@ -284,7 +282,7 @@ export class Session implements AsyncDisposable {
     const tasks = state.unsubmittedTasks;
     const objects = state.unsubmittedObjects;
     for (const task of tasks) {
-      for (const obj of task.inputs) {
+      for (const obj of taskState(task).inputs) {
         if (obj.state !== undefined && !obj.isKept) {
           throw new RainError(
             `${task} uses ${obj} from an earlier submit that is not kept`,
@@ -293,26 +291,27 @@ export class Session implements AsyncDisposable {
       }
     }
     const constants: ConstantData[] = [];
-    const header: SubmitHeader = {
-      tasks: tasks.map((task) => taskJson(task.spec)),
-      objects: objects.map((obj) => {
-        const internal = objectState(obj);
-        const entry: SubmittedObject = { spec: objectSpecJson(obj.spec) };
-        if (internal.keep) entry.keep = true;
-        const data = internal.constant;
-        if (data !== undefined) {
-          entry.data_size = data instanceof Uint8Array ? data.length : data.size;
-          constants.push(data);
-        }
-        return entry;
-      }),
-    };
-    await this.#call((api) => api.submit(this.id, header, constants));
+    for (const obj of objects) {
+      const data = objectState(obj).constant;
+      if (data !== undefined) constants.push(data);
+    }
+    await this.#call((api) =>
+      api.submit(
+        this.id,
+        api.submitEncoding === "json"
+          ? { contentType: SUBMIT_CONTENT_TYPE, head: encodeHeader(jsonHeader(tasks, objects)) }
+          : {
+            contentType: COMPACT_SUBMIT_CONTENT_TYPE,
+            head: encodeCompactSubmit(tasks.map(taskState), objects.map(objectState)),
+          },
+        constants,
+      )
+    );
     state.unsubmittedTasks = [];
     state.unsubmittedObjects = [];
     for (const task of tasks) {
       task.state = "notAssigned";
-      state.submittedTasks.set(task.id[1], task);
+      state.submittedTasks.set(taskState(task).n, task);
     }
     for (const obj of objects) {
       obj.state = objectState(obj).constant !== undefined ? "finished" : "unfinished";
@@ -526,31 +525,6 @@ export class Session implements AsyncDisposable {
   }
 }
 
-/** A task spec as the submit header lists it (empty values left out). */
-function taskJson(spec: TaskSpec): TaskSpec {
-  const out: TaskSpec = {
-    id: spec.id,
-    task_type: spec.task_type,
-    inputs: spec.inputs,
-    outputs: spec.outputs,
-    resources: spec.resources,
-  };
-  if (spec.config !== undefined) out.config = spec.config;
-  if (spec.name) out.name = spec.name;
-  if (spec.user && Object.keys(spec.user).length) out.user = spec.user;
-  if (spec.policy !== undefined) out.policy = spec.policy;
-  return out;
-}
-
-/** An object spec as the submit header lists it (empty values left out). */
-function objectSpecJson(spec: ObjectSpec): ObjectSpec {
-  if (spec.user && Object.keys(spec.user).length === 0) {
-    const { user: _, ...rest } = spec;
-    return rest;
-  }
-  return spec;
-}
-
 /** True for a stack frame in a module of this package (its tests count as user code). */
 function isPackageFrame(line: string): boolean {
   const at = line.indexOf(PACKAGE_URL);
@@ -561,7 +535,11 @@ function isPackageFrame(line: string): boolean {
 }
 
 /** The stack frames of `site` outside this package: where the user created the task. */
-function formatSite(site: Error): string {
+function formatSite(site: Error | undefined): string {
+  if (site === undefined) {
+    return `  (not recorded: only the first ${SITE_TASKS} tasks of a session record it, every ` +
+      "task with client.newSession({ recordSites: true }))";
+  }
   const frames = (site.stack ?? "").split("\n").slice(1)
     .filter((line) => !isPackageFrame(line) && !line.includes("ext:"));
   return frames.length ? frames.join("\n") : "  (unknown)";

@@ -6,7 +6,13 @@
  */
 import { type DataLike, DataObject, toDataObject } from "./data.ts";
 import { RainError } from "./errors.ts";
-import { checkOpen, newId, objectState, registerTask, sessionState } from "./internal.ts";
+import {
+  checkOpen,
+  objectState,
+  sessionState,
+  setTaskStateReader,
+  type TaskState as InternalState,
+} from "./internal.ts";
 import { fetchTaskLogs, type TaskLogs } from "./logs.ts";
 import { Input, Output } from "./io.ts";
 import { LabeledList } from "./labeled_list.ts";
@@ -156,6 +162,10 @@ export interface PolicyOptions {
 
 /** `spec.policy` of a task, checked (a `RainError` names the bad value); undefined if none. */
 export function makePolicy(options: PolicyOptions): TaskPolicy | undefined {
+  if (
+    options.maxRetries === undefined && options.crashLimit === undefined &&
+    options.timeLimit === undefined && options.retryOn === undefined
+  ) return undefined;
   const policy: TaskPolicy = {};
   const count = (name: string, value: number | undefined): number | undefined => {
     if (value === undefined) return undefined;
@@ -235,8 +245,21 @@ export function parseSize(size: number | string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** What a task asks for by default, shared by the tasks that do (copied into a spec). */
+const ONE_CPU: TaskSpec["resources"] = Object.freeze({ cpus: 1 });
+
+function copyResources(r: TaskSpec["resources"]): TaskSpec["resources"] {
+  const out = { ...r };
+  if (r.custom) out.custom = { ...r.custom };
+  return out;
+}
+
 /** `spec.resources` of a task, checked (a `RainError` names the bad value). */
 export function makeResources(options: ResourceOptions): TaskSpec["resources"] {
+  if (
+    options.cpus === undefined && options.memory === undefined && options.gpus === undefined &&
+    options.resources === undefined
+  ) return ONE_CPU;
   const cpus = options.cpus ?? 1;
   if (!Number.isSafeInteger(cpus) || cpus < 1) {
     throw new RainError(`cpus must be a positive integer, not ${JSON.stringify(cpus)}`);
@@ -301,23 +324,24 @@ export function makeResources(options: ResourceOptions): TaskSpec["resources"] {
 export class Task {
   /** The session the task belongs to. */
   readonly session: Session;
-  /** `[session id, id]` */
-  readonly id: Id;
-  /** What was asked for (its `user` attributes may be changed before submit). */
-  readonly spec: TaskSpec;
-  /** Input objects with their labels. */
-  readonly inputs: LabeledList<DataObject>;
-  /** Output objects with their labels. */
-  readonly outputs: LabeledList<DataObject>;
   /** What happened (after `update()`). */
   info: TaskInfo | undefined = undefined;
   /** Undefined until submitted. */
   state: TaskState | undefined = undefined;
+  readonly #state: InternalState;
+  #inputs: LabeledList<DataObject> | undefined = undefined;
+  #outputs: LabeledList<DataObject> | undefined = undefined;
+
+  static {
+    setTaskStateReader((task) => task.#state);
+  }
 
   /** A new task in `session` (prefer `session.task(options)`). */
   constructor(session: Session, options: TaskOptions) {
-    const site = new Error("task created");
-    checkOpen(session);
+    const sessionInternal = checkOpen(session);
+    // A stack costs more than the rest of the task: only the first tasks of a session (or all,
+    // with `recordSites`) record one.
+    const site = sessionInternal.sitesLeft > 0 ? new Error("task created") : undefined;
     const { taskType } = options;
     if (typeof taskType !== "string" || !TASK_TYPE.test(taskType)) {
       throw new RainError(
@@ -328,58 +352,94 @@ export class Task {
     const policy = makePolicy(options);
     this.session = session;
     const [inputs, labels] = makeInputs(session, options.inputs ?? []);
-    const outputs = typeof options.outputs === "number"
-      ? Array.from({ length: checkCount(options.outputs) }, () => undefined)
+    const outputItems = typeof options.outputs === "number"
+      ? checkCount(options.outputs)
       : [...(options.outputs ?? [])];
-    checkOutputs(session, outputs);
+    if (typeof outputItems !== "number") checkOutputs(session, outputItems);
     // Nothing is registered before the task is known to be valid; the task's id comes before
     // its outputs' ids.
-    this.id = newId(session);
-    const outputObjects = outputs.map((item) => {
-      const obj = item instanceof DataObject
-        ? item
-        : item instanceof Output
-        ? new DataObject(session, {
-          label: item.label,
-          dataType: item.dataType,
-          contentType: item.contentType,
-        })
-        : new DataObject(session, { label: item });
-      objectState(obj).producer = this;
-      return obj;
-    });
-    this.inputs = new LabeledList(inputs, labels);
-    this.outputs = new LabeledList(
-      outputObjects,
-      outputObjects.map((o) => o.label),
-    );
-    this.spec = {
-      id: this.id,
-      task_type: taskType,
-      inputs: inputs.map((obj, i) =>
-        labels[i] === undefined ? { id: obj.id } : { id: obj.id, label: labels[i] }
-      ),
-      outputs: outputObjects.map((o) => o.id),
+    const n = sessionInternal.nextId++;
+    if (site) sessionInternal.sitesLeft--;
+    const outputs = typeof outputItems === "number"
+      ? newOutputs(session, outputItems)
+      : outputItems.map((item) =>
+        item instanceof DataObject ? item : item instanceof Output
+          ? new DataObject(session, {
+            label: item.label,
+            dataType: item.dataType,
+            contentType: item.contentType,
+          })
+          : new DataObject(session, { label: item })
+      );
+    for (const obj of outputs) objectState(obj).producer = this;
+    this.#state = {
+      n,
+      taskType,
+      inputs,
+      labels,
+      outputs,
       resources,
+      config: options.config,
+      name: options.name || undefined,
+      policy,
+      site,
+      id: undefined,
+      spec: undefined,
     };
-    if (options.config !== undefined) this.spec.config = options.config;
-    if (options.name) this.spec.name = options.name;
-    if (policy !== undefined) this.spec.policy = policy;
     if (options.user && Object.keys(options.user).length) {
       this.spec.user = { ...options.user };
     }
-    registerTask(this, { site });
-    checkOpen(session).unsubmittedTasks.push(this);
+    sessionInternal.unsubmittedTasks.push(this);
+  }
+
+  /** `[session id, id]` */
+  get id(): Id {
+    return this.#state.id ??= [this.session.id, this.#state.n];
+  }
+
+  /** What was asked for (its `user` attributes may be changed before submit). */
+  get spec(): TaskSpec {
+    const state = this.#state;
+    if (state.spec === undefined) {
+      const labels = state.labels;
+      const spec: TaskSpec = {
+        id: this.id,
+        task_type: state.taskType,
+        inputs: state.inputs.map((obj, i) =>
+          labels?.[i] === undefined ? { id: obj.id } : { id: obj.id, label: labels[i] }
+        ),
+        outputs: state.outputs.map((o) => o.id),
+        resources: copyResources(state.resources),
+      };
+      if (state.config !== undefined) spec.config = state.config;
+      if (state.name) spec.name = state.name;
+      if (state.policy !== undefined) spec.policy = state.policy;
+      state.spec = spec;
+    }
+    return state.spec;
+  }
+
+  /** Input objects with their labels. */
+  get inputs(): LabeledList<DataObject> {
+    return this.#inputs ??= new LabeledList(this.#state.inputs, this.#state.labels);
+  }
+
+  /** Output objects with their labels. */
+  get outputs(): LabeledList<DataObject> {
+    return this.#outputs ??= new LabeledList(
+      this.#state.outputs,
+      this.#state.outputs.map((o) => o.label),
+    );
   }
 
   /** The task type, `"<executor>/<method>"`. */
   get taskType(): string {
-    return this.spec.task_type;
+    return this.#state.spec ? this.#state.spec.task_type : this.#state.taskType;
   }
 
   /** The task's name, if any. */
   get name(): string | undefined {
-    return this.spec.name;
+    return this.#state.spec ? this.#state.spec.name : this.#state.name;
   }
 
   /** Free user attributes of the spec (may be changed until submitted). */
@@ -389,12 +449,11 @@ export class Task {
 
   /** The only output; throws a `RainError` if the task has not exactly one. */
   get output(): DataObject {
-    if (this.outputs.length !== 1) {
-      throw new RainError(
-        `${this} has ${this.outputs.length} outputs, not exactly one`,
-      );
+    const outputs = this.#state.outputs;
+    if (outputs.length !== 1) {
+      throw new RainError(`${this} has ${outputs.length} outputs, not exactly one`);
     }
-    return this.outputs.get(0);
+    return outputs[0]!;
   }
 
   /** Keeps every output. */
@@ -454,19 +513,26 @@ function isIterable(value: unknown): value is Iterable<unknown> {
   return typeof (value as Iterable<unknown>)?.[Symbol.iterator] === "function";
 }
 
+/** New unlabelled blobs, the outputs of a task asking for a number of them. */
+function newOutputs(session: Session, n: number): DataObject[] {
+  const out = new Array<DataObject>(n);
+  for (let i = 0; i < n; i++) out[i] = new DataObject(session);
+  return out;
+}
+
+/** The input objects and their labels (undefined when none has one). */
 function makeInputs(
   session: Session,
   inputs: TaskInputs,
-): [DataObject[], (string | undefined)[]] {
-  const pairs: [string | undefined, TaskInputItem][] = isIterable(inputs)
-    ? [...inputs].map((item) => [undefined, item])
-    : Object.entries(inputs);
+): [DataObject[], (string | undefined)[] | undefined] {
   const objects: DataObject[] = [];
-  const labels: (string | undefined)[] = [];
-  for (const [key, item] of pairs) {
+  let labels: (string | undefined)[] | undefined;
+  const add = (key: string | undefined, item: TaskInputItem) => {
     let obj: DataObject;
     let label = key;
-    if (item instanceof Input) {
+    if (item instanceof DataObject) {
+      obj = item;
+    } else if (item instanceof Input) {
       if (item.dataObject === undefined) {
         throw new RainError(`${item} has no data object`);
       }
@@ -483,12 +549,15 @@ function makeInputs(
     if (obj.session !== session) {
       throw new RainError(`${obj} belongs to another session than the task`);
     }
-    if (label !== undefined && labels.includes(label)) {
-      throw new RainError(`duplicate input label '${label}'`);
+    if (label !== undefined) {
+      labels ??= objects.map(() => undefined);
+      if (labels.includes(label)) throw new RainError(`duplicate input label '${label}'`);
     }
     objects.push(obj);
-    labels.push(label);
-  }
+    labels?.push(label);
+  };
+  if (isIterable(inputs)) { for (const item of inputs) add(undefined, item); }
+  else for (const [key, item] of Object.entries(inputs)) add(key, item);
   return [objects, labels];
 }
 

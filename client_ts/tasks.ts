@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type DataLike, toDataObject } from "./data.ts";
+import { type DataLike, type DataObject, toDataObject } from "./data.ts";
 import { isSubtype } from "./content_type.ts";
 import { RainError } from "./errors.ts";
 import { shellSplit as splitWords } from "./shlex.ts";
@@ -60,17 +60,19 @@ export function concat(
   inputs: Iterable<DataLike>,
   options: BuiltinOptions = {},
 ): Task {
-  const objects = [...inputs].map(toDataObject);
-  for (const obj of objects) {
+  const objects: DataObject[] = [];
+  for (const input of inputs) {
+    const obj = toDataObject(input);
     if (obj.dataType !== "blob") {
       throw new RainError(`concat takes blobs, but ${obj} is a directory`);
     }
+    objects.push(obj);
   }
   return new Task(session, {
+    ...options,
     taskType: "buildin/concat",
     inputs: objects,
     outputs: 1,
-    ...options,
   });
 }
 
