@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, match, ok, throws } from "node:assert/strict";
 import type { TaskInfo, TaskPolicy } from "../../common/attributes.ts";
-import { ArraySink } from "../events/event.ts";
+import { ArraySink, RERUN_FAILED_REASON } from "../events/event.ts";
 import { Reactor } from "../reactor.ts";
 import { LocalityScheduler } from "../scheduler.ts";
 import { blobEntry, RecordingComm, submit, taskEntry } from "../test_util.ts";
@@ -142,7 +142,13 @@ Deno.test("continue: a failed task fails only its dependents; wait_all summarise
   assertEquals(t.s.objects.get(4)!.state, "finished");
   assertEquals(t.reactor.rerunFailed(t.s), [3, 6]);
   assertEquals(t.reactor.failedTasks(t.s), []);
-  assertEquals([...assigned(t).keys()], [3]);
+  // Logged for the views (neither attempt had a TaskStarted here); each runs as a new attempt.
+  const requeued = (t.reactor.events as ArraySink).ofType("TaskRequeued");
+  assertEquals(requeued.map((e) => [e.task, e.attempt, e.reason, e.started]), [
+    [3, 2, RERUN_FAILED_REASON, false],
+    [6, 2, RERUN_FAILED_REASON, false],
+  ]);
+  assertEquals([...assigned(t).entries()], [[3, 2]]);
   finish(t, 3, [5]);
   assertEquals([...assigned(t).keys()], [6]);
   finish(t, 6, [7]);
