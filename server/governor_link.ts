@@ -15,6 +15,7 @@ import type {
   RegisterMessage,
   TaskFailedMessage,
   TaskFinishedMessage,
+  TaskOutputMessage,
   TaskStartedMessage,
   ToGovernor,
   ToServer,
@@ -43,6 +44,8 @@ export interface GovernorHandler {
   taskStarted(governor: GovernorState, message: TaskStartedMessage): void;
   taskFinished(governor: GovernorState, message: TaskFinishedMessage): void;
   taskFailed(governor: GovernorState, message: TaskFailedMessage): void;
+  /** What a task the governor stopped (cancelled, session closed) printed. */
+  taskOutput(governor: GovernorState, message: TaskOutputMessage): void;
   objectsRemoved(governor: GovernorState, ids: Id[]): void;
   monitoring(governor: GovernorState, message: MonitoringMessage): void;
   dataTransfers(governor: GovernorState, message: DataTransfersMessage): void;
@@ -297,6 +300,12 @@ export class GovernorListener {
         message.info ??= { error: "unknown error" };
         checkOutput(message);
         return r.taskFailed(governor, message);
+      case "task_output":
+        if (!isId(message.task)) throw new Error("task_output: bad task id");
+        checkOutput(message);
+        if (message.output === undefined) return;
+        if (!Number.isInteger(message.attempt) || message.attempt! < 1) delete message.attempt;
+        return r.taskOutput(governor, message);
       case "objects_removed":
         if (!Array.isArray(message.objects)) throw new Error("objects_removed: bad message");
         return r.objectsRemoved(governor, message.objects.filter(isId));

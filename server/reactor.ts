@@ -15,6 +15,7 @@ import type {
   ServerInfoResponse,
   TaskFailedMessage,
   TaskFinishedMessage,
+  TaskOutputMessage,
   TaskStartedMessage,
   UpdateResponse,
 } from "../common/messages.ts";
@@ -155,6 +156,9 @@ export class Reactor implements ReactorContext, GovernorHandler {
   }
   taskFailed(governor: GovernorState, message: TaskFailedMessage): void {
     tasks.taskFailed(this, governor, message);
+  }
+  taskOutput(_governor: GovernorState, message: TaskOutputMessage): void {
+    tasks.stoppedTaskOutput(this, message);
   }
   objectsRemoved(governor: GovernorState, ids: Id[]): void {
     objects.objectsRemoved(this, governor, ids);

@@ -174,6 +174,27 @@ Deno.test("cancel: a running task is killed on its governor, its dependents canc
   throws(() => t.reactor.cancelTasks(t.s, [99]), /task \d+\/99 was not submitted/);
 });
 
+Deno.test("cancel: what the killed attempt printed is recorded, also after its session closed", () => {
+  const t = setup("fail");
+  diamond(t);
+  assigned(t);
+  t.reactor.cancelTasks(t.s, [3]);
+  const governor = t.reactor.governors.get("a:1")!;
+  const printed = (task: [number, number], stdout: string) =>
+    t.reactor.taskOutput(governor, { type: "task_output", task, attempt: 1, output: { stdout } });
+  printed([t.s.id, 3], "until the cancel\n");
+  // Not a task of the open session, nor a session of this server: dropped.
+  printed([t.s.id, 99], "no such task");
+  printed([t.s.id + 1, 2], "no such session");
+  t.reactor.closeSession(t.s);
+  printed([t.s.id, 2], "until the close\n");
+  const outputs = (t.reactor.events as ArraySink).ofType("TaskOutput");
+  assertEquals(outputs.map((e) => [e.task, e.attempt, e.output.stdout]), [
+    [3, 1, "until the cancel\n"],
+    [2, 1, "until the close\n"],
+  ]);
+});
+
 function reactorEnd({ reactor }: Setup) {
   reactor.endTurn();
 }
