@@ -285,6 +285,8 @@ def test_dashboard_inspector_shows_the_output(cluster, tmp_path):
         session.submit()
         t.wait()
         sid, tid = session.session_id, t.id.id
+        # Asking for it also has the server flush its log, which `rain report` reads below.
+        assert t.logs().stdout == "rows: 42\n"
     html = tmp_path / "report.html"
     made = subprocess.run([RAIN_BIN, "report", "--logdir", cluster.path("server-logs"),
                            "--session", str(sid), "-o", str(html)],
