@@ -296,6 +296,18 @@ export interface TaskFailedMessage {
   output?: TaskOutput;
 }
 
+/**
+ * What an attempt the governor stopped printed (cancelled, its session closed): the task itself
+ * is not reported (the server ended it), its output is recorded all the same.
+ */
+export interface TaskOutputMessage {
+  type: "task_output";
+  task: Id;
+  /** The attempt's number (`AssignedTask.attempt`); absent means 1. */
+  attempt?: number;
+  output: TaskOutput;
+}
+
 /** Objects really removed from the governor (after delayed deletion). */
 export interface ObjectsRemovedMessage {
   type: "objects_removed";
@@ -343,6 +355,7 @@ export type ToServer =
   | TaskStartedMessage
   | TaskFinishedMessage
   | TaskFailedMessage
+  | TaskOutputMessage
   | ObjectsRemovedMessage
   | MonitoringMessage
   | DataTransfersMessage

@@ -17,8 +17,8 @@ const encoder = new TextEncoder();
 /** Redirects the task's printing to `files`; the returned function puts everything back. */
 export function redirectOutput(files: { stdout: string; stderr: string } | undefined): () => void {
   if (files === undefined) return () => {};
-  const open = (path: string) =>
-    Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o600 });
+  // Appending: the governor may empty the files while the call runs (output past its limit).
+  const open = (path: string) => Deno.openSync(path, { append: true, create: true, mode: 0o600 });
   const out = open(files.stdout);
   const err = open(files.stderr);
   const writeAll = (file: Deno.FsFile) => (p: Uint8Array): number => {

@@ -411,6 +411,7 @@ export class Governor {
             this.fetcher.closeSession(m.session);
             this.store.dropSession(m.session);
             this.executors.closeSession(m.session);
+            this.runner.closeSession(m.session);
             break;
           case "cancel_tasks":
             this.#cancelTasks(m.tasks);

@@ -11,6 +11,7 @@ import type {
   RegisterMessage,
   TaskFailedMessage,
   TaskFinishedMessage,
+  TaskOutputMessage,
   TaskStartedMessage,
   ToGovernor,
   ToServer,
@@ -26,6 +27,8 @@ const startedOf = (id: Id) => (m: ToServer): m is TaskStartedMessage =>
   m.type === "task_started" && same(m.task, id);
 const finishedOf = (id: Id) => (m: ToServer): m is TaskFinishedMessage | TaskFailedMessage =>
   (m.type === "task_finished" || m.type === "task_failed") && same(m.task, id);
+const outputOf = (id: Id) => (m: ToServer): m is TaskOutputMessage =>
+  m.type === "task_output" && same(m.task, id);
 const removedOf = (id: Id) => (m: ToServer): m is ObjectsRemovedMessage =>
   m.type === "objects_removed" && m.objects.some((o) => same(o, id));
 const aboutSession = (session: number) => (m: ToServer) => "task" in m && m.task[0] === session;
@@ -323,6 +326,74 @@ Deno.test("governor messages: a task over its time limit is killed and reported 
   assertEquals(failed.type, "task_failed");
   assertStringIncludes(failed.info.error ?? "", "time limit of 0.2 s");
   assertEquals(failed.info.time_limit_exceeded, true);
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+/** A `buildin/run` task printing on both streams, then marking itself started and sleeping. */
+function printingProgram(id: Id, marker: string): AssignedTask {
+  const script = `echo printed; echo note >&2; : > "$0"; exec sleep 600`;
+  return {
+    spec: {
+      id,
+      task_type: "buildin/run",
+      config: { args: ["sh", "-c", script, marker], in_paths: [], out_paths: [] },
+      inputs: [],
+      outputs: [],
+      resources: { cpus: 1 },
+    },
+    inputs: [],
+    outputs: [],
+  };
+}
+
+async function whenPresent(path: string): Promise<void> {
+  // The program's own signal that it printed (no fixed wait).
+  while (!await Deno.lstat(path).then(() => true, () => false)) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("governor messages: a cancelled task's output is reported (task_output), kept until its session closes", async () => {
+  await using dir = await tempDir();
+  const { governor, link, options } = await registeredGovernor(dir.path);
+  const marker = join(dir.path, "printed");
+  const task = printingProgram([6, 10], marker);
+  task.attempt = 2;
+  link.deliver({ type: "assign_tasks", tasks: [task] });
+  await whenPresent(marker);
+  link.deliver({ type: "cancel_tasks", tasks: [[6, 10]] });
+  const reported = await link.waitFor(outputOf([6, 10]), "the task's output");
+  assertEquals(reported.output, { stdout: "printed\n", stderr: "note\n" });
+  assertEquals(reported.attempt, 2);
+  await governor.runner.idle();
+  await governor.runner.outputFiles!.settled();
+  const kept = join(options.logDir!, "tasks", "6");
+  assertEquals(await Deno.readTextFile(join(kept, "10.stdout")), "printed\n");
+  // Neither finished nor failed: the server ended the task.
+  assertEquals(link.sent.filter(finishedOf([6, 10])), []);
+  link.deliver({ type: "close_session", session: 6 });
+  await governor.runner.outputFiles!.settled();
+  await assertRejects(() => Deno.lstat(kept), Deno.errors.NotFound);
+  link.deliver({ type: "shutdown" });
+  await governor.finished;
+});
+
+Deno.test("governor messages: a task stopped by its session's close reports its output; no file is left", async () => {
+  await using dir = await tempDir();
+  const { governor, link, options } = await registeredGovernor(dir.path);
+  const marker = join(dir.path, "printed");
+  link.deliver({ type: "assign_tasks", tasks: [printingProgram([7, 10], marker)] });
+  await whenPresent(marker);
+  link.deliver({ type: "close_session", session: 7 });
+  const reported = await link.waitFor(outputOf([7, 10]), "the task's output");
+  assertEquals([reported.output, reported.attempt], [
+    { stdout: "printed\n", stderr: "note\n" },
+    undefined,
+  ]);
+  await governor.runner.idle();
+  await governor.runner.outputFiles!.settled();
+  await assertRejects(() => Deno.lstat(join(options.logDir!, "tasks", "7")), Deno.errors.NotFound);
   link.deliver({ type: "shutdown" });
   await governor.finished;
 });

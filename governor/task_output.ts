@@ -129,6 +129,12 @@ export function readCapped(path: string): string {
   }
 }
 
+/** Up to `n` bytes of the file from `offset` (fewer at its end). */
+export function readRange(file: Deno.FsFile, offset: number, n: number): Uint8Array {
+  file.seekSync(offset, Deno.SeekMode.Start);
+  return readExactly(file, n);
+}
+
 function readExactly(file: Deno.FsFile, n: number): Uint8Array {
   const buf = new Uint8Array(n);
   let filled = 0;
@@ -168,5 +174,72 @@ export async function saveTaskOutput(
     }
   } catch (e) {
     log.warn(`cannot keep the output of task ${task[0]}/${task[1]} in ${dir}: ${errorMessage(e)}`);
+  }
+}
+
+/**
+ * The per-task output files of the governor's `<dir>/<session>/<task>.stdout|.stderr`: kept while
+ * their session is open, removed once it is closed and its tasks are over (the event log holds
+ * the same output, so a long-lived governor does not fill its log directory).
+ */
+export class TaskOutputFiles {
+  readonly dir: string;
+  #sessions = new Map<number, { running: number; closed: boolean; saves: Promise<void> }>();
+  #removals = new Set<Promise<void>>();
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  #entry(session: number) {
+    let entry = this.#sessions.get(session);
+    if (entry === undefined) {
+      this.#sessions.set(session, entry = { running: 0, closed: false, saves: Promise.resolve() });
+    }
+    return entry;
+  }
+
+  /** A task of the session started (its files go only after it ended). */
+  started(session: number): void {
+    this.#entry(session).running++;
+  }
+
+  ended(session: number): void {
+    const entry = this.#entry(session);
+    if (--entry.running === 0 && entry.closed) this.#remove(session);
+  }
+
+  /** Keeps the output of a task (of a session not closed: that one's files are going). */
+  save(task: readonly [number, number], output: TaskOutput): void {
+    const entry = this.#entry(task[0]);
+    if (entry.closed) return;
+    entry.saves = entry.saves.then(() => saveTaskOutput(this.dir, task, output));
+  }
+
+  closeSession(session: number): void {
+    const entry = this.#entry(session);
+    entry.closed = true;
+    if (entry.running === 0) this.#remove(session);
+  }
+
+  #remove(session: number): void {
+    const entry = this.#sessions.get(session)!;
+    this.#sessions.delete(session);
+    const path = join(this.dir, String(session));
+    const removal = entry.saves
+      .then(() => Deno.remove(path, { recursive: true }))
+      .catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) {
+          log.warn(`cannot remove the task output of session ${session}: ${errorMessage(e)}`);
+        }
+      })
+      .finally(() => this.#removals.delete(removal));
+    this.#removals.add(removal);
+  }
+
+  /** Settles when the saves and removals started so far are done. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((e) => e.saves));
+    await Promise.all(this.#removals);
   }
 }

@@ -8,6 +8,7 @@ import {
   readCapped,
   saveTaskOutput,
   taskOutput,
+  TaskOutputFiles,
 } from "./task_output.ts";
 
 const enc = new TextEncoder();
@@ -64,6 +65,33 @@ Deno.test("taskOutput drops empty streams; saveTaskOutput keeps the latest attem
     await saveTaskOutput(dir, [3, 11], { stdout: "second\n" });
     assert.equal(await Deno.readTextFile(join(dir, "3", "11.stdout")), "second\n");
     await assert.rejects(() => Deno.stat(join(dir, "3", "11.stderr")), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TaskOutputFiles: a closed session's files go once its last task ended; later saves are dropped", async () => {
+  const dir = await Deno.makeTempDir();
+  const exists = (path: string) => Deno.lstat(path).then(() => true, () => false);
+  try {
+    const files = new TaskOutputFiles(dir);
+    files.started(4);
+    files.save([4, 1], { stdout: "one\n" });
+    files.save([5, 1], { stdout: "other session\n" });
+    files.closeSession(4);
+    await files.settled();
+    // A task of session 4 still runs (killed, its output not read yet): the files stay.
+    assert.equal(await Deno.readTextFile(join(dir, "4", "1.stdout")), "one\n");
+    files.save([4, 2], { stdout: "after the close\n" });
+    files.ended(4);
+    await files.settled();
+    assert.equal(await exists(join(dir, "4")), false);
+    assert.equal(await Deno.readTextFile(join(dir, "5", "1.stdout")), "other session\n");
+    // A session closed with nothing running goes at once (no files at all is fine).
+    files.closeSession(5);
+    files.closeSession(6);
+    await files.settled();
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

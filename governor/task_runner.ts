@@ -3,7 +3,8 @@
  * (`buildin/<method>` from the built-in registry, `<executor>/<method>` from the executor
  * registry) and reports `task_finished` or `task_failed`. A failure never escapes: it becomes a
  * `task_failed` whose `info.error` names the task and what went wrong. A task aborted because
- * its session was closed (or the governor stops) reports nothing.
+ * it was cancelled or its session was closed reports only what it printed (`task_output`); when
+ * the governor stops, it reports nothing.
  *
  * The path of a trivial task (inputs held, task function synchronous) allocates no timers and
  * does at most one await.
@@ -18,7 +19,7 @@ import { errorMessage } from "./fs_util.ts";
 import { SessionClosedError, type StoredObject } from "./object_store.ts";
 import type { ObjectStore } from "./object_store.ts";
 import type { TaskContext, TaskFn } from "./task_context.ts";
-import { saveTaskOutput } from "./task_output.ts";
+import { TaskOutputFiles } from "./task_output.ts";
 
 /** A task in the governor's queue. */
 export interface QueuedTask {
@@ -59,10 +60,18 @@ export class TaskRunner {
   #resolved = new Map<string, TaskFn>();
   #active = 0;
   #idleWaiters: (() => void)[] = [];
+  /** Tasks' output files in the log directory (none: not kept). */
+  readonly outputFiles: TaskOutputFiles | undefined;
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
     this.#executors = options.executors ?? new Map();
+    if (options.outputDir !== undefined) this.outputFiles = new TaskOutputFiles(options.outputDir);
+  }
+
+  /** The session was closed: its tasks' output files go once its aborted tasks are over. */
+  closeSession(session: number): void {
+    this.outputFiles?.closeSession(session);
   }
 
   /** Settles when every task started so far is over. */
@@ -102,10 +111,12 @@ export class TaskRunner {
   /** Queue runner: never rejects. */
   run = (queued: QueuedTask, signal: AbortSignal, slots: number[] = []): Promise<void> => {
     this.#active++;
+    this.outputFiles?.started(queued.task.spec.id[0]);
     return this.#run(queued.task, signal, queued.allocation ?? { cpus: queued.cpus }, slots);
   };
 
-  #settled(): void {
+  #settled(session: number): void {
+    this.outputFiles?.ended(session);
     if (--this.#active === 0 && this.#idleWaiters.length) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
@@ -117,10 +128,23 @@ export class TaskRunner {
   #output(ctx: TaskContext | undefined): { output?: TaskOutput } {
     const output = ctx?.output;
     if (output === undefined) return {};
-    if (this.#o.outputDir !== undefined) {
-      void saveTaskOutput(this.#o.outputDir, ctx!.task.spec.id, output);
-    }
+    this.outputFiles?.save(ctx!.task.spec.id, output);
     return { output };
+  }
+
+  /**
+   * A task stopped by the server (cancelled, session closed) is not reported, but what it printed
+   * until then is: that is when it matters most. Nothing when the governor is going down.
+   */
+  #stopped(ctx: TaskContext | undefined): void {
+    if (ctx?.output === undefined || this.#o.exiting?.()) return;
+    const { output } = this.#output(ctx);
+    this.#o.send({
+      type: "task_output",
+      task: ctx.task.spec.id,
+      ...(ctx.attempt === undefined || ctx.attempt === 1 ? {} : { attempt: ctx.attempt }),
+      output: output!,
+    });
   }
 
   async #run(
@@ -177,7 +201,7 @@ export class TaskRunner {
       };
       let outputs = fn(ctx);
       if (outputs instanceof Promise) outputs = await outputs;
-      if (outer.aborted) return;
+      if (outer.aborted) return this.#stopped(ctx);
       if (timedOut) throw signal.reason;
       if (outputs.length !== spec.outputs.length) {
         throw new Error(`produced ${outputs.length} outputs, ${spec.outputs.length} expected`);
@@ -204,11 +228,11 @@ export class TaskRunner {
       const output = this.#output(ctx);
       send({ type: "task_finished", task: spec.id, info: i, outputs: reported, ...output });
     } catch (e) {
-      if (outer.aborted || e instanceof SessionClosedError) return;
+      if (outer.aborted || e instanceof SessionClosedError) return this.#stopped(ctx);
       const killedBy = (e as { signal?: unknown } | undefined)?.signal;
       if (typeof killedBy === "string" && GROUP_STOP_SIGNALS.has(killedBy)) {
         await new Promise((resolve) => setTimeout(resolve, GROUP_SIGNAL_GRACE_MS));
-        if (outer.aborted) return;
+        if (outer.aborted) return this.#stopped(ctx);
       }
       if (this.#o.exiting?.()) return;
       const i = info();
@@ -228,7 +252,7 @@ export class TaskRunner {
       send({ type: "task_failed", task: spec.id, info: i, ...this.#output(ctx) });
     } finally {
       clearTimeout(timer);
-      this.#settled();
+      this.#settled(task.spec.id[0]);
     }
   }
 }

@@ -16,6 +16,7 @@ import type {
   RegisterMessage,
   TaskFailedMessage,
   TaskFinishedMessage,
+  TaskOutputMessage,
   TaskStartedMessage,
   ToGovernor,
   ToServer,
@@ -50,6 +51,8 @@ export interface GovernorHandler {
   taskStarted(governor: GovernorState, message: TaskStartedMessage): void;
   taskFinished(governor: GovernorState, message: TaskFinishedMessage): void;
   taskFailed(governor: GovernorState, message: TaskFailedMessage): void;
+  /** What a task the governor stopped (cancelled, session closed) printed. */
+  taskOutput(governor: GovernorState, message: TaskOutputMessage): void;
   objectsRemoved(governor: GovernorState, ids: Id[]): void;
   /** A governor registered (again) with what it still has, if it said. */
   reattach?(governor: GovernorState, report: ReattachReport | undefined): void;
@@ -353,6 +356,12 @@ export class GovernorListener {
         message.info ??= { error: "unknown error" };
         checkOutput(message);
         return r.taskFailed(governor, message);
+      case "task_output":
+        if (!isId(message.task)) throw new Error("task_output: bad task id");
+        checkOutput(message);
+        if (message.output === undefined) return;
+        if (!Number.isInteger(message.attempt) || message.attempt! < 1) delete message.attempt;
+        return r.taskOutput(governor, message);
       case "objects_removed":
         if (!Array.isArray(message.objects)) throw new Error("objects_removed: bad message");
         return r.objectsRemoved(governor, message.objects.filter(isId));

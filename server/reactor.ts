@@ -16,6 +16,7 @@ import type {
   ServerInfoResponse,
   TaskFailedMessage,
   TaskFinishedMessage,
+  TaskOutputMessage,
   TaskStartedMessage,
   UpdateResponse,
 } from "../common/messages.ts";
@@ -173,6 +174,10 @@ export class Reactor implements ReactorContext, GovernorHandler {
   reattach(governor: GovernorState, report: ReattachReport | undefined): void {
     if (report) reattach(this, governor, report);
     this.reattachment?.governorBack(governor.id);
+  }
+
+  taskOutput(_governor: GovernorState, message: TaskOutputMessage): void {
+    tasks.stoppedTaskOutput(this, message);
   }
   objectsRemoved(governor: GovernorState, ids: Id[]): void {
     objects.objectsRemoved(this, governor, ids);

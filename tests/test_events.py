@@ -340,3 +340,33 @@ def test_rain_status_table_and_json(rain_cluster):
         assert slow  # still running
     result = rain_status("127.0.0.1:{}".format(free_port()))
     assert result.returncode == 1 and "no Rain server answers" in result.stderr
+
+
+def test_a_task_run_again_by_rerun_failed_is_shown_finished(cluster, tmp_path):
+    """The views (live, from the log) follow `rerun_failed`: the task's failed run becomes one of
+    its attempts and the task shows finished, counted once in the session list."""
+    flag = tmp_path / "fixed"
+    client = cluster.client()
+    try:
+        with client.new_session(on_failure="continue") as session:
+            task = tasks.Execute(["sh", "-c", 'echo "attempt $RAIN_TASK_ATTEMPT"; cat "$0"',
+                                  str(flag)], name="flaky")
+            session.submit()
+            with pytest.raises(TaskException, match="1 task of session"):
+                session.wait_all()
+            port, sid, tid = cluster.http_port, session.session_id, task.id.id
+            assert http(port, "/api/v1/sessions/{}/tasks/{}".format(sid, tid))[0]["state"] \
+                == "failed"
+            flag.write_bytes(b"")
+            assert session.rerun_failed() == [task]
+            session.wait_all()
+            detail = http(port, "/api/v1/sessions/{}/tasks/{}".format(sid, tid))[0]
+            assert detail["state"] == "finished" and "error" not in detail
+            assert len(detail["attempts"]) == 2 and "exited with code 1" in \
+                detail["attempts"][0]["error"]
+            row = next(r for r in http(port, "/api/v1/sessions")[0] if r["session"] == sid)
+            assert (row["tasks_finished"], row["tasks_failed"], row["tasks_running"]) == (1, 0, 0)
+            logs = task.logs()
+            assert (logs.stdout, logs.attempt) == ("attempt 2\n", 2)
+    finally:
+        client.close()

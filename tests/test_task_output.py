@@ -160,6 +160,51 @@ with client.new_session(echo=True) as session:
     assert f"(task {session_id}/{ids[1]} greet) two lines" in done.stderr
 
 
+def test_echo_close_prints_what_is_left_and_a_failed_tasks_stderr(cluster):
+    # No poll before the close (a one-hour interval): what is printed, close() printed.
+    script = f"""
+import sys
+sys.path.insert(0, {os.path.join(os.path.dirname(__file__), '..', 'client_py')!r})
+import rain.client.logs
+from rain.client import Client, TaskException, remote
+rain.client.logs.ECHO_INTERVAL = 3600
+client = Client("127.0.0.1", {cluster.port})
+
+@remote()
+def fine(ctx):
+    print("all good")
+    return b""
+
+@remote()
+def bad(ctx):
+    print("about to fail", file=sys.stderr)
+    raise ValueError("broken")
+
+session = client.new_session(echo=True)
+with session.bind_only():
+    t = fine()
+session.submit()
+t.wait()
+with session.bind_only():
+    b = bad()
+session.submit()
+try:
+    session.wait_all()
+except TaskException:
+    pass
+print("before close", t.id.id, b.id.id, session.session_id, flush=True)
+session.close()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=subprocess_env(), timeout=60)
+    assert done.returncode == 0, done.stderr
+    before, _, after = done.stdout.partition("before close")
+    tid, bid, sid = after.split("\n", 1)[0].split()
+    assert "all good" not in before
+    assert after.count(f"(task {sid}/{tid} fine) all good\n") == 1
+    assert f"(task {sid}/{bid} bad) about to fail\n" in done.stderr
+
+
 def test_echo_is_off_by_default(client, capfd):
     @remote()
     def speak(ctx):
@@ -242,6 +287,8 @@ def test_dashboard_inspector_shows_the_output(cluster, tmp_path):
         # The report reads events.db, which the server writes in batches: wait for the row.
         assert wait_until(lambda: t.logs().stdout == "rows: 42\n", timeout=30)
         sid, tid = session.session_id, t.id.id
+        # Asking for it also has the server flush its log, which `rain report` reads below.
+        assert t.logs().stdout == "rows: 42\n"
     html = tmp_path / "report.html"
     made = subprocess.run([RAIN_BIN, "report", "--logdir", cluster.path("server-logs"),
                            "--session", str(sid), "-o", str(html)],

@@ -38,7 +38,8 @@ import { executorBaseEnv, ExecutorProcess } from "./executor_process.ts";
 import { forkable, ForkServer } from "./fork_server.ts";
 import { ExecutorHub } from "./hub.ts";
 import { PeakMemorySampler } from "../peak_memory.ts";
-import { readCapped, taskOutput } from "../task_output.ts";
+import { taskOutput } from "../task_output.ts";
+import { CallOutputFiles } from "./call_output.ts";
 
 const log = new Logger("governor.executors");
 
@@ -243,13 +244,15 @@ export class ExecutorPool {
       };
       // Peak memory of the executor (and its children) during the call.
       const sampler = new PeakMemorySampler(proc.pid);
+      const printed = new CallOutputFiles(proc.outputFiles);
       const { message, parts: answerParts } = await proc.call(call, parts, ctx.signal)
         .finally(async () => {
           const peak = await sampler.stop();
           if (peak !== undefined) ctx.peakMemory = peak;
+          printed.stop();
           const files = proc.outputFiles;
-          const stdout = readCapped(files.stdout);
-          const stderr = readCapped(files.stderr);
+          const stdout = printed.stdout.text();
+          const stderr = printed.stderr.text();
           ctx.output = taskOutput(stdout, stderr);
           // What was read is emptied now (synchronously: before the next call), so that no later
           // task is ever shown it. Executors append (they may keep the files open).

@@ -143,6 +143,9 @@ export function isRetryReason(reason: string): boolean {
   return reason.startsWith(RETRY_PREFIX);
 }
 
+/** The TaskRequeued `reason` of a failed task run again by `rerun_failed` (it had failed). */
+export const RERUN_FAILED_REASON = "rerun_failed: run again after it failed";
+
 /** Where the reactor reports events. `push` must be O(1) and cheap. */
 export interface EventSink {
   push(event: PendingEvent): void;

@@ -30,9 +30,24 @@ export class PostMortemEvents implements EventSource {
     } catch { /* closed already */ }
   }
 
+  /**
+   * Catches up with rows written since; details already read are caught up too, so that the
+   * session list counts their tasks as the summary does (a task run twice is one task).
+   */
   refresh(): Promise<void> {
+    const before = this.#lastId;
     this.#lastId = loadLight(this.#db, this.model, this.#lastId);
+    if (this.#lastId !== before) {
+      for (const session of this.model.sessions.values()) {
+        if (session.detail) this.#catchUp(session.session, session.detail);
+      }
+    }
     return Promise.resolve();
+  }
+
+  #catchUp(sid: number, detail: SessionDetail): void {
+    const { lastId } = replayDetail(this.#db, sid, detail, this.#detailRows.get(detail));
+    this.#detailRows.set(detail, lastId);
   }
 
   async sessionView(sid: number): Promise<SessionView> {
@@ -40,13 +55,7 @@ export class PostMortemEvents implements EventSource {
     const session = this.model.sessions.get(sid);
     if (!session) throw new QueryError(404, `session ${sid} is not in the event log`);
     if (session.detail) {
-      const { lastId } = replayDetail(
-        this.#db,
-        sid,
-        session.detail,
-        this.#detailRows.get(session.detail),
-      );
-      this.#detailRows.set(session.detail, lastId);
+      this.#catchUp(sid, session.detail);
       return { session, detail: session.detail };
     }
     const { detail, lastId } = replayDetail(this.#db, sid);

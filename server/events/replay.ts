@@ -6,7 +6,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { TaskInfo } from "../../common/attributes.ts";
-import { type CloseReason, RETRY_PREFIX } from "./event.ts";
+import { type CloseReason, RERUN_FAILED_REASON, RETRY_PREFIX } from "./event.ts";
 import { countsFrom } from "./store.ts";
 import { SessionDetail, type SubmittedTask, type ViewModel } from "./view_model.ts";
 
@@ -74,8 +74,12 @@ export function loadLight(db: DatabaseSync, model: ViewModel, afterId = 0): numb
        sum(CASE WHEN e.event_type = 'TaskRequeued'
          AND json_extract(e.event, '$.started') THEN 1 ELSE 0 END) AS started,
        sum(CASE WHEN e.event_type = 'TaskRequeued' AND json_extract(e.event, '$.started')
-         AND json_extract(e.event, '$.reason') NOT LIKE '${RETRY_PREFIX}%' THEN 1 ELSE 0 END)
-         AS lost
+         AND json_extract(e.event, '$.reason') NOT LIKE '${RETRY_PREFIX}%'
+         AND json_extract(e.event, '$.reason') != '${RERUN_FAILED_REASON}' THEN 1 ELSE 0 END)
+         AS lost,
+       sum(CASE WHEN e.event_type = 'TaskRequeued'
+         AND json_extract(e.event, '$.reason') = '${RERUN_FAILED_REASON}' THEN 1 ELSE 0 END)
+         AS unfailed
      FROM events e ${join}
      WHERE e.id > ? AND e.id <= ?
        AND +e.event_type IN ('TaskStarted', 'TaskFinished', 'TaskRequeued', 'TaskRerun')
@@ -159,6 +163,7 @@ export function loadLight(db: DatabaseSync, model: ViewModel, afterId = 0): numb
       s.retries += Number(a.retries ?? 0);
       s.requeuedStarted += Number(a.started ?? 0);
       s.lostAttempts += Number(a.lost ?? 0);
+      s.failed = Math.max(0, s.failed - Number(a.unfailed ?? 0));
     } else {
       const failed = Number(a.failed ?? 0);
       s.failed += failed;

@@ -4,6 +4,7 @@
  */
 import type { TaskInfo } from "../../common/attributes.ts";
 import type { DataTransfer } from "../../common/messages.ts";
+import { RERUN_FAILED_REASON } from "./event.ts";
 import { isFailure } from "./rows.ts";
 import type { TaskState } from "./view_types.ts";
 
@@ -248,6 +249,7 @@ export class SessionDetail {
    */
   requeued(time: number, id: number, reason: string, started: boolean): void {
     const task = this.tasks.get(id);
+    if (task?.state === "failed" && reason === RERUN_FAILED_REASON) return this.#rerunFailed(task);
     if (!task || task.state === "finished" || task.state === "failed") return;
     if (task.state === "running") this.groups[task.group]!.running--;
     if (started) {
@@ -273,6 +275,22 @@ export class SessionDetail {
       end: task.end ?? time,
       reason: `finished, but its output ${object} was lost with its governor`,
     });
+    task.info = undefined;
+    task.duration = undefined;
+    this.#unstart(task);
+  }
+
+  /** A failed task runs again (`rerun_failed`): its failed run becomes an attempt of its own. */
+  #rerunFailed(task: TaskEntry): void {
+    this.groups[task.group]!.failed--;
+    if (task.start !== undefined) {
+      (task.attempts ??= []).push({
+        governor: task.governor,
+        start: task.start,
+        end: task.end ?? task.start,
+        reason: String(task.info?.error ?? "failed"),
+      });
+    }
     task.info = undefined;
     task.duration = undefined;
     this.#unstart(task);

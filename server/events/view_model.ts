@@ -10,7 +10,7 @@
  * `monitoringSamples` samples per governor.
  */
 import type { MonitoringMessage } from "../../common/messages.ts";
-import { isRetryReason, type PendingEvent } from "./event.ts";
+import { isRetryReason, type PendingEvent, RERUN_FAILED_REASON } from "./event.ts";
 import { DetailQueue } from "./detail_queue.ts";
 import { isFailure } from "./rows.ts";
 import {
@@ -81,7 +81,9 @@ export interface GovernorAggregate {
 
 /** A TaskRequeued event in the session's counts (live and replayed alike). */
 export function countRequeue(s: SessionAggregate, reason: string, started: boolean): void {
-  if (isRetryReason(reason)) s.retries++;
+  // Every task `rerun_failed` runs again had its failure counted (a TaskFinished with an error).
+  if (reason === RERUN_FAILED_REASON) s.failed = Math.max(0, s.failed - 1);
+  else if (isRetryReason(reason)) s.retries++;
   else if (started) s.lostAttempts++;
   if (started) s.requeuedStarted++;
 }

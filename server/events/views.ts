@@ -81,9 +81,9 @@ export function sessionRow(s: SessionAggregate): SessionRow {
 export function sessionsView(model: ViewModel): SessionRow[] {
   return [...model.sessions.values()].map((s) => {
     const row = sessionRow(s);
-    // Live details indexed up to the last event count as the summary does (nothing is indexed
-    // here; post-mortem details may lag the log's newest rows, its counts do not).
-    if (s.detail !== undefined && s.queue?.pending === false) countTasks(row, s, s.detail);
+    // Details indexed up to the last event count as the summary does (nothing is indexed here;
+    // post-mortem details are caught up at each refresh, live ones may have events queued).
+    if (s.detail !== undefined && s.queue?.pending !== true) countTasks(row, s, s.detail);
     return row;
   });
 }

@@ -8,6 +8,7 @@
 import type { TaskAttempt, TaskInfo } from "../../common/attributes.ts";
 import { formatId } from "../../common/ids.ts";
 import { ApiError } from "../errors.ts";
+import { RERUN_FAILED_REASON } from "../events/event.ts";
 import type { DataObject, Session, Task } from "../state.ts";
 import { type ReactorContext, touch } from "./core.ts";
 import { releaseIfUnneeded } from "./objects.ts";
@@ -88,11 +89,25 @@ export function rerunFailed(ctx: ReactorContext, session: Session): number[] {
   const tasks = [...session.failed];
   session.failed.clear();
   for (const task of tasks) {
+    // Its failed attempt had started (a dependent failed with its input may never have).
+    const started = task.info.start_time !== undefined;
     task.state = "notAssigned";
     task.info = task.attemptLog ? { attempts: [...task.attemptLog] } : {};
     task.retries = 0;
+    // A new attempt: its output (TaskOutput) and RAIN_TASK_ATTEMPT are the next ones.
+    task.attempts = (task.attempts ?? 1) + 1;
     for (const output of task.outputs) output.error = undefined;
     session.unfinishedTasks++;
+    ctx.events?.push({
+      type: "TaskRequeued",
+      time: Date.now(),
+      session: session.id,
+      task: task.id,
+      attempt: task.attempts,
+      crashes: task.crashes?.length ?? 0,
+      reason: RERUN_FAILED_REASON,
+      started,
+    });
   }
   for (const task of tasks) {
     if (task.finished) continue; // cancelled again below through another task

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, match, ok, throws } from "node:assert/strict";
 import type { TaskInfo, TaskPolicy } from "../../common/attributes.ts";
-import { ArraySink } from "../events/event.ts";
+import { ArraySink, RERUN_FAILED_REASON } from "../events/event.ts";
 import { Reactor } from "../reactor.ts";
 import { LocalityScheduler } from "../scheduler.ts";
 import { blobEntry, RecordingComm, submit, taskEntry } from "../test_util.ts";
@@ -142,7 +142,13 @@ Deno.test("continue: a failed task fails only its dependents; wait_all summarise
   assertEquals(t.s.objects.get(4)!.state, "finished");
   assertEquals(t.reactor.rerunFailed(t.s), [3, 6]);
   assertEquals(t.reactor.failedTasks(t.s), []);
-  assertEquals([...assigned(t).keys()], [3]);
+  // Logged for the views (neither attempt had a TaskStarted here); each runs as a new attempt.
+  const requeued = (t.reactor.events as ArraySink).ofType("TaskRequeued");
+  assertEquals(requeued.map((e) => [e.task, e.attempt, e.reason, e.started]), [
+    [3, 2, RERUN_FAILED_REASON, false],
+    [6, 2, RERUN_FAILED_REASON, false],
+  ]);
+  assertEquals([...assigned(t).entries()], [[3, 2]]);
   finish(t, 3, [5]);
   assertEquals([...assigned(t).keys()], [6]);
   finish(t, 6, [7]);
@@ -166,6 +172,27 @@ Deno.test("cancel: a running task is killed on its governor, its dependents canc
   assertEquals((await t.reactor.waitAll(t.s)).kind, "done");
   assertEquals(t.s.error, undefined);
   throws(() => t.reactor.cancelTasks(t.s, [99]), /task \d+\/99 was not submitted/);
+});
+
+Deno.test("cancel: what the killed attempt printed is recorded, also after its session closed", () => {
+  const t = setup("fail");
+  diamond(t);
+  assigned(t);
+  t.reactor.cancelTasks(t.s, [3]);
+  const governor = t.reactor.governors.get("a:1")!;
+  const printed = (task: [number, number], stdout: string) =>
+    t.reactor.taskOutput(governor, { type: "task_output", task, attempt: 1, output: { stdout } });
+  printed([t.s.id, 3], "until the cancel\n");
+  // Not a task of the open session, nor a session of this server: dropped.
+  printed([t.s.id, 99], "no such task");
+  printed([t.s.id + 1, 2], "no such session");
+  t.reactor.closeSession(t.s);
+  printed([t.s.id, 2], "until the close\n");
+  const outputs = (t.reactor.events as ArraySink).ofType("TaskOutput");
+  assertEquals(outputs.map((e) => [e.task, e.attempt, e.output.stdout]), [
+    [3, 1, "until the cancel\n"],
+    [2, 1, "until the close\n"],
+  ]);
 });
 
 function reactorEnd({ reactor }: Setup) {

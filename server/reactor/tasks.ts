@@ -6,6 +6,7 @@ import type { Id } from "../../common/ids.ts";
 import type {
   TaskFailedMessage,
   TaskFinishedMessage,
+  TaskOutputMessage,
   TaskStartedMessage,
 } from "../../common/messages.ts";
 import { Logger } from "../../common/log.ts";
@@ -61,6 +62,26 @@ function recordOutput(
   });
   // Only once per report: taskFinished may hand the same message on to taskFailed.
   delete message.output;
+}
+
+/**
+ * What an attempt the governor stopped printed (the task was cancelled, its session closed): its
+ * task was ended already, only the output is recorded, for a task of a session this server
+ * opened (open, or closed since).
+ */
+export function stoppedTaskOutput(ctx: ReactorContext, message: TaskOutputMessage): void {
+  if (ctx.events === undefined) return;
+  const [sid, id] = message.task;
+  const session = ctx.core.sessions.get(sid);
+  if (session === undefined ? !ctx.core.isClosedSession(sid) : !session.tasks.has(id)) return;
+  ctx.events.push({
+    type: "TaskOutput",
+    time: Date.now(),
+    session: sid,
+    task: id,
+    attempt: message.attempt ?? 1,
+    output: message.output,
+  });
 }
 
 export function taskStarted(

@@ -27,7 +27,8 @@ OutputRedirect::OutputRedirect(const nlohmann::json &output) {
   for (int i = 0; i < 2; i++) {
     auto path = output.find(keys[i]);
     if (path == output.end() || !path->is_string()) continue;
-    int target = ::open(path->get<std::string>().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+    // Appending: the governor may empty the file while the call runs (a past-limit output).
+    int target = ::open(path->get<std::string>().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                         0600);
     if (target < 0) continue;  // the output stays the executor's own
     saved_[i] = ::dup(i + 1);

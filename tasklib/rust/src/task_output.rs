@@ -43,7 +43,8 @@ impl OutputRedirect {
             let target = match OpenOptions::new()
                 .write(true)
                 .create(true)
-                .truncate(true)
+                // Appending: the governor may empty the file while the call runs.
+                .append(true)
                 .mode(0o600)
                 .open(path)
             {
