@@ -192,3 +192,13 @@ def test_absolute_paths_still_work(client):
             store.wait()
         with open(os.path.join(tmp, "out.txt"), "rb") as f:
             assert f.read() == b"contents"
+
+
+def test_tasks_and_objects_take_attributes_of_the_users_own():
+    """Rain 0.4 scripts hang their own attributes on tasks and objects (e.g. the results they
+    fetched): the slotted classes still allow it."""
+    with Session(None, 1):
+        task = tasks.Concat([blob(b"a"), blob(b"b")])
+        task.results = ["fetched"]
+        task.output.note = "mine"
+        assert task.results == ["fetched"] and task.output.note == "mine"

@@ -153,8 +153,6 @@ def test_guide_blocks_found():
     assert pages.count("task-output.md") >= 2, pages
 
 
-# Guide pages written on other branches (server restart); a link to them is checked once they exist.
-PAGES_OF_OTHER_BRANCHES = {"server-restart.md"}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -176,7 +174,7 @@ def test_relative_links_resolve(page):
             continue
         file_part = target.split("#", 1)[0]
         resolved = os.path.normpath(os.path.join(os.path.dirname(page), file_part))
-        if os.path.exists(resolved) or os.path.basename(resolved) in PAGES_OF_OTHER_BRANCHES:
+        if os.path.exists(resolved):
             continue
         missing.append(target)
     assert not missing, "{} links to missing files: {}".format(page, missing)

@@ -34,7 +34,8 @@ class DataObject:
 
     # Slots, and a spec made only when asked for: a big graph has millions of these.
     __slots__ = ("session", "id", "_label", "_content_type", "_data_type", "_spec", "info",
-                 "state", "data", "_keep", "_producer", "__weakref__")
+                 "state", "data", "_keep", "_producer", "__weakref__",
+                 "__dict__")  # the user's own attributes, as in Rain 0.4 (made when set)
 
     def __init__(self, label: str | None = None, session: Session | None = None,
                  data_type: DataType | str = DataType.BLOB,

@@ -66,7 +66,10 @@ class Task(OutputsOwner):
     # big graph costs a few microseconds (docs/architecture.md, "Where the time goes").
     __slots__ = ("session", "id", "state", "info", "_site", "_task_type", "_config", "_in",
                  "_in_labels", "_out", "_resources", "_name", "_user", "_policy", "_spec",
-                 "_inputs", "_outputs", "__weakref__")
+                 "_inputs", "_outputs", "__weakref__",
+                 # Attributes of the user's own (Rain 0.4 scripts set them): the dict is made
+                 # only for the tasks that get one.
+                 "__dict__")
 
     def __init__(self, inputs: Iterable[TaskInput] = (),
                  outputs: int | Iterable[OutputItem] = 0, *, config: Any = None,
