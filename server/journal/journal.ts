@@ -190,7 +190,12 @@ export class Journal {
     this.#file.truncateSync(0);
     this.records = [];
     for (const entry of Deno.readDirSync(join(this.dir, SUBMITS_DIR))) {
-      Deno.removeSync(join(this.dir, SUBMITS_DIR, entry.name));
+      try {
+        Deno.removeSync(join(this.dir, SUBMITS_DIR, entry.name));
+      } catch (e) {
+        // A body whose removal (removeBody, asynchronous) was already under way.
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
     }
   }
 
