@@ -114,6 +114,12 @@ def reference_results(cluster, client):
         return [o.fetch().get_bytes() for o in outputs]
 
 
+def known_started(task):
+    """The server has the task's start (its info has a start time)."""
+    task.update()
+    return bool(getattr(task.info, "start_time", None))
+
+
 def test_sigkill_of_a_governor_with_running_tasks_and_sole_copies(rain_cluster):
     cluster = rain_cluster(governors=[2])
     client = cluster.client()
@@ -126,6 +132,9 @@ def test_sigkill_of_a_governor_with_running_tasks_and_sole_copies(rain_cluster):
         session.submit()
         # Both gates run on the only governor, which holds every object (kept and intermediate).
         assert wait_until(lambda: started(marker_dir, "a") and started(marker_dir, "b"), 30)
+        # ... as the server knows (the governor reports a start a moment after the program's):
+        # only then is the run cut short by the loss an attempt of its own.
+        assert wait_until(lambda: all(known_started(g) for g in gates), 30)
         cluster.add_governor(cpus=2)
         victim = process_of(cluster, victim_id)
         victim.popen.send_signal(signal.SIGKILL)
