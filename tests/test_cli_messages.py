@@ -7,7 +7,7 @@ import socket
 import subprocess
 
 from rain.client import tasks
-from rain_testing import RAIN_BIN
+from rain_testing import RAIN_BIN, wait_until
 
 
 def rain(*args, env=None):
@@ -54,11 +54,19 @@ def test_report_of_an_unknown_session_lists_the_sessions(rain_cluster, tmp_path)
             session.wait_all()
             ids.append(session.session_id)
     assert ids == list(range(ids[0], ids[0] + 3))
-    done = rain("report", "--logdir", cluster.path("server-logs"), "--session", "99",
-                "-o", str(tmp_path / "r.html"))
+    listed = f"it holds sessions {ids[0]}-{ids[2]}"
+    answers = []
+
+    def report_lists_all():
+        # The server writes its log in batches: the last session's rows come a moment later.
+        answers.append(rain("report", "--logdir", cluster.path("server-logs"), "--session", "99",
+                            "-o", str(tmp_path / "r.html")))
+        return listed in answers[-1].stderr
+
+    assert wait_until(report_lists_all, timeout=30), answers[-1].stderr
+    done = answers[-1]
     assert done.returncode == 1
     assert f"session 99 is not in " in done.stderr
-    assert f"it holds sessions {ids[0]}-{ids[2]}" in done.stderr, done.stderr
 
 
 def test_status_with_a_wrong_secret_says_so_in_words(cluster):
