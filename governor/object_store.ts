@@ -26,12 +26,10 @@ import {
   treeSize,
 } from "./fs_util.ts";
 import { extractTar, packDirectory } from "./tar.ts";
+import { readBlobStream } from "./blob_stream.ts";
 import { Logger } from "../common/log.ts";
 
 /** Blobs up to this many bytes are kept in memory; larger ones go to files. */
-/** Bytes per write of a blob spilled to a file (`putStream`). */
-const WRITE_BYTES = 1 << 20;
-
 export const MEMORY_LIMIT = 256 * 1024;
 
 const log = new Logger("governor.store");
@@ -215,67 +213,9 @@ export class ObjectStore {
       }
       return this.adopt(id, "dir", tmp, size, contentType);
     }
-    const reader = stream.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    let tmp: string | undefined;
-    // Written with the file's own writes (a WritableStream costs a promise chain per chunk),
-    // gathered into writes of WRITE_BYTES: a network stream's chunks are 64 KiB at most, and a
-    // write per chunk costs more than the copy.
-    let file: Deno.FsFile | undefined;
-    const gathered = new Uint8Array(WRITE_BYTES);
-    let filled = 0;
-    const flush = async () => {
-      let written = 0;
-      while (written < filled) written += await file!.write(gathered.subarray(written, filled));
-      filled = 0;
-    };
-    const write = async (bytes: Uint8Array) => {
-      if (bytes.length >= WRITE_BYTES) {
-        await flush();
-        let written = 0;
-        while (written < bytes.length) written += await file!.write(bytes.subarray(written));
-        return;
-      }
-      if (filled + bytes.length > WRITE_BYTES) await flush();
-      gathered.set(bytes, filled);
-      filled += bytes.length;
-    };
-    const spill = async () => {
-      tmp = this.tempPath();
-      file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o444 });
-      for (const c of chunks) await write(c);
-      chunks.length = 0;
-    };
-    try {
-      if (sizeHint !== undefined && sizeHint > MEMORY_LIMIT) await spill();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        total += value.length;
-        if (file) {
-          await write(value);
-        } else {
-          chunks.push(value);
-          if (total > MEMORY_LIMIT) await spill();
-        }
-      }
-      if (file) await flush();
-      file?.close();
-      file = undefined;
-    } catch (e) {
-      reader.cancel().catch(() => {});
-      try {
-        file?.close();
-      } catch { /* closed */ }
-      if (tmp) await removeTree(tmp).catch(() => {});
-      throw e;
-    }
-    if (tmp === undefined) {
-      const data = chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
-      return this.putMemory(id, data, contentType);
-    }
-    return this.adopt(id, "blob", tmp, total, contentType);
+    const blob = await readBlobStream(stream, MEMORY_LIMIT, () => this.tempPath(), sizeHint);
+    if (blob.tmp === undefined) return this.putMemory(id, blob.data, contentType);
+    return this.adopt(id, "blob", blob.tmp, blob.size, contentType);
   }
 
   /**
@@ -475,16 +415,6 @@ export class ObjectStore {
     await removeTree(this.dataDir);
     await removeTree(this.tmpDir);
   }
-}
-
-function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 /** Passes a tar stream through; an entirely empty stream becomes a valid empty archive. */
