@@ -4,7 +4,8 @@
  * @module
  */
 import { OBJECT_CONTENT_TYPE } from "./framing.ts";
-import type { Lifeline, Transport } from "./transport.ts";
+import type { Lifeline } from "./lifeline.ts";
+import type { Transport } from "./transport.ts";
 import type { ServerInfoResponse, SessionId, UpdateResponse, WaitResponse } from "./types.ts";
 
 /** Seconds a wait request blocks on the server before it answers `{"done": false}`. */

@@ -9,7 +9,8 @@ import { sessionState } from "./internal.ts";
 import { type EchoSink, OutputEcho } from "./logs.ts";
 import { env, findSecret } from "./secret.ts";
 import { Session, type SessionItem } from "./session.ts";
-import { formatAddress, Lifeline, Transport } from "./transport.ts";
+import { Lifeline } from "./lifeline.ts";
+import { formatAddress, Transport } from "./transport.ts";
 import type { ServerInfoResponse } from "./types.ts";
 
 /** Wire protocol version this client speaks. */

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import type { Api, ConstantData } from "./api.ts";
+import type { Api } from "./api.ts";
 import type { Client } from "./client.ts";
 import {
   type BlobOptions,
   type BlobValue,
   type DataInstance,
   type DataLike,
-  DataObject,
+  type DataObject,
   type DataStream,
   makeBlob,
   makeDirectory as makeDirectoryConstant,
@@ -20,9 +20,9 @@ import {
   toDataObject,
 } from "./data.ts";
 import { RainError, TaskError } from "./errors.ts";
-import { COMPACT_SUBMIT_CONTENT_TYPE, encodeCompactSubmit } from "./compact.ts";
-import { encodeHeader, SUBMIT_CONTENT_TYPE } from "./framing.ts";
-import { jsonHeader } from "./submit_json.ts";
+import { explainFailure } from "./task_site.ts";
+import { checkInputsKept, submitConstants, submitHead } from "./submit_body.ts";
+import { applyUpdate, markFinished, splitItems } from "./session_items.ts";
 import {
   checkOpen,
   FIRST_ID,
@@ -37,12 +37,9 @@ import { type PolicyOptions, type ResourceOptions, Task, type TaskOptions } from
 import * as builtin from "./tasks.ts";
 import type { BuiltinOptions, ExecuteArg, ExecuteOptions } from "./tasks.ts";
 import type { SessionId, TaskState } from "./types.ts";
-import { formatId } from "./types.ts";
 
 /** Kinds of server errors that mean "this session is gone": closing it is then a no-op. */
 const GONE_KINDS = new Set(["SessionClosed", "SessionFailed", "NotFound"]);
-/** Frames of this package are left out of "where the task was created". */
-const PACKAGE_URL = new URL(".", import.meta.url).href;
 
 /**
  * Tasks and objects of a session, as `wait`, `update` and friends take them.
@@ -242,38 +239,14 @@ export class Session implements AsyncDisposable {
     } catch (e) {
       if (e instanceof TaskError && e.kind === "TaskFailed") {
         // Only the tasks waited for failed (or were cancelled): the session goes on.
-        throw new TaskError(this.#explainFailure(e.message), { cause: e }, "TaskFailed");
+        throw new TaskError(explainFailure(this, e.message), { cause: e }, "TaskFailed");
       }
       if (e instanceof TaskError) {
-        state.failure ??= this.#explainFailure(e.message);
+        state.failure ??= explainFailure(this, e.message);
         throw new TaskError(state.failure, { cause: e });
       }
       throw e;
     }
-  }
-
-  /** The server's error, plus where the failed task was created and its debug text. */
-  #explainFailure(message: string): string {
-    const state = sessionState(this);
-    let task: Task | undefined;
-    for (const match of message.matchAll(/\b(\d+)\/(\d+)\b/g)) {
-      if (Number(match[1]) === this.id) {
-        task = state.submittedTasks.get(Number(match[2]));
-        if (task) break;
-      }
-    }
-    if (!task) return message;
-    const lines = [
-      message,
-      "",
-      `Task ${formatId(task.id)} (${task.taskType}${
-        task.name ? `, name '${task.name}'` : ""
-      }) was created at:`,
-      formatSite(taskState(task).site),
-    ];
-    const debug = task.info?.debug;
-    if (debug && !message.includes(debug)) lines.push("Debug:", debug);
-    return lines.join("\n");
   }
 
   /** Sends every task and object created since the last submit to the server. */
@@ -281,31 +254,10 @@ export class Session implements AsyncDisposable {
     const state = checkOpen(this);
     const tasks = state.unsubmittedTasks;
     const objects = state.unsubmittedObjects;
-    for (const task of tasks) {
-      for (const obj of taskState(task).inputs) {
-        if (obj.state !== undefined && !obj.isKept) {
-          throw new RainError(
-            `${task} uses ${obj} from an earlier submit that is not kept`,
-          );
-        }
-      }
-    }
-    const constants: ConstantData[] = [];
-    for (const obj of objects) {
-      const data = objectState(obj).constant;
-      if (data !== undefined) constants.push(data);
-    }
+    checkInputsKept(tasks);
+    const constants = submitConstants(objects);
     await this.#call((api) =>
-      api.submit(
-        this.id,
-        api.submitEncoding === "json"
-          ? { contentType: SUBMIT_CONTENT_TYPE, head: encodeHeader(jsonHeader(tasks, objects)) }
-          : {
-            contentType: COMPACT_SUBMIT_CONTENT_TYPE,
-            head: encodeCompactSubmit(tasks.map(taskState), objects.map(objectState)),
-          },
-        constants,
-      )
+      api.submit(this.id, submitHead(api.submitEncoding, tasks, objects), constants)
     );
     state.unsubmittedTasks = [];
     state.unsubmittedObjects = [];
@@ -318,32 +270,10 @@ export class Session implements AsyncDisposable {
     }
   }
 
-  /** Id numbers of `items`, checked: submitted, of this session. */
-  #split(items: Iterable<SessionItem>, action: string): [number[], number[]] {
-    const tasks: number[] = [];
-    const objects: number[] = [];
-    for (const item of items) {
-      let target: number[];
-      if (item instanceof Task) target = tasks;
-      else if (item instanceof DataObject) target = objects;
-      else {throw new TypeError(
-          `cannot ${action} ${item}: only tasks and data objects`,
-        );}
-      if (item.session !== this) {
-        throw new RainError(`${item} belongs to another session than ${this}`);
-      }
-      if (item.state === undefined) {
-        throw new RainError(`cannot ${action} ${item}: it was not submitted`);
-      }
-      target.push(item.id[1]);
-    }
-    return [tasks, objects];
-  }
-
   /** Resolves when all the given tasks and objects are finished. */
   async wait(items: Iterable<SessionItem>): Promise<void> {
     const list = [...items];
-    const [tasks, objects] = this.#split(list, "wait for");
+    const [tasks, objects] = splitItems(this, list, "wait for");
     await this.#call((api) => api.wait(this.id, tasks, objects, "all"));
     for (const item of list) item.state = "finished";
   }
@@ -356,23 +286,10 @@ export class Session implements AsyncDisposable {
     items: Iterable<SessionItem>,
   ): Promise<{ tasks: Task[]; objects: DataObject[] }> {
     const list = [...items];
-    const [taskIds, objectIds] = this.#split(list, "wait for");
+    const [taskIds, objectIds] = splitItems(this, list, "wait for");
     if (list.length === 0) return { tasks: [], objects: [] };
     const answer = await this.#call((api) => api.wait(this.id, taskIds, objectIds, "some"));
-    const doneTasks = new Set(answer.tasks);
-    const doneObjects = new Set(answer.objects);
-    const tasks: Task[] = [];
-    const objects: DataObject[] = [];
-    for (const item of list) {
-      if (item instanceof Task && doneTasks.has(item.id[1])) {
-        item.state = "finished";
-        tasks.push(item);
-      } else if (item instanceof DataObject && doneObjects.has(item.id[1])) {
-        item.state = "finished";
-        objects.push(item);
-      }
-    }
-    return { tasks, objects };
+    return markFinished(list, answer);
   }
 
   /** Resolves when every task submitted so far is finished (at once if there is none). */
@@ -392,7 +309,7 @@ export class Session implements AsyncDisposable {
    */
   async cancel(tasks: Iterable<Task>): Promise<Task[]> {
     const list = [...tasks];
-    const [taskIds] = this.#split(list, "cancel");
+    const [taskIds] = splitItems(this, list, "cancel");
     const stopped = await this.#call((api) => api.cancel(this.id, taskIds));
     return this.#tasksOf(stopped, "failed");
   }
@@ -424,7 +341,7 @@ export class Session implements AsyncDisposable {
 
   #checkFetchable(value: DataLike): DataObject {
     const obj = toDataObject(value);
-    this.#split([obj], "fetch");
+    splitItems(this, [obj], "fetch");
     if (!obj.isKept) {
       throw new RainError(
         `cannot fetch ${obj}: it is not kept (call keep() before submit)`,
@@ -462,25 +379,9 @@ export class Session implements AsyncDisposable {
   /** Downloads the current state and info of the given tasks and objects. */
   async update(items: Iterable<SessionItem>): Promise<void> {
     const list = [...items];
-    const [taskIds, objectIds] = this.#split(list, "update");
+    const [taskIds, objectIds] = splitItems(this, list, "update");
     const answer = await this.#call((api) => api.update(this.id, taskIds, objectIds));
-    const tasks = new Map(answer.tasks.map((t) => [t.id, t]));
-    const objects = new Map(answer.objects.map((o) => [o.id, o]));
-    for (const item of list) {
-      if (item instanceof Task) {
-        const entry = tasks.get(item.id[1]);
-        if (entry) {
-          item.state = entry.state;
-          item.info = entry.info ?? {};
-        }
-      } else {
-        const entry = objects.get(item.id[1]);
-        if (entry) {
-          item.state = entry.state;
-          item.info = entry.info ?? {};
-        }
-      }
-    }
+    applyUpdate(list, answer);
   }
 
   /** Releases kept objects; the server may then free them. */
@@ -493,7 +394,7 @@ export class Session implements AsyncDisposable {
     }
     const submitted = objects.filter((obj) => obj.state !== undefined);
     if (submitted.length) {
-      const [, ids] = this.#split(submitted, "unkeep");
+      const [, ids] = splitItems(this, submitted, "unkeep");
       await this.#call((api) => api.unkeep(this.id, ids));
     }
     for (const obj of objects) objectState(obj).keep = false;
@@ -523,24 +424,4 @@ export class Session implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** True for a stack frame in a module of this package (its tests count as user code). */
-function isPackageFrame(line: string): boolean {
-  const at = line.indexOf(PACKAGE_URL);
-  if (at < 0) return false;
-  const file = /^[\w.-]+\.ts/.exec(line.slice(at + PACKAGE_URL.length))?.[0] ??
-    "";
-  return !file.endsWith("_test.ts");
-}
-
-/** The stack frames of `site` outside this package: where the user created the task. */
-function formatSite(site: Error | undefined): string {
-  if (site === undefined) {
-    return `  (not recorded: only the first ${SITE_TASKS} tasks of a session record it, every ` +
-      "task with client.newSession({ recordSites: true }))";
-  }
-  const frames = (site.stack ?? "").split("\n").slice(1)
-    .filter((line) => !isPackageFrame(line) && !line.includes("ext:"));
-  return frames.length ? frames.join("\n") : "  (unknown)";
 }

@@ -18,16 +18,14 @@ import { Input, Output } from "./io.ts";
 import { LabeledList } from "./labeled_list.ts";
 import type { Session } from "./session.ts";
 import type { DataInstance } from "./data.ts";
-import type {
-  Id,
-  JsonValue,
-  TaskInfo,
-  TaskPolicy,
-  TaskSpec,
-  TaskState,
-  UserAttributes,
-} from "./types.ts";
+import type { Id, JsonValue, TaskInfo, TaskSpec, TaskState, UserAttributes } from "./types.ts";
 import { formatId } from "./types.ts";
+import { copyResources, makeResources, type ResourceOptions } from "./task_resources.ts";
+import { makePolicy, type PolicyOptions } from "./task_policy.ts";
+export { makePolicy, policyOptions } from "./task_policy.ts";
+export type { PolicyOptions } from "./task_policy.ts";
+export { makeResources, parseSize } from "./task_resources.ts";
+export type { ResourceOptions } from "./task_resources.ts";
 
 /** What a task type must look like: `"<executor>/<method>"`. */
 const TASK_TYPE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.\-/]*$/;
@@ -112,190 +110,6 @@ export interface TaskOptions extends ResourceOptions, PolicyOptions {
   name?: string;
   /** Free user attributes of the spec. */
   user?: UserAttributes;
-}
-
-/**
- * What a task asks for (docs/resources.md); the server never oversubscribes a governor and
- * rejects a submit whose task no governor can ever run.
- *
- * @example
- * ```ts
- * import { Client } from "@rain/client";
- * await using client = await Client.connect();
- * await using session = await client.newSession();
- * session.execute("nvidia-smi", { gpus: 1, memory: "4GiB", resources: { licence: 1 } });
- * ```
- */
-export interface ResourceOptions {
-  /** Cpus the task needs (a positive integer, default 1). */
-  cpus?: number;
-  /** Memory: bytes, or a size such as `"4GiB"`, `"512MB"`. */
-  memory?: number | string;
-  /** Gpus: a whole number of devices, or a fraction ≤ 1 of one (e.g. `0.25` shares one). */
-  gpus?: number;
-  /** Custom summed resources the governors offer (`--resources`), e.g. `{ licence: 1 }`. */
-  resources?: Record<string, number>;
-}
-
-/**
- * What to do when the task's own execution fails or runs too long (docs/policies.md); goes to
- * `spec.policy`. Every task kind takes these.
- *
- * @example
- * ```ts
- * import { Client } from "@rain/client";
- * await using client = await Client.connect();
- * await using session = await client.newSession();
- * session.execute("./download.sh", { maxRetries: 3, retryOn: [75], timeLimit: 600 });
- * ```
- */
-export interface PolicyOptions {
-  /** Runs again after its own failure, up to this many times (default 0). */
-  maxRetries?: number;
-  /** Retry only these failures: exit codes, exception class names, or `"time_limit"`. */
-  retryOn?: Iterable<number | string>;
-  /** Seconds an attempt may run; it is then killed and counts as a failure. */
-  timeLimit?: number;
-  /** Losses of the governor running the task it survives (default 5). */
-  crashLimit?: number;
-}
-
-/** `spec.policy` of a task, checked (a `RainError` names the bad value); undefined if none. */
-export function makePolicy(options: PolicyOptions): TaskPolicy | undefined {
-  if (
-    options.maxRetries === undefined && options.crashLimit === undefined &&
-    options.timeLimit === undefined && options.retryOn === undefined
-  ) return undefined;
-  const policy: TaskPolicy = {};
-  const count = (name: string, value: number | undefined): number | undefined => {
-    if (value === undefined) return undefined;
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RainError(`${name} must be a non-negative integer, not ${JSON.stringify(value)}`);
-    }
-    return value;
-  };
-  const maxRetries = count("maxRetries", options.maxRetries);
-  if (maxRetries !== undefined) policy.max_retries = maxRetries;
-  const crashLimit = count("crashLimit", options.crashLimit);
-  if (crashLimit !== undefined) policy.crash_limit = crashLimit;
-  const limit = options.timeLimit;
-  if (limit !== undefined) {
-    if (typeof limit !== "number" || !Number.isFinite(limit) || limit <= 0) {
-      throw new RainError(
-        `timeLimit must be a positive number of seconds, not ${JSON.stringify(limit)}`,
-      );
-    }
-    policy.time_limit = limit;
-  }
-  if (options.retryOn !== undefined) {
-    const entries = [...options.retryOn];
-    for (const entry of entries) {
-      if (!Number.isSafeInteger(entry) && (typeof entry !== "string" || entry === "")) {
-        throw new RainError(
-          `retryOn takes exit codes and exception class names, not ${JSON.stringify(entry)}`,
-        );
-      }
-    }
-    policy.retry_on = entries;
-  }
-  return Object.keys(policy).length ? policy : undefined;
-}
-
-/** The policy options among `options` (to pass them on). */
-export function policyOptions(options: PolicyOptions): PolicyOptions {
-  const { maxRetries, retryOn, timeLimit, crashLimit } = options;
-  return { maxRetries, retryOn, timeLimit, crashLimit };
-}
-
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  t: 1e12,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
-
-/**
- * Bytes from a number or a size string (`"4GiB"`, `"512MB"`); throws a `RainError`.
- *
- * @example
- * ```ts
- * import { parseSize } from "@rain/client";
- * console.log(parseSize("1.5GiB")); // 1610612736
- * ```
- */
-export function parseSize(size: number | string): number {
-  if (typeof size === "number" && Number.isSafeInteger(size) && size >= 0) return size;
-  const m = typeof size === "string" ? /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(size) : null;
-  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) {
-    throw new RainError(
-      `memory must be bytes or a size such as '4GiB', not ${JSON.stringify(size)}`,
-    );
-  }
-  return Math.round(Number(m[1]) * unit);
-}
-
-/** What a task asks for by default, shared by the tasks that do (copied into a spec). */
-const ONE_CPU: TaskSpec["resources"] = Object.freeze({ cpus: 1 });
-
-function copyResources(r: TaskSpec["resources"]): TaskSpec["resources"] {
-  const out = { ...r };
-  if (r.custom) out.custom = { ...r.custom };
-  return out;
-}
-
-/** `spec.resources` of a task, checked (a `RainError` names the bad value). */
-export function makeResources(options: ResourceOptions): TaskSpec["resources"] {
-  if (
-    options.cpus === undefined && options.memory === undefined && options.gpus === undefined &&
-    options.resources === undefined
-  ) return ONE_CPU;
-  const cpus = options.cpus ?? 1;
-  if (!Number.isSafeInteger(cpus) || cpus < 1) {
-    throw new RainError(`cpus must be a positive integer, not ${JSON.stringify(cpus)}`);
-  }
-  const out: TaskSpec["resources"] = { cpus };
-  if (options.memory !== undefined) {
-    const bytes = parseSize(options.memory);
-    if (bytes > 0) out.memory = bytes;
-  }
-  const gpus = options.gpus;
-  if (gpus !== undefined && gpus !== 0) {
-    const ok = typeof gpus === "number" && gpus > 0 &&
-      (Number.isSafeInteger(gpus) || (gpus < 1 && Number.isInteger(Math.round(gpus * 1e4))));
-    if (!ok) {
-      throw new RainError(
-        `gpus must be a whole number of gpus or a fraction of one (e.g. 0.25), not ${
-          JSON.stringify(gpus)
-        }`,
-      );
-    }
-    out.gpus = Number.isSafeInteger(gpus) ? gpus : Math.round(gpus * 1e4) / 1e4;
-  }
-  const custom: Record<string, number> = {};
-  for (const [name, amount] of Object.entries(options.resources ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name) || ["cpus", "memory", "gpus"].includes(name)) {
-      throw new RainError(`'${name}' is not a custom resource name`);
-    }
-    if (typeof amount !== "number" || !(amount >= 0) || !Number.isFinite(amount)) {
-      throw new RainError(
-        `resource '${name}' needs a non-negative amount, not ${JSON.stringify(amount)}`,
-      );
-    }
-    if (amount > 0) custom[name] = amount;
-  }
-  if (Object.keys(custom).length > 0) out.custom = custom;
-  return out;
 }
 
 /**

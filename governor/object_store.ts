@@ -15,7 +15,7 @@
  */
 import type { DataType } from "../common/attributes.ts";
 import type { Id, SessionId } from "../common/ids.ts";
-import { formatId, idKey } from "../common/ids.ts";
+import { formatId } from "../common/ids.ts";
 import { join } from "node:path";
 import {
   copyFile,
@@ -26,12 +26,11 @@ import {
   treeSize,
 } from "./fs_util.ts";
 import { extractTar, packDirectory } from "./tar.ts";
+import { readBlobStream } from "./blob_stream.ts";
+import { DeleteList } from "./delete_list.ts";
 import { Logger } from "../common/log.ts";
 
 /** Blobs up to this many bytes are kept in memory; larger ones go to files. */
-/** Bytes per write of a blob spilled to a file (`putStream`). */
-const WRITE_BYTES = 1 << 20;
-
 export const MEMORY_LIMIT = 256 * 1024;
 
 const log = new Logger("governor.store");
@@ -73,19 +72,18 @@ export class ObjectStore {
   #sessionDirs = new Set<SessionId>();
   #count = 0;
   #tmpCounter = 0;
-  #timeoutMs: number;
   #onRemoved: (ids: Id[]) => void;
-  /** idKey → deadline (ms, performance.now()); insertion order = deadline order. */
-  #deleteList = new Map<string, { obj: StoredObject; deadline: number }>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
+  #deleteList: DeleteList;
   /** Background file removals in flight. */
   #removals = new Set<Promise<void>>();
 
   constructor(options: ObjectStoreOptions) {
     this.dataDir = join(options.workDir, "data");
     this.tmpDir = join(options.workDir, "tmp");
-    this.#timeoutMs = Math.max(0, options.deleteListTimeout) * 1000;
+    this.#deleteList = new DeleteList(
+      Math.max(0, options.deleteListTimeout) * 1000,
+      (due) => this.#removeDue(due),
+    );
     this.#onRemoved = options.onRemoved ?? (() => {});
   }
 
@@ -115,7 +113,7 @@ export class ObjectStore {
 
   /** Ids on the delete list, oldest first. */
   deleteListIds(): Id[] {
-    return [...this.#deleteList.values()].map((e) => e.obj.id);
+    return this.#deleteList.ids();
   }
 
   isSessionClosed(session: SessionId): boolean {
@@ -143,7 +141,7 @@ export class ObjectStore {
     }
     const old = m.get(obj.id[1]);
     if (old !== undefined) {
-      this.#deleteList.delete(idKey(old.id));
+      this.#deleteList.remove(old.id);
       if (old.path && old.path !== obj.path) this.#removePath(old.path);
     } else {
       this.#count++;
@@ -215,67 +213,9 @@ export class ObjectStore {
       }
       return this.adopt(id, "dir", tmp, size, contentType);
     }
-    const reader = stream.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    let tmp: string | undefined;
-    // Written with the file's own writes (a WritableStream costs a promise chain per chunk),
-    // gathered into writes of WRITE_BYTES: a network stream's chunks are 64 KiB at most, and a
-    // write per chunk costs more than the copy.
-    let file: Deno.FsFile | undefined;
-    const gathered = new Uint8Array(WRITE_BYTES);
-    let filled = 0;
-    const flush = async () => {
-      let written = 0;
-      while (written < filled) written += await file!.write(gathered.subarray(written, filled));
-      filled = 0;
-    };
-    const write = async (bytes: Uint8Array) => {
-      if (bytes.length >= WRITE_BYTES) {
-        await flush();
-        let written = 0;
-        while (written < bytes.length) written += await file!.write(bytes.subarray(written));
-        return;
-      }
-      if (filled + bytes.length > WRITE_BYTES) await flush();
-      gathered.set(bytes, filled);
-      filled += bytes.length;
-    };
-    const spill = async () => {
-      tmp = this.tempPath();
-      file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o444 });
-      for (const c of chunks) await write(c);
-      chunks.length = 0;
-    };
-    try {
-      if (sizeHint !== undefined && sizeHint > MEMORY_LIMIT) await spill();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        total += value.length;
-        if (file) {
-          await write(value);
-        } else {
-          chunks.push(value);
-          if (total > MEMORY_LIMIT) await spill();
-        }
-      }
-      if (file) await flush();
-      file?.close();
-      file = undefined;
-    } catch (e) {
-      reader.cancel().catch(() => {});
-      try {
-        file?.close();
-      } catch { /* closed */ }
-      if (tmp) await removeTree(tmp).catch(() => {});
-      throw e;
-    }
-    if (tmp === undefined) {
-      const data = chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
-      return this.putMemory(id, data, contentType);
-    }
-    return this.adopt(id, "blob", tmp, total, contentType);
+    const blob = await readBlobStream(stream, MEMORY_LIMIT, () => this.tempPath(), sizeHint);
+    if (blob.tmp === undefined) return this.putMemory(id, blob.data, contentType);
+    return this.adopt(id, "blob", blob.tmp, blob.size, contentType);
   }
 
   /**
@@ -373,51 +313,37 @@ export class ObjectStore {
    */
   delete(ids: Id[]): void {
     const removedNow: Id[] = [];
-    const deadline = performance.now() + this.#timeoutMs;
+    const deadline = performance.now() + this.#deleteList.timeoutMs;
     for (const id of ids) {
       const obj = this.get(id);
       if (obj === undefined) {
         if (!this.#closedSessions.has(id[0])) removedNow.push(id);
-      } else if (this.#timeoutMs === 0) {
+      } else if (this.#deleteList.timeoutMs === 0) {
         this.#remove(obj);
         removedNow.push(id);
       } else {
-        const key = idKey(id);
-        if (!this.#deleteList.has(key)) this.#deleteList.set(key, { obj, deadline });
+        this.#deleteList.add(obj, deadline);
       }
     }
     if (removedNow.length) this.#onRemoved(removedNow);
-    this.#armTimer();
+    this.#deleteList.arm();
   }
 
   /** Takes an object off the delete list; true if it was on it. */
   revive(id: Id): boolean {
-    return this.#deleteList.size !== 0 && this.#deleteList.delete(idKey(id));
+    return this.#deleteList.size !== 0 && this.#deleteList.remove(id);
   }
 
-  #armTimer(): void {
-    if (this.#timer !== undefined || this.#deleteList.size === 0 || this.#closed) return;
-    const first = this.#deleteList.values().next().value!;
-    const delay = Math.max(0, first.deadline - performance.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#sweep();
-    }, delay + 1);
-  }
-
-  #sweep(): void {
-    const now = performance.now();
+  /** Removes the objects whose time on the delete list is up (unless replaced meanwhile). */
+  #removeDue(due: StoredObject[]): void {
     const removed: Id[] = [];
-    for (const [key, entry] of this.#deleteList) {
-      if (entry.deadline > now) break;
-      this.#deleteList.delete(key);
-      if (this.get(entry.obj.id) === entry.obj) {
-        this.#remove(entry.obj);
-        removed.push(entry.obj.id);
+    for (const obj of due) {
+      if (this.get(obj.id) === obj) {
+        this.#remove(obj);
+        removed.push(obj.id);
       }
     }
     if (removed.length) this.#onRemoved(removed);
-    this.#armTimer();
   }
 
   #remove(obj: StoredObject): void {
@@ -425,7 +351,7 @@ export class ObjectStore {
     if (m?.get(obj.id[1]) !== obj) return;
     m.delete(obj.id[1]);
     this.#count--;
-    this.#deleteList.delete(idKey(obj.id));
+    this.#deleteList.remove(obj.id);
     if (obj.path) this.#removePath(obj.path);
   }
 
@@ -448,7 +374,7 @@ export class ObjectStore {
     if (m !== undefined) {
       this.#count -= m.size;
       if (this.#deleteList.size) {
-        for (const obj of m.values()) this.#deleteList.delete(idKey(obj.id));
+        for (const obj of m.values()) this.#deleteList.remove(obj.id);
       }
       this.#sessions.delete(session);
     }
@@ -466,25 +392,12 @@ export class ObjectStore {
 
   /** Stops the delete timer and removes all data and temp files. */
   async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#deleteList.clear();
+    this.#deleteList.close();
     this.#sessions.clear();
     this.#count = 0;
     await removeTree(this.dataDir);
     await removeTree(this.tmpDir);
   }
-}
-
-function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 /** Passes a tar stream through; an entirely empty stream becomes a valid empty archive. */
