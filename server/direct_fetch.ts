@@ -24,8 +24,9 @@ import type { DataObject, Session } from "./state.ts";
 const ROUTE = new RegExp(`^${API_PREFIX}/sessions/(\\d+)/objects/(\\d+)/data$`);
 /** Blobs up to this size are read whole from a governor over a kept-alive connection. */
 const SMALL_BYTES = 256 * 1024;
-/** Bytes per read of a client data file. */
-const FILE_CHUNK_BYTES = 1 << 20;
+/** The copy's two buffers, and how full one is made before it is written. */
+const COPY_BUFFER_BYTES = 1 << 20;
+const FILL_BYTES = 512 * 1024;
 
 export interface DirectFetchOptions {
   reactor: Reactor;
@@ -37,10 +38,11 @@ export interface DirectFetchOptions {
   reattached?: Promise<void>;
 }
 
-/** A body to send and its length. */
+/** A body to send: its length, read in turns into a buffer; `close` releases it. */
 interface Source {
   length: number;
-  body: ReadableStream<Uint8Array>;
+  readInto(into: Uint8Array): Promise<number | null>;
+  close(): void;
 }
 
 /** The guard's `direct` hook for the client port. */
@@ -63,19 +65,19 @@ export function directFetch(options: DirectFetchOptions) {
     if (outcome.kind !== "done" || !plain(obj) || obj.state !== "finished") return false;
     const source = await open(session, obj, options.governorHeaders);
     if (source === undefined) return false;
-    const reader = source.body.getReader();
     try {
       const head = encodeHeader(fetchHeader(obj));
-      await conn.write(
-        new TextEncoder().encode(
-          `HTTP/1.1 200 OK\r\ncontent-type: ${OBJECT_CONTENT_TYPE}\r\n` +
-            `content-length: ${head.length + source.length}\r\nconnection: close\r\n\r\n`,
-        ),
+      const status = new TextEncoder().encode(
+        `HTTP/1.1 200 OK\r\ncontent-type: ${OBJECT_CONTENT_TYPE}\r\n` +
+          `content-length: ${head.length + source.length}\r\nconnection: close\r\n\r\n`,
       );
-      await conn.write(head);
-      await send(reader, source.length, conn);
+      const first = new Uint8Array(status.length + head.length);
+      first.set(status);
+      first.set(head, status.length);
+      await conn.write(first);
+      await send(source, conn);
     } finally {
-      reader.cancel().catch(() => {}); // releases the holder's connection (or the file)
+      source.close(); // the holder's connection (or the file)
     }
     return true;
   };
@@ -87,24 +89,38 @@ function plain(obj: DataObject): boolean {
     obj.constantData() === undefined;
 }
 
-/** Writes the chunks, reading the next one while the last is written. */
-async function send(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  length: number,
-  conn: DirectConn,
-): Promise<void> {
-  let next = reader.read();
+/**
+ * Copies the source to the connection through two buffers: one is filled (reads return what
+ * the socket has, often 64 KiB: a buffer takes several) while the other is written.
+ */
+async function send(source: Source, conn: DirectConn): Promise<void> {
+  let filling = new Uint8Array(COPY_BUFFER_BYTES);
+  let spare = new Uint8Array(COPY_BUFFER_BYTES);
+  let writing: Promise<void> = Promise.resolve();
   let sent = 0;
-  while (true) {
-    const { value, done } = await next;
-    if (done) break;
-    next = reader.read();
-    next.catch(() => {}); // awaited in the next turn; a write failing first must not leak it
-    await conn.write(value);
-    sent += value.length;
+  let ended = false;
+  try {
+    while (!ended) {
+      let filled = 0;
+      while (filled < FILL_BYTES) {
+        const n = await source.readInto(filling.subarray(filled));
+        if (n === null) {
+          ended = true;
+          break;
+        }
+        filled += n;
+      }
+      await writing;
+      writing = conn.write(filling.subarray(0, filled));
+      sent += filled;
+      [filling, spare] = [spare, filling];
+    }
+  } finally {
+    await writing.catch(() => {}); // a failed read ends the copy: the write in flight first
   }
+  await writing;
   // Shorter than announced: the client sees a short body and fetches again.
-  if (sent !== length) throw new Error(`sent ${sent} of ${length} bytes`);
+  if (sent !== source.length) throw new Error(`sent ${sent} of ${source.length} bytes`);
 }
 
 /** The object's bytes from the first holder that answers with them (undefined: none did). */
@@ -115,7 +131,15 @@ async function open(
 ): Promise<Source | undefined> {
   if (obj.constantFile) {
     const file = await Deno.open(obj.constantFile).catch(() => undefined);
-    return file && { length: obj.size, body: ReadableStream.from(fileChunks(file)) };
+    return file && {
+      length: obj.size,
+      readInto: (into) => file.read(into),
+      close: () => {
+        try {
+          file.close();
+        } catch { /* closed */ }
+      },
+    };
   }
   const path = `${OBJECT_DATA_PATH}/${session.id}/${obj.id}`;
   const holders = holdersOf(obj);
@@ -131,7 +155,7 @@ async function open(
         const bytes = new Uint8Array(await response.arrayBuffer());
         read.done();
         if (response.ok && bytes.length === obj.size) {
-          return { length: bytes.length, body: ReadableStream.from([bytes]) };
+          return memorySource(bytes);
         }
         continue;
       }
@@ -145,11 +169,18 @@ async function open(
       );
       read.answered();
       if (raw.length !== obj.size) {
-        await raw.body.cancel();
+        raw.close();
         read.done();
         continue;
       }
-      return { length: raw.length, body: read.until(raw.body) };
+      return {
+        length: raw.length,
+        readInto: raw.readInto,
+        close: () => {
+          raw.close();
+          read.done();
+        },
+      };
     } catch {
       read.done(); // lost, stalled, or no plain answer: the next holder, else the route
     }
@@ -157,16 +188,17 @@ async function open(
   return undefined;
 }
 
-/** The file's bytes; the file is closed at the end or when the reader cancels. */
-async function* fileChunks(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
-  try {
-    while (true) {
-      const buffer = new Uint8Array(FILE_CHUNK_BYTES);
-      const n = await file.read(buffer);
-      if (n === null) return;
-      yield buffer.subarray(0, n);
-    }
-  } finally {
-    file.close();
-  }
+/** Bytes read whole (at most SMALL_BYTES: they fit in one copy buffer). */
+function memorySource(bytes: Uint8Array): Source {
+  let done = false;
+  return {
+    length: bytes.length,
+    readInto: (into) => {
+      if (done) return Promise.resolve(null);
+      done = true;
+      into.set(bytes);
+      return Promise.resolve(bytes.length);
+    },
+    close: () => {},
+  };
 }
