@@ -119,14 +119,24 @@ export function directObjects(store: ObjectStore, stopping: AbortSignal, secret?
             `${DATA_TYPE_HEADER}: blob\r\ncontent-length: ${obj.size}\r\nconnection: close\r\n\r\n`,
         ),
       );
-      const buffer = new Uint8Array(DIRECT_CHUNK_BYTES);
+      // Two buffers: the next chunk is read from the file while the last one is written.
+      let reading = new Uint8Array(DIRECT_CHUNK_BYTES);
+      let spare = new Uint8Array(DIRECT_CHUNK_BYTES);
+      let writing: Promise<void> = Promise.resolve();
       let left = obj.size;
-      while (left > 0 && !stopping.aborted) {
-        const n = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
-        if (n === null) break; // shorter than recorded: the peer sees a short body
-        await conn.write(buffer.subarray(0, n));
-        left -= n;
+      try {
+        while (left > 0 && !stopping.aborted) {
+          const n = await file.read(reading.subarray(0, Math.min(reading.length, left)));
+          if (n === null) break; // shorter than recorded: the peer sees a short body
+          await writing;
+          writing = conn.write(reading.subarray(0, n));
+          [reading, spare] = [spare, reading];
+          left -= n;
+        }
+      } finally {
+        await writing.catch(() => {}); // a failed read ends the copy: the write in flight first
       }
+      await writing;
     } finally {
       file.close();
     }

@@ -23,6 +23,14 @@ export interface RawBody {
   length: number;
   /** The body in large chunks; closes the connection at its end (or when cancelled). */
   body: ReadableStream<Uint8Array>;
+  /**
+   * Instead of `body` (never both): reads the next bytes of the body into `into` straight from
+   * the socket (null at its end; rejects when it ends short). For relays that copy each byte
+   * once (server/direct_fetch.ts): no stream, no chunk allocated per read.
+   */
+  readInto(into: Uint8Array): Promise<number | null>;
+  /** Closes the connection (at once; after `readInto` returned null it is closed already). */
+  close(): void;
 }
 
 /** GETs `http://host:port/path`; rejects `NotDirect` when the answer is not a plain body. */
@@ -108,7 +116,26 @@ export async function rawGet(
       },
       cancel: done,
     });
-    return { status, headers: answer, length, body };
+    const readInto = async (into: Uint8Array): Promise<number | null> => {
+      if (first !== undefined && first.length > 0) {
+        const n = Math.min(first.length, into.length);
+        into.set(first.subarray(0, n));
+        first = first.subarray(n);
+        return n;
+      }
+      if (left <= 0) {
+        done();
+        return null;
+      }
+      const n = await conn.read(into.subarray(0, Math.min(into.length, left)));
+      if (n === null) {
+        done();
+        throw new Error(`the body ended ${left} bytes short`);
+      }
+      left -= n;
+      return n;
+    };
+    return { status, headers: answer, length, body, readInto, close: done };
   } catch (e) {
     done();
     throw e;

@@ -5,20 +5,15 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { encodeHeader, OBJECT_CONTENT_TYPE } from "../common/framing.ts";
-import type {
-  ConnectResponse,
-  ErrorResponse,
-  FetchHeader,
-  WaitResponse,
-} from "../common/messages.ts";
-import { API_PREFIX, OBJECT_DATA_PATH } from "../common/messages.ts";
+import type { ConnectResponse, ErrorResponse, WaitResponse } from "../common/messages.ts";
+import { API_PREFIX } from "../common/messages.ts";
 import { PROTOCOL_VERSION, RAIN_VERSION } from "../common/version.ts";
 import { Logger } from "../common/log.ts";
 import { TIMED_OUT, withTimeout } from "../common/timeout.ts";
 import { ApiError } from "./errors.ts";
 import type { Reactor } from "./reactor.ts";
-import { objectSpec } from "./state.ts";
-import type { Client, DataObject, GovernorState, Session } from "./state.ts";
+import type { Client } from "./state.ts";
+import { FETCH_ATTEMPTS, FETCH_RETRY_MS, fetchHeader, openObjectData } from "./object_data.ts";
 import { dropSpooled, readSubmitPlan } from "./submit_reader.ts";
 import { idList, intParam, isRecord, jsonBody } from "./api_input.ts";
 import type { EventSource } from "./events/source.ts";
@@ -291,15 +286,7 @@ export function clientApi(ctx: ClientApiContext): Hono {
         if (obj.state === "finished") await new Promise((r) => setTimeout(r, FETCH_RETRY_MS));
       }
     }
-    const header: FetchHeader = {
-      id,
-      data_type: obj.dataType,
-      content_type: obj.info.content_type ?? obj.contentType,
-      size: obj.size,
-      spec: objectSpec(obj),
-      info: obj.info,
-    };
-    return new Response(prepend(encodeHeader(header), data), {
+    return new Response(prepend(encodeHeader(fetchHeader(obj)), data), {
       headers: { "content-type": OBJECT_CONTENT_TYPE },
     });
   });
@@ -340,76 +327,6 @@ export function clientApi(ctx: ClientApiContext): Hono {
   });
 
   return app;
-}
-
-/** Reads of a kept object tried before a fetch fails (its holders may die meanwhile). */
-const FETCH_ATTEMPTS = 5;
-/** Pause before trying holders again when none answered and no loss was seen yet. */
-const FETCH_RETRY_MS = 200;
-
-/** The object's bytes: client data held by the server, or streamed from a governor. */
-async function openObjectData(
-  session: Session,
-  obj: DataObject,
-  headers?: Record<string, string>,
-): Promise<ReadableStream<Uint8Array>> {
-  const data = obj.constantData();
-  if (data) return new Blob([data as BlobPart]).stream();
-  if (obj.constantFile) return (await Deno.open(obj.constantFile)).readable;
-  const errors: string[] = [];
-  // Stalled holders last: one that answers now is better than one that may never.
-  const holders = [...obj.locations].sort((a, b) => Number(a.stalled) - Number(b.stalled));
-  for (const [i, governor] of holders.entries()) {
-    const url = `http://${governor.id}${OBJECT_DATA_PATH}/${session.id}/${obj.id}`;
-    const read = watchHolder(governor, i < holders.length - 1);
-    try {
-      const response = await fetch(url, { headers, signal: read.signal });
-      read.answered();
-      if (response.ok && response.body) return read.until(response.body);
-      errors.push(`${governor.id}: HTTP ${response.status} ${await response.text()}`);
-    } catch (e) {
-      errors.push(`${governor.id}: ${(e as Error).message}`);
-    }
-    read.done();
-  }
-  throw new ApiError(
-    "NotAvailable",
-    `object ${session.id}/${obj.id} could not be read from any governor holding it` +
-      (errors.length ? `: ${errors.join("; ")}` : " (none holds it)"),
-  );
-}
-
-/**
- * A read from a governor that does not hang on it: aborted when the governor is lost (then the
- * object is recomputed, or read from another copy), and, while it has not answered, when it
- * stalls if another copy can be read (`moveOnWhenStalled`).
- */
-function watchHolder(governor: GovernorState, moveOnWhenStalled: boolean) {
-  const ac = new AbortController();
-  const onGone = () => ac.abort(governor.gone.signal.reason);
-  const stall = governor.stall.signal; // replaced when heard again: this read watches this one
-  const onStall = () => ac.abort(stall.reason);
-  if (governor.gone.signal.aborted) onGone();
-  else governor.gone.signal.addEventListener("abort", onGone, { once: true });
-  if (moveOnWhenStalled) {
-    if (stall.aborted) onStall();
-    else stall.addEventListener("abort", onStall, { once: true });
-  }
-  const done = () => {
-    governor.gone.signal.removeEventListener("abort", onGone);
-    stall.removeEventListener("abort", onStall);
-  };
-  return {
-    signal: ac.signal,
-    /** The governor answered: only its loss stops the read now. */
-    answered: () => stall.removeEventListener("abort", onStall),
-    done,
-    /** The body, watched until it is read to the end or cancelled. */
-    until: (body: ReadableStream<Uint8Array>) =>
-      body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({ flush: done, cancel: done }),
-      ),
-  };
 }
 
 function prepend(head: Uint8Array, rest: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {

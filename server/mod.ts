@@ -5,6 +5,7 @@ import { RAIN_VERSION } from "../common/version.ts";
 import { authHeaders } from "../common/secret.ts";
 import { Auth } from "./auth.ts";
 import { serveGuarded } from "../common/conn_guard.ts";
+import { directFetch } from "./direct_fetch.ts";
 import { createSpool } from "./spool.ts";
 import { clientApi } from "./client_api.ts";
 import { GovernorLinks, GovernorListener } from "./governor_link.ts";
@@ -145,7 +146,19 @@ export async function runServer(options: ServerOptions): Promise<void> {
   // crash on EMFILE; connections whose first request lacks the secret get the short limits.
   const trusted = (headers: Headers, target: string) => auth.knowsSecret(headers, target);
   const main = await serveGuarded(
-    { hostname: options.listenHost, port: options.listenPort, trusted, what: "--listen" },
+    {
+      hostname: options.listenHost,
+      port: options.listenPort,
+      trusted,
+      what: "--listen",
+      // Client fetches of kept blobs, straight from the governor to the accepted connection.
+      direct: directFetch({
+        reactor,
+        secretRequired: auth.enabled,
+        governorHeaders: authHeaders(options.secret),
+        reattached: restart.reattached,
+      }),
+    },
     auth.protect((request, info) => {
       const path = new URL(request.url).pathname;
       if (path === GOVERNOR_WS_PATH) {

@@ -262,7 +262,7 @@ class ServerApi:
     def _fetch_response(self, session_id: int, object_id: int) -> http.client.HTTPResponse:
         return self.transport.stream(
             "GET", f"/sessions/{session_id}/objects/{object_id}/data",
-            headers={"Accept": OBJECT_CONTENT_TYPE})
+            headers={"Accept": OBJECT_CONTENT_TYPE}, fresh=True)
 
     def cancel(self, session_id: int, task_ids: list[int]) -> list[int]:
         """Stops the tasks and their dependents; the ids stopped."""

@@ -169,6 +169,9 @@ class Transport:
         if connection is not None:
             connection.close()
             self._local.connection = None
+            with self._lock:
+                if connection in self._all_connections:
+                    self._all_connections.remove(connection)
 
     def close(self) -> None:
         with self._lock:
@@ -207,11 +210,14 @@ class Transport:
                              retry and resendable)
 
     def _request_once(self, method: str, path: str, body: Body,
-                      headers: Mapping[str, str] | None) -> http.client.HTTPResponse:
+                      headers: Mapping[str, str] | None,
+                      fresh: bool = False) -> http.client.HTTPResponse:
         all_headers = dict(self._headers)
         if headers:
             all_headers.update(headers)
         response: http.client.HTTPResponse | None = None
+        if fresh and getattr(self._local, "used", False):
+            self._drop_thread_connection()
         for attempt in (1, 2):
             connection = self._thread_connection()
             reused: bool = self._local.used
@@ -281,11 +287,14 @@ class Transport:
             raise
 
     def stream(self, method: str, path: str, body: Body = None,
-               headers: Mapping[str, str] | None = None) -> http.client.HTTPResponse:
+               headers: Mapping[str, str] | None = None,
+               fresh: bool = False) -> http.client.HTTPResponse:
         """A request whose response body the caller reads; it must be read to the end
         (or the connection dropped with ``abandon_stream``) before the next request. Not
-        retried: the caller retries the request and its reading together."""
-        return self._request_once(method, path, body, headers)
+        retried: the caller retries the request and its reading together. ``fresh``: sent as
+        the first request of a new connection (the server answers bulk data straight on such
+        a connection, server/direct_fetch.ts, and closes it afterwards)."""
+        return self._request_once(method, path, body, headers, fresh)
 
     def abandon_stream(self) -> None:
         """Forgets this thread's connection after a response was not read to the end."""
