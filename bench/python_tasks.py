@@ -22,14 +22,23 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIENT_PY = os.path.join(ROOT, "client_py")
 sys.path.insert(0, CLIENT_PY)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from rain.client import Client, blob, remote  # noqa: E402
+from proc_cpu import ClusterCpu, per_task  # noqa: E402
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def profile_args():
+    """RAIN_BENCH_PROFILE=DIR: the server and governors write V8 cpu profiles there on stop."""
+    if not os.environ.get("RAIN_BENCH_PROFILE"):
+        return []
+    return ["--runprefix", os.path.join(ROOT, "tools", "cpu_prof.sh")]
 
 
 class Cluster:
@@ -45,6 +54,7 @@ class Cluster:
              "--listen", f"127.0.0.1:{self.port}",
              "--http-listen", f"127.0.0.1:{free_port()}",
              "--logdir", self.logdir, "--workdir", os.path.join(self.logdir, "work"),
+             *profile_args(),
              "--governor-config", config],
             check=True, stdout=subprocess.DEVNULL)
 
@@ -64,7 +74,9 @@ def step(ctx, data):
     return data.get_bytes()
 
 
-def bench_trivial(client, n):
+def bench_trivial(client, n, cpu):
+    """(tasks/s from submit to wait_all, tasks/s built, cpu per task with the building)."""
+    before = cpu.snapshot()
     with client.new_session() as s:
         start = time.perf_counter()
         for _ in range(n):
@@ -74,7 +86,7 @@ def bench_trivial(client, n):
         s.submit()
         s.wait_all()
         elapsed = time.perf_counter() - start
-    return n / elapsed, n / built
+    return n / elapsed, n / built, per_task(before, cpu.snapshot(), n)
 
 
 def bench_chain(client, n):
@@ -100,13 +112,15 @@ def main():
     cluster = Cluster()
     try:
         client = Client("127.0.0.1", cluster.port)
-        cold, _ = bench_trivial(client, n)
-        rounds = [bench_trivial(client, n) for _ in range(3)]
-        rate = max(r for r, _ in rounds)
-        build = max(b for _, b in rounds)
+        cpu = ClusterCpu(cluster.logdir)
+        cold, _, cold_cpu = bench_trivial(client, n, cpu)
+        rounds = [bench_trivial(client, n, cpu) for _ in range(3)]
+        rate, _, warm_cpu = max(rounds)
+        build = max(b for _, b, _ in rounds)
         print(f"(a) {n} trivial @remote tasks, 2-cpu governor: {rate:,.0f} tasks/s warm "
               f"(best of 3; first run on a fresh cluster {cold:,.0f} tasks/s); "
               f"client builds {build:,.0f} tasks/s")
+        print(f"    first run {cold_cpu}\n    best warm {warm_cpu}")
         chains = [bench_chain(client, hops) for _ in range(2)]
         print(f"(b) chain of {hops} @remote tasks: {min(chains):.2f} ms per hop (best of 2)")
         client.close()

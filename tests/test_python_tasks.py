@@ -485,3 +485,36 @@ def _alive(pid):
             return f.read().split(") ")[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def test_each_call_starts_in_an_empty_work_dir_with_its_own_environment(client):
+    # A chain: on the one 2-cpu governor each call reuses the executor of the one before.
+    @remote()
+    def litter(ctx):
+        with open("left.txt", "w") as f:
+            f.write("x")
+        os.mkdir("sub")
+        os.chdir("sub")
+        os.environ["OMP_NUM_THREADS"] = "99"
+        os.environ["RAIN_TASK_ATTEMPT"] = "7"
+        return str(os.getpid())
+
+    @remote()
+    def remove_work_dir(ctx, before):
+        import shutil
+        shutil.rmtree(os.getcwd())
+        return before.get_bytes() + b" " + str(os.getpid()).encode()
+
+    @remote(cpus=2)
+    def report(ctx, before):
+        return "{} {} {} {} {}".format(before.get_str(), os.getpid(), os.listdir(os.getcwd()),
+                                       os.environ["OMP_NUM_THREADS"],
+                                       os.environ["RAIN_TASK_ATTEMPT"])
+
+    with client.new_session() as session:
+        t = report(remove_work_dir(litter()))
+        t.output.keep()
+        session.submit()
+        pid1, pid2, pid3, *seen = t.output.fetch().get_str().split(" ")
+    assert pid1 == pid2 == pid3, "the calls ran in one executor"
+    assert seen == ["[]", "2", "1"]

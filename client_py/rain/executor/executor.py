@@ -121,23 +121,26 @@ class Executor:
     def _clean_work_dir(self) -> None:
         """Every call starts in an empty working directory: what the previous task left there
         is removed, and so is what it staged but did not return (the governor moved the
-        returned outputs into its storage before this call)."""
+        returned outputs into its storage before this call). The directories are made only
+        when missing (first call, or a task removed them): no mkdir per call."""
         work_dir = self.work_dir
-        os.makedirs(work_dir, exist_ok=True)
-        os.makedirs(self.staging_dir, exist_ok=True)
-        try:
-            if os.getcwd() != work_dir:
-                os.chdir(work_dir)
-        except FileNotFoundError:
-            os.chdir(work_dir)
         for directory in (work_dir, self.staging_dir):
-            with os.scandir(directory) as entries:
-                leftovers = list(entries)
+            try:
+                with os.scandir(directory) as entries:
+                    leftovers = list(entries)
+            except FileNotFoundError:
+                os.makedirs(directory, exist_ok=True)
+                continue
             for entry in leftovers:
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, onerror=_make_writable_and_retry)
                 else:
                     os.unlink(entry.path)
+        try:
+            if os.getcwd() != work_dir:
+                os.chdir(work_dir)
+        except FileNotFoundError:
+            os.chdir(work_dir)
 
     def _inputs(self, call: Message, parts: list[memoryview]) -> list[Any]:
         inputs: list[DataInstance | _Cached] = []
@@ -171,7 +174,7 @@ class Executor:
                 known = ", ".join(repr(m) for m in sorted(self.methods)) or "none"
                 raise TaskError(f"executor {self.executor_type!r} has no method "
                                 f"{call['method']!r} (it has: {known})")
-            with _resource_env(ctx.resources), _attempt_env(ctx.attempt):
+            with _call_env(ctx.resources, ctx.attempt):
                 value = method(ctx)
             answer_parts: list[Buffer] = []
             try:
@@ -248,25 +251,17 @@ def serve(methods: Mapping[str, Method], executor_type: str | None = None) -> No
     Executor(methods, executor_type).run()
 
 
-@contextlib.contextmanager
-def _attempt_env(attempt: int) -> Generator[None, None, None]:
-    """``RAIN_TASK_ATTEMPT`` during the call (1 the first time; retries count up)."""
-    saved = os.environ.get("RAIN_TASK_ATTEMPT")
-    os.environ["RAIN_TASK_ATTEMPT"] = str(attempt)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("RAIN_TASK_ATTEMPT", None)
-        else:
-            os.environ["RAIN_TASK_ATTEMPT"] = saved
+# The environment of the last call's resources (calls of a session mostly ask the same).
+_last_env: tuple[dict[str, Any], dict[str, str]] | None = None
 
 
-@contextlib.contextmanager
-def _resource_env(resources: Mapping[str, Any]) -> Generator[None, None, None]:
-    """The task's resources in the environment during its call (as programs get them):
+def _resource_env(resources: Mapping[str, Any]) -> dict[str, str]:
+    """What a call's resources put in its environment (as programs get them):
     ``CUDA_VISIBLE_DEVICES`` + ``CUDA_DEVICE_ORDER`` (or ``ROCR_VISIBLE_DEVICES``),
-    ``OMP_NUM_THREADS``, ``RAIN_RESOURCES``; the previous values come back afterwards."""
+    ``OMP_NUM_THREADS``, ``RAIN_RESOURCES``."""
+    global _last_env
+    if _last_env is not None and _last_env[0] == resources:
+        return _last_env[1]
     env = {"OMP_NUM_THREADS": str(resources.get("cpus", 1)),
            "RAIN_RESOURCES": json.dumps(resources, separators=(",", ":"))}
     devices = ",".join(resources.get("gpus") or [])
@@ -275,13 +270,26 @@ def _resource_env(resources: Mapping[str, Any]) -> Generator[None, None, None]:
     else:
         env["CUDA_VISIBLE_DEVICES"] = devices
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
+    _last_env = (dict(resources), env)
+    return env
+
+
+@contextlib.contextmanager
+def _call_env(resources: Mapping[str, Any], attempt: int) -> Generator[None, None, None]:
+    """The task's resources (``_resource_env``) and ``RAIN_TASK_ATTEMPT`` (1 the first time;
+    retries count up) in the environment during the call; the previous values come back
+    afterwards."""
+    env = {**_resource_env(resources), "RAIN_TASK_ATTEMPT": str(attempt)}
+    environ = os.environ
+    saved = {name: environ.get(name) for name in env}
+    for name, value in env.items():
+        if saved[name] != value:
+            environ[name] = value
     try:
         yield
     finally:
         for name, value in saved.items():
             if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+                environ.pop(name, None)
+            elif environ.get(name) != value:
+                environ[name] = value
