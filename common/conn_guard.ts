@@ -355,6 +355,9 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
         if (await options.direct(request, conn).catch(() => true)) return close(relay);
       }
       const innerConn = await Deno.connect({ hostname: "127.0.0.1", port: innerPort });
+      // No Nagle on the relay: a small frame behind an unacknowledged one (a task_finished just
+      // after its task_started) would wait ~40 ms for the delayed ACK.
+      innerConn.setNoDelay(true);
       if (relay.closed) {
         innerConn.close();
         return;
@@ -393,6 +396,9 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
         continue;
       }
       stats.accepted++;
+      try {
+        conn.setNoDelay(true); // relayed frames go out as they come (see the inner side)
+      } catch { /* closed already */ }
       if (stats.unauthenticated >= maxUnauthenticated) {
         // The oldest unauthenticated connection makes room: a legitimate peer sends its head
         // within milliseconds, so a flood cannot keep it out.
