@@ -152,6 +152,11 @@ export function clientApi(ctx: ClientApiContext): Hono {
     let saved: SavedBody | undefined;
     if (journal && body) {
       saved = await journal.journal.saveBody(body).catch((e) => {
+        // The journal's own files failing is the server's fault, not the client's.
+        if (
+          e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotFound ||
+          e instanceof Deno.errors.PermissionDenied
+        ) throw e;
         // The client stopped sending (or the connection broke) before the body's end.
         throw new ApiError(
           "BadRequest",

@@ -86,8 +86,18 @@ export class Journal {
     }
     const records = readRecords(join(dir, LOG_FILE));
     let nextBody = 0;
+    const journaled = new Set<string>();
     for (const r of records) {
-      if (r.k === "submit") nextBody = Math.max(nextBody, parseInt(r.body, 10) + 1);
+      if (r.k !== "submit") continue;
+      journaled.add(r.body);
+      nextBody = Math.max(nextBody, parseInt(r.body, 10) + 1);
+    }
+    // A body no record names was being received when the server died: it was never applied
+    // (nor answered), and its name is given out again.
+    for (const entry of Deno.readDirSync(join(dir, SUBMITS_DIR))) {
+      if (!journaled.has(entry.name.replace(/\.body$/, ""))) {
+        Deno.removeSync(join(dir, SUBMITS_DIR, entry.name), { recursive: true });
+      }
     }
     const journal = new Journal(dir, records, nextBody);
     const found = nextIds(records);

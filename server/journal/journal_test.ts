@@ -105,3 +105,25 @@ Deno.test("task finishes are recorded compactly when they can be, and read back 
     ]);
     again.close(false);
   }));
+
+Deno.test("a body being received when the server died is removed at open, and its name reused", () =>
+  withDir(async (dir) => {
+    const journal = Journal.open(dir);
+    journal.append({ k: "session", id: 1, client: 1, spec: {} });
+    const kept = await journal.saveBody(new Blob([new Uint8Array([1])]).stream());
+    journal.append({ k: "submit", s: 1, body: kept.name, digest: kept.digest });
+    await journal.durable();
+    // Saved, but the crash came before its record: never applied, never answered.
+    const cut = await journal.saveBody(new Blob([new Uint8Array([2, 2])]).stream());
+    journal.close(false);
+    const again = Journal.open(dir);
+    await Deno.stat(again.bodyPath(kept.name));
+    await Deno.stat(again.bodyPath(cut.name)).then(
+      () => ok(false, "the unjournaled body is still there"),
+      (e) => ok(e instanceof Deno.errors.NotFound),
+    );
+    const next = await again.saveBody(new Blob([new Uint8Array([3])]).stream());
+    assertEquals(next.name, cut.name);
+    assertEquals([...await Deno.readFile(again.bodyPath(next.name))], [3]);
+    again.close(false);
+  }));
