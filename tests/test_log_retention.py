@@ -35,6 +35,16 @@ def _sessions_in_log(logdir):
         db.close()
 
 
+def _closed_in_log(logdir, session):
+    """The log has the session's SessionClosed row."""
+    db = sqlite3.connect(os.path.join(logdir, "events.db"), timeout=30)
+    try:
+        return db.execute("SELECT COUNT(*) FROM events WHERE session = ? AND event_type = "
+                          "'SessionClosed'", (session,)).fetchone()[0] > 0
+    finally:
+        db.close()
+
+
 def _age(logdir, session, days):
     """Moves every event of ``session`` ``days`` days into the past."""
     db = sqlite3.connect(os.path.join(logdir, "events.db"), timeout=30)
@@ -95,7 +105,9 @@ def test_periodic_retention_never_drops_an_open_session(rain_cluster):
         still_open.submit()
         still_open.wait_all()
         closed = _closed_session(client, "closed", work=True)
-        assert wait_until(lambda: closed in _sessions_in_log(logdir), timeout=30)
+        # Aged once its last row (SessionClosed) is written: a row written after the aging would
+        # carry today's time (the log is written in batches).
+        assert wait_until(lambda: _closed_in_log(logdir, closed), timeout=30)
         _age(logdir, still_open.session_id, 40)
         _age(logdir, closed, 40)
         assert wait_until(lambda: closed not in _sessions_in_log(logdir), timeout=30)
