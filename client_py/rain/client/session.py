@@ -28,7 +28,7 @@ from .active import set_default_session
 from .data import DataLike, DataObject, to_dataobj
 from .progress import POLL_SECONDS, ProgressBar, progress_wanted
 from .rpc.common import DataObjectState, TaskState
-from .rpc.compact import COMPACT_SUBMIT_CONTENT_TYPE, encode_submit
+from .rpc.compact import COMPACT_SUBMIT_CONTENT_TYPE, encode_submit, optional_fields
 from .site import format_site
 from .task import Task
 
@@ -483,15 +483,7 @@ def _task_json(task: Task) -> JsonObject:
         "outputs": [obj.id for obj in task._out],
         "resources": task._resources,
     }
-    if task._config is not None:
-        out["config"] = task._config
-    if task._name:
-        out["name"] = task._name
-    if task._user:
-        out["user"] = task._user
-    if task._policy:
-        out["policy"] = task._policy
-    return out
+    return optional_fields(out, task._config, task._name, task._user, task._policy)
 
 
 def _task_to_json(spec: TaskSpec) -> JsonObject:
@@ -504,15 +496,7 @@ def _task_to_json(spec: TaskSpec) -> JsonObject:
         "outputs": spec.outputs,
         "resources": spec.resources,
     }
-    if spec.config is not None:
-        out["config"] = spec.config
-    if spec.name:
-        out["name"] = spec.name
-    if spec.user:
-        out["user"] = spec.user
-    if spec.policy:
-        out["policy"] = spec.policy
-    return out
+    return optional_fields(out, spec.config, spec.name, spec.user, spec.policy)
 
 
 def _objects_to_json(objects: Iterable[DataObject]) -> tuple[list[JsonObject], list[bytes]]:

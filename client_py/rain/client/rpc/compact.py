@@ -145,17 +145,23 @@ def _tasks_frame(chunk: Sequence[Task]) -> bytes:
 _ONE_CPU = {"cpus": 1}
 
 
+def optional_fields(out: dict[str, Any], config: Any, name: str | None, user: Any,
+                    policy: Any) -> dict[str, Any]:
+    """Adds a task's optional submit fields that are set (both encodings send the same)."""
+    if config is not None:
+        out["config"] = config
+    if name:
+        out["name"] = name
+    if user:
+        out["user"] = user
+    if policy:
+        out["policy"] = policy
+    return out
+
+
 def _task_extra(task: Task) -> dict[str, Any]:
     """The irregular fields of a task without a spec object."""
-    fields: dict[str, Any] = {}
-    if task._config is not None:
-        fields["config"] = task._config
-    if task._name:
-        fields["name"] = task._name
-    if task._user:
-        fields["user"] = task._user
-    if task._policy:
-        fields["policy"] = task._policy
+    fields = optional_fields({}, task._config, task._name, task._user, task._policy)
     if task._in_labels is not None:
         fields["input_labels"] = task._in_labels
     if task._resources != _ONE_CPU:
@@ -173,15 +179,7 @@ def _task_fields(task: Task) -> _TaskFields:
         return (task.id[1], task._task_type, [obj.id[1] for obj in task._in],
                 [obj.id[1] for obj in task._out], _task_extra(task))
     # Made when asked for, maybe changed since: it is what is submitted.
-    fields: dict[str, Any] = {}
-    if spec.config is not None:
-        fields["config"] = spec.config
-    if spec.name:
-        fields["name"] = spec.name
-    if spec.user:
-        fields["user"] = spec.user
-    if spec.policy:
-        fields["policy"] = spec.policy
+    fields = optional_fields({}, spec.config, spec.name, spec.user, spec.policy)
     if any(i.label is not None for i in spec.inputs):
         fields["input_labels"] = [i.label for i in spec.inputs]
     if spec.resources != _ONE_CPU:
