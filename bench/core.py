@@ -138,39 +138,13 @@ def main():
     bench_journal(n_independent)
 
 
-def bench_journal(n, rounds=3):
-    """(f): (a) with the journal off and on, alternated; the best of `rounds` runs each."""
+def alternate_off_on(off_env, n, rounds):
+    """(a) with a feature off (`off_env`) and on, alternated (machine noise hits both alike):
+    ({"off"/"on": [tasks/s]}, {"off"/"on": [(server cpu s of all threads, of its main thread)]})."""
     rates = {"off": [], "on": []}
     cpu = {"off": [], "on": []}
     for mode in ("off", "on") * rounds:
-        cluster = Cluster(env={"RAIN_JOURNAL": "0"} if mode == "off" else {})
-        try:
-            client = Client("127.0.0.1", cluster.port)
-            pid = cluster.status()["pid"]
-            before = thread_cpu_seconds(pid)
-            rates[mode].append(bench_independent(client, n)[0])
-            after = thread_cpu_seconds(pid)
-            cpu[mode].append(after.get(pid, 0) - before.get(pid, 0))
-            client.close()
-        finally:
-            cluster.stop()
-    off, on = max(rates["off"]), max(rates["on"])
-    print(f"(f) journal: {n} Concat tasks {on:,.0f} tasks/s with the journal, {off:,.0f} without "
-          f"(best of {rounds} alternated runs each); ratio {on / off:.3f} "
-          f"({(1 - on / off) * 100:.1f}% slower with the journal)")
-    print("    every run, tasks/s: with " + ", ".join(f"{r:,.0f}" for r in rates["on"]) +
-          "; without " + ", ".join(f"{r:,.0f}" for r in rates["off"]))
-    print(f"    server main (reactor) thread cpu time, least of each: {min(cpu['on']):.2f} s with "
-          f"the journal, {min(cpu['off']):.2f} s without")
-
-
-def bench_event_log(n, rounds=3):
-    """(e): (a) with the event log off and on, alternated (machine noise hits both alike); the
-    best of `rounds` runs each."""
-    rates = {"off": [], "on": []}
-    cpu = {"off": [], "on": []}
-    for mode in ("off", "on") * rounds:
-        cluster = Cluster(env={"RAIN_EVENT_LOG": "0"} if mode == "off" else {})
+        cluster = Cluster(env=off_env if mode == "off" else {})
         try:
             client = Client("127.0.0.1", cluster.port)
             pid = cluster.status()["pid"]
@@ -183,6 +157,27 @@ def bench_event_log(n, rounds=3):
             client.close()
         finally:
             cluster.stop()
+    return rates, cpu
+
+
+def bench_journal(n, rounds=3):
+    """(f): (a) with the journal off and on, alternated; the best of `rounds` runs each."""
+    rates, cpu = alternate_off_on({"RAIN_JOURNAL": "0"}, n, rounds)
+    off, on = max(rates["off"]), max(rates["on"])
+    print(f"(f) journal: {n} Concat tasks {on:,.0f} tasks/s with the journal, {off:,.0f} without "
+          f"(best of {rounds} alternated runs each); ratio {on / off:.3f} "
+          f"({(1 - on / off) * 100:.1f}% slower with the journal)")
+    print("    every run, tasks/s: with " + ", ".join(f"{r:,.0f}" for r in rates["on"]) +
+          "; without " + ", ".join(f"{r:,.0f}" for r in rates["off"]))
+    on_main = min(c[1] for c in cpu["on"])
+    off_main = min(c[1] for c in cpu["off"])
+    print(f"    server main (reactor) thread cpu time, least of each: {on_main:.2f} s with "
+          f"the journal, {off_main:.2f} s without")
+
+
+def bench_event_log(n, rounds=3):
+    """(e): (a) with the event log off and on, alternated; the best of `rounds` runs each."""
+    rates, cpu = alternate_off_on({"RAIN_EVENT_LOG": "0"}, n, rounds)
     off, on = max(rates["off"]), max(rates["on"])
     print(f"(e) event log: {n} Concat tasks {on:,.0f} tasks/s with the log, {off:,.0f} without "
           f"(best of {rounds} alternated runs each); ratio {on / off:.3f} "
