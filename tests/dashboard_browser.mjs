@@ -7,29 +7,13 @@
 // scenario below for its fields. "screenshots": DIR saves a PNG of every view there.
 // Prints one line per check; exits 0 when every check passed, 1 otherwise.
 import { writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { launchChromium } from "./browser_launch.mjs";
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const { chromium } = createRequire(join(root, "package.json"))("playwright-core");
 const args = JSON.parse(process.argv[2]);
 const TIMEOUT = 10_000;
 
-const browser = await chromium.launch({
-  executablePath: process.env.RAIN_TEST_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-  ],
-});
+const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 page.setDefaultTimeout(TIMEOUT);
 const pageErrors = [];

@@ -5,28 +5,11 @@
 //
 // Each page is a task inspector (live dashboard, post-mortem, or a report file). Prints one line
 // per check; exits 0 when every check passed, 1 otherwise.
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { launchChromium } from "./browser_launch.mjs";
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const { chromium } = createRequire(join(root, "package.json"))("playwright-core");
 const args = JSON.parse(process.argv[2]);
 
-const browser = await chromium.launch({
-  executablePath: process.env.RAIN_TEST_CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-  ],
-});
+const browser = await launchChromium();
 let failures = 0;
 function check(ok, what) {
   console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
