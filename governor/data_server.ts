@@ -130,6 +130,9 @@ export function directObjects(store: ObjectStore, stopping: AbortSignal, secret?
           if (n === null) break; // shorter than recorded: the peer sees a short body
           await writing;
           writing = conn.write(reading.subarray(0, n));
+          // Handled at once: a peer gone while the next chunk is read must not be an unhandled
+          // rejection (that ends the process); the next `await writing` still throws it.
+          writing.catch(() => {});
           [reading, spare] = [spare, reading];
           left -= n;
         }

@@ -112,6 +112,9 @@ async function send(source: Source, conn: DirectConn): Promise<void> {
       }
       await writing;
       writing = conn.write(filling.subarray(0, filled));
+      // Handled at once: a client gone while the next chunk is read must not be an unhandled
+      // rejection (that ends the process); the next `await writing` still throws it.
+      writing.catch(() => {});
       sent += filled;
       [filling, spare] = [spare, filling];
     }
