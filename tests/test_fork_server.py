@@ -2,10 +2,13 @@
 forked from one warm process per governor, leads its own process group, and a dead fork server
 is replaced."""
 
+import json
 import os
 import signal
+import urllib.request
 
-from rain.client import remote
+import pytest
+from rain.client import TaskException, blob, remote, tasks
 from rain_testing import wait_until
 
 
@@ -21,6 +24,15 @@ def _run_whoami(client):
         t.output.keep()
         session.submit()
         return [int(v) for v in t.output.fetch().get_bytes().split()]
+
+
+def events_of_type(cluster, event_type):
+    request = urllib.request.Request(
+        "http://127.0.0.1:{}/events".format(cluster.http_port),
+        data=json.dumps({"event_types": [{"value": event_type}]}).encode(), method="POST",
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return [row["event"] for row in json.load(response)]
 
 
 def _environ(pid):
@@ -56,3 +68,46 @@ def test_fork_server_can_be_turned_off(rain_cluster):
     assert b"RAIN_EXECUTOR_FORK_SERVER=1" not in _environ(parent)
     with open("/proc/{}/cmdline".format(parent), "rb") as f:
         assert b"governor" in f.read().split(b"\0")
+
+
+@remote()
+def gate(ctx, marker_dir):
+    import time
+    d = marker_dir.get_str()
+    with open(os.path.join(d, "py.tmp"), "w") as f:
+        f.write(str(os.getppid()))  # the fork server
+    os.rename(os.path.join(d, "py.tmp"), os.path.join(d, "py"))
+    while not os.path.exists(os.path.join(d, "go")):
+        time.sleep(0.02)
+    return b"done"
+
+
+def test_a_fork_server_killed_alone_fails_its_running_task_naming_it(rain_cluster):
+    """Not the governor's group signal: the fork server alone gets a SIGTERM. Its executor's
+    task fails, and the error says what happened to it; a fetch that is the first call after
+    the failure raises it instead of waiting forever."""
+    cluster = rain_cluster(governors=[2])
+    client = cluster.client()
+    marker_dir = cluster.path("markers")
+    os.makedirs(marker_dir)
+    with client.new_session() as session:
+        program = tasks.Execute(
+            "while [ ! -e {}/go ]; do sleep 0.02; done; echo ok".format(marker_dir),
+            shell=True, stdout=True)
+        program.output.keep()
+        python = gate(blob(marker_dir))
+        session.submit()
+        assert wait_until(lambda: os.path.exists(os.path.join(marker_dir, "py")), 30)
+        with open(os.path.join(marker_dir, "py")) as f:
+            fork_server = int(f.read())
+        assert b"RAIN_EXECUTOR_FORK_SERVER=1" in _environ(fork_server)
+        os.kill(fork_server, signal.SIGTERM)
+        # The failure is logged (the session's end, reason Error) before it is fetched.
+        assert wait_until(lambda: events_of_type(cluster, "SessionClosed"), 30)
+        message = r"its fork server \(pid {}\) was killed by signal SIGTERM".format(fork_server)
+        with pytest.raises(TaskException, match=message):
+            program.output.fetch()
+        open(os.path.join(marker_dir, "go"), "w").close()
+        with pytest.raises(TaskException, match=message):
+            python.wait()
+    assert cluster.governors[0].alive(), cluster.logs()

@@ -27,7 +27,7 @@ import { killTagged, newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.
 import type { ExecutorConfig } from "./config.ts";
 import { rainPythonPath } from "./config.ts";
 import type { ExecutorHub } from "./hub.ts";
-import type { ExecutorChild, ForkServer } from "./fork_server.ts";
+import type { ExecutorChild, ExecutorStatus, ForkServer } from "./fork_server.ts";
 import { CappedLog } from "../../common/capped_log.ts";
 import { readCapped } from "../task_output.ts";
 
@@ -92,8 +92,9 @@ async function pump(stream: ReadableStream<Uint8Array>, tail: Tail, logPath?: st
   }
 }
 
-function describeStatus(status: Deno.CommandStatus | undefined): string {
+function describeStatus(status: ExecutorStatus | undefined): string {
   if (status === undefined) return "still running, killed";
+  if (status.cause) return status.cause;
   if (status.signal) return `killed by signal ${status.signal}`;
   return `exit code ${status.code}`;
 }
@@ -146,7 +147,7 @@ export class ExecutorProcess {
   #stdout = new Tail();
   #stderr = new Tail();
   #pumps: Promise<unknown>;
-  #status: Deno.CommandStatus | undefined;
+  #status: ExecutorStatus | undefined;
   #exited: Promise<Deno.CommandStatus>;
   #dead = false;
   #killed = false;

@@ -11,21 +11,28 @@
  */
 import { decodeFrameBody, encodeFrame, FrameSplitter } from "../../common/executor_protocol.ts";
 import { Logger } from "../../common/log.ts";
+import { settlesWithin } from "../../common/timeout.ts";
 import { errorMessage } from "../fs_util.ts";
 import { newProcessTag, PROCESS_TAG_ENV } from "../tagged_processes.ts";
 import type { ExecutorConfig } from "./config.ts";
 
 const log = new Logger("governor.forkserver");
 
+/** How long a fork server that closed its stdout is given to exit before it is killed. */
+const SERVER_EXIT_WAIT_MS = 1000;
+
 /** Set to "1" in the environment of the fork server (not of its children). */
 export const FORK_SERVER_ENV = "RAIN_EXECUTOR_FORK_SERVER";
+
+/** How an executor ended; `cause` says it when the status alone would mislead. */
+export type ExecutorStatus = Deno.CommandStatus & { readonly cause?: string };
 
 /** What `ExecutorProcess` needs of a started executor (a `Deno.ChildProcess` has it all). */
 export interface ExecutorChild {
   readonly pid: number;
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
-  readonly status: Promise<Deno.CommandStatus>;
+  readonly status: Promise<ExecutorStatus>;
   kill(signal?: Deno.Signal): void;
 }
 
@@ -54,9 +61,9 @@ class ForkedChild implements ExecutorChild {
   pid = 0;
   readonly stdout: ReadableStream<Uint8Array>;
   readonly stderr: ReadableStream<Uint8Array>;
-  readonly status: Promise<Deno.CommandStatus>;
+  readonly status: Promise<ExecutorStatus>;
   #streams: ReadableStreamDefaultController<Uint8Array>[] = [];
-  #settle!: (status: Deno.CommandStatus) => void;
+  #settle!: (status: ExecutorStatus) => void;
   #exited = false;
 
   constructor() {
@@ -71,7 +78,7 @@ class ForkedChild implements ExecutorChild {
     if (!this.#exited) this.#streams[stream - 1]?.enqueue(data);
   }
 
-  exited(status: Deno.CommandStatus): void {
+  exited(status: ExecutorStatus): void {
     if (this.#exited) return;
     this.#exited = true;
     for (const c of this.#streams) c.close();
@@ -158,17 +165,31 @@ export class ForkServer {
       log.warn(`fork server (pid ${this.pid}): ${errorMessage(e)}`);
     }
     this.#dead = true;
+    // Its end of stdout closed: the server is exiting. Its status says why, and its children
+    // report that signal: a SIGTERM to the governor's process group ends the server too, and
+    // the task runner must see a group signal (and wait for the governor's own handler), not a
+    // kill of the executor (that would fail the task at once).
+    const status = await settlesWithin(this.#process.status, SERVER_EXIT_WAIT_MS)
+      ? await this.#process.status
+      : undefined;
+    const signal = status?.signal ?? "SIGKILL";
     // Its children cannot be watched any more: they go, and report as killed.
     for (const child of this.#children.values()) {
       try {
         if (child.pid > 0) Deno.kill(-child.pid, "SIGKILL");
       } catch { /* gone */ }
-      child.exited({ success: false, code: 137, signal: "SIGKILL" });
+      const cause = `its fork server (pid ${this.pid}) ` +
+        (status?.signal ? `was killed by signal ${status.signal}` : "exited");
+      child.exited({ success: false, code: 137, signal, cause });
     }
     this.#children.clear();
     for (const key of [...this.#waiting.keys()]) this.#fail(key, "the fork server exited");
-    const status = await this.#process.status;
-    if (status.code !== 0 || status.signal) {
+    if (status === undefined) {
+      log.warn(`fork server (pid ${this.pid}) closed its output but did not exit; killing it`);
+      try {
+        this.#process.kill("SIGKILL");
+      } catch { /* gone */ }
+    } else if (status.code !== 0 || status.signal) {
       log.warn(`fork server (pid ${this.pid}) exited (code ${status.code}, ${status.signal})`);
     }
   }

@@ -30,6 +30,12 @@ export function wait(
     if (!obj) throw new ApiError("NotFound", `object ${session.id}/${id} was not submitted`);
     return obj;
   });
+  // A session that failed or closed settled its waiters then: a later wait (a fetch's, say)
+  // would never be answered.
+  if (session.error !== undefined) {
+    return Promise.resolve({ kind: "failed", error: session.error });
+  }
+  if (session.closed) return Promise.resolve({ kind: "closed" });
   // Over without result ("continue" sessions, cancel): the wait fails at once.
   const failedTask = tasks.find((t) => t.state === "failed");
   const error = failedTask
@@ -56,6 +62,10 @@ export function wait(
 }
 
 export function waitAll(session: Session): Promise<WaitOutcome> {
+  if (session.error !== undefined) {
+    return Promise.resolve({ kind: "failed", error: session.error });
+  }
+  if (session.closed) return Promise.resolve({ kind: "closed" });
   if (session.unfinishedTasks === 0) return Promise.resolve(allDoneOutcome(session));
   return new Promise((resolve) => {
     session.allWaiters.push({ remaining: 1, settled: false, resolve });

@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict"
 import { ApiError } from "../errors.ts";
 import { Reactor } from "../reactor.ts";
 import { LocalityScheduler } from "../scheduler.ts";
-import { RecordingComm } from "../test_util.ts";
+import { blobEntry, newReactor, RecordingComm, submit, taskEntry } from "../test_util.ts";
 
 function apiErrorKind(fn: () => unknown): string {
   try {
@@ -56,4 +56,26 @@ Deno.test("a failed session still open reports its failure, then closed once clo
   assertEquals(apiErrorKind(() => reactor.liveSession(s.id)), "SessionFailed");
   reactor.closeSession(s);
   assertEquals(apiErrorKind(() => reactor.liveSession(s.id)), "SessionClosed");
+});
+
+Deno.test("a wait begun after its session failed or closed is answered at once", async () => {
+  const { reactor } = newReactor();
+  const failed = reactor.newSession(undefined, "failed");
+  const closed = reactor.newSession(undefined, "closed");
+  for (const s of [failed, closed]) {
+    submit(reactor, s, {
+      objects: [blobEntry(s.id, 1, { data: 1 }), blobEntry(s.id, 2, { keep: true })],
+      tasks: [taskEntry(s.id, 3, "buildin/concat", [1], [2])],
+    }, { 1: new Uint8Array([1]) });
+  }
+  reactor.failSession(failed, "task 1/3 failed");
+  reactor.closeSession(closed);
+  // The fetch of a kept object waits like this: before the fix it was never answered.
+  assertEquals(await reactor.wait(failed, [], [2], "all"), {
+    kind: "failed",
+    error: "task 1/3 failed",
+  });
+  assertEquals(await reactor.waitAll(failed), { kind: "failed", error: "task 1/3 failed" });
+  assertEquals(await reactor.wait(closed, [3], [], "some"), { kind: "closed" });
+  assertEquals(await reactor.waitAll(closed), { kind: "closed" });
 });
