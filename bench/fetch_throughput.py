@@ -2,7 +2,8 @@
 
 On a 2-governor loopback cluster (1 cpu each) with an object of SIZE MiB made by a task:
  - the Python client's fetch() (in memory) and fetch(path=) vs curl on the same endpoint
-   (`GET /api/v1/sessions/S/objects/O/data`, to /dev/null and to a file);
+   (`GET /api/v1/sessions/S/objects/O/data`, to /dev/null, to a file on tmpfs (kept in memory,
+   as fetch() keeps them) and to a file beside the fetched one);
  - governor-to-governor transfers (their DataTransfer events; the receiver stores the object in
    a file) vs curl on the data port (`GET /objects/S/O` of the governor holding it), to /dev/null
    and to a file, right after each transfer;
@@ -28,6 +29,7 @@ from rain.client import Input, tasks  # noqa: E402
 from rain_testing import RainCluster, wait_until  # noqa: E402
 
 MIB = 1 << 20
+SHM = "/dev/shm"
 
 
 def curl(url, secret, output="/dev/null", accept=None):
@@ -79,9 +81,17 @@ def main():
                 plain = curl(url, secret, accept="application/x-rain-object")
                 curl_file = curl(url, secret, target, "application/x-rain-object")
                 os.remove(target)
-                print("client fetch(): {:.0f} MiB/s, curl {:.0f} MiB/s ({:.0%}); fetch(path=): "
+                in_memory = ""
+                if os.path.isdir(SHM):
+                    # A sink that keeps the bytes in memory, as fetch() must (/dev/null drops
+                    # them): a file on tmpfs.
+                    kept = os.path.join(SHM, "rain-bench-fetch-{}".format(os.getpid()))
+                    shm = curl(url, secret, kept, "application/x-rain-object")
+                    os.remove(kept)
+                    in_memory = ", curl -o {} {:.0f} MiB/s ({:.0%})".format(SHM, shm, memory / shm)
+                print("client fetch(): {:.0f} MiB/s, curl {:.0f} MiB/s ({:.0%}){}; fetch(path=): "
                       "{:.0f} MiB/s, curl -o file {:.0f} MiB/s ({:.0%})".format(
-                          memory, plain, memory / plain, to_file, curl_file,
+                          memory, plain, memory / plain, in_memory, to_file, curl_file,
                           to_file / curl_file))
             seen = 0
             for _ in range(2):

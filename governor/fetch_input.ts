@@ -219,10 +219,9 @@ export class InputFetcher {
       this.headers,
       peer === undefined ? session : AbortSignal.any([session, peer]),
     );
-    const stored = await this.#store.putStream(id, "blob", res.body, undefined, res.length);
-    if (stored.size !== res.length) {
-      throw new Error(`got ${stored.size} bytes of ${res.length}`);
-    }
+    const stored = await this.#store.putFromReader(id, res.readInto, res.length).finally(
+      res.close,
+    );
     this.#onTransfer?.({
       object: id,
       from: governor,

@@ -27,6 +27,7 @@ import {
 } from "./fs_util.ts";
 import { extractTar, packDirectory } from "./tar.ts";
 import { readBlobStream } from "./blob_stream.ts";
+import { type ReadInto, writeBlobFile } from "./blob_file.ts";
 import { DeleteList } from "./delete_list.ts";
 import { Logger } from "../common/log.ts";
 
@@ -216,6 +217,21 @@ export class ObjectStore {
     const blob = await readBlobStream(stream, MEMORY_LIMIT, () => this.tempPath(), sizeHint);
     if (blob.tmp === undefined) return this.putMemory(id, blob.data, contentType);
     return this.adopt(id, "blob", blob.tmp, blob.size, contentType);
+  }
+
+  /**
+   * Stores a large blob of `length` bytes read straight from a socket (`writeBlobFile`): the
+   * path of governor-to-governor transfers.
+   */
+  async putFromReader(
+    id: Id,
+    readInto: ReadInto,
+    length: number,
+    contentType?: string,
+  ): Promise<StoredObject> {
+    const tmp = this.tempPath();
+    await writeBlobFile(readInto, length, tmp);
+    return this.adopt(id, "blob", tmp, length, contentType);
   }
 
   /**
