@@ -28,6 +28,11 @@ class CountingApi:
     def submit_body(self, session_id, content_type, length, chunks):
         self.body_bytes = sum(len(c) for c in chunks)
 
+    def submit_encoded(self, session_id, content_type, encode):
+        """What Session.submit calls for the compact encoding (the real API's method)."""
+        length, chunks = encode()
+        self.submit_body(session_id, content_type, length, chunks)
+
     def close_session(self, session_id):
         pass
 
