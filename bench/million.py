@@ -8,8 +8,9 @@ client, graph construction included:
    layer before would double the data every layer: 2^1000 bytes at the top). bench/reactor.ts
    --graph layered measures the server alone on the graph with both inputs from the layer before.
 For each: build, submit and run times, tasks/s end to end, the client's RSS growth per task
-(peak, while the graph exists) and the server's peak RSS per task above its idle RSS (each graph
-on a fresh cluster, so the peaks do not mix).
+(peak, while the graph exists), the server's peak RSS per task above its idle RSS (each graph
+on a fresh cluster, so the peaks do not mix) and the CPU time per task of each process
+(tools/proc_cpu.py: wall rates on a shared 2-core machine vary, CPU time much less).
 
 Usage: bench/million.py [--scale 1.0] [--width 1000]   (N = 1,000,000 x scale)
 """
@@ -21,9 +22,11 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "client_py"), os.path.join(ROOT, "bench")]
+sys.path[:0] = [os.path.join(ROOT, "client_py"), os.path.join(ROOT, "bench"),
+                os.path.join(ROOT, "tools")]
 
 from core import Cluster  # noqa: E402
+from proc_cpu import ClusterCpu, per_task  # noqa: E402
 from rain.client import Client, blob, tasks  # noqa: E402
 
 
@@ -55,9 +58,11 @@ def run(name, build, n, width):
     try:
         client = Client("127.0.0.1", cluster.port)
         idle = cluster.status()["memory"]["rss"]
+        cpu = ClusterCpu(cluster.logdir)
         gc.collect()
         client_before = rss_bytes()
         with client.new_session() as session:
+            before = cpu.snapshot()
             t0 = time.perf_counter()
             build(n, width)
             t1 = time.perf_counter()
@@ -66,11 +71,13 @@ def run(name, build, n, width):
             t2 = time.perf_counter()
             session.wait_all()
             t3 = time.perf_counter()
+            after = cpu.snapshot()
         peak = cluster.status()["memory"].get("peak_rss", 0)
         print(f"{name}: {n:,} tasks in {t3 - t0:.1f} s = {n / (t3 - t0):,.0f} tasks/s "
               f"(build {t1 - t0:.1f} s, submit {t2 - t1:.1f} s, run {t3 - t2:.1f} s); "
               f"client {client_graph / n:,.0f} B/task (graph built), server peak "
-              f"{(peak - idle) / n:,.0f} B/task above idle ({idle / 2**20:.0f} MiB)", flush=True)
+              f"{(peak - idle) / n:,.0f} B/task above idle ({idle / 2**20:.0f} MiB); "
+              f"{per_task(before, after, n)}", flush=True)
     finally:
         cluster.stop()
 
