@@ -142,7 +142,7 @@ export class ObjectStore {
     }
     const old = m.get(obj.id[1]);
     if (old !== undefined) {
-      this.#deleteList.remove(old.id);
+      this.#deleteList.remove(old);
       if (old.path && old.path !== obj.path) this.#removePath(old.path);
     } else {
       this.#count++;
@@ -347,7 +347,9 @@ export class ObjectStore {
 
   /** Takes an object off the delete list; true if it was on it. */
   revive(id: Id): boolean {
-    return this.#deleteList.size !== 0 && this.#deleteList.remove(id);
+    if (this.#deleteList.size === 0) return false;
+    const obj = this.get(id);
+    return obj !== undefined && this.#deleteList.remove(obj);
   }
 
   /** Removes the objects whose time on the delete list is up (unless replaced meanwhile). */
@@ -367,7 +369,7 @@ export class ObjectStore {
     if (m?.get(obj.id[1]) !== obj) return;
     m.delete(obj.id[1]);
     this.#count--;
-    this.#deleteList.remove(obj.id);
+    this.#deleteList.remove(obj);
     if (obj.path) this.#removePath(obj.path);
   }
 
@@ -390,7 +392,7 @@ export class ObjectStore {
     if (m !== undefined) {
       this.#count -= m.size;
       if (this.#deleteList.size) {
-        for (const obj of m.values()) this.#deleteList.remove(obj.id);
+        for (const obj of m.values()) this.#deleteList.remove(obj);
       }
       this.#sessions.delete(session);
     }
