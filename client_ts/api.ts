@@ -171,9 +171,7 @@ export class Api {
     return this.transport.requestOnce(
       "GET",
       `/sessions/${sid}/objects/${id}/data`,
-      {
-        headers: { accept: OBJECT_CONTENT_TYPE },
-      },
+      { headers: { accept: OBJECT_CONTENT_TYPE }, freshConnection: true },
     );
   }
 
