@@ -29,10 +29,5 @@ export function assertUsageError(fn: () => unknown, pattern: RegExp, command?: s
   });
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+/** A TCP port on 127.0.0.1 that was free a moment ago (below the ephemeral range). */
+export { freePort } from "../client_ts/test_util.ts";

@@ -11,8 +11,32 @@ export const RAIN_BIN: string = Deno.env.get("RAIN_TEST_BIN") || `${REPO}/rain`;
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
+/** Ports handed out by `freePort`, never handed twice. */
+const handedPorts = new Set<number>();
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range: a port
+ * from that range (what binding to port 0 gives) can be taken as the local port of any outgoing
+ * connection before the server that was told to use it binds it.
+ */
 export function freePort(): number {
+  let low = 32768;
+  try {
+    low = Number(Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").split(/\s+/)[0]) ||
+      low;
+  } catch { /* not Linux: the default range */ }
+  for (let i = 0; i < 200; i++) {
+    const port = Math.max(1024, low - 12000) +
+      Math.floor(Math.random() * Math.min(12000, low - 1024));
+    if (handedPorts.has(port)) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch {
+      continue;
+    }
+    handedPorts.add(port);
+    return port;
+  }
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();

@@ -6,6 +6,7 @@ directory is removed, also when a start fails half-way.
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,7 +28,34 @@ if CLIENT_PY not in sys.path:
     sys.path.insert(0, CLIENT_PY)
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+#: Ports handed out by free_port, never handed twice.
+_handed_ports = set()
+
+
 def free_port():
+    """A port on 127.0.0.1 that was free a moment ago, below the kernel's ephemeral range: a port
+    from that range (what binding to port 0 gives) can be taken as the local port of any outgoing
+    connection before the server that was told to use it binds it."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        if port in _handed_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_ports.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
