@@ -64,6 +64,8 @@ const STOP_GRACE_MS = 2000;
 const TRANSFER_REPORT_MS = 250;
 /** How long `killChildren` may scan for tagged processes (the orphan reaper finishes the job). */
 const KILL_CHILDREN_MS = 1000;
+/** How long a governor waits for its work dir's lock before it says another governor has it. */
+const LOCK_WAIT_MS = 2000;
 
 export class Governor {
   readonly options: GovernorOptions;
@@ -488,7 +490,12 @@ export class Governor {
     const file = await Deno.open(this.#lockFile, { read: true, write: true, create: true });
     let locked = false;
     try {
-      locked = await file.tryLock(true);
+      // A sibling governor starting in the same parent dir takes the lock for a moment to see
+      // whether this dir is a dead governor's (reclaim.ts): try again for a while.
+      const deadline = Date.now() + LOCK_WAIT_MS;
+      while (!(locked = await file.tryLock(true)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     } finally {
       if (!locked) file.close();
     }

@@ -193,6 +193,38 @@ Deno.test("process: a work dir in use by a live governor is refused", async () =
   }
 });
 
+Deno.test("process: a governor waits for its lock while a sibling holds it for a moment", async () => {
+  await using dir = await tempDir();
+  const server = new FakeServer();
+  try {
+    const options = governorOptions(dir.path, server, "patient");
+    const lockPath = join(options.workDir, "governor.pid");
+    await Deno.mkdir(options.workDir, { recursive: true });
+    // What a sibling governor's reclaim does while it looks at this dir (reclaim.ts).
+    const sibling = await Deno.open(lockPath, { read: true, write: true, create: true });
+    await sibling.lock(true);
+    await using governor = governorProcess(options);
+    await waitFor(() => holdsOpen(governor.child.pid, lockPath), "the governor to try the lock");
+    sibling.close();
+    await server.register(0);
+    assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
+  } finally {
+    await server.close();
+  }
+});
+
+/** True when process `pid` has `path` open. */
+function holdsOpen(pid: number, path: string): boolean {
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`) === path) return true;
+      } catch { /* closed meanwhile */ }
+    }
+  } catch { /* not started yet, or gone */ }
+  return false;
+}
+
 Deno.test("process: an unreachable server exits 1 with a one-line error", async () => {
   await using dir = await tempDir();
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -12,6 +12,9 @@ const log = new Logger("governor");
 
 export const LOCK_FILE = "governor.pid";
 
+/** A lock file without a pid younger than this belongs to a governor starting up. */
+export const STARTING_GRACE_MS = 60_000;
+
 /** True when process `pid` may exist (Linux /proc; elsewhere always true: keep the dir). */
 function alive(pid: number): boolean {
   try {
@@ -49,8 +52,13 @@ export async function reclaimDeadWorkDirs(workDir: string): Promise<string[]> {
     }
     try {
       if (!(await lock.tryLock(true))) continue; // a live governor holds it
-      const pid = Number((await Deno.readTextFile(lockPath)).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && alive(pid)) continue;
+      const text = (await Deno.readTextFile(lockPath)).trim();
+      if (!/^\d+$/.test(text)) {
+        // No pid yet: a governor starting beside us, between creating its lock file and
+        // locking it; only a file left like that for long is a dead governor's.
+        const written = (await lock.stat()).mtime?.getTime() ?? Date.now();
+        if (Date.now() - written < STARTING_GRACE_MS) continue;
+      } else if (Number(text) !== Deno.pid && alive(Number(text))) continue;
       await removeTree(dir);
       removed.push(dir);
     } catch (e) {
