@@ -506,6 +506,14 @@ export class Governor {
           (/^\d+$/.test(pid) ? ` (pid ${pid})` : ""),
       );
     }
+    // The sibling's reclaim may have removed this dir meanwhile (it held a dead governor's pid):
+    // start again in a new one.
+    const current = await Deno.stat(this.#lockFile).catch(() => undefined);
+    if (current?.ino !== (await file.stat()).ino) {
+      file.close();
+      await Deno.mkdir(this.options.workDir, { recursive: true });
+      return this.#lockWorkDir();
+    }
     this.#lock = file;
     await Promise.all(
       [this.store.dataDir, this.store.tmpDir, this.executors.baseDir].map((p) => removeTree(p)),

@@ -213,6 +213,28 @@ Deno.test("process: a governor waits for its lock while a sibling holds it for a
   }
 });
 
+Deno.test("process: a governor whose dir a sibling reclaimed while it waited starts in a new one", async () => {
+  await using dir = await tempDir();
+  const server = new FakeServer();
+  try {
+    const options = governorOptions(dir.path, server, "reclaimed");
+    const lockPath = join(options.workDir, "governor.pid");
+    await Deno.mkdir(join(options.workDir, "data"), { recursive: true });
+    await Deno.writeTextFile(lockPath, `${2 ** 30}\n`); // a dead governor's dir
+    const sibling = await Deno.open(lockPath, { read: true, write: true });
+    await sibling.lock(true);
+    await using governor = governorProcess(options);
+    await waitFor(() => holdsOpen(governor.child.pid, lockPath), "the governor to try the lock");
+    await Deno.remove(options.workDir, { recursive: true }); // the reclaim, lock held
+    sibling.close();
+    await server.register(0);
+    assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
+    assertEquals((await Deno.readTextFile(lockPath)).trim(), String(governor.child.pid));
+  } finally {
+    await server.close();
+  }
+});
+
 /** True when process `pid` has `path` open. */
 function holdsOpen(pid: number, path: string): boolean {
   try {
