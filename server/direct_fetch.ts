@@ -14,6 +14,7 @@
  * sent leaves the body short: the client fetches again (issue 13).
  */
 import type { DirectConn, DirectRequest } from "../common/conn_guard.ts";
+import { copyInTurns } from "../common/copy_in_turns.ts";
 import { encodeHeader, OBJECT_CONTENT_TYPE } from "../common/framing.ts";
 import { API_PREFIX, OBJECT_DATA_PATH } from "../common/messages.ts";
 import { rawGet } from "../governor/raw_get.ts";
@@ -89,39 +90,12 @@ function plain(obj: DataObject): boolean {
     obj.constantData() === undefined;
 }
 
-/**
- * Copies the source to the connection through two buffers: one is filled (reads return what
- * the socket has, often 64 KiB: a buffer takes several) while the other is written.
- */
+/** Copies the source to the connection through two buffers taking turns. */
 async function send(source: Source, conn: DirectConn): Promise<void> {
-  let filling = new Uint8Array(COPY_BUFFER_BYTES);
-  let spare = new Uint8Array(COPY_BUFFER_BYTES);
-  let writing: Promise<void> = Promise.resolve();
-  let sent = 0;
-  let ended = false;
-  try {
-    while (!ended) {
-      let filled = 0;
-      while (filled < FILL_BYTES) {
-        const n = await source.readInto(filling.subarray(filled));
-        if (n === null) {
-          ended = true;
-          break;
-        }
-        filled += n;
-      }
-      await writing;
-      writing = conn.write(filling.subarray(0, filled));
-      // Handled at once: a client gone while the next chunk is read must not be an unhandled
-      // rejection (that ends the process); the next `await writing` still throws it.
-      writing.catch(() => {});
-      sent += filled;
-      [filling, spare] = [spare, filling];
-    }
-  } finally {
-    await writing.catch(() => {}); // a failed read ends the copy: the write in flight first
-  }
-  await writing;
+  const sent = await copyInTurns((into) => source.readInto(into), (bytes) => conn.write(bytes), {
+    bufferBytes: COPY_BUFFER_BYTES,
+    fillBytes: FILL_BYTES,
+  });
   // Shorter than announced: the client sees a short body and fetches again.
   if (sent !== source.length) throw new Error(`sent ${sent} of ${source.length} bytes`);
 }
