@@ -173,13 +173,13 @@ export class ForkServer {
       ? await this.#process.status
       : undefined;
     const signal = status?.signal ?? "SIGKILL";
+    const cause = `its fork server (pid ${this.pid}) ` +
+      (status?.signal ? `was killed by signal ${status.signal}` : "exited");
     // Its children cannot be watched any more: they go, and report as killed.
     for (const child of this.#children.values()) {
       try {
         if (child.pid > 0) Deno.kill(-child.pid, "SIGKILL");
       } catch { /* gone */ }
-      const cause = `its fork server (pid ${this.pid}) ` +
-        (status?.signal ? `was killed by signal ${status.signal}` : "exited");
       child.exited({ success: false, code: 137, signal, cause });
     }
     this.#children.clear();

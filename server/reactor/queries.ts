@@ -30,12 +30,8 @@ export function wait(
     if (!obj) throw new ApiError("NotFound", `object ${session.id}/${id} was not submitted`);
     return obj;
   });
-  // A session that failed or closed settled its waiters then: a later wait (a fetch's, say)
-  // would never be answered.
-  if (session.error !== undefined) {
-    return Promise.resolve({ kind: "failed", error: session.error });
-  }
-  if (session.closed) return Promise.resolve({ kind: "closed" });
+  const over = sessionOver(session);
+  if (over) return Promise.resolve(over);
   // Over without result ("continue" sessions, cancel): the wait fails at once.
   const failedTask = tasks.find((t) => t.state === "failed");
   const error = failedTask
@@ -61,11 +57,19 @@ export function wait(
   });
 }
 
+/**
+ * The outcome of any wait of a session that failed or closed: it settled its waiters then, so a
+ * later wait (a fetch's, say) would never be answered.
+ */
+function sessionOver(session: Session): WaitOutcome | undefined {
+  if (session.error !== undefined) return { kind: "failed", error: session.error };
+  if (session.closed) return { kind: "closed" };
+  return undefined;
+}
+
 export function waitAll(session: Session): Promise<WaitOutcome> {
-  if (session.error !== undefined) {
-    return Promise.resolve({ kind: "failed", error: session.error });
-  }
-  if (session.closed) return Promise.resolve({ kind: "closed" });
+  const over = sessionOver(session);
+  if (over) return Promise.resolve(over);
   if (session.unfinishedTasks === 0) return Promise.resolve(allDoneOutcome(session));
   return new Promise((resolve) => {
     session.allWaiters.push({ remaining: 1, settled: false, resolve });
