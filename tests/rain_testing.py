@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIENT_PY = os.path.join(REPO, "client_py")
@@ -279,6 +280,16 @@ class RainCluster:
             process.stop()
         if os.path.isdir(self.workspace):
             remove_tree(self.workspace)
+
+
+def events_of_type(cluster, event_type):
+    """The logged events of a type (POST /events on the monitoring port, docs/events.md)."""
+    request = urllib.request.Request(
+        "http://127.0.0.1:{}/events".format(cluster.http_port),
+        data=json.dumps({"event_types": [{"value": event_type}]}).encode(), method="POST",
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return [row["event"] for row in json.load(response)]
 
 
 def subprocess_env():

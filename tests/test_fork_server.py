@@ -2,14 +2,12 @@
 forked from one warm process per governor, leads its own process group, and a dead fork server
 is replaced."""
 
-import json
 import os
 import signal
-import urllib.request
 
 import pytest
 from rain.client import TaskException, blob, remote, tasks
-from rain_testing import wait_until
+from rain_testing import events_of_type, wait_until
 
 
 @remote()
@@ -24,15 +22,6 @@ def _run_whoami(client):
         t.output.keep()
         session.submit()
         return [int(v) for v in t.output.fetch().get_bytes().split()]
-
-
-def events_of_type(cluster, event_type):
-    request = urllib.request.Request(
-        "http://127.0.0.1:{}/events".format(cluster.http_port),
-        data=json.dumps({"event_types": [{"value": event_type}]}).encode(), method="POST",
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return [row["event"] for row in json.load(response)]
 
 
 def _environ(pid):

@@ -2,15 +2,13 @@
 §8), its programs and executors die with it (§1), and the next governor on the same work
 directory removes the leftovers; an orderly stop (`rain stop`) removes the work directory."""
 
-import json
 import os
 import signal
 import subprocess
-import urllib.request
 
 from rain.client import blob, remote, tasks
 from rain.client.rpc.common import DataObjectState, TaskState
-from rain_testing import RAIN_BIN, STOP_TIMEOUT, Process, wait_until
+from rain_testing import RAIN_BIN, STOP_TIMEOUT, Process, events_of_type, wait_until
 
 SIGTERM_EXIT_CODE = 143
 
@@ -147,15 +145,6 @@ def python_gate(ctx, marker_dir):
     while not os.path.exists(os.path.join(marker_dir, "go")):
         time.sleep(0.02)
     return b"python done"
-
-
-def events_of_type(cluster, event_type):
-    request = urllib.request.Request(
-        "http://127.0.0.1:{}/events".format(cluster.http_port),
-        data=json.dumps({"event_types": [{"value": event_type}]}).encode(), method="POST",
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return [row["event"] for row in json.load(response)]
 
 
 def test_sigterm_to_the_governors_process_group_reports_no_task_failure(rain_cluster):
