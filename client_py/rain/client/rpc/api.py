@@ -11,7 +11,7 @@ from typing import Any
 from ...common.dir_archive import unpack_directory_stream
 from ...common.errors import RainException
 from ...common.ids import ID
-from .body_to_file import COPY_BYTES, copy_body_to_file, direct_body_length
+from .body_to_file import copy_body_to_file, copy_in_chunks, direct_body_length
 from .framing import OBJECT_CONTENT_TYPE, SUBMIT_CONTENT_TYPE, frame_submit, read_header
 from .lifeline import Lifeline
 from .transport import DEFAULT_SERVER_LOST_TIMEOUT, DeferredInterrupt, ServerUnreachable, Transport
@@ -64,18 +64,6 @@ def _read_into(response: http.client.HTTPResponse, target: memoryview,
         if not n:
             raise _truncated(header)
         done += n
-
-
-def _readinto_file(response: http.client.HTTPResponse, f: Any, left: int,
-                   header: dict[str, Any]) -> None:
-    """Writes the next ``left`` bytes of a body without a length (chunked) to ``f``."""
-    buffer = memoryview(bytearray(COPY_BYTES))
-    while left > 0:
-        n = response.readinto(buffer[:min(left, len(buffer))])
-        if not n:
-            raise _truncated(header)
-        f.write(buffer[:n])
-        left -= n
 
 
 def _truncated(header: dict[str, Any]) -> ServerUnreachable:
@@ -251,8 +239,9 @@ class ServerApi:
                     created = True
                     if direct is not None:
                         copy_body_to_file(response, f.fileno(), left, header)
-                    else:
-                        _readinto_file(response, f, left, header)
+                    else:  # chunked: through http.client
+                        copy_in_chunks(response.readinto, f.fileno(), left,
+                                       lambda _: _truncated(header))
                 if response.read(1):
                     raise _size_error(header, "more")
             else:

@@ -13,6 +13,7 @@ import errno
 import http.client
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 #: Bytes per splice(2) or receive: fits the CPU cache (4 MiB reads measured slower).
@@ -78,15 +79,23 @@ def _splice(source: int, fd: int, left: int, header: dict[str, Any]) -> int:
 def _receive(source: int, fd: int, left: int, header: dict[str, Any]) -> None:
     sock = socket.socket(fileno=os.dup(source))
     try:
-        buffer = memoryview(bytearray(min(COPY_BYTES, max(left, 1))))
-        while left > 0:
-            n = sock.recv_into(buffer, min(left, len(buffer)))
-            if n == 0:
-                raise _short(header, left)
-            _write_all(fd, buffer[:n])
-            left -= n
+        copy_in_chunks(sock.recv_into, fd, left, lambda short: _short(header, short))
     finally:
         sock.close()
+
+
+def copy_in_chunks(read_into: Callable[[memoryview], int], fd: int, left: int,
+                   short: Callable[[int], Exception]) -> None:
+    """Copies ``left`` bytes from ``read_into`` (a socket's ``recv_into``, a response's
+    ``readinto``) to ``fd`` through one cache-sized buffer; ``short(missing)`` is raised when the
+    reader ends early."""
+    buffer = memoryview(bytearray(min(COPY_BYTES, max(left, 1))))
+    while left > 0:
+        n = read_into(buffer[:min(left, len(buffer))])
+        if not n:
+            raise short(left)
+        _write_all(fd, buffer[:n])
+        left -= n
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
