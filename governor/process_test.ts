@@ -193,46 +193,47 @@ Deno.test("process: a work dir in use by a live governor is refused", async () =
   }
 });
 
-Deno.test("process: a governor waits for its lock while a sibling holds it for a moment", async () => {
+/**
+ * Starts a governor while the test holds its work dir's lock, as a sibling governor's reclaim
+ * does while it looks at the dir (reclaim.ts): once the governor tries the lock, `meanwhile` runs,
+ * the lock is released, and the governor must become ready. `deadPid`: the dir is first a dead
+ * governor's. Resolves with the governor's pid and what its lock file then says.
+ */
+async function startPastSiblingLock(
+  name: string,
+  o: { deadPid?: number; meanwhile?: (workDir: string) => Promise<void> } = {},
+): Promise<{ pid: number; lockText: string }> {
   await using dir = await tempDir();
   const server = new FakeServer();
   try {
-    const options = governorOptions(dir.path, server, "patient");
-    const lockPath = join(options.workDir, "governor.pid");
-    await Deno.mkdir(options.workDir, { recursive: true });
-    // What a sibling governor's reclaim does while it looks at this dir (reclaim.ts).
-    const sibling = await Deno.open(lockPath, { read: true, write: true, create: true });
-    await sibling.lock(true);
-    await using governor = governorProcess(options);
-    await waitFor(() => holdsOpen(governor.child.pid, lockPath), "the governor to try the lock");
-    sibling.close();
-    await server.register(0);
-    assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
-  } finally {
-    await server.close();
-  }
-});
-
-Deno.test("process: a governor whose dir a sibling reclaimed while it waited starts in a new one", async () => {
-  await using dir = await tempDir();
-  const server = new FakeServer();
-  try {
-    const options = governorOptions(dir.path, server, "reclaimed");
+    const options = governorOptions(dir.path, server, name);
     const lockPath = join(options.workDir, "governor.pid");
     await Deno.mkdir(join(options.workDir, "data"), { recursive: true });
-    await Deno.writeTextFile(lockPath, `${2 ** 30}\n`); // a dead governor's dir
+    await Deno.writeTextFile(lockPath, o.deadPid === undefined ? "" : `${o.deadPid}\n`);
     const sibling = await Deno.open(lockPath, { read: true, write: true });
     await sibling.lock(true);
     await using governor = governorProcess(options);
     await waitFor(() => holdsOpen(governor.child.pid, lockPath), "the governor to try the lock");
-    await Deno.remove(options.workDir, { recursive: true }); // the reclaim, lock held
+    await o.meanwhile?.(options.workDir);
     sibling.close();
     await server.register(0);
     assertEquals(await readWhenPresent(options.readyFile!), "ready\n");
-    assertEquals((await Deno.readTextFile(lockPath)).trim(), String(governor.child.pid));
+    return { pid: governor.child.pid, lockText: await Deno.readTextFile(lockPath) };
   } finally {
     await server.close();
   }
+}
+
+Deno.test("process: a governor waits for its lock while a sibling holds it for a moment", async () => {
+  await startPastSiblingLock("patient");
+});
+
+Deno.test("process: a governor whose dir a sibling reclaimed while it waited starts in a new one", async () => {
+  const { pid, lockText } = await startPastSiblingLock("reclaimed", {
+    deadPid: 2 ** 30,
+    meanwhile: (workDir) => Deno.remove(workDir, { recursive: true }), // the reclaim, lock held
+  });
+  assertEquals(lockText.trim(), String(pid));
 });
 
 /** True when process `pid` has `path` open. */
