@@ -3,6 +3,7 @@
  * read-only temp file once larger (`ObjectStore.putStream`).
  */
 import { removeTree } from "./fs_util.ts";
+import { joinBytes } from "../common/bytes.ts";
 
 /** Bytes per write of a blob spilled to a file (`putStream`). */
 const WRITE_BYTES = 1 << 20;
@@ -79,18 +80,8 @@ export async function readBlobStream(
     throw e;
   }
   if (tmp === undefined) {
-    const data = chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
+    const data = joinBytes(chunks, total);
     return { data, size: total };
   }
   return { tmp, size: total };
-}
-
-function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }

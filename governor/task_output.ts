@@ -10,6 +10,7 @@
 import { dirname, join } from "node:path";
 import type { TaskOutput } from "../common/messages.ts";
 import { Logger } from "../common/log.ts";
+import { joinBytes } from "../common/bytes.ts";
 import { errorMessage } from "./fs_util.ts";
 
 const log = new Logger("governor");
@@ -24,17 +25,6 @@ export function droppedNote(dropped: number): string {
 }
 
 const decoder = new TextDecoder();
-
-function joined(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
 
 /** A stream's bytes as they come, kept capped (head, tail, count of the gap). */
 export class OutputCapture {
@@ -73,9 +63,9 @@ export class OutputCapture {
 
   /** The kept text ("" when nothing came). */
   text(): string {
-    const head = decoder.decode(joined(this.#head, this.#headLength));
+    const head = decoder.decode(joinBytes(this.#head, this.#headLength));
     if (this.#tailLength === 0) return head;
-    const tail = decoder.decode(joined(this.#tail, this.#tailLength));
+    const tail = decoder.decode(joinBytes(this.#tail, this.#tailLength));
     return this.#dropped > 0 ? head + droppedNote(this.#dropped) + tail : head + tail;
   }
 }

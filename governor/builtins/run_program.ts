@@ -20,6 +20,7 @@ import type { ProgramSpawner, SandboxChild } from "../sandbox.ts";
 import { PeakMemorySampler } from "../peak_memory.ts";
 import type { TaskOutput } from "../../common/messages.ts";
 import { captureStream, taskOutput } from "../task_output.ts";
+import { joinBytes } from "../../common/bytes.ts";
 
 /** Bytes of standard error kept for the error message (the end of it). */
 export const STDERR_TAIL = 8 * 1024;
@@ -210,20 +211,10 @@ async function capture(
     throw e;
   }
   if (file !== undefined) return { file, size };
-  return { data: chunks.length === 1 ? chunks[0]! : concat(chunks, size), size };
+  return { data: joinBytes(chunks, size), size };
 }
 
 /** Removes a captured output that will not become an object. */
 export async function discard(captured: CapturedOutput | undefined): Promise<void> {
   if (captured?.file !== undefined) await removeTree(captured.file).catch(() => {});
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
