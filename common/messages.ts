@@ -224,6 +224,8 @@ export interface RegisterMessage {
   pid: number;
   /** Executor types this governor can start besides `buildin` (e.g. `["py"]`). */
   executors: string[];
+  /** It reads `assign_packed`; absent (older governors): the server sends `assign_tasks`. */
+  packed_assignments?: boolean;
   /**
    * The id this governor had before its link dropped: the server resumes it (same id, its data
    * and tasks kept) if it has not declared it lost yet; else the governor registers anew.
@@ -418,6 +420,18 @@ export interface AssignTasksMessage {
   tasks: AssignedTask[];
 }
 
+/**
+ * `assign_tasks` as the server sends it: the same tasks as one flat array of values, without map
+ * keys (layout: common/packed_tasks.ts). The governor's link unpacks it into `assign_tasks`, so
+ * the rest of the governor sees only that; a governor also accepts `assign_tasks` as it is.
+ */
+export interface PackedAssignMessage {
+  type: "assign_packed";
+  /** The task types of the batch; each task names one by its index. */
+  types: string[];
+  values: (number | string | Uint8Array | string[] | Record<string, unknown> | null)[];
+}
+
 /** The server no longer needs these objects here: put them on the delayed-deletion list. */
 export interface DeleteObjectsMessage {
   type: "delete_objects";
@@ -482,6 +496,9 @@ export type ToGovernor =
   | FetchObjectsMessage
   | PeerStateMessage
   | ShutdownMessage;
+
+/** What travels in the server's frames: `assign_tasks` is sent packed. */
+export type ToGovernorWire = ToGovernor | PackedAssignMessage;
 
 /** Object state and info as the server keeps them; reused by update answers. */
 export type { ObjectState, TaskState };

@@ -3,7 +3,7 @@
  * msgpack batches, records every message and lets the test send messages back.
  */
 import { decode, encode } from "@msgpack/msgpack";
-import type { ToGovernor, ToServer } from "../common/messages.ts";
+import type { ToGovernorWire, ToServer } from "../common/messages.ts";
 import { GOVERNOR_WS_PATH } from "../common/messages.ts";
 
 export class FakeGovernorConnection {
@@ -32,7 +32,7 @@ export class FakeGovernorConnection {
     for (const f of w) f();
   }
 
-  send(...messages: ToGovernor[]): void {
+  send(...messages: ToGovernorWire[]): void {
     this.ws.send(encode(messages));
   }
 

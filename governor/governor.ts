@@ -214,6 +214,7 @@ export class Governor {
       hostname: hostname(),
       pid: Deno.pid,
       executors: this.executors.names,
+      packed_assignments: true, // ServerLink unpacks them
       ...(resume === undefined ? {} : { resume }),
       ...(report === undefined ? {} : { report }),
     });

@@ -11,6 +11,7 @@ import type {
 } from "../common/messages.ts";
 import type { DataType, JsonValue } from "../common/attributes.ts";
 import type { Id } from "../common/ids.ts";
+import { packTasks } from "../common/packed_tasks.ts";
 import { Governor, runGovernor } from "./mod.ts";
 import type { GovernorOptions } from "./options.ts";
 import { FakeServer } from "./fake_server.ts";
@@ -102,6 +103,7 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
     assertEquals(reg.pid, Deno.pid);
     assert(reg.listen_port > 0);
     assertEquals(reg.listen_host, "127.0.0.1");
+    assertEquals(reg.packed_assignments, true);
     await assertRejects(() => Deno.stat(options.readyFile!), Deno.errors.NotFound);
     const gid = `127.0.0.1:${reg.listen_port}`;
     conn.send({ type: "registered", governor_id: gid });
@@ -125,15 +127,15 @@ Deno.test("governor: register, run a chain of built-ins, delete, close a session
     assert(typeof f1.info.duration === "number" && f1.info.duration >= 0);
     assertEquals(f1.info.start_time, started.start_time);
 
-    // sleep keeps the content type; then make_directory, slice_directory (dir and blob).
-    conn.send({
-      type: "assign_tasks",
-      tasks: [
-        task([1, 20], "buildin/sleep", { seconds: 0.01 }, [{ id: [1, 13], content_type: "text" }], [
-          [[1, 21], "blob"],
-        ]),
-      ],
-    });
+    // sleep keeps the content type (sent packed, as the server does: the link unpacks it); then
+    // make_directory, slice_directory (dir and blob).
+    const sleep = packTasks([
+      task([1, 20], "buildin/sleep", { seconds: 0.01 }, [{ id: [1, 13], content_type: "text" }], [
+        [[1, 21], "blob"],
+      ]),
+    ]);
+    assertEquals(sleep.unpacked, []);
+    conn.send(sleep.packed);
     const f2 = await conn.waitFor<TaskFinishedMessage>(finishedOf([1, 20]), "sleep");
     assertEquals(f2.outputs, [{ id: [1, 21], size: 11, info: { content_type: "text" } }]);
     conn.send({

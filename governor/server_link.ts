@@ -12,12 +12,24 @@ import { setImmediate } from "node:timers";
 // client sets TCP_NODELAY (bench: 30 KB frames 44 ms -> 0.15 ms per round trip).
 // @deno-types="@types/ws"
 import WebSocket from "ws";
-import type { ToGovernor, ToServer } from "../common/messages.ts";
+import type { ToGovernor, ToGovernorWire, ToServer } from "../common/messages.ts";
 import { GOVERNOR_WS_PATH } from "../common/messages.ts";
+import { unpackTasks } from "../common/packed_tasks.ts";
 import { hostPort } from "./fetch_input.ts";
 import { Logger } from "../common/log.ts";
 
 const log = new Logger("governor.link");
+
+/** A frame's messages with each `assign_packed` unpacked into `assign_tasks`. */
+export function unpackAssignments(wire: ToGovernorWire[]): ToGovernor[] {
+  const messages: ToGovernor[] = [];
+  for (const message of wire) {
+    if (message?.type === "assign_packed") {
+      messages.push({ type: "assign_tasks", tasks: unpackTasks(message) });
+    } else messages.push(message);
+  }
+  return messages;
+}
 
 /** A batch this long is sent at once rather than at the end of the turn (bounds frame size). */
 export const MAX_BATCH = 8192;
@@ -94,7 +106,9 @@ export class ServerLink implements ServerConnection {
       let messages: ToGovernor[];
       try {
         const decoded = this.#decoder.decode(new Uint8Array(ev.data));
-        messages = (Array.isArray(decoded) ? decoded : [decoded]) as ToGovernor[];
+        messages = unpackAssignments(
+          (Array.isArray(decoded) ? decoded : [decoded]) as ToGovernorWire[],
+        );
       } catch (e) {
         log.error(`undecodable frame from the server: ${(e as Error).message}`);
         return;

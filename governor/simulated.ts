@@ -45,6 +45,7 @@ export class SimulatedGovernor {
       hostname: "simulated",
       pid: Deno.pid,
       executors: [],
+      packed_assignments: true, // ServerLink unpacks them
     });
     return await this.#registered.promise;
   }

@@ -19,8 +19,10 @@ import type {
   TaskOutputMessage,
   TaskStartedMessage,
   ToGovernor,
+  ToGovernorWire,
   ToServer,
 } from "../common/messages.ts";
+import { packTasks } from "../common/packed_tasks.ts";
 import { PROTOCOL_VERSION } from "../common/version.ts";
 import { checkGovernorResources, type GovernorResources } from "../common/resources.ts";
 import { Logger } from "../common/log.ts";
@@ -63,6 +65,8 @@ export interface GovernorHandler {
 interface Link {
   socket: WebSocket;
   queue: ToGovernor[];
+  /** The governor said it reads `assign_packed` (`register.packed_assignments`). */
+  packed: boolean;
 }
 
 /** The open governor sockets, and the reactor's way to send to them. */
@@ -80,7 +84,7 @@ export class GovernorLinks implements GovernorComm {
 
   flush(): void {
     for (const link of this.#pending) {
-      const frame = encoder.encode(link.queue);
+      const frame = encoder.encode(link.packed ? packAssignments(link.queue) : link.queue);
       link.queue = [];
       if (link.socket.readyState === WebSocket.OPEN) link.socket.send(frame);
     }
@@ -95,8 +99,8 @@ export class GovernorLinks implements GovernorComm {
     return this.#links.has(governor);
   }
 
-  add(governor: GovernorId, socket: WebSocket): void {
-    this.#links.set(governor, { socket, queue: [] });
+  add(governor: GovernorId, socket: WebSocket, packed = false): void {
+    this.#links.set(governor, { socket, queue: [], packed });
   }
 
   delete(governor: GovernorId): void {
@@ -110,6 +114,21 @@ export class GovernorLinks implements GovernorComm {
     for (const id of this.#links.keys()) this.send(id, { type: "shutdown" });
     this.flush();
   }
+}
+
+/** A frame's messages with each `assign_tasks` packed (common/packed_tasks.ts). */
+function packAssignments(messages: ToGovernor[]): ToGovernorWire[] {
+  const wire: ToGovernorWire[] = [];
+  for (const message of messages) {
+    if (message.type !== "assign_tasks") {
+      wire.push(message);
+      continue;
+    }
+    const { packed, unpacked } = packTasks(message.tasks);
+    if (packed.values.length > 0) wire.push(packed);
+    if (unpacked.length > 0) wire.push({ type: "assign_tasks", tasks: unpacked });
+  }
+  return wire;
 }
 
 /** Default `--heartbeat-timeout`, seconds. */
@@ -278,7 +297,7 @@ export class GovernorListener {
       try {
         old.socket.close(1001, "replaced by a new connection");
       } catch { /* already closing */ }
-      this.links.add(id, socket);
+      this.links.add(id, socket, m.packed_assignments === true);
       governor.lastHeard = performance.now();
       if (governor.stalled) this.handler.setStalled(governor, false);
       this.links.send(id, {
@@ -297,7 +316,7 @@ export class GovernorListener {
     const executors = Array.isArray(m.executors)
       ? m.executors.filter((e) => typeof e === "string")
       : [];
-    this.links.add(id, socket);
+    this.links.add(id, socket, m.packed_assignments === true);
     const resources = m.resources === undefined ? undefined : checkGovernorResources(m.resources);
     const governor = this.handler.addGovernor(id, m.cpus, executors, resources);
     this.#connections.set(governor, connection);
