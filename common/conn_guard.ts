@@ -22,8 +22,8 @@
  *
  * `direct` may answer a connection's first request itself, on the accepted connection, once its
  * head is in and judged (bulk data, e.g. a governor's object bodies: the relay would copy every
- * byte twice more). The connection stays accounted for (caps, idle timeout: `DirectConn.touch`)
- * and is closed after the answer.
+ * byte twice more; a governor's WebSocket: every frame would cross two more sockets). The
+ * connection stays accounted for (caps, idle timeout) and is closed once `direct` resolves.
  */
 import { Logger } from "./log.ts";
 
@@ -113,10 +113,18 @@ export interface DirectRequest {
   authenticated: boolean;
 }
 
-/** The accepted connection, for `GuardOptions.direct`. */
+/** The accepted connection, for `GuardOptions.direct`; traffic either way counts as activity. */
 export interface DirectConn {
+  /** The real peer. */
+  readonly remoteAddr: Deno.NetAddr;
   /** Writes all of `bytes` (rejects when the connection is gone or closed by the guard). */
   write(bytes: Uint8Array): Promise<void>;
+  /** Reads what follows the first request's head (null: the peer closed, or the guard did). */
+  read(into: Uint8Array): Promise<number | null>;
+  /** Half-closes: the peer reads the end after what was written. */
+  closeWrite(): Promise<void>;
+  /** Closes the connection (the guard forgets it). */
+  close(): void;
 }
 
 export interface GuardedServer {
@@ -342,6 +350,7 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
         !parsed.headers.has("content-length") && !parsed.headers.has("transfer-encoding")
       ) {
         const conn: DirectConn = {
+          remoteAddr: outer.remoteAddr,
           write: async (bytes) => {
             let sent = 0;
             while (sent < bytes.length) {
@@ -350,6 +359,14 @@ export function serveGuarded(options: GuardOptions, handler: Handler): Promise<G
               relay.lastActivity = Date.now();
             }
           },
+          read: async (into) => {
+            if (relay.closed) return null;
+            const n = await outer.read(into).catch(() => null);
+            if (n !== null) relay.lastActivity = Date.now();
+            return n;
+          },
+          closeWrite: () => outer.closeWrite().catch(() => close(relay)),
+          close: () => close(relay),
         };
         const request = { ...parsed, authenticated: relay.authenticated };
         if (await options.direct(request, conn).catch(() => true)) return close(relay);

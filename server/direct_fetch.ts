@@ -46,16 +46,20 @@ interface Source {
   close(): void;
 }
 
+/**
+ * The request may be answered on the client port: it carries the right secret in its header, or
+ * no secret is required. The client port takes the secret in the header only (server/auth.ts);
+ * the guard's `authenticated` also accepts the monitoring cookie and ?token=.
+ */
+export function secretInHeader(request: DirectRequest, secretRequired: boolean): boolean {
+  return request.authenticated && (!secretRequired || request.headers.has("authorization"));
+}
+
 /** The guard's `direct` hook for the client port. */
 export function directFetch(options: DirectFetchOptions) {
   const { reactor } = options;
   return async (request: DirectRequest, conn: DirectConn): Promise<boolean> => {
-    if (request.method !== "GET") return false;
-    // The client port takes the secret in the header only (server/auth.ts); the guard's
-    // `authenticated` also accepts the monitoring cookie and ?token=.
-    if (
-      !request.authenticated || (options.secretRequired && !request.headers.has("authorization"))
-    ) return false;
+    if (request.method !== "GET" || !secretInHeader(request, options.secretRequired)) return false;
     const m = ROUTE.exec(request.target);
     if (!m) return false;
     const session = reactor.sessions.get(Number(m[1]));

@@ -23,6 +23,13 @@ import type {
   ToServer,
 } from "../common/messages.ts";
 import { packTasks } from "../common/packed_tasks.ts";
+import type { DirectConn, DirectRequest } from "../common/conn_guard.ts";
+import {
+  acceptDirectWebSocket,
+  isWebSocketUpgrade,
+  type ServerSocket,
+} from "../common/direct_websocket.ts";
+import { GOVERNOR_WS_PATH } from "../common/messages.ts";
 import { PROTOCOL_VERSION } from "../common/version.ts";
 import { checkGovernorResources, type GovernorResources } from "../common/resources.ts";
 import { Logger } from "../common/log.ts";
@@ -63,7 +70,7 @@ export interface GovernorHandler {
 }
 
 interface Link {
-  socket: WebSocket;
+  socket: ServerSocket;
   queue: ToGovernor[];
   /** The governor said it reads `assign_packed` (`register.packed_assignments`). */
   packed: boolean;
@@ -99,7 +106,7 @@ export class GovernorLinks implements GovernorComm {
     return this.#links.has(governor);
   }
 
-  add(governor: GovernorId, socket: WebSocket, packed = false): void {
+  add(governor: GovernorId, socket: ServerSocket, packed = false): void {
     this.#links.set(governor, { socket, queue: [], packed });
   }
 
@@ -131,13 +138,19 @@ function packAssignments(messages: ToGovernor[]): ToGovernorWire[] {
   return wire;
 }
 
+/**
+ * Largest frame taken from a governor on a direct link (a reattach report of a governor holding a
+ * million objects stays well below).
+ */
+const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
 /** Default `--heartbeat-timeout`, seconds. */
 export const DEFAULT_HEARTBEAT_TIMEOUT = 10;
 /** Heartbeats per timeout: a governor is stalled from the first one missed. */
 const HEARTBEATS_PER_TIMEOUT = 4;
 
 interface Connection {
-  socket: WebSocket;
+  socket: ServerSocket;
   /** Results (task_finished / task_failed) received on it, and how many were acknowledged. */
   results: number;
   acknowledged: number;
@@ -204,12 +217,39 @@ export class GovernorListener {
     }
   }
 
-  /** Answers the WebSocket upgrade of a governor connecting from `peerIp`. */
+  /**
+   * Answers the WebSocket upgrade of a governor connecting from `peerIp`, relayed by the guard
+   * (when `acceptDirect` declined it).
+   */
   accept(request: Request, peerIp: string): Response {
     // No WebSocket idle timeout: heartbeats tell a lost governor (the timeout's pong timer fires
     // late, and closes every link, after a long turn such as a 1M-task submit).
     const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
     socket.binaryType = "arraybuffer";
+    this.#serve(socket, peerIp);
+    return response;
+  }
+
+  /**
+   * The guard's `direct` hook for governor links: the upgrade of a governor that sent the secret
+   * in its header (`allowed`) is served on the accepted connection itself, not through the relay.
+   * Resolves (true) when the link is closed; false: not a governor upgrade, or not allowed.
+   */
+  acceptDirect(request: DirectRequest, conn: DirectConn, allowed: boolean): Promise<boolean> {
+    if (!allowed || !isWebSocketUpgrade(request)) return Promise.resolve(false);
+    if (new URL(request.target, "http://x").pathname !== GOVERNOR_WS_PATH) {
+      return Promise.resolve(false);
+    }
+    const peerIp = conn.remoteAddr.hostname;
+    return acceptDirectWebSocket(
+      request,
+      conn,
+      { maxPayload: MAX_FRAME_BYTES },
+      (socket) => this.#serve(socket, peerIp),
+    ).then(() => true);
+  }
+
+  #serve(socket: ServerSocket, peerIp: string): void {
     let governor: GovernorState | undefined;
 
     const drop = (reason: string, orderly = false) => {
@@ -267,7 +307,6 @@ export class GovernorListener {
       );
     socket.onerror = () =>
       this.#stopping ? drop("the server stopped", true) : drop("connection error");
-    return response;
   }
 
   #register(connection: Connection, message: ToServer, peerIp: string): GovernorState {

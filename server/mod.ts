@@ -5,7 +5,7 @@ import { RAIN_VERSION } from "../common/version.ts";
 import { authHeaders } from "../common/secret.ts";
 import { Auth } from "./auth.ts";
 import { serveGuarded } from "../common/conn_guard.ts";
-import { directFetch } from "./direct_fetch.ts";
+import { directFetch, secretInHeader } from "./direct_fetch.ts";
 import { createSpool } from "./spool.ts";
 import { clientApi } from "./client_api.ts";
 import { GovernorLinks, GovernorListener } from "./governor_link.ts";
@@ -145,19 +145,26 @@ export async function runServer(options: ServerOptions): Promise<void> {
   // Guarded listeners (common/conn_guard.ts): header and idle timeouts, connection caps, no
   // crash on EMFILE; connections whose first request lacks the secret get the short limits.
   const trusted = (headers: Headers, target: string) => auth.knowsSecret(headers, target);
+  const fetchDirect = directFetch({
+    reactor,
+    secretRequired: auth.enabled,
+    governorHeaders: authHeaders(options.secret),
+    reattached: restart.reattached,
+  });
   const main = await serveGuarded(
     {
       hostname: options.listenHost,
       port: options.listenPort,
       trusted,
       what: "--listen",
-      // Client fetches of kept blobs, straight from the governor to the accepted connection.
-      direct: directFetch({
-        reactor,
-        secretRequired: auth.enabled,
-        governorHeaders: authHeaders(options.secret),
-        reattached: restart.reattached,
-      }),
+      // Governor links, and client fetches of kept blobs (straight from the governor), on the
+      // accepted connection: not through the relay.
+      direct: async (request, conn) =>
+        await governorListener.acceptDirect(
+          request,
+          conn,
+          secretInHeader(request, auth.enabled),
+        ) || await fetchDirect(request, conn),
     },
     auth.protect((request, info) => {
       const path = new URL(request.url).pathname;
