@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { selfCommand, selfCommandFor, selfForm } from "./self_command.ts";
+import { selfCommand, selfCommandFor, selfForm, V8_FLAGS } from "./self_command.ts";
 
 const DENO = "/repo/node_modules/.deno/deno@2.9.6/node_modules/deno/deno";
 const files = (...paths: string[]) => (p: string) => paths.includes(p);
@@ -17,6 +17,7 @@ Deno.test("from source: deno run -A --no-check with the repository's deno.json",
     "run",
     "-A",
     "--unstable-worker-options",
+    `--v8-flags=${V8_FLAGS}`,
     "--no-check",
     "--quiet",
     "--config",
@@ -29,7 +30,7 @@ Deno.test("from source: deno run -A --no-check with the repository's deno.json",
     "/repo/main.ts",
   ]);
   assert.equal(
-    selfCommandFor({ ...info, isFile: files(DENO, "/repo/deno.jsonc") })[7],
+    selfCommandFor({ ...info, isFile: files(DENO, "/repo/deno.jsonc") })[8],
     "/repo/deno.jsonc",
   );
 });
@@ -47,6 +48,7 @@ Deno.test("bundled: deno run -A dist/rain.js without any config", () => {
     "run",
     "-A",
     "--unstable-worker-options",
+    `--v8-flags=${V8_FLAGS}`,
     "--no-config",
     "--quiet",
     "/opt/rain/dist/rain.js",
@@ -78,6 +80,7 @@ Deno.test("main module loaded by URL", () => {
     "run",
     "-A",
     "--unstable-worker-options",
+    `--v8-flags=${V8_FLAGS}`,
     "https://example.org/rain/main.ts",
   ]);
 });
@@ -98,4 +101,12 @@ Deno.test("selfCommand of this test process runs deno on this file", () => {
   const cmd = selfCommand();
   assert.equal(cmd[0], Deno.execPath());
   assert.ok(cmd.at(-1)!.endsWith("self_command_test.ts"));
+});
+
+Deno.test("the ./rain launcher and tools/compile.ts pass the same V8 flags", () => {
+  const root = new URL("..", import.meta.url);
+  const launcher = Deno.readTextFileSync(new URL("rain", root));
+  assert.match(launcher, new RegExp(`exec "\\$deno" run .*--v8-flags=${V8_FLAGS} `));
+  const compile = Deno.readTextFileSync(new URL("tools/compile.ts", root));
+  assert.match(compile, /`--v8-flags=\$\{V8_FLAGS\}`/);
 });

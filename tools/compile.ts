@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { V8_FLAGS } from "../common/self_command.ts";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const { values } = parseArgs({
@@ -58,6 +59,7 @@ const args = [
   "--config",
   join(root, "deno.json"),
   ...PERMISSIONS,
+  `--v8-flags=${V8_FLAGS}`,
   "--unstable-worker-options",
   "--self-extracting",
   ...EMBEDDED.flatMap((dir) => ["--include", join(root, dir)]),
