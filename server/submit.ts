@@ -231,21 +231,26 @@ export class TaskPlanner {
 
   readonly #goodTypes = new Set<string>();
 
+  // Names of tasks in errors are made only for an error: a submit of 1M tasks would make 3M.
   #claimTaskId(id: number): void {
     const session = this.#session;
-    const name = `task ${session.id}/${id}`;
-    if (this.#taskIds.has(id)) invalid(`${name} is listed twice in the submit`);
+    if (this.#taskIds.has(id)) invalid(`task ${session.id}/${id} is listed twice in the submit`);
     this.#taskIds.add(id);
     if (session.tasks.has(id) || session.objects.has(id) || this.#newObjects.has(id)) {
-      invalid(`${name} already exists in the session (ids must be unique)`);
+      invalid(`task ${session.id}/${id} already exists in the session (ids must be unique)`);
     }
   }
 
   #claimOutput(outputId: number, taskId: number): void {
+    const obj = this.#newObjects.get(outputId);
+    const other = this.#producerOf.get(outputId);
+    if (obj !== undefined && obj.dataSize === undefined && other === undefined) {
+      this.#producerOf.set(outputId, taskId);
+      return;
+    }
     const session = this.#session;
     const sid = session.id;
     const name = `task ${sid}/${taskId}`;
-    const obj = this.#newObjects.get(outputId);
     if (!obj) {
       if (session.objects.has(outputId)) {
         invalid(`${name}: output object ${sid}/${outputId} already has a producer`);
@@ -255,13 +260,9 @@ export class TaskPlanner {
     if (obj.dataSize !== undefined) {
       invalid(`${name}: output object ${sid}/${outputId} is a constant with client data`);
     }
-    const other = this.#producerOf.get(outputId);
-    if (other !== undefined) {
-      invalid(
-        `object ${sid}/${outputId} has two producers: tasks ${sid}/${other} and ${sid}/${taskId}`,
-      );
-    }
-    this.#producerOf.set(outputId, taskId);
+    invalid(
+      `object ${sid}/${outputId} has two producers: tasks ${sid}/${other} and ${sid}/${taskId}`,
+    );
   }
 
   #plan(spec: unknown, index: number): PlannedTask {
@@ -336,26 +337,30 @@ export class TaskPlanner {
 
     const dataTypeOf = (id: number): DataType =>
       newObjects.get(id)?.dataType ?? session.objects.get(id)!.dataType;
+    const builtinMethods = new Map<string, string | undefined>();
     for (const task of tasks) {
-      const name = `task ${sid}/${task.id}`;
       for (const inputId of task.inputs) {
         if (newObjects.has(inputId)) continue;
         const existing = session.objects.get(inputId);
-        if (!existing) invalid(`${name}: input object ${sid}/${inputId} is unknown`);
-        checkReusable(existing, name);
+        if (!existing) invalid(`task ${sid}/${task.id}: input object ${sid}/${inputId} is unknown`);
+        checkReusable(existing, `task ${sid}/${task.id}`);
       }
-      const [executor, method] = splitTaskType(task.taskType);
-      if (executor === BUILDIN) {
+      let method = builtinMethods.get(task.taskType);
+      if (method === undefined && !builtinMethods.has(task.taskType)) {
+        const [executor, name] = splitTaskType(task.taskType);
+        builtinMethods.set(task.taskType, method = executor === BUILDIN ? name : undefined);
+      }
+      if (method !== undefined) {
         const error = checkBuiltinTask(
           method,
           task.config,
           task.inputs.map(dataTypeOf),
           task.outputs.map(dataTypeOf),
         );
-        if (error) invalid(`${name}: ${error}`);
+        if (error) invalid(`task ${sid}/${task.id}: ${error}`);
       }
     }
-    checkAcyclic(sid, tasks, producerOf);
+    if (!inProducerOrder(tasks, producerOf)) checkAcyclic(sid, tasks, producerOf);
     return tasks;
   }
 }
@@ -381,6 +386,22 @@ function checkTaskType(name: string, taskType: unknown): asserts taskType is str
 export function splitTaskType(taskType: string): [string, string] {
   const slash = taskType.indexOf("/");
   return [taskType.slice(0, slash), taskType.slice(slash + 1)];
+}
+
+/**
+ * True when every task comes after the producers of its inputs, so there is no cycle: always the
+ * case for the clients here (a task's inputs exist before it does), and one lookup per input.
+ */
+function inProducerOrder(tasks: PlannedTask[], producerOf: Map<number, number>): boolean {
+  const seen = new Set<number>();
+  for (const t of tasks) {
+    for (const input of t.inputs) {
+      const producer = producerOf.get(input);
+      if (producer !== undefined && !seen.has(producer)) return false;
+    }
+    seen.add(t.id);
+  }
+  return true;
 }
 
 /** Kahn's algorithm over the new tasks (old objects cannot depend on new tasks). */
