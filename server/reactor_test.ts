@@ -179,6 +179,26 @@ Deno.test("submit validation rejects bad graphs naming the id, and applies nothi
   assertEquals(s.tasks.size + s.objects.size, 0);
 });
 
+Deno.test("a consumer listed before its producer is accepted (no cycle), and runs after it", () => {
+  const { reactor, comm } = newReactor();
+  reactor.addGovernor("127.0.0.1:1", 2, []);
+  const s = reactor.newSession(undefined, "s");
+  submit(reactor, s, {
+    objects: [
+      blobEntry(s.id, 10, { data: 1 }),
+      blobEntry(s.id, 11),
+      blobEntry(s.id, 12, { keep: true }),
+    ],
+    tasks: [
+      taskEntry(s.id, 14, "buildin/concat", [11], [12]),
+      taskEntry(s.id, 13, "buildin/concat", [10], [11]),
+    ],
+  }, { 10: bytes("a") });
+  reactor.endTurn();
+  const [assign] = comm.take("assign_tasks");
+  assertEquals(assign!.message.tasks.map((t) => t.spec.id), [[s.id, 13]]);
+});
+
 Deno.test("task outputs of an earlier submit can be reused only when kept and not removed", () => {
   const { reactor } = newReactor();
   reactor.addGovernor("a:1", 1, []);
