@@ -8,6 +8,8 @@ import {
   type ServerSocket,
 } from "./direct_websocket.ts";
 
+const BIG = Uint8Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) & 0xff);
+
 /** A guarded server whose WebSocket upgrades are served directly; it echoes frames reversed. */
 async function echoServer() {
   const opened: ServerSocket[] = [];
@@ -22,7 +24,10 @@ async function echoServer() {
       await acceptDirectWebSocket(request, conn, { maxPayload: 1024 }, (socket) => {
         opened.push(socket);
         socket.onmessage = (event) => {
-          socket.send(new Uint8Array(event.data as ArrayBuffer).reverse());
+          const data = new Uint8Array(event.data as ArrayBuffer);
+          // "big": 3 MiB back (written as header and payload apart, not joined).
+          const big = data.length === 3 && new TextDecoder().decode(data) === "big";
+          socket.send(big ? BIG : data.reverse());
         };
         socket.onclose = (event) => closes.push(event.code);
       });
@@ -73,6 +78,9 @@ Deno.test("direct WebSocket: frames both ways on the accepted connection, none r
       ws.send(data);
       assert.deepEqual(await answer, data.slice().reverse());
     }
+    const big = nextMessage(ws);
+    ws.send(new TextEncoder().encode("big"));
+    assert.deepEqual(await big, BIG);
     assert.equal(echo.relayed(), 0);
     // Closed by the client: the server's socket hears 1000, the guard forgets the connection.
     const ended = echo.ended();
