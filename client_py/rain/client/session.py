@@ -26,6 +26,7 @@ from ..common.ids import FIRST_ID, ID, format_id, new_id
 from .active import default_session, get_active_session, pop_session, push_session
 from .active import set_default_session
 from .data import DataLike, DataObject, to_dataobj
+from .graph_gc import FREEZE_EVERY, GraphFreeze
 from .progress import POLL_SECONDS, ProgressBar, progress_wanted
 from .rpc.common import DataObjectState, TaskState
 from .rpc.compact import COMPACT_SUBMIT_CONTENT_TYPE, encode_submit, optional_fields
@@ -75,6 +76,9 @@ class Session:
         self.on_failure: str = "fail"
         # Prints tasks' output as it comes (new_session(echo=True)); stopped by close().
         self._echo: OutputEcho | None = None
+        # The graph being built stays out of the cyclic GC's scans until submit (graph_gc.py).
+        self._gc_freeze = GraphFreeze()
+        self._until_freeze = FREEZE_EVERY
 
     def __repr__(self) -> str:
         closed = "" if self.active else " closed"
@@ -138,12 +142,22 @@ class Session:
         if not self.active:
             self._check_open()
         self._unsubmitted_tasks.append(task)
+        self._until_freeze -= 1
+        if not self._until_freeze:
+            self._freeze_graph()
 
     def _register_object(self, obj: DataObject) -> ID:
         if not self.active:
             self._check_open()
         self._unsubmitted_objects.append(obj)
+        self._until_freeze -= 1
+        if not self._until_freeze:
+            self._freeze_graph()
         return new_id(ID, (self.session_id, next(self._ids)))
+
+    def _freeze_graph(self) -> None:
+        self._until_freeze = FREEZE_EVERY
+        self._gc_freeze.tick()
 
     def keep_all(self) -> None:
         """Keeps every object not submitted yet."""
@@ -220,6 +234,7 @@ class Session:
         finally:
             if gc_was_enabled:
                 gc.enable()
+            self._gc_freeze.thaw()
         self._mark_submitted(tasks, objects)
 
     def _sends_compact(self) -> bool:
@@ -452,6 +467,7 @@ class Session:
         if not self.active:
             return
         self.active = False
+        self._gc_freeze.thaw()
         if default_session() is self:
             set_default_session(None)
         if self.client is not None:
