@@ -2,11 +2,11 @@
  * Governor connections: one WebSocket each, binary frames holding msgpack arrays of messages.
  *
  * Two halves, so that neither the reactor nor the link needs the other to exist first:
- * `GovernorLinks` is the reactor's `GovernorComm` (messages queued and sent as one frame per
- * governor per turn); `GovernorListener` accepts connections, checks every message and hands it
- * to a `GovernorHandler` (the reactor).
+ * `GovernorLinks` (governor_links.ts) is the reactor's `GovernorComm` (messages queued and sent as
+ * one frame per governor per turn); `GovernorListener` accepts connections, checks every message
+ * and hands it to a `GovernorHandler` (the reactor).
  */
-import { Decoder, Encoder } from "@msgpack/msgpack";
+import { Decoder } from "@msgpack/msgpack";
 import type { GovernorId, Id } from "../common/ids.ts";
 import { isId } from "../common/ids.ts";
 import type {
@@ -18,11 +18,8 @@ import type {
   TaskFinishedMessage,
   TaskOutputMessage,
   TaskStartedMessage,
-  ToGovernor,
-  ToGovernorWire,
   ToServer,
 } from "../common/messages.ts";
-import { packTasks } from "../common/packed_tasks.ts";
 import type { DirectConn, DirectRequest } from "../common/conn_guard.ts";
 import {
   acceptDirectWebSocket,
@@ -33,15 +30,11 @@ import { GOVERNOR_WS_PATH } from "../common/messages.ts";
 import { PROTOCOL_VERSION } from "../common/version.ts";
 import { checkGovernorResources, type GovernorResources } from "../common/resources.ts";
 import { Logger } from "../common/log.ts";
-import type { GovernorComm } from "./reactor/core.ts";
 import type { GovernorState } from "./state.ts";
+import type { GovernorLinks } from "./governor_links.ts";
 
 const log = new Logger("server");
-/**
- * One of each for every frame: `encode()` / `decode()` make a new one per call, whose buffer then
- * grows again for every large frame.
- */
-const encoder = new Encoder({ ignoreUndefined: true });
+/** One for every frame: `decode()` makes a new one per call (see governor_links.ts). */
 const decoder = new Decoder();
 
 /** What governors tell the server, checked; `Reactor` implements it. */
@@ -67,75 +60,6 @@ export interface GovernorHandler {
   reattach?(governor: GovernorState, report: ReattachReport | undefined): void;
   monitoring(governor: GovernorState, message: MonitoringMessage): void;
   dataTransfers(governor: GovernorState, message: DataTransfersMessage): void;
-}
-
-interface Link {
-  socket: ServerSocket;
-  queue: ToGovernor[];
-  /** The governor said it reads `assign_packed` (`register.packed_assignments`). */
-  packed: boolean;
-}
-
-/** The open governor sockets, and the reactor's way to send to them. */
-export class GovernorLinks implements GovernorComm {
-  readonly #links = new Map<GovernorId, Link>();
-  /** Links with queued messages: a flush visits these, not every governor. */
-  readonly #pending = new Set<Link>();
-
-  send(governor: GovernorId, message: ToGovernor): void {
-    const link = this.#links.get(governor);
-    if (!link) return;
-    link.queue.push(message);
-    this.#pending.add(link);
-  }
-
-  flush(): void {
-    for (const link of this.#pending) {
-      const frame = encoder.encode(link.packed ? packAssignments(link.queue) : link.queue);
-      link.queue = [];
-      if (link.socket.readyState === WebSocket.OPEN) link.socket.send(frame);
-    }
-    this.#pending.clear();
-  }
-
-  get count(): number {
-    return this.#links.size;
-  }
-
-  has(governor: GovernorId): boolean {
-    return this.#links.has(governor);
-  }
-
-  add(governor: GovernorId, socket: ServerSocket, packed = false): void {
-    this.#links.set(governor, { socket, queue: [], packed });
-  }
-
-  delete(governor: GovernorId): void {
-    const link = this.#links.get(governor);
-    if (link) this.#pending.delete(link);
-    this.#links.delete(governor);
-  }
-
-  /** Tells every governor to exit and sends it now. */
-  shutdownAll(): void {
-    for (const id of this.#links.keys()) this.send(id, { type: "shutdown" });
-    this.flush();
-  }
-}
-
-/** A frame's messages with each `assign_tasks` packed (common/packed_tasks.ts). */
-function packAssignments(messages: ToGovernor[]): ToGovernorWire[] {
-  const wire: ToGovernorWire[] = [];
-  for (const message of messages) {
-    if (message.type !== "assign_tasks") {
-      wire.push(message);
-      continue;
-    }
-    const { packed, unpacked } = packTasks(message.tasks);
-    if (packed.values.length > 0) wire.push(packed);
-    if (unpacked.length > 0) wire.push({ type: "assign_tasks", tasks: unpacked });
-  }
-  return wire;
 }
 
 /**

@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Decoder } from "@msgpack/msgpack";
 import type { AssignedTask, ToGovernorWire } from "../common/messages.ts";
 import { unpackTasks } from "../common/packed_tasks.ts";
-import { GovernorLinks } from "./governor_link.ts";
+import { GovernorLinks } from "./governor_links.ts";
 
 /** The socket side GovernorLinks uses: records the frames it is given. */
 function recordingSocket(): { socket: WebSocket; frames: ToGovernorWire[][] } {
