@@ -17,7 +17,8 @@ import type { EventSink, PendingEvent } from "./event.ts";
 import { encodeEvent, IsoClock, newColumns, type RowColumns } from "./rows.ts";
 import { EVENTS_DB, openStore } from "./store.ts";
 import { applyRetention, type Retention } from "./retention.ts";
-import { clientSubmitJson, objectColumns, ownBuffer, submitTransfer } from "./submit_json.ts";
+import { objectColumns, ownBuffer, submitTransfer } from "./submit_json.ts";
+import { compactSubmitTransfer, submitColumns } from "./submit_columns.ts";
 import { WRITER_SOURCE } from "./writer.gen.ts";
 import type { WriterProtocol } from "./writer.ts";
 
@@ -168,9 +169,8 @@ export class EventLog implements EventSink {
       const { plan, session, time } = segment;
       const ts = this.#clock.iso(time);
       if (plan.headerBytes === undefined) {
-        const json = clientSubmitJson(session, plan);
-        const counts = { tasks: plan.tasks.length, objects: plan.objects.length };
-        this.#write(this.#writer.call("submitRow", { ts, session, json, ...counts }));
+        const m = submitColumns(session, ts, plan);
+        this.#write(this.#writer.call("compactSubmit", m, compactSubmitTransfer(m)));
         continue;
       }
       const m = {

@@ -146,16 +146,25 @@ function splicedSubmitJson(m: SubmitMessage): Uint8Array | undefined {
   if (tasks[0] !== 0x5b) return undefined;
   const o = m.objects;
   const s = m.session;
-  const labels = o.strings.map((l) => `,"label":${JSON.stringify(l)}`);
-  // The text is assembled as bytes, 10k objects per piece: no 30 MB string, no UTF-8 copy.
-  const pieces: Uint8Array[] = [
+  return joinPieces([
     encoder.encode(
       `{"type":"ClientSubmit","session":${s},"task_count":${m.taskCount},` +
         `"object_count":${o.ids.length},"tasks":`,
     ),
     tasks,
     encoder.encode(`,"dataobjs":[`),
-  ];
+    ...dataobjsPieces(o, s, encoder),
+    encoder.encode("]}"),
+  ]);
+}
+
+/**
+ * The items of `dataobjs` (comma-separated, no brackets) from the objects' columns, as UTF-8, 10k
+ * objects per piece: no 30 MB string, no UTF-8 copy of one.
+ */
+export function dataobjsPieces(o: ObjectColumns, s: number, encoder: TextEncoder): Uint8Array[] {
+  const labels = o.strings.map((l) => `,"label":${JSON.stringify(l)}`);
+  const pieces: Uint8Array[] = [];
   let e = 0;
   for (let from = 0; from < o.ids.length; from += 10_000) {
     let text = "";
@@ -177,7 +186,11 @@ function splicedSubmitJson(m: SubmitMessage): Uint8Array | undefined {
     }
     pieces.push(encoder.encode(text));
   }
-  pieces.push(encoder.encode("]}"));
+  return pieces;
+}
+
+/** The pieces as one buffer. */
+export function joinPieces(pieces: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(pieces.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of pieces) {

@@ -11,6 +11,7 @@ import { decodeColumns, IsoClock, type RowColumns } from "./rows.ts";
 import { eventsJson, RowInserter } from "./store.ts";
 import { applyRetention, type Retention, type RetentionResult } from "./retention.ts";
 import { type SubmitMessage, submitRowJson } from "./submit_json.ts";
+import { type CompactSubmitMessage, compactSubmitRowJson } from "./submit_columns.ts";
 
 /** The writer's protocol (see common/worker_rpc.ts). */
 export type WriterProtocol = {
@@ -19,11 +20,8 @@ export type WriterProtocol = {
   batch: { arg: RowColumns; result: null };
   /** A submit with its raw header (parsed here, off the server's thread) … */
   submit: { arg: SubmitMessage; result: null };
-  /** … or its row built already (no raw header at hand). */
-  submitRow: {
-    arg: { ts: string; session: number; json: string; tasks: number; objects: number };
-    result: null;
-  };
+  /** … or, without one (a compact body), its plan as columns (submit_columns.ts). */
+  compactSubmit: { arg: CompactSubmitMessage; result: null };
   /** Answered once every earlier request is written: rows written so far. */
   sync: { arg: null; result: number };
   query: { arg: EventCriteria; result: string };
@@ -85,7 +83,13 @@ serveRpc<WriterProtocol>({
         objects: m.objects.ids.length,
       })
     ),
-  submitRow: (m) => writing((into) => into.insertSubmit(m.ts, m.session, m.json, m)),
+  compactSubmit: (m) =>
+    writing((into) =>
+      into.insertSubmit(m.ts, m.session, compactSubmitRowJson(m), {
+        tasks: m.tasks.ids.length,
+        objects: m.objects.ids.length,
+      })
+    ),
   sync: () => inserter?.written ?? 0,
   query(criteria) {
     if (!db) throw new Error("the event log is not open");
