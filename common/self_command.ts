@@ -49,44 +49,23 @@ export function selfForm(info: SelfInfo): SelfForm {
 /** The argv prefix that runs this same program; append `server …` / `governor …`. */
 export function selfCommandFor(info: SelfInfo): string[] {
   const form = selfForm(info);
-  const deno = form === "compiled" ? info.execPath : denoBinary(info, form);
+  if (form === "compiled") return [info.execPath];
+  const run = [
+    denoBinary(info, form),
+    "run",
+    "-A",
+    "--unstable-worker-options",
+    `--v8-flags=${V8_FLAGS}`,
+  ];
   switch (form) {
-    case "compiled":
-      return [info.execPath];
     case "remote":
-      return [
-        deno,
-        "run",
-        "-A",
-        "--unstable-worker-options",
-        `--v8-flags=${V8_FLAGS}`,
-        info.mainModule,
-      ];
+      return [...run, info.mainModule];
     case "bundle":
-      return [
-        deno,
-        "run",
-        "-A",
-        "--unstable-worker-options",
-        `--v8-flags=${V8_FLAGS}`,
-        "--no-config",
-        "--quiet",
-        fileURLToPath(info.mainModule),
-      ];
+      return [...run, "--no-config", "--quiet", fileURLToPath(info.mainModule)];
     case "source": {
       const main = fileURLToPath(info.mainModule);
       const config = findConfig(dirname(main), info.isFile);
-      return [
-        deno,
-        "run",
-        "-A",
-        "--unstable-worker-options",
-        `--v8-flags=${V8_FLAGS}`,
-        "--no-check",
-        "--quiet",
-        ...(config ? ["--config", config] : []),
-        main,
-      ];
+      return [...run, "--no-check", "--quiet", ...(config ? ["--config", config] : []), main];
     }
   }
 }
