@@ -282,14 +282,20 @@ class RainCluster:
             remove_tree(self.workspace)
 
 
-def events_of_type(cluster, event_type):
-    """The logged events of a type (POST /events on the monitoring port, docs/events.md)."""
+def event_rows(cluster, event_type):
+    """The logged rows ({id, time, event}) of a type (POST /events on the monitoring port,
+    docs/events.md)."""
     request = urllib.request.Request(
         "http://127.0.0.1:{}/events".format(cluster.http_port),
         data=json.dumps({"event_types": [{"value": event_type}]}).encode(), method="POST",
         headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
-        return [row["event"] for row in json.load(response)]
+        return json.load(response)
+
+
+def events_of_type(cluster, event_type):
+    """The logged events of a type, without their rows' id and time."""
+    return [row["event"] for row in event_rows(cluster, event_type)]
 
 
 def subprocess_env():

@@ -5,16 +5,14 @@ Faults are injected into real processes (SIGKILL, SIGSTOP); every wait is on an 
 file a running task wrote, the server's governor list), never on a sleep.
 """
 
-import json
 import os
 import random
 import signal
 import subprocess
-import urllib.request
 
 from rain.client import blob, remote, tasks
 
-from rain_testing import RAIN_BIN, wait_until
+from rain_testing import RAIN_BIN, event_rows, wait_until
 
 
 def listening_ports(pid):
@@ -49,22 +47,12 @@ def governors(client):
     return {g["governor_id"]: g for g in client.get_server_info()["governors"]}
 
 
-def events(cluster, event_type):
-    """Logged events of a type (POST /events, docs/events.md)."""
-    request = urllib.request.Request(
-        "http://127.0.0.1:{}/events".format(cluster.http_port),
-        data=json.dumps({"event_types": [{"value": event_type}]}).encode(), method="POST",
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
 def logged(cluster, event_type, count):
     """The events of a type once at least `count` are written (the log writes in batches)."""
     found = []
 
     def enough():
-        found[:] = events(cluster, event_type)
+        found[:] = event_rows(cluster, event_type)
         return len(found) >= count
     assert wait_until(enough, 30), "{} {} events expected, {} logged".format(
         count, event_type, len(found))
@@ -249,7 +237,7 @@ def test_sigstop_shorter_than_the_heartbeat_timeout(rain_cluster):
         assert started(marker_dir, "a") == 1  # kept its task: nothing ran twice
     stalls = logged(cluster, "GovernorStalled", 2)
     assert [e["event"]["stalled"] for e in stalls] == [True, False]
-    assert events(cluster, "GovernorRemoved") == []
+    assert event_rows(cluster, "GovernorRemoved") == []
 
 
 def layered_graph(width, depth, rng):
@@ -353,4 +341,4 @@ def test_a_governor_added_and_one_drained_mid_run(rain_cluster):
         assert started(marker_dir, "a") == 1
     assert added.alive()
     assert len(new_ids) == 2
-    assert events(cluster, "TaskRequeued") == []
+    assert event_rows(cluster, "TaskRequeued") == []
