@@ -10,6 +10,7 @@ import { Duplex } from "node:stream";
 // @deno-types="@types/ws"
 import { WebSocketServer } from "ws";
 import type { DirectConn, DirectRequest } from "./conn_guard.ts";
+import { joinBytes } from "./bytes.ts";
 
 /** What the server uses of a WebSocket: Deno's (`Deno.upgradeWebSocket`) and `ws`'s both fit. */
 export interface ServerSocket {
@@ -84,12 +85,7 @@ class ConnStream extends Duplex {
       })().then(() => done(), (e) => done(e));
       return;
     }
-    const joined = new Uint8Array(total);
-    let at = 0;
-    for (const { chunk } of chunks) {
-      joined.set(chunk, at);
-      at += chunk.length;
-    }
+    const joined = joinBytes(chunks.map(({ chunk }) => chunk), total);
     this.#conn.write(joined).then(() => done(), (e) => done(e));
   }
 

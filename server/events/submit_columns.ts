@@ -6,13 +6,8 @@
  * server's thread and copied to the writer.
  */
 import type { PlannedTask, SubmitPlan } from "../submit.ts";
-import {
-  dataobjsPieces,
-  joinPieces,
-  type ObjectColumns,
-  objectColumns,
-  taskJson,
-} from "./submit_json.ts";
+import { joinBytes } from "../../common/bytes.ts";
+import { dataobjsPieces, type ObjectColumns, objectColumns, taskJson } from "./submit_json.ts";
 
 /**
  * Tasks as columns: ids, task type indexes into `types`, cpus, input and output counts and ids;
@@ -119,7 +114,7 @@ export function compactSubmitRowJson(m: CompactSubmitMessage): Uint8Array {
   const encoder = new TextEncoder();
   const s = m.session;
   const t = m.tasks;
-  return joinPieces([
+  return joinBytes([
     encoder.encode(
       `{"type":"ClientSubmit","session":${s},"task_count":${t.ids.length},` +
         `"object_count":${m.objects.ids.length},"tasks":[`,

@@ -1,10 +1,13 @@
 /**
  * The `ClientSubmit` row (docs/events.md): `{type, session, task_count, object_count, tasks,
- * dataobjs}`. Two builders, one layout: from the submit plan (`clientSubmitJson`, when the raw
- * header is not at hand) and, in the writer thread, from the raw header the client sent plus the
- * plan's objects as columns (`submitRowJson`: the tasks are spliced, not parsed).
+ * dataobjs}`. Three builders, one layout: from the submit plan (`clientSubmitJson`: `toRow`, and
+ * the reference the others are tested against); in the writer thread, from the raw header the
+ * client sent plus the plan's objects as columns (`submitRowJson`: the tasks are spliced, not
+ * parsed); and in the writer thread from the plan's columns, for compact bodies
+ * (submit_columns.ts).
  */
 import type { PlannedObject, PlannedTask, SubmitPlan } from "../submit.ts";
+import { joinBytes } from "../../common/bytes.ts";
 
 /**
  * `ClientSubmit {session, tasks, dataobjs}` with the specs in their wire form (TaskSpec,
@@ -146,7 +149,7 @@ function splicedSubmitJson(m: SubmitMessage): Uint8Array | undefined {
   if (tasks[0] !== 0x5b) return undefined;
   const o = m.objects;
   const s = m.session;
-  return joinPieces([
+  return joinBytes([
     encoder.encode(
       `{"type":"ClientSubmit","session":${s},"task_count":${m.taskCount},` +
         `"object_count":${o.ids.length},"tasks":`,
@@ -187,17 +190,6 @@ export function dataobjsPieces(o: ObjectColumns, s: number, encoder: TextEncoder
     pieces.push(encoder.encode(text));
   }
   return pieces;
-}
-
-/** The pieces as one buffer. */
-export function joinPieces(pieces: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** The fallback: the header parsed, specs completed with their defaults. */
