@@ -45,6 +45,7 @@ async function echoServer() {
     closes,
     relayed: () => relayed,
     ended: () => linkEnded.promise,
+    [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
 
@@ -68,76 +69,60 @@ function closed(ws: WebSocket): Promise<number> {
 }
 
 Deno.test("direct WebSocket: frames both ways on the accepted connection, none relayed", async () => {
-  const echo = await echoServer();
-  try {
-    const ws = await connect(echo.server.addr.port);
-    assert.equal(echo.server.stats.open, 1);
-    for (const size of [1, 200, 1000]) {
-      const data = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
-      const answer = nextMessage(ws);
-      ws.send(data);
-      assert.deepEqual(await answer, data.slice().reverse());
-    }
-    const big = nextMessage(ws);
-    ws.send(new TextEncoder().encode("big"));
-    assert.deepEqual(await big, BIG);
-    assert.equal(echo.relayed(), 0);
-    // Closed by the client: the server's socket hears 1000, the guard forgets the connection.
-    const ended = echo.ended();
-    const code = closed(ws);
-    ws.close(1000, "done");
-    assert.equal(await code, 1000);
-    await ended;
-    assert.deepEqual(echo.closes, [1000]);
-    assert.equal(echo.server.stats.open, 0);
-  } finally {
-    await echo.server.shutdown();
+  await using echo = await echoServer();
+  const ws = await connect(echo.server.addr.port);
+  assert.equal(echo.server.stats.open, 1);
+  for (const size of [1, 200, 1000]) {
+    const data = Uint8Array.from({ length: size }, (_, i) => i & 0xff);
+    const answer = nextMessage(ws);
+    ws.send(data);
+    assert.deepEqual(await answer, data.slice().reverse());
   }
+  const big = nextMessage(ws);
+  ws.send(new TextEncoder().encode("big"));
+  assert.deepEqual(await big, BIG);
+  assert.equal(echo.relayed(), 0);
+  // Closed by the client: the server's socket hears 1000, the guard forgets the connection.
+  const ended = echo.ended();
+  const code = closed(ws);
+  ws.close(1000, "done");
+  assert.equal(await code, 1000);
+  await ended;
+  assert.deepEqual(echo.closes, [1000]);
+  assert.equal(echo.server.stats.open, 0);
 });
 
 Deno.test("direct WebSocket: other requests on the port are relayed as before", async () => {
-  const echo = await echoServer();
-  try {
-    const ws = await connect(echo.server.addr.port);
-    const res = await fetch(`http://127.0.0.1:${echo.server.addr.port}/x`);
-    assert.equal(await res.text(), "relayed");
-    assert.equal(echo.relayed(), 1);
-    const code = closed(ws);
-    ws.close(1000);
-    assert.equal(await code, 1000);
-  } finally {
-    await echo.server.shutdown();
-  }
+  await using echo = await echoServer();
+  const ws = await connect(echo.server.addr.port);
+  const res = await fetch(`http://127.0.0.1:${echo.server.addr.port}/x`);
+  assert.equal(await res.text(), "relayed");
+  assert.equal(echo.relayed(), 1);
+  const code = closed(ws);
+  ws.close(1000);
+  assert.equal(await code, 1000);
 });
 
 Deno.test("direct WebSocket: a frame over maxPayload closes the link (1009)", async () => {
-  const echo = await echoServer();
-  try {
-    const ws = await connect(echo.server.addr.port);
-    const ended = echo.ended();
-    const code = closed(ws);
-    ws.send(new Uint8Array(1025));
-    assert.equal(await code, 1009);
-    await ended;
-    assert.equal(echo.server.stats.open, 0);
-  } finally {
-    await echo.server.shutdown();
-  }
+  await using echo = await echoServer();
+  const ws = await connect(echo.server.addr.port);
+  const ended = echo.ended();
+  const code = closed(ws);
+  ws.send(new Uint8Array(1025));
+  assert.equal(await code, 1009);
+  await ended;
+  assert.equal(echo.server.stats.open, 0);
 });
 
 Deno.test("direct WebSocket: the server closing its socket, and the guard shutting down", async () => {
-  const echo = await echoServer();
-  try {
-    const first = await connect(echo.server.addr.port);
-    const firstCode = closed(first);
-    echo.opened[0]!.close(1001, "going away");
-    assert.equal(await firstCode, 1001);
-    const second = await connect(echo.server.addr.port);
-    const secondCode = closed(second);
-    await echo.server.shutdown();
-    assert.equal(await secondCode, 1006); // no close frame: the connection was cut
-    assert.equal(echo.server.stats.open, 0);
-  } finally {
-    await echo.server.shutdown();
-  }
+  await using echo = await echoServer();
+  const first = await connect(echo.server.addr.port);
+  const firstCode = closed(first);
+  echo.opened[0]!.close(1001, "going away");
+  assert.equal(await firstCode, 1001);
+  const second = await connect(echo.server.addr.port);
+  const secondCode = closed(second);
+  await echo.server.shutdown();
+  assert.equal(await secondCode, 1006); // no close frame: the connection was cut
+  assert.equal(echo.server.stats.open, 0);
 });
